@@ -1,0 +1,71 @@
+// Package bench runs the pipe strategies of "How fast are Linux pipes
+// anyway?" (shared/seeds/fast-pipes-post.md) as a real writer process and a
+// real reader process joined by one pipe(2), and measures throughput.
+//
+// The writer and the reader are the calling binary itself, re-executed with
+// a hidden role (see Child). Every strategy is Go code calling
+// golang.org/x/sys/unix directly from a locked OS thread, with no
+// allocation in the hot loop.
+package bench
+
+import "time"
+
+// Options are the knobs of one benchmark: a mode plus every flag of the
+// post's write.cpp and read.cpp. The zero value is not useful; start from
+// DefaultOptions.
+type Options struct {
+	// Mode names the strategy, one of Modes().
+	Mode string
+	// BufSizeBytes is the size of the writer's (and reader's) buffer.
+	BufSizeBytes int
+	// Bytes is how many bytes the reader takes before it stops.
+	Bytes int64
+	// PipeSizeBytes is passed to F_SETPIPE_SZ; 0 keeps the kernel default
+	// (or, for vmsplice modes, BufSizeBytes/2 as the post's double-buffer
+	// scheme needs).
+	PipeSizeBytes int
+	// Busy makes both ends spin on EAGAIN with SPLICE_F_NONBLOCK / O_NONBLOCK.
+	Busy bool
+	// Poll makes both ends poll(2) for readiness before each call.
+	Poll bool
+	// Huge backs the buffer with transparent huge pages (2 MiB aligned,
+	// madvise(MADV_HUGEPAGE)).
+	Huge bool
+	// CheckHuge verifies through /proc/self/pagemap and /proc/kpageflags
+	// that the buffer really is backed by a huge page, and fails if not.
+	CheckHuge bool
+	// Gift passes SPLICE_F_GIFT to vmsplice and SPLICE_F_MOVE to splice.
+	Gift bool
+	// LockMemory mlocks the buffer.
+	LockMemory bool
+	// DontTouchPages skips the memset that faults the buffer in.
+	DontTouchPages bool
+	// SameBuffer makes the vmsplice writer splice the same half-buffer
+	// every time instead of alternating between two.
+	SameBuffer bool
+	// PinWriter and PinReader are the CPUs the children are pinned to;
+	// -1 leaves a child unpinned.
+	PinWriter, PinReader int
+	// Repeat is how many times the transfer runs.
+	Repeat int
+	// Verify makes the writer fill its buffer with block sequence numbers
+	// and the reader (in read(2) modes) check every byte.
+	Verify bool
+	// Timeout stops a run whose children make no progress for this long;
+	// 0 means no timeout.
+	Timeout time.Duration
+}
+
+// Observer is told about each run's children. bench declares it and the
+// profile package satisfies it, so neither imports the other.
+type Observer interface {
+	// Attach is called once per run with the pids of the writer and the
+	// reader, after both have started and are blocked on their start gate,
+	// before either runs its hot loop. An error aborts the run.
+	Attach(writer, reader int) error
+	// Start is called just before the gate opens.
+	Start() error
+	// Stop is called once both children have exited (or were killed),
+	// whether the run succeeded or not.
+	Stop() error
+}
