@@ -54,6 +54,12 @@ type Options struct {
 	// Timeout stops a run whose children make no progress for this long;
 	// 0 means no timeout.
 	Timeout time.Duration
+	// RewriteAfterSplice is the vmsplice-reuse experiment of issue 5: the
+	// vmsplice writer, without SPLICE_F_GIFT, rewrites a half-buffer with
+	// the next block's content as soon as vmsplice returns, while the
+	// reader may not have read those pages yet. Needs Verify, so that the
+	// reader reports what it saw.
+	RewriteAfterSplice bool
 }
 
 // Observer is told about each run's children. bench declares it and the
@@ -68,4 +74,33 @@ type Observer interface {
 	// Stop is called once both children have exited (or were killed),
 	// whether the run succeeded or not.
 	Stop() error
+}
+
+// DefaultOptions returns the post's settings: mode write, a 256KiB buffer,
+// 10GiB piped, the kernel's pipe size (half the buffer for vmsplice modes),
+// writer pinned to CPU 0 and reader to CPU 1 when this process may run on
+// both (else unpinned), and 5 repeats.
+func DefaultOptions() Options {
+	o := Options{
+		Mode:         "write",
+		BufSizeBytes: 256 << 10,
+		Bytes:        10 << 30,
+		PinWriter:    -1,
+		PinReader:    -1,
+		Repeat:       5,
+	}
+	cpus, err := OnlineCPUs()
+	if err == nil && contains(cpus, 0) && contains(cpus, 1) {
+		o.PinWriter, o.PinReader = 0, 1
+	}
+	return o
+}
+
+func contains(list []int, v int) bool {
+	for _, x := range list {
+		if x == v {
+			return true
+		}
+	}
+	return false
 }

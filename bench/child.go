@@ -1,0 +1,306 @@
+package bench
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"runtime"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// The child protocol: the runner re-executes /proc/self/exe with envRole
+// naming the role and envOptions holding the Options as JSON, and passes
+// four descriptors.
+const (
+	envRole    = "PIPELAB_CHILD"
+	envOptions = "PIPELAB_CHILD_OPTIONS"
+	// envFault is a test hook, "ROLE:stall" or "ROLE:exit3": the child of
+	// that role stops making progress after its first buffer, or exits
+	// with status 3 before the gate opens.
+	envFault = "PIPELAB_TEST_FAULT"
+
+	fdPipe   = 3 // the child's end of the pipe
+	fdGate   = 4 // read end of the start gate: EOF means go
+	fdStatus = 5 // JSON lines to the runner: ready, then result or error
+	fdShared = 6 // memfd with the progress counters
+
+	exitFailed = 1 // the child reported an error on fdStatus
+	exitFault  = 3 // the envFault hook asked for it
+	// exitPeerGone is the reader's status when the writer closed the pipe
+	// before the reader had all its bytes: a consequence, not a cause.
+	exitPeerGone = 4
+)
+
+// peerGone is the reader's error when the pipe reached EOF too early.
+type peerGone struct{ error }
+
+// Offsets of the counters in the shared memfd, each an atomic int64.
+const (
+	offReaderBytes = 0
+	offReaderTries = 8
+	offWriterBytes = 16
+	offWriterTries = 24
+	sharedSize     = 4096
+)
+
+// ChildReport is what one child (writer or reader) saw and did in one run,
+// as it reported it to the runner.
+type ChildReport struct {
+	// PID and TID identify the child and the thread running its hot loop.
+	PID, TID int
+	// CPUs is the affinity of the hot thread after pinning.
+	CPUs []int
+	// PipeSizeBytes is F_GETPIPE_SZ on the child's end of the pipe.
+	PipeSizeBytes int
+	// LockedKiB is VmLck of /proc/self/status once the buffer is set up.
+	LockedKiB int64
+	// HugeChecked is true when --check-huge proved every page of the
+	// buffer to be part of a transparent huge page.
+	HugeChecked bool
+	// Bytes is how many bytes the child moved through the pipe.
+	Bytes int64
+	// DurationNanos is the reader's time from the gate opening to its
+	// last byte (0 for the writer).
+	DurationNanos int64
+	// Calls counts the syscalls that moved bytes.
+	Calls int64
+	// EAGAIN counts calls that returned EAGAIN (busy looping).
+	EAGAIN int64
+	// Polls counts poll(2) calls (--poll).
+	Polls int64
+	// Verified is true when the reader checked every byte (--verify).
+	Verified bool
+	// FirstCorruptOffset is the stream offset of the first byte that did
+	// not match the writer's pattern, or -1.
+	FirstCorruptOffset int64
+}
+
+// childMsg is one JSON line on fdStatus.
+type childMsg struct {
+	Kind   string       `json:"kind"` // "ready", "result" or "error"
+	Error  string       `json:"error,omitempty"`
+	Report *ChildReport `json:"report,omitempty"`
+}
+
+// Child runs the writer or reader role if this process was started as one
+// by Run, and then exits; otherwise it returns at once. Call it first in
+// main and in TestMain.
+func Child() {
+	role := os.Getenv(envRole)
+	if role == "" {
+		return
+	}
+	runtime.LockOSThread()
+	runtime.GOMAXPROCS(1)
+	debug.SetGCPercent(-1)
+	signal.Ignore(syscall.SIGPIPE)
+	if err := runChild(role); err != nil {
+		send(childMsg{Kind: "error", Error: err.Error()})
+		if errors.As(err, new(peerGone)) {
+			os.Exit(exitPeerGone)
+		}
+		os.Exit(exitFailed)
+	}
+	os.Exit(0)
+}
+
+// child is the state of one writer or reader.
+type child struct {
+	role   string
+	o      Options
+	p      plan
+	buf    buffer
+	shared []byte
+	fault  string // "", "stall" or "exit3"
+	rep    ChildReport
+}
+
+func runChild(role string) error {
+	c := &child{role: role, rep: ChildReport{PID: os.Getpid(), TID: unix.Gettid(), FirstCorruptOffset: -1}}
+	if err := json.Unmarshal([]byte(os.Getenv(envOptions)), &c.o); err != nil {
+		return fmt.Errorf("decode %s: %w", envOptions, err)
+	}
+	c.p = planFor(c.o)
+	if r, action, ok := strings.Cut(os.Getenv(envFault), ":"); ok && r == role {
+		c.fault = action
+	}
+	if err := c.setup(); err != nil {
+		return err
+	}
+	send(childMsg{Kind: "ready", Report: &c.rep})
+	if c.fault == "exit3" {
+		fmt.Fprintln(os.Stderr, "test fault: exit 3 requested by "+envFault)
+		os.Exit(exitFault)
+	}
+	if err := waitGate(); err != nil {
+		return err
+	}
+	var err error
+	if role == "writer" {
+		err = c.write()
+	} else {
+		err = c.read()
+	}
+	if err != nil {
+		return err
+	}
+	send(childMsg{Kind: "result", Report: &c.rep})
+	return nil
+}
+
+// setup does everything before the gate: pin, map the counters and the
+// buffer, check it, and look at the pipe.
+func (c *child) setup() error {
+	if err := c.pin(); err != nil {
+		return err
+	}
+	m, err := unix.Mmap(fdShared, 0, sharedSize, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
+	if err != nil {
+		return fmt.Errorf("mmap progress counters: %w", err)
+	}
+	c.shared = m
+	sz, err := unix.FcntlInt(fdPipe, unix.F_GETPIPE_SZ, 0)
+	if err != nil {
+		return fmt.Errorf("fcntl F_GETPIPE_SZ: %w", err)
+	}
+	c.rep.PipeSizeBytes = sz
+	if c.p.Busy && (c.role == "writer" && c.p.Writer == "write" || c.role == "reader" && c.p.Reader == "read") {
+		if err := unix.SetNonblock(fdPipe, true); err != nil {
+			return fmt.Errorf("set O_NONBLOCK: %w", err)
+		}
+	}
+	if c.role == "reader" && c.p.Reader == "splice" {
+		return c.lockedKiB() // no buffer: the reader splices to /dev/null
+	}
+	if err := c.setupBuffer(); err != nil {
+		return err
+	}
+	return c.lockedKiB()
+}
+
+func (c *child) pin() error {
+	cpu := c.o.PinWriter
+	if c.role == "reader" {
+		cpu = c.o.PinReader
+	}
+	var set unix.CPUSet
+	if cpu >= 0 {
+		set.Set(cpu)
+		if err := unix.SchedSetaffinity(0, &set); err != nil {
+			return fmt.Errorf("pin %s to CPU %d: %w", c.role, cpu, err)
+		}
+	}
+	if err := unix.SchedGetaffinity(0, &set); err != nil {
+		return fmt.Errorf("sched_getaffinity: %w", err)
+	}
+	c.rep.CPUs = cpuList(&set)
+	return nil
+}
+
+// setupBuffer maps the buffer (huge or not), locks it, faults it in and
+// checks it is huge, as the knobs say.
+func (c *child) setupBuffer() error {
+	var err error
+	if c.p.Huge {
+		c.buf, err = hugeBuffer(c.o.BufSizeBytes)
+	} else {
+		c.buf, err = pageBuffer(c.o.BufSizeBytes)
+	}
+	if err != nil {
+		return err
+	}
+	if c.o.LockMemory {
+		if err := unix.Mlock(c.buf.data); err != nil {
+			return fmt.Errorf("mlock %s: %w (raise ulimit -l)", FormatSize(int64(len(c.buf.data))), err)
+		}
+	}
+	if !c.o.DontTouchPages {
+		if c.o.Verify && c.role == "writer" {
+			stamp(c.buf.data, 0)
+		} else {
+			fill(c.buf.data, 'X')
+		}
+	}
+	if c.o.CheckHuge {
+		if err := checkHuge(c.buf.data); err != nil {
+			return fmt.Errorf("%s buffer: %w", c.role, err)
+		}
+		c.rep.HugeChecked = true
+	}
+	return nil
+}
+
+func fill(b []byte, v byte) {
+	for i := range b {
+		b[i] = v
+	}
+}
+
+// lockedKiB records VmLck from /proc/self/status.
+func (c *child) lockedKiB() error {
+	f, err := os.Open("/proc/self/status")
+	if err != nil {
+		return fmt.Errorf("read VmLck: %w", err)
+	}
+	defer f.Close()
+	s := bufio.NewScanner(f)
+	for s.Scan() {
+		if v, ok := strings.CutPrefix(s.Text(), "VmLck:"); ok {
+			n, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+			if err != nil {
+				return fmt.Errorf("parse VmLck %q: %w", v, err)
+			}
+			c.rep.LockedKiB = n
+			return nil
+		}
+	}
+	return errors.New("read VmLck: not in /proc/self/status")
+}
+
+// waitGate blocks until the runner closes the gate's write end.
+func waitGate() error {
+	var b [1]byte
+	for {
+		n, err := unix.Read(fdGate, b[:])
+		switch {
+		case err == unix.EINTR:
+			continue
+		case err != nil:
+			return fmt.Errorf("wait for start gate: %w", err)
+		case n == 0:
+			return nil
+		}
+	}
+}
+
+// send writes one status line to the runner.
+func send(m childMsg) {
+	b, _ := json.Marshal(m)
+	b = append(b, '\n')
+	for len(b) > 0 {
+		n, err := unix.Write(fdStatus, b)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return // the runner is gone; nothing to tell
+		}
+		b = b[n:]
+	}
+}
+
+// stall stops making progress for good (test hook).
+func stall() {
+	for {
+		time.Sleep(time.Hour)
+	}
+}

@@ -1,0 +1,181 @@
+package bench
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// kid is one running child as the runner sees it.
+type kid struct {
+	role   string
+	cmd    *exec.Cmd
+	msgs   chan childMsg // ready, then result or error; closed at EOF
+	done   chan struct{} // closed once the child is reaped
+	stderr *headBuffer
+	ready  *ChildReport
+	result *ChildReport
+	errMsg string // the child's own error line, if any
+}
+
+// startKid re-executes this binary as role with files as fds 3.. and
+// status as the write end of its status pipe.
+func startKid(role string, o Options, files []*os.File) (*kid, error) {
+	opts, err := json.Marshal(o)
+	if err != nil {
+		return nil, fmt.Errorf("encode options: %w", err)
+	}
+	sr, sw, err := os.Pipe()
+	if err != nil {
+		return nil, fmt.Errorf("status pipe: %w", err)
+	}
+	defer sw.Close()
+	k := &kid{role: role, msgs: make(chan childMsg, 4), done: make(chan struct{}), stderr: &headBuffer{}}
+	k.cmd = exec.Command("/proc/self/exe")
+	k.cmd.Args = []string{"pipelab-" + role}
+	k.cmd.Env = append(os.Environ(), envRole+"="+role, envOptions+"="+string(opts))
+	k.cmd.ExtraFiles = []*os.File{files[0], files[1], sw, files[2]}
+	k.cmd.Stderr = k.stderr
+	k.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := k.cmd.Start(); err != nil {
+		sr.Close()
+		return nil, fmt.Errorf("start %s: %w", role, err)
+	}
+	go k.readStatus(sr)
+	go func() {
+		k.cmd.Wait()
+		close(k.done)
+	}()
+	return k, nil
+}
+
+// readStatus forwards the child's status lines until it exits.
+func (k *kid) readStatus(r *os.File) {
+	defer r.Close()
+	defer close(k.msgs)
+	s := bufio.NewScanner(r)
+	for s.Scan() {
+		var m childMsg
+		if err := json.Unmarshal(s.Bytes(), &m); err != nil {
+			m = childMsg{Kind: "error", Error: "bad status line: " + s.Text()}
+		}
+		k.msgs <- m
+	}
+}
+
+// take records a status message.
+func (k *kid) take(m childMsg) {
+	switch m.Kind {
+	case "ready":
+		k.ready = m.Report
+	case "result":
+		k.result = m.Report
+	case "error":
+		k.errMsg = m.Error
+	}
+}
+
+// drain records every status message left once the child has exited.
+func (k *kid) drain() {
+	for m := range k.msgs {
+		k.take(m)
+	}
+}
+
+// exited reports whether the child has been reaped.
+func (k *kid) exited() bool {
+	select {
+	case <-k.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// failed reports whether the reaped child exited other than with status 0.
+func (k *kid) failed() bool {
+	return !k.cmd.ProcessState.Success()
+}
+
+// kill sends SIGKILL if the child still runs, and reaps it.
+func (k *kid) kill() {
+	if !k.exited() {
+		k.cmd.Process.Kill()
+	}
+	<-k.done
+}
+
+// childError describes how the reaped child failed.
+func (k *kid) childError() *ChildError {
+	k.drain()
+	e := &ChildError{Role: k.role, ExitStatus: -1, Message: k.errMsg}
+	ws, ok := k.cmd.ProcessState.Sys().(syscall.WaitStatus)
+	switch {
+	case ok && ws.Signaled():
+		e.Signal = ws.Signal()
+	default:
+		e.ExitStatus = k.cmd.ProcessState.ExitCode()
+		if e.Message == "" {
+			e.Message = k.stderr.firstLine()
+		}
+	}
+	return e
+}
+
+// headBuffer keeps the first 4KiB a child writes to stderr.
+type headBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (h *headBuffer) Write(p []byte) (int, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if room := 4096 - h.buf.Len(); room > 0 {
+		h.buf.Write(p[:min(room, len(p))])
+	}
+	return len(p), nil
+}
+
+func (h *headBuffer) firstLine() string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, line := range strings.Split(h.buf.String(), "\n") {
+		if s := strings.TrimSpace(line); s != "" {
+			return s
+		}
+	}
+	return ""
+}
+
+// waitingOnPipe reports whether the child's hot thread sits in a pipe
+// syscall (read, write, vmsplice, splice, poll), per
+// /proc/PID/task/TID/syscall: it waits for the other side.
+func waitingOnPipe(pid, tid int) bool {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/task/" + strconv.Itoa(tid) + "/syscall")
+	if err != nil {
+		return false
+	}
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
+		return false
+	}
+	nr, err := strconv.Atoi(f[0])
+	if err != nil {
+		return false
+	}
+	switch nr {
+	case unix.SYS_READ, unix.SYS_WRITE, unix.SYS_SPLICE, unix.SYS_VMSPLICE, unix.SYS_PPOLL:
+		return true
+	}
+	return false
+}

@@ -1,0 +1,123 @@
+package bench
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"syscall"
+	"time"
+)
+
+// ErrInterrupted is wrapped by the error Run returns when its context is
+// cancelled; the Result then holds the runs completed so far.
+var ErrInterrupted = errors.New("interrupted")
+
+// Progress is a snapshot of the run under way, for a progress line.
+type Progress struct {
+	// Run counts from 1 to Options.Repeat.
+	Run int
+	// Bytes is what the reader has taken so far in this run.
+	Bytes int64
+	// Elapsed is the time since the start gate opened.
+	Elapsed time.Duration
+}
+
+// Result is everything Run measured.
+type Result struct {
+	// Options are the options of the run, as given.
+	Options Options
+	// Runs holds one entry per repeat, in order. A run cut short by a
+	// failure or an interrupt is last, with Partial set.
+	Runs []RunResult
+	// Warnings are non-fatal problems worth a footnote, e.g. a pipe size
+	// the kernel rounded up.
+	Warnings []string
+	// Incomplete is set when a child failed and the runs stopped early.
+	Incomplete bool
+	// Interrupted is set when the context was cancelled.
+	Interrupted bool
+}
+
+// RunResult is one transfer of Options.Bytes through a fresh pipe.
+type RunResult struct {
+	// Bytes is what the reader received.
+	Bytes int64
+	// Duration is the reader's time from the gate opening to its last
+	// byte (for a partial run: until the runner stopped it).
+	Duration time.Duration
+	// GiBPerSec is Bytes / 2^30 / Duration.
+	GiBPerSec float64
+	// WriterPID and ReaderPID are the children's process ids.
+	WriterPID, ReaderPID int
+	// Verified is set when the reader checked every byte (--verify).
+	Verified bool
+	// FirstCorruptOffset is the stream offset of the first byte the reader
+	// found wrong under --verify, or -1.
+	FirstCorruptOffset int64
+	// Partial is set on a run that did not finish (failure or interrupt).
+	Partial bool
+	// Writer and Reader are what each child reported (for a partial run,
+	// what it reported before the gate).
+	Writer, Reader ChildReport
+}
+
+// GiBPerSec returns the median, minimum and maximum throughput of the
+// complete runs, in GiB/s (GiB = 2^30 bytes); zeros if there are none.
+func (r *Result) GiBPerSec() (median, min, max float64) {
+	var v []float64
+	for _, run := range r.Runs {
+		if !run.Partial {
+			v = append(v, run.GiBPerSec)
+		}
+	}
+	if len(v) == 0 {
+		return 0, 0, 0
+	}
+	slices.Sort(v)
+	n := len(v)
+	median = v[n/2]
+	if n%2 == 0 {
+		median = (v[n/2-1] + v[n/2]) / 2
+	}
+	return median, v[0], v[n-1]
+}
+
+// gibPerSec converts bytes over d to GiB/s.
+func gibPerSec(bytes int64, d time.Duration) float64 {
+	if d <= 0 {
+		return 0
+	}
+	return float64(bytes) / (1 << 30) / d.Seconds()
+}
+
+// ChildError says which child failed and how.
+type ChildError struct {
+	// Role is "writer" or "reader".
+	Role string
+	// Signal is the signal that killed the child, or 0.
+	Signal syscall.Signal
+	// ExitStatus is the child's non-zero exit status, or -1.
+	ExitStatus int
+	// Message is the child's own error line, if it gave one, or what the
+	// runner saw (e.g. "was not ready after 30s").
+	Message string
+	// Stalled is the --timeout that expired, or 0.
+	Stalled time.Duration
+}
+
+// Error renders one line, e.g. "reader killed by signal: killed",
+// "writer exited with status 3: <its error>" or "reader made no progress
+// for 10s (--timeout)".
+func (e *ChildError) Error() string {
+	switch {
+	case e.Stalled > 0:
+		return fmt.Sprintf("%s made no progress for %s (--timeout)", e.Role, e.Stalled)
+	case e.Signal != 0:
+		return fmt.Sprintf("%s killed by signal: %s", e.Role, e.Signal)
+	case e.ExitStatus >= 0 && e.Message != "":
+		return fmt.Sprintf("%s exited with status %d: %s", e.Role, e.ExitStatus, e.Message)
+	case e.ExitStatus >= 0:
+		return fmt.Sprintf("%s exited with status %d", e.Role, e.ExitStatus)
+	}
+	return e.Role + " " + e.Message
+}

@@ -1,0 +1,266 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+const (
+	readyTimeout = 30 * time.Second       // children's setup before the gate
+	tick         = 100 * time.Millisecond // progress and --timeout checks
+	stopGrace    = 10 * time.Second       // writer's time to see EPIPE
+	progressTick = 250 * time.Millisecond // how often progress is called
+)
+
+// Run validates o, then runs the transfer o.Repeat times, each through a
+// fresh pipe between a fresh writer and reader. obs (may be nil) is told
+// about each run's children; progress (may be nil) is called a few times a
+// second from Run's goroutine. On a child failure Run returns the runs so
+// far with Incomplete set and a *ChildError; on cancellation of ctx, with
+// Interrupted set and an error wrapping ErrInterrupted. No child outlives
+// Run.
+func Run(ctx context.Context, o Options, obs Observer, progress func(Progress)) (*Result, error) {
+	if err := o.Validate(); err != nil {
+		return nil, err
+	}
+	res := &Result{Options: o}
+	for i := 0; i < o.Repeat; i++ {
+		r := &runner{o: o, p: planFor(o), index: i, obs: obs, progress: progress, gateW: -1}
+		rr, err := r.run(ctx)
+		if rr != nil {
+			res.Runs = append(res.Runs, *rr)
+		}
+		for _, w := range r.warnings {
+			res.Warnings = appendOnce(res.Warnings, w)
+		}
+		if err != nil {
+			if errors.Is(err, ErrInterrupted) {
+				res.Interrupted = true
+			} else {
+				res.Incomplete = true
+			}
+			return res, fmt.Errorf("run %d of %d: %w", i+1, o.Repeat, err)
+		}
+	}
+	return res, nil
+}
+
+func appendOnce(list []string, s string) []string {
+	for _, x := range list {
+		if x == s {
+			return list
+		}
+	}
+	return append(list, s)
+}
+
+// runner is one run: its pipe, gate, counters and children.
+type runner struct {
+	o        Options
+	p        plan
+	index    int
+	obs      Observer
+	progress func(Progress)
+	warnings []string
+
+	gateW   int    // write end of the gate; closing it starts the run
+	shared  []byte // progress counters shared with the children
+	writer  *kid
+	reader  *kid
+	started time.Time
+}
+
+// run does one transfer. It always reaps both children before returning.
+func (r *runner) run(ctx context.Context) (*RunResult, error) {
+	files, err := r.setup()
+	if err != nil {
+		return nil, err
+	}
+	defer unix.Munmap(r.shared)
+	defer r.closeGate()
+	err = r.start(files)
+	for _, f := range files {
+		f.Close() // the children hold their own copies now
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer r.writer.kill()
+	defer r.reader.kill()
+	if err := r.awaitReady(ctx); err != nil {
+		return r.partial(), err
+	}
+	err = r.attach()
+	if err == nil {
+		err = r.monitor(ctx)
+	}
+	if r.obs != nil {
+		r.killBoth() // Stop comes after both have exited
+		if stopErr := r.obs.Stop(); stopErr != nil && err == nil {
+			err = fmt.Errorf("observer stop: %w", stopErr)
+		}
+	}
+	if err != nil {
+		return r.partial(), err
+	}
+	return r.complete()
+}
+
+// setup makes the pipe (sized as planned), the gate and the counters. It
+// returns the files the children get: writer end, reader end, gate read
+// end, memfd.
+func (r *runner) setup() (files []*os.File, err error) {
+	var p, g [2]int
+	if err := unix.Pipe2(p[:], unix.O_CLOEXEC); err != nil {
+		return nil, fmt.Errorf("pipe2: %w", err)
+	}
+	files = append(files, os.NewFile(uintptr(p[1]), "pipe-w"), os.NewFile(uintptr(p[0]), "pipe-r"))
+	defer func() {
+		if err != nil {
+			for _, f := range files {
+				f.Close()
+			}
+		}
+	}()
+	if err := r.sizePipe(p[1]); err != nil {
+		return files, err
+	}
+	if err := unix.Pipe2(g[:], unix.O_CLOEXEC); err != nil {
+		return files, fmt.Errorf("pipe2 for the start gate: %w", err)
+	}
+	files = append(files, os.NewFile(uintptr(g[0]), "gate-r"))
+	r.gateW = g[1]
+	mfd, err := unix.MemfdCreate("pipelab-progress", unix.MFD_CLOEXEC)
+	if err != nil {
+		r.closeGate()
+		return files, fmt.Errorf("memfd_create: %w", err)
+	}
+	files = append(files, os.NewFile(uintptr(mfd), "progress"))
+	if err := r.mapShared(mfd); err != nil {
+		r.closeGate()
+		return files, err
+	}
+	return files, nil
+}
+
+// sizePipe applies F_SETPIPE_SZ and checks what the kernel made of it.
+func (r *runner) sizePipe(fd int) error {
+	want := r.p.PipeSizeBytes
+	if want == 0 {
+		return nil
+	}
+	if _, err := unix.FcntlInt(uintptr(fd), unix.F_SETPIPE_SZ, want); err != nil {
+		return fmt.Errorf("fcntl F_SETPIPE_SZ %s: %w (check /proc/sys/fs/pipe-max-size and fs.pipe-user-pages-soft)", FormatSize(int64(want)), err)
+	}
+	got, err := unix.FcntlInt(uintptr(fd), unix.F_GETPIPE_SZ, 0)
+	if err != nil {
+		return fmt.Errorf("fcntl F_GETPIPE_SZ: %w", err)
+	}
+	if got != want {
+		r.warnings = append(r.warnings, fmt.Sprintf("pipe size %s rounded up to %s by the kernel (a power of two pages)",
+			FormatSize(int64(want)), FormatSize(int64(got))))
+	}
+	return nil
+}
+
+func (r *runner) mapShared(mfd int) error {
+	if err := unix.Ftruncate(mfd, sharedSize); err != nil {
+		return fmt.Errorf("ftruncate memfd: %w", err)
+	}
+	m, err := unix.Mmap(mfd, 0, sharedSize, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
+	if err != nil {
+		return fmt.Errorf("mmap memfd: %w", err)
+	}
+	r.shared = m
+	return nil
+}
+
+func (r *runner) closeGate() {
+	if r.gateW >= 0 {
+		unix.Close(r.gateW)
+		r.gateW = -1
+	}
+}
+
+// start launches the writer and the reader.
+func (r *runner) start(files []*os.File) error {
+	w, err := startKid("writer", r.o, []*os.File{files[0], files[2], files[3]})
+	if err != nil {
+		return err
+	}
+	rd, err := startKid("reader", r.o, []*os.File{files[1], files[2], files[3]})
+	if err != nil {
+		w.kill()
+		return err
+	}
+	r.writer, r.reader = w, rd
+	return nil
+}
+
+// awaitReady waits until both children are set up and blocked on the gate.
+func (r *runner) awaitReady(ctx context.Context) error {
+	timer := time.NewTimer(readyTimeout)
+	defer timer.Stop()
+	for r.writer.ready == nil || r.reader.ready == nil {
+		select {
+		case m, ok := <-r.writer.msgs:
+			if err := r.readyMsg(r.writer, m, ok); err != nil {
+				return err
+			}
+		case m, ok := <-r.reader.msgs:
+			if err := r.readyMsg(r.reader, m, ok); err != nil {
+				return err
+			}
+		case <-ctx.Done():
+			r.killBoth()
+			return fmt.Errorf("%w before the start: %v", ErrInterrupted, context.Cause(ctx))
+		case <-timer.C:
+			k := r.writer
+			if k.ready != nil {
+				k = r.reader
+			}
+			r.killBoth()
+			return &ChildError{Role: k.role, ExitStatus: -1, Message: fmt.Sprintf("was not ready after %s", readyTimeout)}
+		}
+	}
+	return nil
+}
+
+// readyMsg handles one status message before the gate; a closed channel
+// or an error means the child failed during setup.
+func (r *runner) readyMsg(k *kid, m childMsg, ok bool) error {
+	if ok {
+		k.take(m)
+		if m.Kind != "error" {
+			return nil
+		}
+	}
+	<-k.done
+	r.killBoth()
+	return k.childError()
+}
+
+func (r *runner) killBoth() {
+	r.writer.kill()
+	r.reader.kill()
+}
+
+// attach tells the observer about the gated children and opens the gate.
+func (r *runner) attach() error {
+	if r.obs != nil {
+		if err := r.obs.Attach(r.writer.cmd.Process.Pid, r.reader.cmd.Process.Pid); err != nil {
+			return fmt.Errorf("observer attach: %w", err)
+		}
+		if err := r.obs.Start(); err != nil {
+			return fmt.Errorf("observer start: %w", err)
+		}
+	}
+	r.started = time.Now()
+	r.closeGate()
+	return nil
+}

@@ -1,0 +1,138 @@
+package bench
+
+import (
+	"fmt"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// write runs the writer's hot loop until the reader closes its end
+// (EPIPE), which is how a writer finishes.
+func (c *child) write() error {
+	if c.p.Writer == "vmsplice" {
+		return c.vmspliceLoop()
+	}
+	return c.writeLoop()
+}
+
+// writeLoop is write(2) of the whole buffer, again and again.
+func (c *child) writeLoop() error {
+	bytes, tries := counterAt(c.shared, offWriterBytes), counterAt(c.shared, offWriterTries)
+	fds := []unix.PollFd{{Fd: fdPipe, Events: unix.POLLOUT}}
+	buf := c.buf.data
+	var off int64
+	for {
+		if c.fault == "stall" && off > 0 {
+			stall()
+		}
+		if c.o.Verify {
+			stamp(buf, off)
+		}
+		for rest := buf; len(rest) > 0; {
+			if c.o.Poll {
+				c.poll(fds)
+			}
+			n, err := unix.Write(fdPipe, rest)
+			tries.Add(1)
+			switch {
+			case err == unix.EAGAIN:
+				c.rep.EAGAIN++
+				continue
+			case err == unix.EINTR:
+				continue
+			case err == unix.EPIPE:
+				return nil
+			case err != nil:
+				return fmt.Errorf("write to pipe after %d bytes: %w", off, err)
+			}
+			c.rep.Calls++
+			rest = rest[n:]
+			off += int64(n)
+			c.rep.Bytes = off
+			bytes.Store(off)
+		}
+	}
+}
+
+// vmspliceLoop is the post's double-buffer scheme: vmsplice one half until
+// all of it is in the pipe, then the other. With the pipe half the buffer,
+// a half that went in whole means the other half has been read.
+func (c *child) vmspliceLoop() error {
+	half := len(c.buf.data) / 2
+	halves := [2][]byte{c.buf.data[:half], c.buf.data[half:]}
+	if c.o.SameBuffer {
+		halves[1] = halves[0]
+	}
+	flags := 0
+	if c.o.Gift {
+		flags |= unix.SPLICE_F_GIFT
+	}
+	if c.p.Busy {
+		flags |= unix.SPLICE_F_NONBLOCK
+	}
+	var off int64
+	for i := 0; ; i ^= 1 {
+		if c.fault == "stall" && off > 0 {
+			stall()
+		}
+		h := halves[i]
+		if c.o.Verify && !c.o.RewriteAfterSplice {
+			stamp(h, off)
+		}
+		done, err := c.vmspliceAll(h, &off, flags)
+		if done || err != nil {
+			return err
+		}
+		if c.o.RewriteAfterSplice {
+			// The pages may still sit unread in the pipe: write the
+			// content this half carries on its next turn right now.
+			stamp(h, off+int64(half))
+		}
+	}
+}
+
+// vmspliceAll splices all of h into the pipe. It reports done when the
+// reader has closed its end.
+func (c *child) vmspliceAll(h []byte, off *int64, flags int) (done bool, err error) {
+	bytes, tries := counterAt(c.shared, offWriterBytes), counterAt(c.shared, offWriterTries)
+	fds := []unix.PollFd{{Fd: fdPipe, Events: unix.POLLOUT}}
+	iov := []unix.Iovec{{}}
+	for pos := 0; pos < len(h); {
+		if c.o.Poll {
+			c.poll(fds)
+		}
+		iov[0].Base = (*byte)(unsafe.Pointer(&h[pos]))
+		iov[0].SetLen(len(h) - pos)
+		n, err := unix.Vmsplice(fdPipe, iov, flags)
+		tries.Add(1)
+		switch {
+		case err == unix.EAGAIN:
+			c.rep.EAGAIN++
+			continue
+		case err == unix.EINTR:
+			continue
+		case err == unix.EPIPE:
+			return true, nil
+		case err != nil:
+			return false, fmt.Errorf("vmsplice to pipe after %d bytes: %w", *off, err)
+		}
+		c.rep.Calls++
+		pos += n
+		*off += int64(n)
+		c.rep.Bytes = *off
+		bytes.Store(*off)
+	}
+	return false, nil
+}
+
+// poll waits until the pipe is ready for fds[0].Events.
+func (c *child) poll(fds []unix.PollFd) {
+	for {
+		c.rep.Polls++
+		_, err := unix.Poll(fds, -1)
+		if err != unix.EINTR {
+			return // readiness or a real error: the next call reports it
+		}
+	}
+}
