@@ -11,7 +11,6 @@ import (
 )
 
 const (
-	thpEnabledPath  = "/sys/kernel/mm/transparent_hugepage/enabled"
 	pipeMaxSizePath = "/proc/sys/fs/pipe-max-size"
 	hugePageBytes   = 2 << 20
 	// kpfTHP is KPF_THP of <linux/kernel-page-flags.h>: the page is part of
@@ -24,6 +23,10 @@ const (
 )
 
 var pageSize = os.Getpagesize()
+
+// thpEnabledPath holds the THP mode; a variable so tests can point it at a
+// fixture.
+var thpEnabledPath = "/sys/kernel/mm/transparent_hugepage/enabled"
 
 // THPMode returns the transparent huge page mode, the bracketed word of
 // /sys/kernel/mm/transparent_hugepage/enabled: "always", "madvise" or
