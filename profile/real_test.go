@@ -1,0 +1,123 @@
+package profile_test
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+
+	pprof "github.com/google/pprof/profile"
+
+	"github.com/pipelab/pipelab/profile"
+)
+
+// profilePair profiles one writer/reader run of mode and returns the
+// result after checking every profile round-trips through Parse and
+// CheckValid.
+func profilePair(t *testing.T, mode string, bytes int64) *profile.Result {
+	t.Helper()
+	mustHavePerfEvents(t)
+	p, err := profile.New(profile.Config{FreqHz: 999, Mode: mode})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runPair(t, mode, bytes, p)
+	res := p.Result()
+	if len(res.Roles) != 2 || res.Roles[0].Name != "writer" || res.Roles[1].Name != "reader" {
+		t.Fatalf("roles: got %v, want writer and reader", res.Roles)
+	}
+	for _, r := range res.Roles {
+		roundTrip(t, r.Name, r.Profile)
+		if r.Samples == 0 {
+			t.Errorf("%s: no samples", r.Name)
+		}
+	}
+	c, err := res.Combined()
+	if err != nil {
+		t.Fatal(err)
+	}
+	roundTrip(t, "combined", c)
+	return res
+}
+
+// roundTrip writes p, parses it back and checks it.
+func roundTrip(t *testing.T, name string, p *pprof.Profile) *pprof.Profile {
+	t.Helper()
+	if err := p.CheckValid(); err != nil {
+		t.Fatalf("%s: CheckValid: %v", name, err)
+	}
+	var buf bytes.Buffer
+	if err := p.Write(&buf); err != nil {
+		t.Fatalf("%s: Write: %v", name, err)
+	}
+	q, err := pprof.Parse(&buf)
+	if err != nil {
+		t.Fatalf("%s: Parse: %v", name, err)
+	}
+	if err := q.CheckValid(); err != nil {
+		t.Fatalf("%s: parsed CheckValid: %v", name, err)
+	}
+	return q
+}
+
+// hasCall reports whether some sample's stack holds callee below caller
+// (caller == "" matches callee anywhere). A name matches when it contains
+// the wanted one, so iov_iter_get_pages matches iov_iter_get_pages2 and,
+// on 6.18 where that one tail-calls, __iov_iter_get_pages_alloc.
+func hasCall(p *pprof.Profile, callee, caller string) bool {
+	for _, s := range p.Sample {
+		found := -1
+		for i, l := range s.Location {
+			for _, ln := range l.Line {
+				name := ln.Function.Name
+				if found < 0 && strings.Contains(name, callee) {
+					found = i
+				}
+				if found >= 0 && (caller == "" || (i > found && strings.Contains(name, caller))) {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+func TestProfileWriteMode(t *testing.T) {
+	res := profilePair(t, "write", 512<<20)
+	w, r := res.Roles[0].Profile, res.Roles[1].Profile
+	if !hasCall(w, "copy_page_from_iter", "pipe_write") { // anon_pipe_write since 6.15
+		t.Errorf("writer: no copy_page_from_iter under anon_pipe_write\n%s", top(w))
+	}
+	if !hasCall(r, "copy_page_to_iter", "") {
+		t.Errorf("reader: no copy_page_to_iter\n%s", top(r))
+	}
+}
+
+func TestProfileSpliceMode(t *testing.T) {
+	res := profilePair(t, "splice", 1<<30)
+	w, r := res.Roles[0].Profile, res.Roles[1].Profile
+	if hasCall(r, "copy_page_to_iter", "") {
+		t.Errorf("reader: got copy_page_to_iter in splice mode, want none\n%s", top(r))
+	}
+	if !hasCall(w, "iov_iter_get_pages", "") {
+		t.Errorf("writer: no iov_iter_get_pages*\n%s", top(w))
+	}
+}
+
+// top lists the leaf functions of p by sample count, for failure messages.
+func top(p *pprof.Profile) string {
+	counts := map[string]int64{}
+	for _, s := range p.Sample {
+		name := "?"
+		if len(s.Location) > 0 && len(s.Location[0].Line) > 0 {
+			name = s.Location[0].Line[0].Function.Name
+		}
+		counts[name] += s.Value[0]
+	}
+	var b strings.Builder
+	for n, c := range counts {
+		if c*50 >= int64(len(p.Sample)) {
+			b.WriteString(n + " ")
+		}
+	}
+	return b.String()
+}
