@@ -8,6 +8,7 @@ import (
 	"os"
 	"sort"
 	"strconv"
+	"strings"
 )
 
 // Kallsyms is a sorted kernel symbol table read from /proc/kallsyms.
@@ -96,10 +97,17 @@ func parseKallsymsLine(line []byte) (addr uint64, name, module string, ok bool) 
 func (k *Kallsyms) Len() int { return len(k.addrs) }
 
 // Lookup returns the symbol whose range holds addr: the last symbol at or
-// below addr (aliases at one address: the last listed). module is "" for the core kernel and the module name
-// otherwise. ok is false below the first symbol.
+// below addr (of aliases at one address, the last listed). __pfx_ padding
+// symbols (since 6.2) count as the end of the function before them in the
+// same module, so a
+// return address just past a noreturn call names its caller. module is ""
+// for the core kernel and the module name otherwise. ok is false below the
+// first symbol.
 func (k *Kallsyms) Lookup(addr uint64) (name, module string, ok bool) {
 	i := sort.Search(len(k.addrs), func(i int) bool { return k.addrs[i] > addr }) - 1
+	for i > 0 && strings.HasPrefix(k.names[i], "__pfx_") && k.modules[i-1] == k.modules[i] {
+		i--
+	}
 	if i < 0 {
 		return "", "", false
 	}

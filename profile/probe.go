@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -60,6 +61,8 @@ func ProbeHardwareCounters() error {
 // makes system calls and checks that a kernel frame arrives. It wraps
 // ErrNotSupported when samples come without kernel frames.
 func ProbeKernelCallchain() error {
+	runtime.LockOSThread() // the event follows this thread only
+	defer runtime.UnlockOSThread()
 	tid := unix.Gettid()
 	attr := samplingAttr(10000)
 	ev, err := perf.Open(&attr, tid, perf.AnyCPU, nil)
