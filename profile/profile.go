@@ -151,7 +151,7 @@ func validate(cfg *Config) error {
 		cfg.View = "cpu"
 	case "cpu":
 	default:
-		return fmt.Errorf("profile: --view %q: unknown view (use cpu)", cfg.View)
+		return fmt.Errorf("profile: --view %q: unknown view (use cpu or wall)", cfg.View)
 	}
 	return nil
 }

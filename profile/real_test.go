@@ -2,6 +2,7 @@ package profile_test
 
 import (
 	"bytes"
+	"sort"
 	"strings"
 	"testing"
 
@@ -35,8 +36,61 @@ func profilePair(t *testing.T, mode string, bytes int64) *profile.Result {
 	if err != nil {
 		t.Fatal(err)
 	}
-	roundTrip(t, "combined", c)
+	c = roundTrip(t, "combined", c)
+	if roles := labelValues(c, "role"); roles != "reader,writer" {
+		t.Errorf("combined profile roles: got %s, want reader,writer", roles)
+	}
+	checkCounters(t, res)
 	return res
+}
+
+// labelValues lists the distinct values of a label in p, sorted.
+func labelValues(p *pprof.Profile, key string) string {
+	seen := map[string]bool{}
+	for _, s := range p.Sample {
+		for _, v := range s.Label[key] {
+			seen[v] = true
+		}
+	}
+	var vs []string
+	for v := range seen {
+		vs = append(vs, v)
+	}
+	sort.Strings(vs)
+	return strings.Join(vs, ",")
+}
+
+// checkCounters wants the software counters counted and every hardware
+// counter either counted or reported once as not supported.
+func checkCounters(t *testing.T, res *profile.Result) {
+	t.Helper()
+	hwErr := profile.ProbeHardwareCounters()
+	for _, r := range res.Roles {
+		c := map[string]profile.Counter{}
+		for _, x := range r.Counters {
+			c[x.Name] = x
+		}
+		if tc := c["task-clock"]; !tc.Supported || tc.Value <= 0 || tc.Running <= 0 {
+			t.Errorf("%s: task-clock %+v, want counted", r.Name, tc)
+		}
+		if cs := c["context-switches"]; !cs.Supported || cs.Raw == 0 {
+			t.Errorf("%s: context-switches %+v, want > 0 (the pipe blocks)", r.Name, cs)
+		}
+		if cy := c["cycles"]; cy.Supported != (hwErr == nil) {
+			t.Errorf("%s: cycles supported %v, but probe says %v", r.Name, cy.Supported, hwErr)
+		}
+	}
+	if hwErr != nil {
+		n := 0
+		for _, w := range res.Warnings {
+			if w == "cycles: not supported here (no hardware PMU)" {
+				n++
+			}
+		}
+		if n != 1 {
+			t.Errorf("warnings %q: want the cycles line exactly once", res.Warnings)
+		}
+	}
 }
 
 // roundTrip writes p, parses it back and checks it.
@@ -120,4 +174,26 @@ func top(p *pprof.Profile) string {
 		}
 	}
 	return b.String()
+}
+
+func TestProfileRepeat(t *testing.T) {
+	mustHavePerfEvents(t)
+	p, err := profile.New(profile.Config{FreqHz: 999, Mode: "write"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runPair(t, "write", 64<<20, p)
+	first := p.Result().Roles[0].Samples
+	runPair(t, "write", 64<<20, p)
+	res := p.Result()
+	w := res.Roles[0]
+	if len(w.PIDs) != 2 || w.PIDs[0] == w.PIDs[1] {
+		t.Errorf("writer pids: got %v, want two runs", w.PIDs)
+	}
+	if w.Samples <= first {
+		t.Errorf("writer samples: got %d after two runs, %d after one; want them to add up", w.Samples, first)
+	}
+	if got := labelValues(roundTrip(t, "writer", w.Profile), "pid"); strings.Count(got, ",") != 1 {
+		t.Errorf("writer pid labels: got %s, want two", got)
+	}
 }
