@@ -2,11 +2,14 @@ package profile
 
 import (
 	"bytes"
+	"debug/elf"
 	"encoding/binary"
 	"os"
+	"os/exec"
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	pprof "github.com/google/pprof/profile"
 )
@@ -160,4 +163,76 @@ func hex(v uint64) string {
 		v >>= 4
 	}
 	return string(b[:])
+}
+
+func TestBuildProfileRestrictedKernel(t *testing.T) {
+	sym, _ := fixtureSymbolizer(t)
+	sym.kern = nil // as when kptr_restrict hides addresses
+	agg := newAggregator()
+	agg.add(100, 100, rawChain(contextKernel, 0xffffffff81bafa90, contextUser, userPC()), 1, 1000, 0)
+	q := parseBack(t, buildProfile(sym, buildInput{role: "reader", mode: "write", stacks: agg.order, periodNS: 1000}))
+	got := frameNames(q.Sample[0])
+	want := []string{"0xffffffff81bafa90", "github.com/pipelab/pipelab/profile.rawChain"}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("frames: got %v, want %v", got, want)
+	}
+	checkMappings(t, q)
+}
+
+// TestUserSymbolsLibc names an address inside libc of a real dynamically
+// linked process through its mapping and libc's ELF symbols.
+func TestUserSymbolsLibc(t *testing.T) {
+	cmd := exec.Command("sleep", "10")
+	if err := cmd.Start(); err != nil {
+		t.Skipf("no sleep binary: %v", err)
+	}
+	defer cmd.Wait()
+	defer cmd.Process.Kill()
+	var libc userMap
+	for i := 0; i < 200 && libc.file == ""; i++ {
+		maps, _ := readProcMaps(cmd.Process.Pid)
+		for _, m := range maps {
+			if strings.Contains(m.file, "/libc.so") {
+				libc = m
+			}
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if libc.file == "" {
+		t.Skip("sleep is not linked against libc.so here")
+	}
+	f, err := elf.Open(libc.file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	syms, _ := f.DynamicSymbols()
+	var target elf.Symbol
+	for _, s := range syms {
+		if s.Name == "clock_nanosleep" {
+			target = s
+		}
+	}
+	var addr uint64
+	for _, p := range f.Progs {
+		off := target.Value - p.Vaddr + p.Off
+		if p.Type == elf.PT_LOAD && target.Value >= p.Vaddr && target.Value < p.Vaddr+p.Filesz &&
+			off >= libc.pgoff && off < libc.pgoff+libc.limit-libc.start {
+			addr = libc.start + off - libc.pgoff + 4
+		}
+	}
+	if addr == 0 {
+		t.Fatalf("clock_nanosleep %#x not in the executable mapping %+v", target.Value, libc)
+	}
+	sym := newSymbolizer(nil)
+	sym.space(uint32(cmd.Process.Pid)).add(libc)
+	agg := newAggregator()
+	agg.add(uint32(cmd.Process.Pid), 1, rawChain(contextUser, addr), 1, 1000, 0)
+	q := parseBack(t, buildProfile(sym, buildInput{role: "writer", mode: "x", stacks: agg.order, periodNS: 1000}))
+	if got := frameNames(q.Sample[0]); len(got) != 1 || !strings.Contains(got[0], "nanosleep") {
+		t.Errorf("frame at clock_nanosleep+4: got %v, want a *nanosleep symbol", got)
+	}
+	if m := q.Mapping[0]; m.File != libc.file || !m.HasFunctions {
+		t.Errorf("mapping: got %s (functions %v), want %s with functions", m.File, m.HasFunctions, libc.file)
+	}
 }

@@ -224,5 +224,7 @@ func (r *Result) Combined() (*pprof.Profile, error) {
 	if err != nil {
 		return nil, fmt.Errorf("combine profiles: %w", err)
 	}
+	// Merge sums durations; the roles ran side by side.
+	p.DurationNanos = ps[0].DurationNanos
 	return p, nil
 }
