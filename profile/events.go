@@ -1,0 +1,168 @@
+package profile
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"sort"
+	"strconv"
+
+	perf "github.com/elastic/go-perf"
+	"golang.org/x/sys/unix"
+)
+
+// counterSpec names one counting event.
+type counterSpec struct {
+	name     string
+	typ      perf.EventType
+	config   uint64
+	hardware bool // needs a PMU; optional
+}
+
+// softwareCounters always open where perf_event_open works at all.
+var softwareCounters = []counterSpec{
+	{"task-clock", perf.SoftwareEvent, uint64(perf.TaskClock), false},
+	{"context-switches", perf.SoftwareEvent, uint64(perf.ContextSwitches), false},
+	{"cpu-migrations", perf.SoftwareEvent, uint64(perf.CPUMigrations), false},
+	{"page-faults", perf.SoftwareEvent, uint64(perf.PageFaults), false},
+}
+
+// hardwareCounters need a PMU; a VM without one refuses them.
+var hardwareCounters = []counterSpec{
+	{"cycles", perf.HardwareEvent, uint64(perf.CPUCycles), true},
+	{"instructions", perf.HardwareEvent, uint64(perf.Instructions), true},
+	{"cache-misses", perf.HardwareEvent, uint64(perf.CacheMisses), true},
+	// PERF_COUNT_HW_CACHE_DTLB | OP_READ << 8 | RESULT_MISS << 16.
+	{"dTLB-load-misses", perf.HardwareCacheEvent,
+		uint64(perf.DTLB) | uint64(perf.Read)<<8 | uint64(perf.Miss)<<16, true},
+}
+
+// allCounters lists every counter in report order.
+var allCounters = append(append([]counterSpec{}, softwareCounters...), hardwareCounters...)
+
+// counterAttr configures a disabled counting event with enabled and
+// running times, so multiplexed counts can be scaled.
+func counterAttr(c counterSpec) perf.Attr {
+	return perf.Attr{
+		Label:       c.name,
+		Type:        c.typ,
+		Config:      c.config,
+		CountFormat: perf.CountFormat{Enabled: true, Running: true},
+		Options:     perf.Options{Disabled: true},
+	}
+}
+
+// sampleFormat is the PERF_RECORD_SAMPLE layout decodeSample expects.
+var sampleFormat = perf.SampleFormat{IP: true, Tid: true, Time: true, Period: true, Callchain: true}
+
+// samplingAttr configures cpu-clock sampling at freqHz with callchains and
+// the side-band records symbolization needs. No Inherit: the kernel
+// refuses to mmap inherited per-task events. No PreciseIP.
+func samplingAttr(freqHz int) perf.Attr {
+	a := perf.Attr{
+		Label:        "cpu-clock",
+		Type:         perf.SoftwareEvent,
+		Config:       uint64(perf.CPUClock),
+		SampleFormat: sampleFormat,
+		Options: perf.Options{
+			Disabled:    true,
+			Mmap:        true,
+			Mmap2:       true,
+			Comm:        true,
+			Task:        true,
+			SampleIDAll: true,
+		},
+	}
+	a.SetSampleFreq(uint64(freqHz))
+	return a
+}
+
+// ringPages is the data size of each sampling ring in pages: 512 KiB holds
+// about 1.5 s of samples with deep stacks at 999 Hz, and the reader drains
+// it at every half-full wakeup.
+const ringPages = 128
+
+// smallRingPages is the fallback when the locked-memory limit
+// (kernel.perf_event_mlock_kb) refuses ringPages.
+const smallRingPages = 16
+
+// threadEvents are the events opened on one thread of a child.
+type threadEvents struct {
+	tid      int
+	sampler  *perf.Event
+	counters []*perf.Event // parallel to allCounters; nil when not open
+}
+
+// close releases every event of the thread.
+func (t *threadEvents) close() {
+	if t.sampler != nil {
+		t.sampler.Close()
+	}
+	for _, c := range t.counters {
+		if c != nil {
+			c.Close()
+		}
+	}
+}
+
+// enable starts counting and sampling on the thread.
+func (t *threadEvents) enable() error {
+	for _, c := range t.counters {
+		if c != nil {
+			if err := c.Enable(); err != nil {
+				return fmt.Errorf("enable counter tid %d: %w", t.tid, err)
+			}
+		}
+	}
+	if err := t.sampler.Enable(); err != nil {
+		return fmt.Errorf("enable cpu-clock tid %d: %w", t.tid, err)
+	}
+	return nil
+}
+
+// openSampler opens and maps the cpu-clock sampling event on tid.
+func openSampler(tid, freqHz int) (*perf.Event, []string, error) {
+	attr := samplingAttr(freqHz)
+	ev, err := perf.Open(&attr, tid, perf.AnyCPU, nil)
+	if err != nil {
+		return nil, nil, openError("cpu-clock", tid, err)
+	}
+	var warn []string
+	if err := ev.MapRingNumPages(ringPages); err != nil {
+		if !errors.Is(err, unix.EPERM) {
+			ev.Close()
+			return nil, nil, fmt.Errorf("mmap cpu-clock ring tid %d: %w", tid, err)
+		}
+		if err := ev.MapRingNumPages(smallRingPages); err != nil {
+			ev.Close()
+			return nil, nil, fmt.Errorf("mmap cpu-clock ring tid %d: %w (raise kernel.perf_event_mlock_kb or run as root)", tid, err)
+		}
+		warn = append(warn, fmt.Sprintf("cpu-clock: ring of %d pages refused, using %d (raise kernel.perf_event_mlock_kb); samples may be lost", ringPages, smallRingPages))
+	}
+	return ev, warn, nil
+}
+
+// threadIDs lists the threads of pid from /proc/PID/task.
+func threadIDs(pid int) ([]int, error) {
+	ents, err := os.ReadDir("/proc/" + strconv.Itoa(pid) + "/task")
+	if err != nil {
+		return nil, fmt.Errorf("list threads of pid %d: %w", pid, err)
+	}
+	tids := make([]int, 0, len(ents))
+	for _, e := range ents {
+		if tid, err := strconv.Atoi(e.Name()); err == nil {
+			tids = append(tids, tid)
+		}
+	}
+	sort.Ints(tids)
+	return tids, nil
+}
+
+// expiredCtx returns a cancelled context: ReadRawRecord then returns what
+// the ring holds and never blocks.
+func expiredCtx() context.Context {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	return ctx
+}

@@ -1,0 +1,230 @@
+package profile
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	perf "github.com/elastic/go-perf"
+	pprof "github.com/google/pprof/profile"
+)
+
+// Start enables every event of the current cycle and starts one ring
+// reader per sampler (ReadRawRecord is not safe for concurrent use on one
+// event). Call it right before the children's gate opens.
+func (p *Profiler) Start() error {
+	if p.threads == nil {
+		return errors.New("profile: start: not attached (call Attach first)")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	p.cancel = cancel
+	for _, r := range p.roles {
+		for _, t := range r.threads {
+			p.readers.Add(1)
+			go p.readRing(ctx, r, t.sampler)
+		}
+	}
+	p.start = time.Now()
+	if p.first.IsZero() {
+		p.first = p.start
+	}
+	for _, t := range p.threads {
+		if err := t.enable(); err != nil {
+			return fmt.Errorf("profile: start: %w", err)
+		}
+	}
+	return nil
+}
+
+// Stop drains the rings, reads the counters and closes every event of the
+// cycle. bench calls it once the children have exited, so the rings hold
+// everything. Samples and counters accumulate over cycles.
+func (p *Profiler) Stop() error {
+	if p.threads == nil {
+		return nil
+	}
+	if !p.start.IsZero() {
+		p.dur += time.Since(p.start)
+		p.start = time.Time{}
+	}
+	if p.cancel != nil {
+		p.cancel()
+		p.readers.Wait()
+		p.cancel = nil
+	}
+	for _, r := range p.roles {
+		p.readCounters(r)
+	}
+	p.closeThreads()
+	p.result = nil
+	return nil
+}
+
+// readRing feeds one sampler's records into its role until the thread
+// exits (ErrDisabled) or Stop cancels ctx, then drains what is left.
+func (p *Profiler) readRing(ctx context.Context, r *roleState, ev *perf.Event) {
+	defer p.readers.Done()
+	var raw perf.RawRecord
+	for {
+		if err := ev.ReadRawRecord(ctx, &raw); err != nil {
+			break
+		}
+		p.handle(r, &raw)
+	}
+	drain := expiredCtx()
+	for ev.HasRecord() {
+		if err := ev.ReadRawRecord(drain, &raw); err != nil {
+			return
+		}
+		p.handle(r, &raw)
+	}
+}
+
+// handle decodes one raw record and accounts it to role r.
+func (p *Profiler) handle(r *roleState, raw *perf.RawRecord) {
+	var rec record
+	err := decodeBody(uint32(raw.Header.Type), raw.Header.Misc, raw.Data, &rec)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if err != nil {
+		r.badRecords++
+		return
+	}
+	switch rec.typ {
+	case recordSample:
+		r.samples++
+		r.agg.add(rec.pid, rec.tid, rec.chain, 1, int64(rec.period), 0)
+	case recordMmap, recordMmap2:
+		if rec.prot&0x4 != 0 { // PROT_EXEC
+			p.sym.space(rec.pid).add(userMap{start: rec.addr, limit: rec.addr + rec.length, pgoff: rec.pgoff, file: rec.file})
+		}
+	case recordLost, recordLostSamples:
+		r.lost += rec.lost
+	}
+}
+
+// readCounters adds the current cycle's counts of role r, scaling each
+// thread's count by enabled/running.
+func (p *Profiler) readCounters(r *roleState) {
+	for _, t := range r.threads {
+		for i, ev := range t.counters {
+			if ev == nil {
+				continue
+			}
+			c, err := ev.ReadCount()
+			if err != nil {
+				p.warn(fmt.Sprintf("%s: read %s tid %d: %v", r.name, allCounters[i].name, t.tid, err))
+				continue
+			}
+			acc := &r.counters[i]
+			acc.Supported = true
+			acc.Raw += c.Value
+			acc.Value += scale(c)
+			acc.Enabled += c.Enabled
+			acc.Running += c.Running
+		}
+	}
+}
+
+// scale returns value × enabled / running: the estimate for a counter
+// that was multiplexed (running < enabled).
+func scale(c perf.Count) float64 {
+	if c.Running <= 0 || c.Running >= c.Enabled {
+		return float64(c.Value)
+	}
+	return float64(c.Value) * float64(c.Enabled) / float64(c.Running)
+}
+
+// Result builds the profiles of what was recorded so far. Call it after
+// Stop; it may be called again after further cycles.
+func (p *Profiler) Result() *Result {
+	if p.result != nil {
+		return p.result
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	res := &Result{Kernel: p.release, Duration: p.dur}
+	for _, r := range p.roles {
+		res.Roles = append(res.Roles, p.roleResult(r))
+	}
+	res.Warnings = append(append([]string(nil), p.warnings...), p.roleWarnings()...)
+	p.result = res
+	return res
+}
+
+// roleResult symbolizes one role.
+func (p *Profiler) roleResult(r *roleState) *Role {
+	period := int64(time.Second) / int64(p.cfg.FreqHz)
+	in := buildInput{
+		role: r.name, mode: p.cfg.Mode, stacks: r.agg.order, lost: int64(r.lost),
+		periodNS: period, timeNanos: p.first.UnixNano(), durNanos: int64(p.dur),
+		comments: p.comments(r),
+	}
+	return &Role{
+		Name:     r.name,
+		PIDs:     append([]int(nil), r.pids...),
+		Counters: append([]Counter(nil), r.counters...),
+		Samples:  r.samples,
+		Lost:     r.lost,
+		Profile:  buildProfile(p.sym, in),
+	}
+}
+
+// roleWarnings lists lost samples, undecodable records and multiplexed
+// counters per role.
+func (p *Profiler) roleWarnings() []string {
+	var w []string
+	for _, r := range p.roles {
+		if r.lost > 0 {
+			w = append(w, fmt.Sprintf("%s: %d samples lost", r.name, r.lost))
+		}
+		if r.badRecords > 0 {
+			w = append(w, fmt.Sprintf("%s: %d ring records could not be decoded", r.name, r.badRecords))
+		}
+		for _, c := range r.counters {
+			if c.Supported && c.Running < c.Enabled {
+				w = append(w, fmt.Sprintf("%s: %s counted %.0f%% of the time (multiplexed; scaled)",
+					r.name, c.Name, 100*float64(c.Running)/float64(c.Enabled)))
+			}
+		}
+	}
+	return w
+}
+
+// comments are the pprof comments of a role's profile: settings, counters
+// and kernel version, one line each.
+func (p *Profiler) comments(r *roleState) []string {
+	cs := []string{
+		fmt.Sprintf("pipelab profile: role=%s mode=%s view=%s", r.name, p.cfg.Mode, p.cfg.View),
+		fmt.Sprintf("sampling: cpu-clock at %d Hz, kernel and user callchains", p.cfg.FreqHz),
+		"kernel: " + p.release,
+		fmt.Sprintf("samples: %d, lost: %d", r.samples, r.lost),
+	}
+	var parts []string
+	for _, c := range r.counters {
+		if c.Supported {
+			parts = append(parts, fmt.Sprintf("%s=%.0f", c.Name, c.Value))
+		} else {
+			parts = append(parts, c.Name+"=not-supported")
+		}
+	}
+	return append(cs, "counters: "+strings.Join(parts, " "))
+}
+
+// Combined returns both roles in one profile; the role label tells them
+// apart (`go tool pprof -tagroot=role`).
+func (r *Result) Combined() (*pprof.Profile, error) {
+	var ps []*pprof.Profile
+	for _, role := range r.Roles {
+		ps = append(ps, role.Profile)
+	}
+	p, err := pprof.Merge(ps)
+	if err != nil {
+		return nil, fmt.Errorf("combine profiles: %w", err)
+	}
+	// Merge sums durations; the roles ran side by side.
+	p.DurationNanos = ps[0].DurationNanos
+	return p, nil
+}

@@ -1,0 +1,125 @@
+package profile
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+
+	perf "github.com/elastic/go-perf"
+	"golang.org/x/sys/unix"
+)
+
+// ErrNotSupported is wrapped by errors about an event this machine cannot
+// open, such as hardware counters in a VM without a PMU.
+var ErrNotSupported = errors.New("not supported here")
+
+// ErrRestrictedKernel is wrapped by errors saying that kernel addresses are
+// hidden (kernel.kptr_restrict, or an unprivileged user), so kernel frames
+// cannot be named.
+var ErrRestrictedKernel = errors.New("kernel addresses are hidden")
+
+// Paranoid returns kernel.perf_event_paranoid.
+func Paranoid() (int, error) { return readSysctlInt("/proc/sys/kernel/perf_event_paranoid") }
+
+// KptrRestrict returns kernel.kptr_restrict.
+func KptrRestrict() (int, error) { return readSysctlInt("/proc/sys/kernel/kptr_restrict") }
+
+// MaxSampleRate returns kernel.perf_event_max_sample_rate in Hz.
+func MaxSampleRate() (int, error) {
+	return readSysctlInt("/proc/sys/kernel/perf_event_max_sample_rate")
+}
+
+func readSysctlInt(path string) (int, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 0, fmt.Errorf("read %s: %w", path, err)
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil {
+		return 0, fmt.Errorf("read %s: %w", path, err)
+	}
+	return n, nil
+}
+
+// ProbeHardwareCounters opens the cycles counter on the calling thread. It
+// returns nil when that works and an error wrapping ErrNotSupported when
+// this machine has no usable PMU.
+func ProbeHardwareCounters() error {
+	attr := counterAttr(hardwareCounters[0])
+	ev, err := perf.Open(&attr, 0, perf.AnyCPU, nil)
+	if err != nil {
+		return openError("cycles", 0, err)
+	}
+	return ev.Close()
+}
+
+// ProbeKernelCallchain samples the calling thread with cpu-clock while it
+// makes system calls and checks that a kernel frame arrives. It wraps
+// ErrNotSupported when samples come without kernel frames.
+func ProbeKernelCallchain() error {
+	runtime.LockOSThread() // the event follows this thread only
+	defer runtime.UnlockOSThread()
+	tid := unix.Gettid()
+	attr := samplingAttr(10000)
+	ev, err := perf.Open(&attr, tid, perf.AnyCPU, nil)
+	if err != nil {
+		return openError("cpu-clock", tid, err)
+	}
+	defer ev.Close()
+	if err := ev.MapRingNumPages(16); err != nil {
+		return fmt.Errorf("probe kernel callchain: %w", err)
+	}
+	if err := ev.Enable(); err != nil {
+		return fmt.Errorf("probe kernel callchain: %w", err)
+	}
+	busySyscalls(50 * time.Millisecond)
+	ev.Disable()
+	var raw perf.RawRecord
+	var s record
+	n := 0
+	for ev.HasRecord() {
+		if err := ev.ReadRawRecord(expiredCtx(), &raw); err != nil {
+			break
+		}
+		if raw.Header.Type != perf.RecordTypeSample || decodeSample(raw.Data, &s) != nil {
+			continue
+		}
+		n++
+		if s.hasKernelFrame() {
+			return nil
+		}
+	}
+	return fmt.Errorf("probe kernel callchain: %d samples, none with a kernel frame: %w (perf_event_paranoid must be 1 or lower, or CAP_PERFMON, to see kernel stacks)", n, ErrNotSupported)
+}
+
+// busySyscalls keeps the calling thread in the kernel for about d.
+func busySyscalls(d time.Duration) {
+	var fds [2]int
+	if unix.Pipe2(fds[:], unix.O_CLOEXEC) != nil {
+		return
+	}
+	defer unix.Close(fds[0])
+	defer unix.Close(fds[1])
+	buf := make([]byte, 4096)
+	for end := time.Now().Add(d); time.Now().Before(end); {
+		unix.Write(fds[1], buf)
+		unix.Read(fds[0], buf)
+	}
+}
+
+// openError turns a perf_event_open failure into one line with a remedy.
+func openError(event string, pid int, err error) error {
+	op := fmt.Sprintf("perf_event_open %s pid %d", event, pid)
+	switch {
+	case errors.Is(err, unix.ENOENT), errors.Is(err, unix.EOPNOTSUPP), errors.Is(err, unix.ENODEV):
+		return fmt.Errorf("%s: %w: %w (no hardware PMU; software events only)", op, ErrNotSupported, err)
+	case errors.Is(err, unix.EACCES), errors.Is(err, unix.EPERM):
+		level, _ := Paranoid()
+		return fmt.Errorf("%s: %w (kernel.perf_event_paranoid=%d; run as root, set it to 1 or lower, or grant CAP_PERFMON)", op, err, level)
+	}
+	return fmt.Errorf("%s: %w", op, err)
+}

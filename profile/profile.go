@@ -1,0 +1,271 @@
+// Package profile attaches perf_event_open counters and sampled kernel and
+// user call stacks to the writer and the reader of a pipelab run, and
+// builds pprof profiles from them.
+//
+// A Profiler satisfies bench.Observer: Attach opens disabled events on
+// every thread of both children while they wait on their start gate, Start
+// enables them, and Stop (called once the children have exited) drains the
+// rings and reads the counters. Result symbolizes what was recorded:
+// kernel frames through /proc/kallsyms under a [kernel.kallsyms] mapping,
+// user frames through the ELF symbols of the mapped files.
+//
+// Profiles carry sample types samples/count and cpu/nanoseconds (period
+// type cpu/nanoseconds) and the string labels role, mode, pid and tid, so
+// `go tool pprof -tagroot=role` and `-tagfocus role=writer` work on them.
+// pid and tid are string labels rather than numeric ones because pprof's
+// tag filters and tag roots treat numeric labels as ranges with units.
+package profile
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	perf "github.com/elastic/go-perf"
+	pprof "github.com/google/pprof/profile"
+	"golang.org/x/sys/unix"
+)
+
+// Config configures a Profiler.
+type Config struct {
+	// FreqHz is the cpu-clock sampling frequency in Hz; 0 is refused (the
+	// command's --freq default is 999).
+	FreqHz int
+	// Mode is the value of the mode label of every sample.
+	Mode string
+	// View is "cpu" (the default when empty) or "wall".
+	View string
+}
+
+// Result is what a Profiler recorded over all its Attach/Start/Stop
+// cycles.
+type Result struct {
+	// Roles holds the writer, then the reader.
+	Roles []*Role
+	// Warnings are non-fatal problems, one line each, e.g.
+	// "cycles: not supported here (no hardware PMU)" or
+	// "reader: 12 samples lost".
+	Warnings []string
+	// Kernel is the kernel release (uname -r).
+	Kernel string
+	// Duration is the time between Start and Stop, summed over cycles.
+	Duration time.Duration
+}
+
+// Role is what was recorded for one side of the pipe.
+type Role struct {
+	// Name is "writer" or "reader".
+	Name string
+	// PIDs are the processes profiled in this role, one per cycle.
+	PIDs []int
+	// Counters are summed over the role's threads and cycles, in the
+	// order task-clock, context-switches, cpu-migrations, page-faults,
+	// cycles, instructions, cache-misses, dTLB-load-misses.
+	Counters []Counter
+	// Samples is how many samples arrived; Lost how many the kernel
+	// dropped (PERF_RECORD_LOST and LOST_SAMPLES).
+	Samples, Lost uint64
+	// Profile holds this role's samples only; it passes CheckValid.
+	Profile *pprof.Profile
+}
+
+// Counter is one counting event's total for a role.
+type Counter struct {
+	// Name is the perf name, e.g. "context-switches".
+	Name string
+	// Supported is false when this machine cannot count it.
+	Supported bool
+	// Raw is the count as read; Value is scaled by Enabled/Running per
+	// thread, so multiplexed hardware counters are comparable.
+	Raw   uint64
+	Value float64
+	// Enabled and Running are the kernel's time_enabled and time_running,
+	// summed over threads.
+	Enabled, Running time.Duration
+}
+
+// Profiler records counters and stacks of a writer and a reader. It is not
+// safe for concurrent use, except that its ring readers run on their own.
+type Profiler struct {
+	cfg     Config
+	release string
+	sym     *symbolizer
+	roles   [2]*roleState
+
+	warnings []string
+	warned   map[string]bool
+	hwOK     *bool // nil until probed on the first thread
+
+	threads []*threadEvents // of the current cycle
+	cancel  context.CancelFunc
+	readers sync.WaitGroup
+	mu      sync.Mutex // guards roles' aggregates and sym while rings are read
+	start   time.Time
+	first   time.Time
+	dur     time.Duration
+	result  *Result
+}
+
+// roleState accumulates one role over cycles.
+type roleState struct {
+	name          string
+	pids          []int
+	agg           *aggregator
+	counters      []Counter
+	samples, lost uint64
+	badRecords    int
+	threads       []*threadEvents // of the current cycle
+}
+
+// New validates cfg and loads the kernel symbol table. FreqHz must be
+// between 1 and kernel.perf_event_max_sample_rate.
+func New(cfg Config) (*Profiler, error) {
+	if err := validate(&cfg); err != nil {
+		return nil, err
+	}
+	p := &Profiler{cfg: cfg, release: kernelRelease(), warned: make(map[string]bool)}
+	kern, err := LoadKallsyms()
+	if err != nil {
+		p.warn(fmt.Sprintf("kernel symbols: %v; kernel frames stay addresses", err))
+	}
+	p.sym = newSymbolizer(kern)
+	for i, name := range []string{"writer", "reader"} {
+		p.roles[i] = &roleState{name: name, agg: newAggregator(), counters: newCounters()}
+	}
+	return p, nil
+}
+
+// validate checks cfg and fills defaults.
+func validate(cfg *Config) error {
+	max, err := MaxSampleRate()
+	if err != nil {
+		return fmt.Errorf("profile: %w", err)
+	}
+	if cfg.FreqHz < 1 || cfg.FreqHz > max {
+		return fmt.Errorf("profile: --freq %d: out of range (use 1 to %d Hz, kernel.perf_event_max_sample_rate)", cfg.FreqHz, max)
+	}
+	switch cfg.View {
+	case "":
+		cfg.View = "cpu"
+	case "cpu":
+	default:
+		return fmt.Errorf("profile: --view %q: unknown view (use cpu or wall)", cfg.View)
+	}
+	return nil
+}
+
+func newCounters() []Counter {
+	cs := make([]Counter, len(allCounters))
+	for i, c := range allCounters {
+		cs[i] = Counter{Name: c.name, Supported: !c.hardware}
+	}
+	return cs
+}
+
+// kernelRelease returns uname -r.
+func kernelRelease() string {
+	var u unix.Utsname
+	if err := unix.Uname(&u); err != nil {
+		return ""
+	}
+	return unix.ByteSliceToString(u.Release[:])
+}
+
+// warn records a warning once.
+func (p *Profiler) warn(msg string) {
+	if !p.warned[msg] {
+		p.warned[msg] = true
+		p.warnings = append(p.warnings, msg)
+	}
+}
+
+// Attach opens disabled counters and a cpu-clock sampler on every thread
+// of the writer and the reader, and reads their executable mappings. On
+// error nothing stays open.
+func (p *Profiler) Attach(writer, reader int) error {
+	if p.threads != nil {
+		return errors.New("profile: attach: already attached (call Stop first)")
+	}
+	for i, pid := range []int{writer, reader} {
+		if err := p.attachRole(p.roles[i], pid); err != nil {
+			p.closeThreads()
+			return fmt.Errorf("profile: attach %s: %w", p.roles[i].name, err)
+		}
+	}
+	return nil
+}
+
+// attachRole opens the events of one child.
+func (p *Profiler) attachRole(r *roleState, pid int) error {
+	maps, err := readProcMaps(pid)
+	if err != nil {
+		return err
+	}
+	tids, err := threadIDs(pid)
+	if err != nil {
+		return err
+	}
+	for _, tid := range tids {
+		t, err := p.openThread(tid)
+		if err != nil {
+			return err
+		}
+		r.threads = append(r.threads, t)
+		p.threads = append(p.threads, t)
+	}
+	r.pids = append(r.pids, pid)
+	sp := p.sym.space(uint32(pid))
+	for _, m := range maps {
+		sp.add(m)
+	}
+	return nil
+}
+
+// openThread opens the sampler and the counters on one thread. Hardware
+// counters are tried on the first thread only; if refused they are
+// reported once and not tried again.
+func (p *Profiler) openThread(tid int) (*threadEvents, error) {
+	sampler, warns, err := openSampler(tid, p.cfg.FreqHz)
+	if err != nil {
+		return nil, err
+	}
+	for _, w := range warns {
+		p.warn(w)
+	}
+	t := &threadEvents{tid: tid, sampler: sampler, counters: make([]*perf.Event, len(allCounters))}
+	for i, c := range allCounters {
+		if c.hardware && p.hwOK != nil && !*p.hwOK {
+			continue
+		}
+		attr := counterAttr(c)
+		ev, err := perf.Open(&attr, tid, perf.AnyCPU, nil)
+		if err != nil {
+			err = openError(c.name, tid, err)
+			if c.hardware && errors.Is(err, ErrNotSupported) {
+				p.warn(c.name + ": not supported here (no hardware PMU)")
+				continue
+			}
+			t.close()
+			return nil, err
+		}
+		t.counters[i] = ev
+	}
+	if p.hwOK == nil {
+		ok := t.counters[len(softwareCounters)] != nil
+		p.hwOK = &ok
+	}
+	return t, nil
+}
+
+// closeThreads closes every event of the current cycle.
+func (p *Profiler) closeThreads() {
+	for _, t := range p.threads {
+		t.close()
+	}
+	p.threads = nil
+	for _, r := range p.roles {
+		r.threads = nil
+	}
+}

@@ -1,0 +1,199 @@
+package profile_test
+
+import (
+	"bytes"
+	"sort"
+	"strings"
+	"testing"
+
+	pprof "github.com/google/pprof/profile"
+
+	"github.com/pipelab/pipelab/profile"
+)
+
+// profilePair profiles one writer/reader run of mode and returns the
+// result after checking every profile round-trips through Parse and
+// CheckValid.
+func profilePair(t *testing.T, mode string, bytes int64) *profile.Result {
+	t.Helper()
+	mustHavePerfEvents(t)
+	p, err := profile.New(profile.Config{FreqHz: 999, Mode: mode})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runPair(t, mode, bytes, p)
+	res := p.Result()
+	if len(res.Roles) != 2 || res.Roles[0].Name != "writer" || res.Roles[1].Name != "reader" {
+		t.Fatalf("roles: got %v, want writer and reader", res.Roles)
+	}
+	for _, r := range res.Roles {
+		roundTrip(t, r.Name, r.Profile)
+		if r.Samples == 0 {
+			t.Errorf("%s: no samples", r.Name)
+		}
+	}
+	c, err := res.Combined()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c = roundTrip(t, "combined", c)
+	if roles := labelValues(c, "role"); roles != "reader,writer" {
+		t.Errorf("combined profile roles: got %s, want reader,writer", roles)
+	}
+	checkCounters(t, res)
+	return res
+}
+
+// labelValues lists the distinct values of a label in p, sorted.
+func labelValues(p *pprof.Profile, key string) string {
+	seen := map[string]bool{}
+	for _, s := range p.Sample {
+		for _, v := range s.Label[key] {
+			seen[v] = true
+		}
+	}
+	var vs []string
+	for v := range seen {
+		vs = append(vs, v)
+	}
+	sort.Strings(vs)
+	return strings.Join(vs, ",")
+}
+
+// checkCounters wants the software counters counted and every hardware
+// counter either counted or reported once as not supported.
+func checkCounters(t *testing.T, res *profile.Result) {
+	t.Helper()
+	hwErr := profile.ProbeHardwareCounters()
+	for _, r := range res.Roles {
+		c := map[string]profile.Counter{}
+		for _, x := range r.Counters {
+			c[x.Name] = x
+		}
+		if tc := c["task-clock"]; !tc.Supported || tc.Value <= 0 || tc.Running <= 0 {
+			t.Errorf("%s: task-clock %+v, want counted", r.Name, tc)
+		}
+		if cs := c["context-switches"]; !cs.Supported || cs.Raw == 0 {
+			t.Errorf("%s: context-switches %+v, want > 0 (the pipe blocks)", r.Name, cs)
+		}
+		if cy := c["cycles"]; cy.Supported != (hwErr == nil) {
+			t.Errorf("%s: cycles supported %v, but probe says %v", r.Name, cy.Supported, hwErr)
+		}
+	}
+	if hwErr != nil {
+		n := 0
+		for _, w := range res.Warnings {
+			if w == "cycles: not supported here (no hardware PMU)" {
+				n++
+			}
+		}
+		if n != 1 {
+			t.Errorf("warnings %q: want the cycles line exactly once", res.Warnings)
+		}
+	}
+}
+
+// roundTrip writes p, parses it back and checks it.
+func roundTrip(t *testing.T, name string, p *pprof.Profile) *pprof.Profile {
+	t.Helper()
+	if err := p.CheckValid(); err != nil {
+		t.Fatalf("%s: CheckValid: %v", name, err)
+	}
+	var buf bytes.Buffer
+	if err := p.Write(&buf); err != nil {
+		t.Fatalf("%s: Write: %v", name, err)
+	}
+	q, err := pprof.Parse(&buf)
+	if err != nil {
+		t.Fatalf("%s: Parse: %v", name, err)
+	}
+	if err := q.CheckValid(); err != nil {
+		t.Fatalf("%s: parsed CheckValid: %v", name, err)
+	}
+	return q
+}
+
+// hasCall reports whether some sample's stack holds callee below caller
+// (caller == "" matches callee anywhere). A name matches when it contains
+// the wanted one, so iov_iter_get_pages matches iov_iter_get_pages2 and,
+// on 6.18 where that one tail-calls, __iov_iter_get_pages_alloc.
+func hasCall(p *pprof.Profile, callee, caller string) bool {
+	for _, s := range p.Sample {
+		found := -1
+		for i, l := range s.Location {
+			for _, ln := range l.Line {
+				name := ln.Function.Name
+				if found < 0 && strings.Contains(name, callee) {
+					found = i
+				}
+				if found >= 0 && (caller == "" || (i > found && strings.Contains(name, caller))) {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+func TestProfileWriteMode(t *testing.T) {
+	res := profilePair(t, "write", 512<<20)
+	w, r := res.Roles[0].Profile, res.Roles[1].Profile
+	if !hasCall(w, "copy_page_from_iter", "pipe_write") { // anon_pipe_write since 6.15
+		t.Errorf("writer: no copy_page_from_iter under anon_pipe_write\n%s", top(w))
+	}
+	if !hasCall(r, "copy_page_to_iter", "") {
+		t.Errorf("reader: no copy_page_to_iter\n%s", top(r))
+	}
+}
+
+func TestProfileSpliceMode(t *testing.T) {
+	res := profilePair(t, "splice", 1<<30)
+	w, r := res.Roles[0].Profile, res.Roles[1].Profile
+	if hasCall(r, "copy_page_to_iter", "") {
+		t.Errorf("reader: got copy_page_to_iter in splice mode, want none\n%s", top(r))
+	}
+	if !hasCall(w, "iov_iter_get_pages", "") {
+		t.Errorf("writer: no iov_iter_get_pages*\n%s", top(w))
+	}
+}
+
+// top lists the leaf functions of p by sample count, for failure messages.
+func top(p *pprof.Profile) string {
+	counts := map[string]int64{}
+	for _, s := range p.Sample {
+		name := "?"
+		if len(s.Location) > 0 && len(s.Location[0].Line) > 0 {
+			name = s.Location[0].Line[0].Function.Name
+		}
+		counts[name] += s.Value[0]
+	}
+	var b strings.Builder
+	for n, c := range counts {
+		if c*50 >= int64(len(p.Sample)) {
+			b.WriteString(n + " ")
+		}
+	}
+	return b.String()
+}
+
+func TestProfileRepeat(t *testing.T) {
+	mustHavePerfEvents(t)
+	p, err := profile.New(profile.Config{FreqHz: 999, Mode: "write"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runPair(t, "write", 64<<20, p)
+	first := p.Result().Roles[0].Samples
+	runPair(t, "write", 64<<20, p)
+	res := p.Result()
+	w := res.Roles[0]
+	if len(w.PIDs) != 2 || w.PIDs[0] == w.PIDs[1] {
+		t.Errorf("writer pids: got %v, want two runs", w.PIDs)
+	}
+	if w.Samples <= first {
+		t.Errorf("writer samples: got %d after two runs, %d after one; want them to add up", w.Samples, first)
+	}
+	if got := labelValues(roundTrip(t, "writer", w.Profile), "pid"); strings.Count(got, ",") != 1 {
+		t.Errorf("writer pid labels: got %s, want two", got)
+	}
+}

@@ -1,0 +1,191 @@
+package profile
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+)
+
+// Record types of <linux/perf_event.h> (enum perf_event_type) that the
+// profiler decodes.
+const (
+	recordMmap        = 1
+	recordLost        = 2
+	recordComm        = 3
+	recordExit        = 4
+	recordSample      = 9
+	recordMmap2       = 10
+	recordLostSamples = 13
+	recordSwitch      = 14 // since Linux 4.3
+)
+
+// Header misc bits of <linux/perf_event.h>.
+const (
+	miscSwitchOut        = 1 << 13 // PERF_RECORD_MISC_SWITCH_OUT
+	miscSwitchOutPreempt = 1 << 14 // PERF_RECORD_MISC_SWITCH_OUT_PREEMPT
+)
+
+// Callchain context markers (enum perf_callchain_context): entries at or
+// above contextMax are markers, not addresses.
+const (
+	contextKernel = 0xffffffffffffff80 // PERF_CONTEXT_KERNEL
+	contextUser   = 0xfffffffffffffe00 // PERF_CONTEXT_USER
+	contextMax    = 0xfffffffffffff001 // PERF_CONTEXT_MAX (-4095)
+)
+
+// headerSize is sizeof(struct perf_event_header).
+const headerSize = 8
+
+// sampleIDSize is the size of the struct sample_id trailer that
+// SampleIDAll appends to non-sample records with our sample format
+// (PERF_SAMPLE_TID | PERF_SAMPLE_TIME): u32 pid, tid; u64 time.
+const sampleIDSize = 16
+
+var errShortRecord = errors.New("record too short")
+
+// record is one decoded ring record. Only the fields of its type are set.
+// chain aliases the input buffer and is valid until the next read.
+type record struct {
+	typ  uint32
+	misc uint16
+	// pid, tid and time come from the sample or from the sample_id trailer.
+	pid, tid uint32
+	time     uint64 // perf clock, nanoseconds
+	// PERF_RECORD_SAMPLE: ip, period, and the raw callchain (u64 entries).
+	ip, period uint64
+	chain      []byte
+	// PERF_RECORD_MMAP and MMAP2: the mapping and its file.
+	addr, length, pgoff uint64
+	prot                uint32
+	file                string
+	// PERF_RECORD_LOST and LOST_SAMPLES: how many records were lost.
+	lost uint64
+}
+
+// decodeRecord decodes one whole record, header included, as it sits in
+// the ring. It returns the record's size so callers can walk a buffer.
+func decodeRecord(b []byte, r *record) (int, error) {
+	if len(b) < headerSize {
+		return 0, fmt.Errorf("decode record: header: %w", errShortRecord)
+	}
+	typ := binary.LittleEndian.Uint32(b)
+	misc := binary.LittleEndian.Uint16(b[4:])
+	size := int(binary.LittleEndian.Uint16(b[6:]))
+	if size < headerSize || size > len(b) {
+		return 0, fmt.Errorf("decode record: size %d of %d bytes: %w", size, len(b), errShortRecord)
+	}
+	return size, decodeBody(typ, misc, b[headerSize:size], r)
+}
+
+// decodeBody decodes the part of a record after its header.
+func decodeBody(typ uint32, misc uint16, d []byte, r *record) error {
+	*r = record{typ: typ, misc: misc}
+	var err error
+	switch typ {
+	case recordSample:
+		err = decodeSample(d, r)
+	case recordMmap, recordMmap2:
+		err = decodeMmap(typ, d, r)
+	case recordLost:
+		err = decodeLost(d, 8, r)
+	case recordLostSamples:
+		err = decodeLost(d, 0, r)
+	case recordComm, recordExit, recordSwitch:
+		err = decodeSampleID(d, r)
+	}
+	if err != nil {
+		return fmt.Errorf("decode record type %d: %w", typ, err)
+	}
+	return nil
+}
+
+// decodeSample decodes a PERF_RECORD_SAMPLE body with our sample format:
+// u64 ip; u32 pid, tid; u64 time; u64 period; u64 nr; u64 ips[nr].
+func decodeSample(d []byte, r *record) error {
+	const fixed = 8 + 8 + 8 + 8 + 8
+	if len(d) < fixed {
+		return errShortRecord
+	}
+	le := binary.LittleEndian
+	r.typ = recordSample
+	r.ip = le.Uint64(d)
+	r.pid, r.tid = le.Uint32(d[8:]), le.Uint32(d[12:])
+	r.time = le.Uint64(d[16:])
+	r.period = le.Uint64(d[24:])
+	nr := le.Uint64(d[32:])
+	if nr > uint64(len(d)-fixed)/8 {
+		return fmt.Errorf("callchain of %d entries: %w", nr, errShortRecord)
+	}
+	r.chain = d[fixed : fixed+int(nr)*8]
+	return nil
+}
+
+// decodeMmap decodes PERF_RECORD_MMAP (u32 pid, tid; u64 addr, len, pgoff;
+// char filename[]) and PERF_RECORD_MMAP2 (the same with 24 bytes of device,
+// inode or build id, then u32 prot, flags, before the filename).
+func decodeMmap(typ uint32, d []byte, r *record) error {
+	fixed := 32
+	if typ == recordMmap2 {
+		fixed += 24 + 8
+	}
+	if len(d) < fixed+sampleIDSize {
+		return errShortRecord
+	}
+	le := binary.LittleEndian
+	r.pid, r.tid = le.Uint32(d), le.Uint32(d[4:])
+	r.addr, r.length, r.pgoff = le.Uint64(d[8:]), le.Uint64(d[16:]), le.Uint64(d[24:])
+	r.prot = 0x4 // PROT_EXEC: PERF_RECORD_MMAP only reports executable maps
+	if typ == recordMmap2 {
+		r.prot = le.Uint32(d[56:])
+	}
+	name := d[fixed : len(d)-sampleIDSize]
+	if i := bytes.IndexByte(name, 0); i >= 0 {
+		name = name[:i]
+	}
+	r.file = string(name)
+	return decodeSampleID(d, r)
+}
+
+// decodeLost decodes PERF_RECORD_LOST (u64 id; u64 lost) when skip is 8,
+// and PERF_RECORD_LOST_SAMPLES (u64 lost) when skip is 0.
+func decodeLost(d []byte, skip int, r *record) error {
+	if len(d) < skip+8 {
+		return errShortRecord
+	}
+	r.lost = binary.LittleEndian.Uint64(d[skip:])
+	if len(d) >= skip+8+sampleIDSize {
+		return decodeSampleID(d, r)
+	}
+	return nil
+}
+
+// decodeSampleID reads the struct sample_id trailer at the end of d.
+func decodeSampleID(d []byte, r *record) error {
+	if len(d) < sampleIDSize {
+		return errShortRecord
+	}
+	t := d[len(d)-sampleIDSize:]
+	le := binary.LittleEndian
+	r.pid, r.tid = le.Uint32(t), le.Uint32(t[4:])
+	r.time = le.Uint64(t[8:])
+	return nil
+}
+
+// hasKernelFrame reports whether a decoded sample's callchain holds at
+// least one kernel address.
+func (r *record) hasKernelFrame() bool {
+	inKernel := false
+	for i := 0; i+8 <= len(r.chain); i += 8 {
+		v := binary.LittleEndian.Uint64(r.chain[i:])
+		switch {
+		case v == contextKernel:
+			inKernel = true
+		case v >= contextMax:
+			inKernel = false
+		case inKernel:
+			return true
+		}
+	}
+	return false
+}
