@@ -50,9 +50,11 @@ type Attribution struct {
 	Role string `json:"role"`
 	// SampleType is the value shared out, "type/unit".
 	SampleType string `json:"sample_type"`
-	// Total is the role's total value; Samples its number of samples.
-	Total   int64 `json:"total"`
-	Samples int   `json:"samples"`
+	// Total is the role's total value.
+	Total int64 `json:"total"`
+	// Samples is the role's number of samples: the sum of samples/count
+	// when the profile has it, else the number of sample records.
+	Samples int64 `json:"samples"`
 	// Post has one row per entry of Aliases, in table order.
 	Post []SymbolShare `json:"post"`
 	// Other lists the kernel symbols outside the alias table with the most
@@ -161,7 +163,7 @@ func newCounts() counts {
 // roleTally is one role's kernel time by symbol and by alias.
 type roleTally struct {
 	total   int64
-	samples int
+	samples int64
 	irqSelf int64
 	sym     counts // by kernelName
 	alias   counts // by Alias.Post
@@ -170,13 +172,18 @@ type roleTally struct {
 // tally walks the samples of one role once.
 func tally(p *pprof.Profile, role string, idx int) *roleTally {
 	t := &roleTally{sym: newCounts(), alias: newCounts()}
+	count := findType(p, "samples/count")
 	for _, s := range p.Sample {
 		if sampleRole(s) != role {
 			continue
 		}
 		v := s.Value[idx]
 		t.total += v
-		t.samples++
+		if count >= 0 {
+			t.samples += s.Value[count]
+		} else {
+			t.samples++
+		}
 		t.add(frames(s), v)
 	}
 	return t
