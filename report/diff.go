@@ -1,0 +1,136 @@
+package report
+
+import (
+	"fmt"
+	"math"
+	"sort"
+
+	pprof "github.com/google/pprof/profile"
+)
+
+// DiffRow is one kernel symbol's share of a role's time in profile A and
+// in profile B.
+type DiffRow struct {
+	// Symbol is the real symbol as B spells it (or A, when B lacks it).
+	Symbol string `json:"symbol"`
+	// Post is the post's name for the symbol when the alias table has it.
+	Post string `json:"post,omitempty"`
+	// SelfA, SelfB, CumA and CumB are self and inclusive shares, 0..1.
+	SelfA float64 `json:"self_a"`
+	SelfB float64 `json:"self_b"`
+	CumA  float64 `json:"cum_a"`
+	CumB  float64 `json:"cum_b"`
+	// DeltaSelf and DeltaCum are B minus A.
+	DeltaSelf float64 `json:"delta_self"`
+	DeltaCum  float64 `json:"delta_cum"`
+}
+
+// RoleDiff compares one role of two profiles.
+type RoleDiff struct {
+	Role       string `json:"role"`
+	SampleType string `json:"sample_type"`
+	// TotalA and TotalB are the role's total value in A and in B;
+	// SamplesA and SamplesB its sample counts.
+	TotalA   int64 `json:"total_a"`
+	TotalB   int64 `json:"total_b"`
+	SamplesA int64 `json:"samples_a"`
+	SamplesB int64 `json:"samples_b"`
+	// Rows are sorted by the size of DeltaCum, then of DeltaSelf, biggest
+	// first.
+	Rows []DiffRow `json:"rows"`
+}
+
+// Diff compares the kernel time of each role of a and b: every kernel
+// symbol's self and inclusive share of the role's total in A and in B, the
+// biggest change first. opt.Top bounds the rows per role (0 means 20).
+// Profiles of different sample types yield a *FileError wrapping
+// ErrSampleTypes; one without kernel frames, ErrNoKernelFrames.
+func Diff(a, b *pprof.Profile, opt Options) ([]RoleDiff, error) {
+	if err := sameSampleTypes(a, b); err != nil {
+		return nil, &FileError{Op: "diff", Err: err}
+	}
+	for name, p := range map[string]*pprof.Profile{"A": a, "B": b} {
+		if !hasKernelFrames(p) {
+			return nil, &FileError{Op: "diff", Err: fmt.Errorf("%w (profile %s has none; diff compares kernel symbols)", ErrNoKernelFrames, name)}
+		}
+	}
+	idx, err := valueIndex(a, opt.SampleType)
+	if err != nil {
+		return nil, err
+	}
+	n := opt.Top
+	if n <= 0 {
+		n = 20
+	}
+	var out []RoleDiff
+	for _, role := range unionRoles(a, b) {
+		ta, tb := tally(a, role, idx), tally(b, role, idx)
+		d := RoleDiff{Role: role, SampleType: typeName(a.SampleType[idx]), TotalA: ta.total, TotalB: tb.total, SamplesA: ta.samples, SamplesB: tb.samples}
+		d.Rows = diffRows(ta, tb)
+		if len(d.Rows) > n {
+			d.Rows = d.Rows[:n]
+		}
+		out = append(out, d)
+	}
+	return out, nil
+}
+
+// unionRoles returns the roles of a and b in roles() order.
+func unionRoles(a, b *pprof.Profile) []string {
+	merged := &pprof.Profile{Sample: append(append([]*pprof.Sample{}, a.Sample...), b.Sample...)}
+	return roles(merged)
+}
+
+func diffRows(ta, tb *roleTally) []DiffRow {
+	keys := map[string]bool{}
+	for k := range ta.sym.cum {
+		keys[k] = true
+	}
+	for k := range tb.sym.cum {
+		keys[k] = true
+	}
+	rows := make([]DiffRow, 0, len(keys))
+	for k := range keys {
+		r := DiffRow{
+			SelfA: ta.share(ta.sym.self[k]), SelfB: tb.share(tb.sym.self[k]),
+			CumA: ta.share(ta.sym.cum[k]), CumB: tb.share(tb.sym.cum[k]),
+		}
+		r.DeltaSelf, r.DeltaCum = r.SelfB-r.SelfA, r.CumB-r.CumA
+		if r.Symbol = tb.sym.spelling(k); r.Symbol == "" {
+			r.Symbol = ta.sym.spelling(k)
+		}
+		if i, ok := aliasIndex[k]; ok {
+			r.Post = Aliases[i].Post
+		}
+		rows = append(rows, r)
+	}
+	sort.Slice(rows, func(i, j int) bool {
+		a, b := rows[i], rows[j]
+		if x, y := math.Abs(a.DeltaCum), math.Abs(b.DeltaCum); x != y {
+			return x > y
+		}
+		if x, y := math.Abs(a.DeltaSelf), math.Abs(b.DeltaSelf); x != y {
+			return x > y
+		}
+		return a.Symbol < b.Symbol
+	})
+	return rows
+}
+
+// DiffProfile builds the pprof-convention difference of p against base:
+// base's samples labelled pprof::base=true and scaled by -1, merged with
+// p's. `go tool pprof` shows the result as a diff, as it would with
+// -diff_base.
+func DiffProfile(base, p *pprof.Profile) (*pprof.Profile, error) {
+	if err := sameSampleTypes(base, p); err != nil {
+		return nil, &FileError{Op: "diff", Err: err}
+	}
+	b := base.Copy()
+	b.SetLabel("pprof::base", []string{"true"})
+	b.Scale(-1)
+	d, err := pprof.Merge([]*pprof.Profile{p.Copy(), b})
+	if err != nil {
+		return nil, &FileError{Op: "diff", Err: fmt.Errorf("%w (%v)", ErrSampleTypes, err)}
+	}
+	return d, nil
+}

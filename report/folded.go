@@ -1,0 +1,76 @@
+package report
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+
+	pprof "github.com/google/pprof/profile"
+)
+
+// FoldedStack is one line of the folded format read by flame-graph tools
+// (flamegraph.pl, speedscope, inferno): frames root first, and a count.
+type FoldedStack struct {
+	// Frames are function names, root first, kernel and user alike, as the
+	// profile spells them; a frame without a function is its address.
+	Frames []string
+	// Count is the number of samples (samples/count), or the first sample
+	// type's value when the profile has no samples/count.
+	Count int64
+}
+
+// String returns the folded line "root;...;leaf count".
+func (s FoldedStack) String() string {
+	return strings.Join(s.Frames, ";") + " " + fmt.Sprint(s.Count)
+}
+
+// Folded returns the stacks of one role ("" for every sample), identical
+// stacks merged, sorted by their frames.
+func Folded(p *pprof.Profile, role string) []FoldedStack {
+	idx := findType(p, "samples/count")
+	if idx < 0 {
+		idx = 0
+	}
+	byStack := map[string]int64{}
+	for _, s := range p.Sample {
+		if role != "" && sampleRole(s) != role {
+			continue
+		}
+		fs := frames(s)
+		names := make([]string, len(fs))
+		for i, f := range fs {
+			names[len(fs)-1-i] = foldedName(f.name)
+		}
+		byStack[strings.Join(names, ";")] += s.Value[idx]
+	}
+	keys := make([]string, 0, len(byStack))
+	for k := range byStack {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	out := make([]FoldedStack, 0, len(keys))
+	for _, k := range keys {
+		if byStack[k] == 0 {
+			continue
+		}
+		out = append(out, FoldedStack{Frames: strings.Split(k, ";"), Count: byStack[k]})
+	}
+	return out
+}
+
+// foldedName keeps the folded syntax intact: no ';' inside a frame and no
+// line breaks.
+func foldedName(name string) string {
+	return strings.NewReplacer(";", ":", "\n", " ", "\r", " ").Replace(name)
+}
+
+// WriteFolded writes stacks one per line.
+func WriteFolded(w io.Writer, stacks []FoldedStack) error {
+	bw := bufio.NewWriter(w)
+	for _, s := range stacks {
+		fmt.Fprintln(bw, s.String())
+	}
+	return bw.Flush()
+}

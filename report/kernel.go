@@ -1,0 +1,90 @@
+package report
+
+import (
+	"fmt"
+	"strings"
+
+	pprof "github.com/google/pprof/profile"
+)
+
+// kernelMapping is the mapping name pipelab (and perf) give kernel frames.
+const kernelMapping = "[kernel.kallsyms]"
+
+// kernelStart is the lowest kernel address on x86-64 and arm64 (the upper
+// canonical half).
+const kernelStart = 0xffff800000000000
+
+// isKernel reports whether loc is a kernel frame: its mapping is named
+// like the kernel ("[kernel.kallsyms]", "[kernel...", "[vmlinux]", a
+// vmlinux file), or, with no such mapping, its address lies in the kernel
+// half of the address space. This makes profiles from other tools work
+// when their kernel mapping has another name.
+func isKernel(loc *pprof.Location) bool {
+	if m := loc.Mapping; m != nil && m.File != "" {
+		f := m.File
+		if strings.HasPrefix(f, "[kernel") || strings.HasPrefix(f, "[vmlinux") || strings.HasSuffix(f, "vmlinux") {
+			return true
+		}
+		if !strings.HasPrefix(f, "[") {
+			return false // a user file: an ELF path
+		}
+	}
+	return loc.Address >= kernelStart
+}
+
+// kernelName returns the name a kernel symbol is matched by: without the
+// "__pfx_" padding prefix, without compiler suffixes (".constprop.0",
+// ".isra.0", ".part.0", ".cold", ...: C identifiers never contain a dot)
+// and without a trailing " [module]".
+func kernelName(name string) string {
+	name, _, _ = strings.Cut(name, " ")
+	name = strings.TrimPrefix(name, "__pfx_")
+	name, _, _ = strings.Cut(name, ".")
+	return name
+}
+
+// frame is one function of a stack, leaf first.
+type frame struct {
+	name   string // as the profile spells it
+	key    string // kernelName(name) for kernel frames, else name
+	kernel bool
+}
+
+// frames returns the functions of s, leaf first, inlined frames included.
+// A location without functions becomes its address.
+func frames(s *pprof.Sample) []frame {
+	var out []frame
+	for _, loc := range s.Location {
+		k := isKernel(loc)
+		if len(loc.Line) == 0 {
+			name := fmt.Sprintf("%#x", loc.Address)
+			out = append(out, frame{name: name, key: name, kernel: k})
+			continue
+		}
+		for _, ln := range loc.Line {
+			name := ln.Function.Name
+			if name == "" {
+				name = ln.Function.SystemName
+			}
+			if name == "" {
+				name = fmt.Sprintf("%#x", loc.Address)
+			}
+			key := name
+			if k {
+				key = kernelName(name)
+			}
+			out = append(out, frame{name: name, key: key, kernel: k})
+		}
+	}
+	return out
+}
+
+// hasKernelFrames reports whether any sample of p has a kernel frame.
+func hasKernelFrames(p *pprof.Profile) bool {
+	for _, loc := range p.Location {
+		if isKernel(loc) {
+			return true
+		}
+	}
+	return false
+}

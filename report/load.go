@@ -1,0 +1,267 @@
+package report
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	pprof "github.com/google/pprof/profile"
+)
+
+// Sentinels for bad input. Every error that wraps one of them is also a
+// *FileError, so callers can tell bad input (exit status 2) from a failure.
+var (
+	// ErrNotProfile means the bytes are not a pprof profile.
+	ErrNotProfile = errors.New("not a pprof profile")
+	// ErrNoKernelFrames means a profile holds no kernel frames where the
+	// question needs them (attribution, diff).
+	ErrNoKernelFrames = errors.New("no kernel frames")
+	// ErrSampleTypes means two profiles have different sample types.
+	ErrSampleTypes = errors.New("different sample types")
+	// ErrNoResults means a folder holds no pipelab results.
+	ErrNoResults = errors.New("no pipelab results")
+)
+
+// FileError is bad input: a file or folder the user named that report
+// cannot use. cmd/pipelab exits with status 2 on it.
+type FileError struct {
+	// Op is what report was doing, e.g. "read profile".
+	Op string
+	// Path is the file or folder; empty when the input was not a file.
+	Path string
+	// Err is the cause; it usually wraps one of the Err* sentinels.
+	Err error
+}
+
+// Error returns "op path: cause".
+func (e *FileError) Error() string {
+	if e.Path == "" {
+		return e.Op + ": " + e.Err.Error()
+	}
+	return e.Op + " " + e.Path + ": " + e.Err.Error()
+}
+
+// Unwrap returns the cause.
+func (e *FileError) Unwrap() error { return e.Err }
+
+// maxProfileBytes bounds what ReadProfile accepts, compressed or not.
+const maxProfileBytes = 1 << 30
+
+// ReadProfile parses a pprof profile, gzip-compressed or not, from r.
+// Input that is not a profile yields a *FileError wrapping ErrNotProfile.
+func ReadProfile(r io.Reader) (*pprof.Profile, error) {
+	data, err := io.ReadAll(io.LimitReader(r, maxProfileBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("read profile: %w", err)
+	}
+	return parseProfile(data)
+}
+
+func parseProfile(data []byte) (p *pprof.Profile, err error) {
+	bad := func(why string) error {
+		return &FileError{Op: "read profile", Err: fmt.Errorf("%w (%s; give a .pb.gz file written by pipelab profile or go tool pprof -proto)", ErrNotProfile, why)}
+	}
+	if len(data) > maxProfileBytes {
+		return nil, bad("larger than 1 GiB")
+	}
+	if len(bytes.TrimSpace(data)) == 0 {
+		return nil, bad("empty file")
+	}
+	defer func() {
+		// The legacy text parsers inside pprof are not hardened against
+		// every input; a panic there is bad input, not a crash.
+		if r := recover(); r != nil {
+			p, err = nil, bad(fmt.Sprint("parser panic: ", r))
+		}
+	}()
+	p, err = pprof.ParseData(data)
+	if err != nil {
+		return nil, bad(err.Error())
+	}
+	if len(p.SampleType) == 0 {
+		return nil, bad("no sample types")
+	}
+	return p, nil
+}
+
+// OpenProfile reads the pprof profile at path.
+func OpenProfile(path string) (*pprof.Profile, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("read profile: %w", err)
+	}
+	defer f.Close()
+	p, err := ReadProfile(f)
+	var fe *FileError
+	if errors.As(err, &fe) {
+		fe.Path = path
+	}
+	return p, err
+}
+
+// Folder is a result folder written by `pipelab profile --out DIR` or
+// `pipelab ladder --out DIR`.
+type Folder struct {
+	// Dir is the folder's path.
+	Dir string
+	// Ladder is the content of ladder.json, nil when there is none.
+	Ladder *Ladder
+	// Steps are the ladder's steps, or else the MODE.json files sorted by
+	// mode.
+	Steps []Step
+}
+
+// OpenFolder reads the results in dir: ladder.json if present, else every
+// MODE.json. A folder with neither yields a *FileError wrapping
+// ErrNoResults.
+func OpenFolder(dir string) (*Folder, error) {
+	f := &Folder{Dir: dir}
+	data, err := os.ReadFile(filepath.Join(dir, "ladder.json"))
+	switch {
+	case err == nil:
+		var l Ladder
+		if err := json.Unmarshal(data, &l); err != nil {
+			return nil, &FileError{Op: "read results", Path: filepath.Join(dir, "ladder.json"), Err: fmt.Errorf("%w (ladder.json is not valid JSON: %v)", ErrNoResults, err)}
+		}
+		f.Ladder, f.Steps = &l, l.Steps
+	case errors.Is(err, os.ErrNotExist):
+		if f.Steps, err = readStepFiles(dir); err != nil {
+			return nil, err
+		}
+	default:
+		return nil, fmt.Errorf("read results: %w", err)
+	}
+	if len(f.Steps) == 0 {
+		return nil, &FileError{Op: "read results", Path: dir, Err: fmt.Errorf("%w (no ladder.json and no MODE.json; write some with pipelab profile --out %s or pipelab ladder --out %s)", ErrNoResults, dir, dir)}
+	}
+	return f, nil
+}
+
+// readStepFiles reads every *.json file of dir that holds a Step.
+func readStepFiles(dir string) ([]Step, error) {
+	names, err := filepath.Glob(filepath.Join(dir, "*.json"))
+	if err != nil {
+		return nil, fmt.Errorf("read results: %w", err)
+	}
+	if _, err := os.Stat(dir); err != nil {
+		return nil, fmt.Errorf("read results: %w", err)
+	}
+	sort.Strings(names)
+	var steps []Step
+	for _, name := range names {
+		data, err := os.ReadFile(name)
+		if err != nil {
+			return nil, fmt.Errorf("read results: %w", err)
+		}
+		var s Step
+		if json.Unmarshal(data, &s) != nil || s.Mode == "" {
+			continue // not a step: some other JSON file
+		}
+		steps = append(steps, s)
+	}
+	return steps, nil
+}
+
+// StepProfile returns the profile of one step of the folder holding both
+// roles: MODE.pb.gz, or else MODE.writer.pb.gz and MODE.reader.pb.gz
+// merged. It returns nil and no error when the step was not profiled.
+func (f *Folder) StepProfile(mode string) (*pprof.Profile, error) {
+	both := filepath.Join(f.Dir, mode+".pb.gz")
+	if _, err := os.Stat(both); err == nil {
+		return OpenProfile(both)
+	}
+	var parts []*pprof.Profile
+	for _, role := range []string{"writer", "reader"} {
+		path := filepath.Join(f.Dir, mode+"."+role+".pb.gz")
+		if _, err := os.Stat(path); err != nil {
+			continue
+		}
+		p, err := OpenProfile(path)
+		if err != nil {
+			return nil, err
+		}
+		labelRole(p, role)
+		parts = append(parts, p)
+	}
+	if len(parts) == 0 {
+		return nil, nil
+	}
+	return mergeProfiles(parts, f.Dir)
+}
+
+// labelRole gives every sample without a role label the given role.
+func labelRole(p *pprof.Profile, role string) {
+	for _, s := range p.Sample {
+		if len(s.Label["role"]) == 0 {
+			if s.Label == nil {
+				s.Label = map[string][]string{}
+			}
+			s.Label["role"] = []string{role}
+		}
+	}
+}
+
+func mergeProfiles(parts []*pprof.Profile, path string) (*pprof.Profile, error) {
+	for _, p := range parts[1:] {
+		if err := sameSampleTypes(parts[0], p); err != nil {
+			return nil, &FileError{Op: "merge profiles", Path: path, Err: err}
+		}
+	}
+	p, err := pprof.Merge(parts)
+	if err != nil {
+		return nil, &FileError{Op: "merge profiles", Path: path, Err: fmt.Errorf("%w (%v)", ErrSampleTypes, err)}
+	}
+	return p, nil
+}
+
+// OpenInput reads what a user named on the command line: a pprof file, or
+// a result folder holding exactly one profiled step.
+func OpenInput(path string) (*pprof.Profile, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, fmt.Errorf("read input: %w", err)
+	}
+	if !st.IsDir() {
+		return OpenProfile(path)
+	}
+	f, err := OpenFolder(path)
+	if err != nil {
+		return nil, err
+	}
+	var modes []string
+	for _, s := range f.Steps {
+		modes = append(modes, s.Mode)
+	}
+	if len(modes) != 1 {
+		return nil, &FileError{Op: "read results", Path: path, Err: fmt.Errorf("holds %d steps (%s; name one profile, e.g. %s)", len(modes), strings.Join(modes, ", "), filepath.Join(path, modes[0]+".pb.gz"))}
+	}
+	p, err := f.StepProfile(modes[0])
+	if err == nil && p == nil {
+		err = &FileError{Op: "read results", Path: path, Err: fmt.Errorf("%w (step %s has no profile; make one with pipelab profile --mode %s --out %s)", ErrNoResults, modes[0], modes[0], path)}
+	}
+	return p, err
+}
+
+// sameSampleTypes returns an error wrapping ErrSampleTypes unless a and b
+// have the same sample types in the same order.
+func sameSampleTypes(a, b *pprof.Profile) error {
+	ta, tb := typeList(a), typeList(b)
+	if ta != tb {
+		return fmt.Errorf("%w (%s vs %s; compare profiles of the same kind)", ErrSampleTypes, ta, tb)
+	}
+	return nil
+}
+
+func typeList(p *pprof.Profile) string {
+	var s []string
+	for _, t := range p.SampleType {
+		s = append(s, t.Type+"/"+t.Unit)
+	}
+	return strings.Join(s, ", ")
+}

@@ -1,0 +1,104 @@
+package report
+
+import "time"
+
+// Step is one mode's result: one object of `pipelab run --json`, and the
+// file OUT/MODE.json written by `pipelab profile` and `pipelab ladder`.
+type Step struct {
+	// Mode names the strategy (write, vmsplice, splice, huge, busy, ...).
+	Mode string `json:"mode"`
+	// Bytes is how many bytes each run moved through the pipe.
+	Bytes int64 `json:"bytes"`
+	// BufSize is the writer's buffer size in bytes.
+	BufSize int64 `json:"buf_size"`
+	// PipeSize is the pipe's size in bytes (F_GETPIPE_SZ after setting it).
+	PipeSize int64 `json:"pipe_size"`
+	// Runs holds the throughput of each run in GiB/s (GiB = 2^30 bytes).
+	Runs []float64 `json:"runs"`
+	// MedianGiBs, MinGiBs and MaxGiBs summarize Runs, in GiB/s.
+	MedianGiBs float64 `json:"median_gib_s"`
+	MinGiBs    float64 `json:"min_gib_s"`
+	MaxGiBs    float64 `json:"max_gib_s"`
+
+	// The knobs of the post's write.cpp and read.cpp, flat.
+	Busy           bool `json:"busy"`
+	Poll           bool `json:"poll"`
+	Huge           bool `json:"huge"`
+	CheckHuge      bool `json:"check_huge"`
+	Gift           bool `json:"gift"`
+	LockMemory     bool `json:"lock_memory"`
+	DontTouchPages bool `json:"dont_touch_pages"`
+	SameBuffer     bool `json:"same_buffer"`
+	// PinWriter and PinReader are the CPUs of the children; -1 is unpinned.
+	PinWriter int  `json:"pin_writer"`
+	PinReader int  `json:"pin_reader"`
+	Repeat    int  `json:"repeat"`
+	Verify    bool `json:"verify"`
+
+	// Roles holds one summary per profiled role; empty when not profiled.
+	Roles []RoleSummary `json:"roles,omitempty"`
+	// Warnings are non-fatal problems (lost samples, too few runs, ...).
+	Warnings []string `json:"warnings,omitempty"`
+	// Incomplete marks a step whose writer or reader failed part way.
+	Incomplete bool `json:"incomplete,omitempty"`
+	// Interrupted marks a step stopped by SIGINT or SIGTERM.
+	Interrupted bool `json:"interrupted,omitempty"`
+}
+
+// RoleSummary is what profiling saw of one role (writer or reader).
+type RoleSummary struct {
+	// Role is "writer" or "reader".
+	Role string `json:"role"`
+	// PIDs are the process ids the role ran as, one per run.
+	PIDs []int `json:"pids,omitempty"`
+	// Samples is how many stack samples were recorded; Lost how many the
+	// kernel dropped (PERF_RECORD_LOST, PERF_RECORD_LOST_SAMPLES).
+	Samples uint64 `json:"samples"`
+	Lost    uint64 `json:"lost"`
+	// Counters holds the perf_event_open counters of the role.
+	Counters []Counter `json:"counters,omitempty"`
+	// Profile is the file name, inside the result folder, of the role's
+	// pprof profile (MODE.ROLE.pb.gz).
+	Profile string `json:"profile,omitempty"`
+}
+
+// Counter is one perf_event_open counter of one role.
+type Counter struct {
+	// Name is the event's name, e.g. "context-switches" or "cycles".
+	Name string `json:"name"`
+	// Supported is false when the event cannot be opened on this machine
+	// (e.g. hardware events without a PMU); the other fields are zero then.
+	Supported bool `json:"supported"`
+	// Value is Raw scaled by EnabledNanos / RunningNanos.
+	Value float64 `json:"value"`
+	// Raw is the count as read from the kernel.
+	Raw uint64 `json:"raw"`
+	// EnabledNanos and RunningNanos are the event's time_enabled and
+	// time_running (read_format of <linux/perf_event.h>), in nanoseconds.
+	EnabledNanos int64 `json:"enabled_ns"`
+	RunningNanos int64 `json:"running_ns"`
+}
+
+// Env describes the machine a ladder ran on.
+type Env struct {
+	Kernel   string `json:"kernel"`
+	CPUModel string `json:"cpu_model"`
+	CPUs     int    `json:"cpus"`
+	// THP is the transparent huge page mode, e.g. "madvise".
+	THP string `json:"thp"`
+	// PMU is "hardware" or "software only".
+	PMU               string `json:"pmu"`
+	PerfEventParanoid int    `json:"perf_event_paranoid"`
+	KptrRestrict      int    `json:"kptr_restrict"`
+	// PipeMaxSize is /proc/sys/fs/pipe-max-size in bytes.
+	PipeMaxSize int       `json:"pipe_max_size"`
+	GoVersion   string    `json:"go_version"`
+	Time        time.Time `json:"time"`
+}
+
+// Ladder is the file OUT/ladder.json: the environment and every step in
+// the order they ran.
+type Ladder struct {
+	Env   Env    `json:"env"`
+	Steps []Step `json:"steps"`
+}

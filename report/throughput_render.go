@@ -1,0 +1,180 @@
+package report
+
+import (
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+)
+
+// trimFloat formats v with prec decimals.
+func trimFloat(v float64, prec int) string { return strconv.FormatFloat(v, 'f', prec, 64) }
+
+// gibs formats a throughput in GiB/s with two decimals, or "—" for 0.
+func gibs(v float64) string {
+	if v == 0 {
+		return "—"
+	}
+	return trimFloat(v, 2)
+}
+
+// speedup formats a ratio as "×3.09", or "" for the first row.
+func speedup(v float64) string {
+	if v == 0 {
+		return ""
+	}
+	return "×" + trimFloat(v, 2)
+}
+
+func deltaCell(r ThroughputRow) string {
+	switch {
+	case r.DeltaPrev == "":
+		return ""
+	case r.DeltaPrev == "~":
+		return fmt.Sprintf("~ (p=%.3f)", r.P)
+	}
+	return fmt.Sprintf("%s (p=%.3f)", r.DeltaPrev, r.P)
+}
+
+// WriteThroughputText writes a benchstat-like table: per step the median
+// GiB/s ± spread, min and max, the number of runs, the change from the
+// previous step with its p-value, the speedups over the previous and the
+// first step, and the post's figure. A footnote explains a spread taken
+// from the range of the runs.
+func WriteThroughputText(w io.Writer, rows []ThroughputRow) error {
+	cells := [][]string{{"mode", "GiB/s", "min", "max", "n", "vs previous", "speedup", "vs first", "post"}}
+	foot := false
+	for _, r := range rows {
+		med := gibs(r.Median) + " ± " + r.Spread
+		if r.RangeSpread {
+			med += " ¹"
+			foot = true
+		}
+		cells = append(cells, []string{r.Mode, med, gibs(r.Min), gibs(r.Max), strconv.Itoa(r.N), deltaCell(r), speedup(r.VsPrev), speedup(r.VsFirst), gibs(r.Post)})
+	}
+	if err := writeAligned(w, "lrrrrrrrr", cells); err != nil {
+		return err
+	}
+	if foot {
+		_, err := fmt.Fprintln(w, "¹ spread is the range of the runs: a 95% confidence interval of the median needs at least 6 runs")
+		return err
+	}
+	return nil
+}
+
+// writeAligned writes cells as columns two spaces apart, each aligned
+// left ('l') or right ('r'), trailing blanks trimmed.
+func writeAligned(w io.Writer, align string, cells [][]string) error {
+	width := make([]int, len(align))
+	for _, r := range cells {
+		for i, c := range r {
+			width[i] = max(width[i], len([]rune(c)))
+		}
+	}
+	var b strings.Builder
+	for _, r := range cells {
+		var line strings.Builder
+		for i, c := range r {
+			pad := strings.Repeat(" ", width[i]-len([]rune(c)))
+			if align[i] == 'r' {
+				line.WriteString(pad + c)
+			} else {
+				line.WriteString(c + pad)
+			}
+			if i < len(r)-1 {
+				line.WriteString("  ")
+			}
+		}
+		b.WriteString(strings.TrimRight(line.String(), " ") + "\n")
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// WriteThroughputMarkdown writes the throughput table in Markdown, with
+// the same footnote as WriteThroughputText.
+func WriteThroughputMarkdown(w io.Writer, rows []ThroughputRow) error {
+	var cells [][]string
+	foot := false
+	for _, r := range rows {
+		med := gibs(r.Median) + " ± " + r.Spread
+		if r.RangeSpread {
+			med += " ¹"
+			foot = true
+		}
+		cells = append(cells, []string{"`" + r.Mode + "`", med, gibs(r.Min), gibs(r.Max), strconv.Itoa(r.N), deltaCell(r), speedup(r.VsPrev), speedup(r.VsFirst), gibs(r.Post)})
+	}
+	if err := mdTable(w, "lrrrrrrrr", []string{"step", "median GiB/s", "min", "max", "runs", "vs previous", "speedup over previous", "speedup over first", "post (GiB/s)"}, cells); err != nil {
+		return err
+	}
+	if foot {
+		_, err := fmt.Fprintln(w, "\n¹ spread is the range of the runs: a 95% confidence interval of the median needs at least 6 runs.")
+		return err
+	}
+	return nil
+}
+
+// WriteStepsJSON writes one JSON object per step, one per line: the
+// output of `pipelab run --json`.
+func WriteStepsJSON(w io.Writer, steps []Step) error {
+	enc := json.NewEncoder(w)
+	for _, s := range steps {
+		if err := enc.Encode(s); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// CSVHeader is the header of WriteStepsCSV. Its first nine columns are
+// those of the post's measure.py (bitonic/pipes-speed-test, the version
+// whose header starts with gigabytes_per_second), in its order; the later
+// measure.py's extra knobs follow, then pipelab's mode and run number.
+// gigabytes_per_second holds GiB/s (2^30 bytes), as read.cpp computes
+// it despite the name. Booleans are 0 or 1, as read.cpp prints them.
+var CSVHeader = []string{
+	"gigabytes_per_second", "bytes_to_pipe", "buf_size", "write_with_vmsplice", "read_with_splice",
+	"huge_page", "busy_loop", "poll", "gift",
+	"pipe_size", "check_huge_page", "lock_memory", "dont_touch_pages", "same_buffer",
+	"mode", "run",
+}
+
+// WriteStepsCSV writes one CSV row per run of every step, under
+// CSVHeader.
+func WriteStepsCSV(w io.Writer, steps []Step) error {
+	cw := csv.NewWriter(w)
+	if err := cw.Write(CSVHeader); err != nil {
+		return err
+	}
+	for _, s := range steps {
+		for i, g := range s.Runs {
+			if err := cw.Write(csvRow(s, i, g)); err != nil {
+				return err
+			}
+		}
+	}
+	cw.Flush()
+	return cw.Error()
+}
+
+func csvRow(s Step, run int, g float64) []string {
+	b := func(v bool) string {
+		if v {
+			return "1"
+		}
+		return "0"
+	}
+	vmsplice := s.Mode != "write" && s.Mode != "write-huge"
+	splice := s.Mode == "splice" || s.Mode == "huge" || s.Mode == "busy"
+	huge := s.Huge || s.Mode == "write-huge" || s.Mode == "vmsplice-huge" || s.Mode == "huge" || s.Mode == "busy"
+	busy := s.Busy || s.Mode == "busy"
+	i64 := func(v int64) string { return strconv.FormatInt(v, 10) }
+	return []string{
+		strconv.FormatFloat(g, 'f', 6, 64), i64(s.Bytes), i64(s.BufSize), b(vmsplice), b(splice),
+		b(huge), b(busy), b(s.Poll), b(s.Gift),
+		i64(s.PipeSize), b(s.CheckHuge), b(s.LockMemory), b(s.DontTouchPages), b(s.SameBuffer),
+		s.Mode, strconv.Itoa(run + 1),
+	}
+}

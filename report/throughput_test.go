@@ -1,0 +1,122 @@
+package report
+
+import (
+	"bytes"
+	"encoding/csv"
+	"encoding/json"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// ladderSteps returns the steps of testdata/ladder.json: five runs of
+// each step measured on this machine (see testdata/capture/README.md).
+func ladderSteps(t *testing.T) []Step {
+	t.Helper()
+	f, err := OpenFolder("testdata")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f.Steps
+}
+
+func TestThroughputGolden(t *testing.T) {
+	steps := ladderSteps(t)
+	rows := Throughput(steps)
+	var txt, md, js, cs bytes.Buffer
+	for _, err := range []error{WriteThroughputText(&txt, rows), WriteThroughputMarkdown(&md, rows), WriteStepsJSON(&js, steps), WriteStepsCSV(&cs, steps)} {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	golden(t, "throughput.txt", txt.Bytes())
+	golden(t, "throughput.md", md.Bytes())
+	golden(t, "throughput.jsonl", js.Bytes())
+	golden(t, "throughput.csv", cs.Bytes())
+}
+
+func TestThroughputFigures(t *testing.T) {
+	rows := Throughput(ladderSteps(t))
+	if len(rows) != 5 {
+		t.Fatalf("got %d rows, want 5", len(rows))
+	}
+	for i, r := range rows {
+		if !(r.Min <= r.Median && r.Median <= r.Max) || r.N != 5 {
+			t.Errorf("%s: min %v median %v max %v n %d; want min <= median <= max, n=5", r.Mode, r.Min, r.Median, r.Max, r.N)
+		}
+		if i == 0 {
+			continue
+		}
+		if want := r.Median / rows[i-1].Median; r.VsPrev != want {
+			t.Errorf("%s: speedup over previous %v, want %v", r.Mode, r.VsPrev, want)
+		}
+		if want := r.Median / rows[0].Median; r.VsFirst != want {
+			t.Errorf("%s: speedup over first %v, want %v", r.Mode, r.VsFirst, want)
+		}
+	}
+	// write (0.86-1.85) vs vmsplice (5.3-6.6): every run faster, so the
+	// U-test with 5+5 runs gives its smallest p-value.
+	if r := rows[1]; r.DeltaPrev == "~" || r.P > 0.01 {
+		t.Errorf("vmsplice vs write: delta %s p=%v, want a significant change", r.DeltaPrev, r.P)
+	}
+	// huge vs splice overlap: no significant change.
+	if r := rows[3]; r.DeltaPrev != "~" {
+		t.Errorf("huge vs splice: delta %s (p=%v), want ~", r.DeltaPrev, r.P)
+	}
+	if rows[0].Post != 3.7 || rows[4].Post != 62.5 {
+		t.Errorf("post figures write %v busy %v, want 3.7 and 62.5", rows[0].Post, rows[4].Post)
+	}
+}
+
+func TestThroughputWithoutRuns(t *testing.T) {
+	rows := Throughput([]Step{{Mode: "write", MedianGiBs: 2, MinGiBs: 1.5, MaxGiBs: 2.2}, {Mode: "busy", MedianGiBs: 8, MinGiBs: 8, MaxGiBs: 8}})
+	if rows[0].Spread != "25%" || !rows[0].RangeSpread {
+		t.Errorf("spread %q (range %v), want 25%% from the range", rows[0].Spread, rows[0].RangeSpread)
+	}
+	if rows[1].VsPrev != 4 || rows[1].DeltaPrev != "" {
+		t.Errorf("busy: speedup %v delta %q, want 4 and no test without runs", rows[1].VsPrev, rows[1].DeltaPrev)
+	}
+}
+
+func TestStepsCSVMatchesPostColumns(t *testing.T) {
+	var buf bytes.Buffer
+	steps := ladderSteps(t)
+	if err := WriteStepsCSV(&buf, steps); err != nil {
+		t.Fatal(err)
+	}
+	recs, err := csv.NewReader(&buf).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	post := "gigabytes_per_second,bytes_to_pipe,buf_size,write_with_vmsplice,read_with_splice,huge_page,busy_loop,poll,gift"
+	if got := strings.Join(recs[0][:9], ","); got != post {
+		t.Errorf("header starts %s, want measure.py's %s", got, post)
+	}
+	if len(recs) != 1+5*5 {
+		t.Fatalf("got %d records, want header + 25 runs", len(recs))
+	}
+	// busy: vmsplice, splice, huge page, busy loop.
+	busy := recs[len(recs)-1]
+	if got := strings.Join(busy[3:7], ","); got != "1,1,1,1" || busy[14] != "busy" || busy[15] != "5" {
+		t.Errorf("busy row %v: want write_with_vmsplice..busy_loop 1,1,1,1, mode busy, run 5", busy)
+	}
+}
+
+func TestStepsJSONRoundTrip(t *testing.T) {
+	steps := ladderSteps(t)
+	var buf bytes.Buffer
+	if err := WriteStepsJSON(&buf, steps); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	if len(lines) != len(steps) {
+		t.Fatalf("got %d lines, want one per step (%d)", len(lines), len(steps))
+	}
+	var s Step
+	if err := json.Unmarshal([]byte(lines[2]), &s); err != nil {
+		t.Fatal(err)
+	}
+	if s.Mode != "splice" || len(s.Runs) != 5 || s.Roles[1].Profile != filepath.Join("splice.reader.pb.gz") {
+		t.Errorf("line 3 = %+v, want the splice step with its runs and roles", s)
+	}
+}
