@@ -225,7 +225,10 @@ func mergeProfiles(parts []*pprof.Profile, path string) (*pprof.Profile, error) 
 func OpenInput(path string) (*pprof.Profile, error) {
 	st, err := os.Stat(path)
 	if err != nil {
-		return nil, fmt.Errorf("read input: %w", err)
+		if pe, ok := err.(*os.PathError); ok {
+			err = pe.Err
+		}
+		return nil, &FileError{Op: "read profile", Path: path, Err: err}
 	}
 	if !st.IsDir() {
 		return OpenProfile(path)
