@@ -1,0 +1,43 @@
+# pipelab — see README.md. Every target works from a fresh clone.
+GO        ?= go
+BIN       := bin/pipelab
+OUT       ?= pipelab-out
+FUZZTIME  ?= 20s
+STATICCHECK_VERSION := v0.8.2
+
+.PHONY: build run test bench fuzz lint clean
+
+build:
+	$(GO) build -o $(BIN) ./cmd/pipelab
+
+# The main job: profile every step of the post and write $(OUT)/report.md.
+run: build
+	./$(BIN) ladder --out $(OUT)
+
+# Everything. Tests that need perf events or huge pages skip with a reason
+# when the machine refuses them (PIPELAB_REQUIRE_PERF=1 turns skips into failures).
+test:
+	$(GO) vet ./...
+	$(GO) test -count=1 -timeout 8m ./...
+
+# Throughput of every mode (1GiB, 5 runs each) and the profiling benchmarks.
+bench: build
+	./$(BIN) run --mode all --bytes 1GiB --repeat 5
+	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 20m ./...
+
+# Every fuzz target for $(FUZZTIME) each.
+fuzz:
+	@set -e; for pkg in $$($(GO) list ./...); do \
+	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
+	    echo "fuzz $$pkg $$f"; \
+	    $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg; \
+	  done; \
+	done
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) ./...
+
+clean:
+	rm -rf bin $(OUT)

@@ -1,0 +1,234 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"encoding/xml"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	pprof "github.com/google/pprof/profile"
+
+	"github.com/pipelab/pipelab/report"
+)
+
+// mustHavePerfEvents skips (or, under PIPELAB_REQUIRE_PERF=1, fails) when
+// `pipelab doctor` says perf_event_open cannot work here.
+func mustHavePerfEvents(t *testing.T) {
+	t.Helper()
+	for _, c := range runChecks()[:2] {
+		if c.Status == statusNo {
+			if os.Getenv("PIPELAB_REQUIRE_PERF") == "1" {
+				t.Fatalf("PIPELAB_REQUIRE_PERF=1 but %s: %s", c.Name, c.Detail)
+			}
+			t.Skipf("%s: %s", c.Name, c.Detail)
+		}
+	}
+}
+
+func TestRunJSON(t *testing.T) {
+	stdout, stderr, code := pipelab(t, t.TempDir(), "run", "--mode", "splice", "--bytes", "64MiB", "--repeat", "3", "--json")
+	if code != 0 {
+		t.Fatalf("exit status %d: %s", code, stderr)
+	}
+	var s report.Step
+	if err := json.Unmarshal([]byte(stdout), &s); err != nil {
+		t.Fatalf("stdout is not one JSON object: %v\n%s", err, stdout)
+	}
+	if s.Mode != "splice" || s.Bytes != 64<<20 || s.BufSize != 256<<10 || s.PipeSize != 128<<10 || len(s.Runs) != 3 {
+		t.Errorf("got mode %s bytes %d buf %d pipe %d runs %d, want splice 64MiB 256KiB 128KiB 3", s.Mode, s.Bytes, s.BufSize, s.PipeSize, len(s.Runs))
+	}
+	if !(s.MinGiBs > 0 && s.MinGiBs <= s.MedianGiBs && s.MedianGiBs <= s.MaxGiBs) {
+		t.Errorf("got min %v median %v max %v, want 0 < min <= median <= max", s.MinGiBs, s.MedianGiBs, s.MaxGiBs)
+	}
+}
+
+func TestRunCSV(t *testing.T) {
+	stdout, stderr, code := pipelab(t, t.TempDir(), "run", "--mode", "write", "--bytes", "16MiB", "--repeat", "1", "--csv")
+	if code != 0 {
+		t.Fatalf("exit status %d: %s", code, stderr)
+	}
+	lines := strings.Split(strings.TrimSpace(stdout), "\n")
+	if len(lines) != 2 || !strings.HasPrefix(lines[0], "gigabytes_per_second,") {
+		t.Errorf("got %q, want a header starting with gigabytes_per_second and one row", stdout)
+	}
+}
+
+// TestProfileWrite profiles write mode through the CLI and checks what a
+// user would: the files exist, parse, pass CheckValid, carry the roles and
+// the post's write path, and `pipelab diff` reads them.
+func TestProfileWrite(t *testing.T) {
+	mustHavePerfEvents(t)
+	dir := t.TempDir()
+	stdout, stderr, code := pipelab(t, dir, "profile", "--mode", "write", "--bytes", "256MiB", "--out", "out")
+	if code != 0 {
+		t.Fatalf("exit status %d: %s", code, stderr)
+	}
+	for _, want := range []string{"write: ", "context-switches", "anon_pipe_write", "anon_pipe_read"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("summary lacks %q:\n%s", want, stdout)
+		}
+	}
+	for _, name := range []string{"write.pb.gz", "write.writer.pb.gz", "write.reader.pb.gz"} {
+		p := readProfile(t, filepath.Join(dir, "out", name))
+		if !hasFunction(p, "anon_pipe_write") && name != "write.reader.pb.gz" {
+			t.Errorf("%s: no anon_pipe_write frame", name)
+		}
+	}
+	var s report.Step
+	data, err := os.ReadFile(filepath.Join(dir, "out", "write.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(data, &s); err != nil {
+		t.Fatal(err)
+	}
+	if len(s.Roles) != 2 || s.Roles[0].Samples == 0 || s.Roles[1].Samples == 0 {
+		t.Errorf("write.json roles: got %+v, want writer and reader with samples", s.Roles)
+	}
+	out, stderr, code := pipelab(t, dir, "diff", "out/write.writer.pb.gz", "out/write.reader.pb.gz")
+	if code != 0 || !strings.Contains(out, "anon_pipe_write") {
+		t.Errorf("diff: status %d, stderr %q, stdout lacks anon_pipe_write:\n%s", code, stderr, out)
+	}
+}
+
+// TestLadder runs a small ladder and checks report.md, the chart and
+// ladder.json, then rebuilds the report with `pipelab report`.
+func TestLadder(t *testing.T) {
+	mustHavePerfEvents(t)
+	dir := t.TempDir()
+	modes := []string{"write", "vmsplice", "splice", "huge", "busy"}
+	_, stderr, code := pipelab(t, dir, "ladder", "--bytes", "64MiB", "--repeat", "1", "--out", "out")
+	if code != 0 {
+		t.Fatalf("exit status %d: %s", code, stderr)
+	}
+	out := filepath.Join(dir, "out")
+	for _, m := range modes {
+		for _, f := range []string{".json", ".pb.gz", ".writer.folded", ".reader.folded"} {
+			if _, err := os.Stat(filepath.Join(out, m+f)); err != nil {
+				t.Errorf("step %s: %v", m, err)
+			}
+		}
+	}
+	checkChart(t, filepath.Join(out, "throughput.svg"), modes)
+	var lad report.Ladder
+	data, err := os.ReadFile(filepath.Join(out, "ladder.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(data, &lad); err != nil {
+		t.Fatal(err)
+	}
+	if len(lad.Steps) != len(modes) || lad.Env.Kernel == "" || lad.Env.CPUs < 1 {
+		t.Errorf("ladder.json: got %d steps, kernel %q, %d CPUs; want %d steps and the environment", len(lad.Steps), lad.Env.Kernel, lad.Env.CPUs, len(modes))
+	}
+	os.Remove(filepath.Join(out, "throughput.svg"))
+	if stdout, stderr, code := pipelab(t, dir, "report", "out"); code != 0 {
+		t.Fatalf("report: status %d, %s%s", code, stdout, stderr)
+	}
+	checkChart(t, filepath.Join(out, "throughput.svg"), modes)
+}
+
+// checkChart parses the SVG as XML and finds one label per step.
+func checkChart(t *testing.T, path string, modes []string) {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var texts []string
+	dec := xml.NewDecoder(bytes.NewReader(data))
+	inText := false
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			break
+		}
+		switch tk := tok.(type) {
+		case xml.StartElement:
+			inText = tk.Name.Local == "text"
+		case xml.CharData:
+			if inText {
+				texts = append(texts, strings.TrimSpace(string(tk)))
+			}
+		case xml.EndElement:
+			inText = false
+		}
+	}
+	all := strings.Join(texts, "|")
+	for _, m := range modes {
+		if !strings.Contains("|"+all+"|", "|"+m+"|") {
+			t.Errorf("chart has no label %q (labels: %s)", m, all)
+		}
+	}
+}
+
+// TestInterrupt sends SIGINT to a long run: pipelab stops its children,
+// says it was interrupted, exits 130 and leaves the JSON it collected
+// marked interrupted.
+func TestInterrupt(t *testing.T) {
+	mustHavePerfEvents(t)
+	dir := t.TempDir()
+	exe, _ := os.Executable()
+	cmd := exec.Command(exe, "profile", "--mode", "write", "--bytes", "1TiB", "--out", "out")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "PIPELAB_TEST_MAIN=1")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(1500 * time.Millisecond)
+	cmd.Process.Signal(syscall.SIGINT)
+	err := cmd.Wait()
+	if code := cmd.ProcessState.ExitCode(); code != 130 {
+		t.Fatalf("exit status: got %d (%v), want 130; stderr:\n%s", code, err, stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "pipelab: interrupted by interrupt") {
+		t.Errorf("stderr lacks the interrupt line:\n%s", stderr.String())
+	}
+	data, err := os.ReadFile(filepath.Join(dir, "out", "write.json"))
+	if err != nil {
+		t.Fatalf("no partial result: %v", err)
+	}
+	var s report.Step
+	if err := json.Unmarshal(data, &s); err != nil || !s.Interrupted {
+		t.Errorf("write.json: got interrupted=%v (%v), want true", s.Interrupted, err)
+	}
+	readProfile(t, filepath.Join(dir, "out", "write.writer.pb.gz"))
+	leftovers, _ := filepath.Glob(filepath.Join(dir, "out", ".*"))
+	if len(leftovers) > 0 {
+		t.Errorf("temporary files left behind: %v", leftovers)
+	}
+}
+
+func readProfile(t *testing.T, path string) *pprof.Profile {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	p, err := pprof.Parse(f)
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	if err := p.CheckValid(); err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	return p
+}
+
+func hasFunction(p *pprof.Profile, name string) bool {
+	for _, f := range p.Function {
+		if f.Name == name {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,99 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"path/filepath"
+
+	pprof "github.com/google/pprof/profile"
+
+	"github.com/pipelab/pipelab/profile"
+	"github.com/pipelab/pipelab/report"
+)
+
+func cmdDiff(ctx context.Context, env *cli, args []string) error {
+	format, top, sampleType, output := "text", 20, "", ""
+	fs := newFlagSet("diff", "[flags] A B",
+		"Compare where the kernel time went in A and in B, per role: each kernel symbol's inclusive\n"+
+			"and self share in A, in B, and the change, biggest change first. A and B are pprof\n"+
+			"profiles (any pprof file with kernel frames) or result folders holding one profiled step.\n"+
+			"The same pair also works with: go tool pprof -diff_base A B")
+	fs.StringVar(&format, "format", format, "output `format`: text, markdown or json")
+	fs.IntVar(&top, "top", top, "how many symbols to list per role")
+	fs.StringVar(&sampleType, "sample-type", sampleType, "sample `type` to compare, e.g. cpu/nanoseconds or samples/count (default: cpu/nanoseconds when present)")
+	fs.StringVar(&output, "output", output, "also write the pprof-convention diff profile (A scaled by -1, merged with B) to this `file`")
+	if err := fs.parse(env, args); err != nil {
+		return err
+	}
+	if fs.NArg() != 2 {
+		return usagef("diff: want two profiles or result folders, A and B, got %d argument(s) (see pipelab diff --help)", fs.NArg())
+	}
+	write, ok := map[string]func(io.Writer, []report.RoleDiff) error{
+		"text": report.WriteDiffText, "markdown": report.WriteDiffMarkdown, "json": report.WriteDiffJSON,
+	}[format]
+	if !ok {
+		return usagef("--format %s: unknown format (want text, markdown or json)", format)
+	}
+	if top < 1 {
+		return usagef("--top %d: must be at least 1", top)
+	}
+	a, err := openInput(fs.Arg(0))
+	if err != nil {
+		return err
+	}
+	b, err := openInput(fs.Arg(1))
+	if err != nil {
+		return err
+	}
+	diffs, err := report.Diff(a, b, report.Options{Top: top, SampleType: sampleType})
+	if err != nil {
+		return inputError(err)
+	}
+	if output != "" {
+		d, err := report.DiffProfile(a, b)
+		if err != nil {
+			return inputError(err)
+		}
+		if err := profile.WriteFile(output, d); err != nil {
+			return fmt.Errorf("--output %s: %w", filepath.Clean(output), err)
+		}
+	}
+	return write(env.stdout, diffs)
+}
+
+// openInput reads a profile or a one-step result folder named by the user.
+func openInput(path string) (*pprof.Profile, error) {
+	p, err := report.OpenInput(path)
+	if err != nil {
+		return nil, inputError(err)
+	}
+	return p, nil
+}
+
+// inputError turns report's bad-input errors into usage errors (exit 2).
+func inputError(err error) error {
+	var fe *report.FileError
+	if errors.As(err, &fe) {
+		return &usageError{err.Error()}
+	}
+	return err
+}
+
+func cmdReport(ctx context.Context, env *cli, args []string) error {
+	fs := newFlagSet("report", "DIR",
+		"Rebuild DIR/report.md and DIR/throughput.svg from a saved ladder folder (ladder.json,\n"+
+			"MODE.json and the profiles), without running anything.")
+	if err := fs.parse(env, args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return usagef("report: want one result folder, got %d argument(s) (see pipelab report --help)", fs.NArg())
+	}
+	if err := buildReport(fs.Arg(0)); err != nil {
+		return inputError(err)
+	}
+	fmt.Fprintln(env.stdout, filepath.Join(fs.Arg(0), "throughput.svg"))
+	return nil
+}

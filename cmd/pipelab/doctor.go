@@ -1,0 +1,267 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/pipelab/pipelab/bench"
+	"github.com/pipelab/pipelab/profile"
+	"github.com/pipelab/pipelab/report"
+)
+
+// Check statuses, from best to worst.
+const (
+	statusOK      = "OK"
+	statusLimited = "LIMITED"
+	statusNo      = "NO"
+)
+
+// check is one line of `pipelab doctor`.
+type check struct {
+	Name   string `json:"name"`
+	Status string `json:"status"`
+	Detail string `json:"detail"`
+	Remedy string `json:"remedy,omitempty"`
+	// Fatal marks a check whose NO means profile cannot work at all.
+	Fatal bool `json:"-"`
+}
+
+func cmdDoctor(ctx context.Context, env *cli, args []string) error {
+	asJSON := false
+	fs := newFlagSet("doctor", "[--json]",
+		"Say what this machine allows pipelab to do, one line per fact, each OK, LIMITED or NO with the\n"+
+			"remedy. Exit status 0 when profile can work fully, 1 when limited, 2 when it cannot work.")
+	fs.BoolVar(&asJSON, "json", false, "print the checks as JSON")
+	if err := fs.parse(env, args); err != nil {
+		return err
+	}
+	if err := checkArgs(fs); err != nil {
+		return err
+	}
+	checks := runChecks()
+	var err error
+	if asJSON {
+		err = writeChecksJSON(env.stdout, checks)
+	} else {
+		err = writeChecksText(env.stdout, checks)
+	}
+	if err != nil {
+		return err
+	}
+	return &statusError{code: doctorStatus(checks)}
+}
+
+// doctorStatus is 2 when a fatal check failed, 1 when anything is limited
+// or missing, 0 otherwise.
+func doctorStatus(checks []check) int {
+	code := exitOK
+	for _, c := range checks {
+		switch {
+		case c.Status == statusNo && c.Fatal:
+			return exitUsage
+		case c.Status != statusOK:
+			code = exitFailed
+		}
+	}
+	return code
+}
+
+func runChecks() []check {
+	return []check{
+		checkKernel(),
+		checkPerfEvents(),
+		checkKernelCallchains(),
+		checkKallsyms(),
+		checkPMU(),
+		checkTHP(),
+		checkPipeMaxSize(),
+		checkCPUs(),
+		checkSymbols(),
+	}
+}
+
+func checkKernel() check {
+	rel := kernelRelease()
+	c := check{Name: "kernel", Status: statusOK, Detail: "Linux " + rel}
+	if rel == "" {
+		c.Status, c.Detail = statusLimited, "uname failed"
+	}
+	return c
+}
+
+func checkPerfEvents() check {
+	c := check{Name: "perf_event_open", Fatal: true}
+	paranoid, perr := profile.Paranoid()
+	if perr != nil {
+		c.Status, c.Detail = statusNo, "no /proc/sys/kernel/perf_event_paranoid: "+perr.Error()
+		c.Remedy = "use a kernel built with CONFIG_PERF_EVENTS=y"
+		return c
+	}
+	err := profile.ProbeKernelCallchain()
+	if err != nil && !errors.Is(err, profile.ErrNotSupported) {
+		c.Status, c.Detail = statusNo, fmt.Sprintf("perf_event_paranoid=%d: %v", paranoid, err)
+		c.Remedy = "run as root, or sysctl kernel.perf_event_paranoid=1, or grant CAP_PERFMON"
+		return c
+	}
+	c.Status, c.Detail = statusOK, fmt.Sprintf("perf_event_paranoid=%d, software events open", paranoid)
+	if os.Geteuid() == 0 {
+		c.Detail += " (as root)"
+	}
+	return c
+}
+
+func checkKernelCallchains() check {
+	c := check{Name: "kernel callchains"}
+	if err := profile.ProbeKernelCallchain(); err != nil {
+		c.Status, c.Detail = statusLimited, err.Error()+"; profiles get user stacks only"
+		c.Remedy = "run as root or sysctl kernel.perf_event_paranoid=1"
+		return c
+	}
+	c.Status, c.Detail = statusOK, "cpu-clock samples carry kernel frames"
+	return c
+}
+
+func checkKallsyms() check {
+	c := check{Name: "kernel symbols"}
+	kptr, _ := profile.KptrRestrict()
+	k, err := profile.LoadKallsyms()
+	switch {
+	case errors.Is(err, profile.ErrRestrictedKernel):
+		c.Status, c.Detail = statusLimited, fmt.Sprintf("kptr_restrict=%d hides /proc/kallsyms addresses; kernel frames stay addresses", kptr)
+		c.Remedy = "run as root or sysctl kernel.kptr_restrict=0"
+	case err != nil:
+		c.Status, c.Detail = statusLimited, err.Error()
+		c.Remedy = "mount /proc and run as root"
+	default:
+		c.Status, c.Detail = statusOK, fmt.Sprintf("kptr_restrict=%d, %d text symbols in /proc/kallsyms", kptr, k.Len())
+	}
+	return c
+}
+
+func checkPMU() check {
+	c := check{Name: "hardware counters"}
+	if err := profile.ProbeHardwareCounters(); err != nil {
+		c.Status = statusLimited
+		c.Detail = "software events only, no hardware PMU: cycles, instructions, cache-misses, dTLB-load-misses are reported as not supported"
+		if !errors.Is(err, profile.ErrNotSupported) {
+			c.Detail = "cycles does not open (" + err.Error() + "): hardware counters are reported as not supported"
+		}
+		c.Remedy = "run on bare metal or a VM with a virtual PMU (e.g. KVM -cpu host,pmu=on)"
+		return c
+	}
+	c.Status, c.Detail = statusOK, "cycles and instructions open"
+	return c
+}
+
+func checkTHP() check {
+	c := check{Name: "transparent huge pages"}
+	mode, err := bench.THPMode()
+	if err != nil {
+		c.Status, c.Detail = statusNo, err.Error()+"; modes write-huge, vmsplice-huge, huge, busy cannot run"
+		c.Remedy = "use a kernel with CONFIG_TRANSPARENT_HUGEPAGE=y"
+		return c
+	}
+	if err := bench.ProbeHugePage(); err != nil {
+		c.Status, c.Detail = statusNo, fmt.Sprintf("mode %s, but a madvised buffer got no huge page: %v", mode, err)
+		c.Remedy = "echo madvise > /sys/kernel/mm/transparent_hugepage/enabled (or boot with transparent_hugepage=madvise)"
+		return c
+	}
+	c.Status, c.Detail = statusOK, "mode "+mode+", a madvised 2MiB buffer is a huge page"
+	return c
+}
+
+func checkPipeMaxSize() check {
+	c := check{Name: "pipe-max-size"}
+	n, err := bench.PipeMaxSize()
+	if err != nil {
+		c.Status, c.Detail = statusLimited, err.Error()
+		return c
+	}
+	c.Status, c.Detail = statusOK, fmt.Sprintf("%s (fs.pipe-max-size): --pipe-size up to that", bench.FormatSize(int64(n)))
+	if n < 128<<10 {
+		c.Status = statusLimited
+		c.Detail += "; the post's 128KiB vmsplice pipe does not fit"
+		c.Remedy = "sysctl fs.pipe-max-size=1048576"
+	}
+	return c
+}
+
+func checkCPUs() check {
+	c := check{Name: "CPUs for pinning"}
+	cpus, err := bench.OnlineCPUs()
+	if err != nil {
+		c.Status, c.Detail = statusLimited, err.Error()
+		return c
+	}
+	list := make([]string, len(cpus))
+	for i, n := range cpus {
+		list[i] = fmt.Sprint(n)
+	}
+	c.Status, c.Detail = statusOK, fmt.Sprintf("%d usable (%s): writer and reader pinned apart, --pin %d,%d", len(cpus), strings.Join(list, ","), cpus[0], cpus[len(cpus)-1])
+	if len(cpus) < 2 {
+		c.Status = statusLimited
+		c.Detail = fmt.Sprintf("only CPU %s usable: writer and reader share it", list[0])
+		c.Remedy = "give pipelab two CPUs (taskset, cgroup cpuset)"
+	}
+	return c
+}
+
+func writeChecksText(w io.Writer, checks []check) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	for _, c := range checks {
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", c.Status, c.Name, c.Detail)
+		if c.Remedy != "" {
+			fmt.Fprintf(tw, "\t\t  remedy: %s\n", c.Remedy)
+		}
+	}
+	return tw.Flush()
+}
+
+func writeChecksJSON(w io.Writer, checks []check) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(struct {
+		Checks []check `json:"checks"`
+		Exit   int     `json:"exit_status"`
+	}{checks, doctorStatus(checks)})
+}
+
+// checkSymbols says which of the post's kernel symbols this kernel has, and
+// under which name.
+func checkSymbols() check {
+	c := check{Name: "post's kernel symbols"}
+	f, err := os.Open("/proc/kallsyms")
+	if err != nil {
+		c.Status, c.Detail = statusLimited, err.Error()
+		return c
+	}
+	defer f.Close()
+	st, err := report.ResolveAliases(f, kernelRelease())
+	if err != nil {
+		c.Status, c.Detail = statusLimited, "read /proc/kallsyms: "+err.Error()
+		return c
+	}
+	var found, missing []string
+	for _, a := range st {
+		switch {
+		case len(a.Found) == 0:
+			missing = append(missing, a.Post)
+		case len(a.Found) == 1 && a.Found[0] == a.Post:
+			found = append(found, a.Post)
+		default:
+			found = append(found, a.Post+" as "+strings.Join(a.Found, "/"))
+		}
+	}
+	c.Status = statusOK
+	c.Detail = fmt.Sprintf("%d of %d found: %s", len(found), len(st), strings.Join(found, ", "))
+	if len(missing) > 0 {
+		c.Detail += "; not in this kernel (inlined or gone): " + strings.Join(missing, ", ")
+	}
+	return c
+}

@@ -1,0 +1,206 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/pipelab/pipelab/bench"
+)
+
+// errHelp is returned by a command after it printed its --help text.
+var errHelp = errors.New("help shown")
+
+// flagSet is a flag.FlagSet that reports errors as one line and prints
+// --help on stdout.
+type flagSet struct {
+	*flag.FlagSet
+	cmd, synopsis, about string
+}
+
+func newFlagSet(cmd, synopsis, about string) *flagSet {
+	fs := flag.NewFlagSet(cmd, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	return &flagSet{FlagSet: fs, cmd: cmd, synopsis: synopsis, about: about}
+}
+
+// parse parses args; on --help it prints the help to stdout and returns errHelp.
+func (fs *flagSet) parse(env *cli, args []string) error {
+	err := fs.Parse(args)
+	if errors.Is(err, flag.ErrHelp) {
+		fs.printHelp(env.stdout)
+		return errHelp
+	}
+	if err != nil {
+		return usagef("%s: %s (see pipelab %s --help)", fs.cmd, flagErrorText(err), fs.cmd)
+	}
+	return nil
+}
+
+var (
+	badValueRE = regexp.MustCompile(`^invalid (?:boolean )?value "(.*)" for (?:flag )?-(\S+): (.*)$`)
+	noFlagRE   = regexp.MustCompile(`^flag provided but not defined: -+(.*)$`)
+	noArgRE    = regexp.MustCompile(`^flag needs an argument: -+(.*)$`)
+)
+
+// flagErrorText rewrites the flag package's errors in our flag spelling:
+// "--bytes: size "0": must be positive (...)", "unknown flag --frob".
+func flagErrorText(err error) string {
+	msg := err.Error()
+	if m := badValueRE.FindStringSubmatch(msg); m != nil {
+		why := m[3]
+		if why == "parse error" {
+			why = "not true or false"
+		}
+		return fmt.Sprintf("--%s %s: %s", m[2], m[1], why)
+	}
+	if m := noFlagRE.FindStringSubmatch(msg); m != nil {
+		return "unknown flag --" + m[1]
+	}
+	if m := noArgRE.FindStringSubmatch(msg); m != nil {
+		return "flag --" + m[1] + " needs a value"
+	}
+	return msg
+}
+
+func (fs *flagSet) printHelp(w io.Writer) {
+	fmt.Fprintf(w, "Usage: pipelab %s %s\n\n%s\n\nFlags:\n", fs.cmd, fs.synopsis, fs.about)
+	fs.VisitAll(func(f *flag.Flag) {
+		name, usage := flag.UnquoteUsage(f)
+		line := "  --" + f.Name
+		if name != "" {
+			line += " " + name
+		}
+		fmt.Fprintf(w, "%s\n    \t%s", line, strings.ReplaceAll(usage, "\n", "\n    \t"))
+		if f.DefValue != "" && f.DefValue != "false" {
+			fmt.Fprintf(w, " (default %s)", f.DefValue)
+		}
+		fmt.Fprintln(w)
+	})
+}
+
+// sizeValue is a byte-size flag: 4096, 256KiB, 1GiB, 10G.
+type sizeValue struct{ n *int64 }
+
+func (v sizeValue) String() string {
+	if v.n == nil || *v.n == 0 {
+		return ""
+	}
+	return bench.FormatSize(*v.n)
+}
+
+func (v sizeValue) Set(s string) error {
+	n, err := parseSize(s)
+	if err != nil {
+		return err
+	}
+	*v.n = n
+	return nil
+}
+
+// parseSize is bench.ParseSize without the size it was given at the start
+// of the error, since the flag error names it already.
+func parseSize(s string) (int64, error) {
+	n, err := bench.ParseSize(s)
+	if err != nil {
+		return 0, errors.New(strings.TrimPrefix(err.Error(), fmt.Sprintf("size %q: ", s)))
+	}
+	return n, nil
+}
+
+// intSize adapts an int field to sizeValue.
+type intSize struct{ n *int }
+
+func (v intSize) String() string {
+	if v.n == nil || *v.n == 0 {
+		return ""
+	}
+	return bench.FormatSize(int64(*v.n))
+}
+
+func (v intSize) Set(s string) error {
+	n, err := parseSize(s)
+	if err != nil {
+		return err
+	}
+	if n > 1<<31-1 {
+		return errors.New("too large (at most 2GiB)")
+	}
+	*v.n = int(n)
+	return nil
+}
+
+// pinValue is --pin W,R: the CPUs of the writer and the reader, or "none".
+type pinValue struct{ w, r *int }
+
+func (v pinValue) String() string {
+	if v.w == nil {
+		return ""
+	}
+	if *v.w < 0 && *v.r < 0 {
+		return "none"
+	}
+	return fmt.Sprintf("%d,%d", *v.w, *v.r)
+}
+
+func (v pinValue) Set(s string) error {
+	if s == "none" {
+		*v.w, *v.r = -1, -1
+		return nil
+	}
+	ws, rs, ok := strings.Cut(s, ",")
+	if !ok {
+		return errors.New("not W,R (two CPU numbers such as 0,1, or none)")
+	}
+	w, err1 := strconv.Atoi(strings.TrimSpace(ws))
+	r, err2 := strconv.Atoi(strings.TrimSpace(rs))
+	if err1 != nil || err2 != nil || w < -1 || r < -1 {
+		return errors.New("not W,R (two CPU numbers such as 0,1; -1 leaves one side unpinned)")
+	}
+	*v.w, *v.r = w, r
+	return nil
+}
+
+// runFlags registers the knobs of bench.Options shared by run, profile and
+// ladder, with o's values as defaults.
+func runFlags(fs *flagSet, o *bench.Options) {
+	fs.Var(intSize{&o.BufSizeBytes}, "buf-size", "`size` of the writer's and reader's buffer (the post's 256KiB; vmsplice modes split it in two halves)")
+	fs.Var(sizeValue{&o.Bytes}, "bytes", "`size` the reader takes before it stops, e.g. 4096, 256KiB, 1GiB, 10G")
+	fs.Var(intSize{&o.PipeSizeBytes}, "pipe-size", "pipe `size` set with F_SETPIPE_SZ (default: kernel's 64KiB; vmsplice modes: half the buffer, the post's double-buffer scheme)")
+	fs.BoolVar(&o.Busy, "busy", o.Busy, "busy-loop: SPLICE_F_NONBLOCK / O_NONBLOCK and spin on EAGAIN at both ends")
+	fs.BoolVar(&o.Poll, "poll", o.Poll, "poll(2) for readiness before each call at both ends")
+	fs.BoolVar(&o.Huge, "huge", o.Huge, "back the buffer with transparent huge pages (2MiB aligned, MADV_HUGEPAGE)")
+	fs.BoolVar(&o.CheckHuge, "check-huge", o.CheckHuge, "prove via /proc/self/pagemap and /proc/kpageflags that the buffer is a huge page; fail if not")
+	fs.BoolVar(&o.Gift, "gift", o.Gift, "pass SPLICE_F_GIFT to vmsplice and SPLICE_F_MOVE to splice")
+	fs.BoolVar(&o.LockMemory, "lock-memory", o.LockMemory, "mlock the buffer")
+	fs.BoolVar(&o.DontTouchPages, "dont-touch-pages", o.DontTouchPages, "do not memset the buffer first (pages are not faulted in)")
+	fs.BoolVar(&o.SameBuffer, "same-buffer", o.SameBuffer, "vmsplice the same half-buffer every time instead of alternating")
+	fs.Var(pinValue{&o.PinWriter, &o.PinReader}, "pin", "pin the writer and reader to CPUs `W,R` (like the post's taskset), or none")
+	fs.IntVar(&o.Repeat, "repeat", o.Repeat, "run the transfer `N` times; figures are the median, min and max")
+	fs.BoolVar(&o.Verify, "verify", o.Verify, "writer stamps block sequence numbers; reader (read(2) modes) checks every byte")
+	fs.DurationVar(&o.Timeout, "timeout", o.Timeout, "stop a run whose writer or reader makes no progress for this `duration` (0: never)")
+}
+
+// checkArgs rejects positional arguments for commands that take none.
+func checkArgs(fs *flagSet) error {
+	if fs.NArg() > 0 {
+		return usagef("%s: unexpected argument %q (flags start with --; see pipelab %s --help)", fs.cmd, fs.Arg(0), fs.cmd)
+	}
+	return nil
+}
+
+// validate checks o and turns a bench option error into a usage error.
+func validate(o bench.Options) error {
+	if err := o.Validate(); err != nil {
+		var oe *bench.OptionError
+		if errors.As(err, &oe) {
+			return &usageError{err.Error()}
+		}
+		return err
+	}
+	return nil
+}

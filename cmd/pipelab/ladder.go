@@ -1,0 +1,133 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"path/filepath"
+	"strings"
+
+	"github.com/pipelab/pipelab/bench"
+	"github.com/pipelab/pipelab/report"
+)
+
+// ladderModes are the post's steps, in the order the post takes them.
+var ladderModes = []string{"write", "vmsplice", "splice", "huge", "busy"}
+
+func cmdLadder(ctx context.Context, env *cli, args []string) error {
+	o := bench.DefaultOptions()
+	o.Bytes = 2 << 30
+	o.Repeat = 3
+	pf := defaultProfileFlags()
+	modes := strings.Join(ladderModes, ",")
+	fs := newFlagSet("ladder", "[flags]",
+		"Replay the post: profile every step in order, then write OUT/report.md (environment, throughput,\n"+
+			"top kernel symbols per step and role, what changed at each transition), OUT/throughput.svg,\n"+
+			"OUT/ladder.json, and per step OUT/MODE.json, OUT/MODE.{writer,reader}.pb.gz, OUT/MODE.pb.gz and\n"+
+			"OUT/MODE.{writer,reader}.folded (folded stacks for flame-graph tools).\n"+
+			"Every run and profile flag applies to every step.")
+	fs.StringVar(&modes, "modes", modes, "comma-separated `list` of steps to run, in order: any of "+strings.Join(modeNames(), ", "))
+	runFlags(fs, &o)
+	addProfileFlags(fs, &pf)
+	if err := fs.parse(env, args); err != nil {
+		return err
+	}
+	if err := checkArgs(fs); err != nil {
+		return err
+	}
+	steps, err := parseModeList(modes)
+	if err != nil {
+		return err
+	}
+	if err := pf.check(); err != nil {
+		return err
+	}
+	for _, m := range steps {
+		o.Mode = m
+		if err := validate(o); err != nil {
+			return err
+		}
+	}
+	if _, err := newProfiler(o, pf); err != nil {
+		return err
+	}
+	if err := prepareOut(pf.out); err != nil {
+		return err
+	}
+	lad := report.Ladder{Env: collectEnv()}
+	var runErr error
+	for _, m := range steps {
+		o.Mode = m
+		fmt.Fprintf(env.stderr, "ladder: %s ...\n", m)
+		step, _, err := profileStep(ctx, env, o, pf, true)
+		if step != nil {
+			lad.Steps = append(lad.Steps, *step)
+			fmt.Fprintf(env.stderr, "ladder: %s %.2f GiB/s median\n", m, step.MedianGiBs)
+		}
+		if err != nil {
+			runErr = fmt.Errorf("ladder step %s: %w", m, err)
+			break
+		}
+	}
+	if len(lad.Steps) == 0 {
+		return runErr
+	}
+	if err := writeLadder(pf.out, &lad); err != nil {
+		return errors.Join(runErr, err)
+	}
+	if err := report.WriteThroughputText(env.stdout, report.Throughput(lad.Steps)); err != nil {
+		return err
+	}
+	fmt.Fprintf(env.stdout, "\nchart: %s\n", filepath.Join(pf.out, "throughput.svg"))
+	return runErr
+}
+
+// parseModeList parses --modes: known modes, comma-separated, no repeats.
+func parseModeList(s string) ([]string, error) {
+	var out []string
+	seen := map[string]bool{}
+	for _, m := range strings.Split(s, ",") {
+		m = strings.TrimSpace(m)
+		if _, ok := bench.LookupMode(m); !ok {
+			return nil, usagef("--modes: unknown mode %q (want a comma-separated list of: %s)", m, strings.Join(modeNames(), ", "))
+		}
+		if seen[m] {
+			return nil, usagef("--modes: %s is listed twice", m)
+		}
+		seen[m] = true
+		out = append(out, m)
+	}
+	return out, nil
+}
+
+// writeLadder writes ladder.json, then rebuilds report.md and
+// throughput.svg from the folder, as `pipelab report` would.
+func writeLadder(dir string, lad *report.Ladder) error {
+	err := writeAtomic(filepath.Join(dir, "ladder.json"), func(w io.Writer) error {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(lad)
+	})
+	if err != nil {
+		return err
+	}
+	return buildReport(dir)
+}
+
+// buildReport (re)writes DIR/report.md and DIR/throughput.svg from the
+// results saved in dir.
+func buildReport(dir string) error {
+	f, err := report.OpenFolder(dir)
+	if err != nil {
+		return err
+	}
+	opt := report.ChartOptions{Post: true}
+	if f.Ladder != nil {
+		opt.Subtitle = f.Ladder.Env.Kernel
+	}
+	return writeAtomic(filepath.Join(dir, "throughput.svg"), func(w io.Writer) error {
+		return report.WriteThroughputSVG(w, report.Throughput(f.Steps), opt)
+	})
+}

@@ -1,0 +1,216 @@
+// Command pipelab is a lab for Linux pipe throughput. It runs each strategy
+// of "How fast are Linux pipes anyway?" as a real writer process and a real
+// reader process joined by a pipe, measures GiB/s, and, when asked to
+// profile, samples both processes' kernel and user call stacks with
+// perf_event_open and writes pprof profiles that `go tool pprof` opens.
+//
+// Usage:
+//
+//	pipelab run     [flags]        throughput only, like ./write | ./read
+//	pipelab profile [flags]        the same run, with counters and sampled stacks per role
+//	pipelab ladder  [flags]        profile every step of the post; write a Markdown report
+//	pipelab diff    [flags] A B    kernel-symbol share change between two profiles or folders
+//	pipelab report  DIR            rebuild report.md and the chart of a saved ladder folder
+//	pipelab doctor  [--json]       what this machine allows, with remedies
+//
+// Run `pipelab COMMAND --help` for every flag of a command.
+//
+// Modes (the post's steps):
+//
+//	write          write(2)                          | read(2)
+//	write-huge     write(2), huge-page buffer        | read(2)
+//	vmsplice       vmsplice(2), double buffer        | read(2)
+//	vmsplice-huge  vmsplice(2), huge pages           | read(2)
+//	splice         vmsplice(2)                       | splice(2) to /dev/null
+//	huge           vmsplice(2), huge pages           | splice(2)
+//	busy           vmsplice(2), huge pages, spinning | splice(2), spinning
+//
+// Exit status: 0 on success, 1 when a run failed, 2 for bad usage or bad
+// input, 130 or 143 when interrupted by SIGINT or SIGTERM (results collected
+// so far are written and marked interrupted). `pipelab doctor` exits 0 when
+// profiling works fully, 1 when limited and 2 when it cannot work.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/pipelab/pipelab/bench"
+)
+
+// Exit statuses.
+const (
+	exitOK      = 0
+	exitFailed  = 1
+	exitUsage   = 2
+	exitSIGINT  = 130
+	exitSIGTERM = 143
+)
+
+// usageError is bad input: its message is printed as is and the exit status is 2.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+func usagef(format string, args ...any) error {
+	return &usageError{fmt.Sprintf(format, args...)}
+}
+
+// command is one subcommand of pipelab.
+type command struct {
+	name    string
+	summary string
+	run     func(ctx context.Context, env *cli, args []string) error
+}
+
+// cli carries what a command may touch of the outside world, so tests can
+// run commands in-process with their own streams.
+type cli struct {
+	stdout, stderr io.Writer
+	// stderrTTY reports whether stderr is a terminal (progress is shown only then).
+	stderrTTY bool
+}
+
+func commands() []command {
+	return []command{
+		{"run", "measure throughput of one mode or all of them", cmdRun},
+		{"profile", "run with counters and sampled kernel+user stacks; write pprof files", cmdProfile},
+		{"ladder", "profile every step of the post and write a Markdown report", cmdLadder},
+		{"diff", "kernel-symbol share change between two profiles or result folders", cmdDiff},
+		{"report", "rebuild report.md and throughput.svg from a saved ladder folder", cmdReport},
+		{"doctor", "say what this machine allows, with remedies", cmdDoctor},
+	}
+}
+
+func main() {
+	bench.Child() // a writer or reader child never returns from here
+	os.Exit(realMain(os.Args[1:], &cli{stdout: os.Stdout, stderr: os.Stderr, stderrTTY: isTerminal(os.Stderr)}))
+}
+
+// realMain runs pipelab with args and returns the exit status.
+func realMain(args []string, env *cli) int {
+	if len(args) == 0 {
+		printUsage(env.stderr)
+		return exitUsage
+	}
+	name := args[0]
+	if name == "help" || name == "-h" || name == "--help" || name == "-help" {
+		printUsage(env.stdout)
+		return exitOK
+	}
+	for _, c := range commands() {
+		if c.name != name {
+			continue
+		}
+		ctx, sig := signalContext()
+		defer sig.stop()
+		err := c.run(ctx, env, args[1:])
+		return exitStatus(env, err, sig)
+	}
+	fmt.Fprintf(env.stderr, "pipelab: unknown command %q (want one of: run, profile, ladder, diff, report, doctor; see pipelab help)\n", name)
+	return exitUsage
+}
+
+// exitStatus prints err, if any, and maps it to an exit status.
+func exitStatus(env *cli, err error, sig *signals) int {
+	var ue *usageError
+	var st *statusError
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.Is(err, errHelp):
+		return exitOK
+	case errors.As(err, &st):
+		if st.err != nil {
+			fmt.Fprintf(env.stderr, "pipelab: %v\n", st.err)
+		}
+		return st.code
+	case sig.received() != nil:
+		fmt.Fprintf(env.stderr, "pipelab: interrupted by %v: %v\n", sig.received(), err)
+		if sig.received() == syscall.SIGTERM {
+			return exitSIGTERM
+		}
+		return exitSIGINT
+	case errors.As(err, &ue):
+		fmt.Fprintf(env.stderr, "pipelab: %v\n", err)
+		return exitUsage
+	default:
+		fmt.Fprintf(env.stderr, "pipelab: %v\n", err)
+		return exitFailed
+	}
+}
+
+// statusError asks for a specific exit status (doctor's 0/1/2).
+type statusError struct {
+	code int
+	err  error
+}
+
+func (e *statusError) Error() string {
+	if e.err == nil {
+		return fmt.Sprintf("exit status %d", e.code)
+	}
+	return e.err.Error()
+}
+
+func printUsage(w io.Writer) {
+	fmt.Fprintln(w, "pipelab: a lab for Linux pipe throughput, after \"How fast are Linux pipes anyway?\"")
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "Usage: pipelab COMMAND [flags]")
+	fmt.Fprintln(w)
+	for _, c := range commands() {
+		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.summary)
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "Run 'pipelab COMMAND --help' for the flags of a command.")
+}
+
+// signals turns SIGINT and SIGTERM into a cancelled context and remembers
+// which one arrived.
+type signals struct {
+	ch     chan os.Signal
+	cancel context.CancelFunc
+	got    chan os.Signal
+}
+
+func signalContext() (context.Context, *signals) {
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &signals{ch: make(chan os.Signal, 2), cancel: cancel, got: make(chan os.Signal, 1)}
+	signal.Notify(s.ch, syscall.SIGINT, syscall.SIGTERM)
+	go func() {
+		sg, ok := <-s.ch
+		if !ok {
+			return
+		}
+		s.got <- sg
+		cancel()
+	}()
+	return ctx, s
+}
+
+func (s *signals) received() os.Signal {
+	select {
+	case sg := <-s.got:
+		s.got <- sg
+		return sg
+	default:
+		return nil
+	}
+}
+
+func (s *signals) stop() {
+	signal.Stop(s.ch)
+	close(s.ch)
+	s.cancel()
+}
+
+// isTerminal reports whether f is a character device such as a terminal.
+func isTerminal(f *os.File) bool {
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}

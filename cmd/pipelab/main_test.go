@@ -1,0 +1,134 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/pipelab/pipelab/bench"
+)
+
+// TestMain lets the test binary play pipelab: as a writer or reader child
+// (bench.Child), or as the command itself when PIPELAB_TEST_MAIN=1.
+func TestMain(m *testing.M) {
+	bench.Child()
+	if os.Getenv("PIPELAB_TEST_MAIN") == "1" {
+		os.Exit(realMain(os.Args[1:], &cli{stdout: os.Stdout, stderr: os.Stderr}))
+	}
+	os.Exit(m.Run())
+}
+
+// pipelab runs the test binary as pipelab with args in dir and returns its
+// stdout, stderr and exit status.
+func pipelab(t *testing.T, dir string, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(exe, args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "PIPELAB_TEST_MAIN=1")
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err = cmd.Run()
+	var ee *exec.ExitError
+	switch {
+	case errors.As(err, &ee):
+		code = ee.ExitCode()
+	case err != nil:
+		t.Fatalf("pipelab %s: %v", strings.Join(args, " "), err)
+	}
+	return out.String(), errb.String(), code
+}
+
+// badInput is one row of the bad-input table in README.md: what a user
+// types and the one line pipelab answers.
+type badInput struct {
+	args []string
+	want string // the whole stderr, one line
+	code int
+}
+
+func badInputs(dir string) []badInput {
+	const sizeHint = "(use e.g. 4096, 256KiB, 1.5GiB or 10G; units are powers of 1024)"
+	return []badInput{
+		{[]string{"frob"}, `pipelab: unknown command "frob" (want one of: run, profile, ladder, diff, report, doctor; see pipelab help)`, 2},
+		{[]string{"run", "--mode", "nope"}, "pipelab: --mode nope: unknown mode (want one of: write, write-huge, vmsplice, vmsplice-huge, splice, huge, busy, all)", 2},
+		{[]string{"run", "--bytes", "0"}, "pipelab: run: --bytes 0: must be positive " + sizeHint + " (see pipelab run --help)", 2},
+		{[]string{"run", "--bytes", "-5"}, "pipelab: run: --bytes -5: must be positive " + sizeHint + " (see pipelab run --help)", 2},
+		{[]string{"run", "--bytes", "12XB"}, "pipelab: run: --bytes 12XB: not a size " + sizeHint + " (see pipelab run --help)", 2},
+		{[]string{"run", "--bytes"}, "pipelab: run: flag --bytes needs a value (see pipelab run --help)", 2},
+		{[]string{"run", "--buf-size", "3GiB"}, "pipelab: run: --buf-size 3GiB: too large (at most 2GiB) (see pipelab run --help)", 2},
+		{[]string{"run", "--mode", "vmsplice", "--buf-size", "1000"}, "pipelab: --buf-size 1000: vmsplice's double buffer needs two halves of whole 4KiB pages (use a multiple of 8KiB, e.g. 256KiB)", 2},
+		{[]string{"run", "--pipe-size", "4MiB"}, "pipelab: --pipe-size 4MiB: above /proc/sys/fs/pipe-max-size (1MiB) (raise it with sysctl fs.pipe-max-size=4194304)", 2},
+		{[]string{"run", "--pin", "0,7"}, "pipelab: --pin 0,7: CPU 7 is not available to this process (use CPUs from 0,1)", 2},
+		{[]string{"run", "--pin", "abc"}, "pipelab: run: --pin abc: not W,R (two CPU numbers such as 0,1, or none) (see pipelab run --help)", 2},
+		{[]string{"run", "--repeat", "0"}, "pipelab: --repeat 0: must be at least 1 (e.g. 5)", 2},
+		{[]string{"run", "--timeout", "-1s"}, "pipelab: --timeout -1s: must not be negative (e.g. 10s, or 0 for none)", 2},
+		{[]string{"run", "--busy=maybe"}, "pipelab: run: --busy maybe: not true or false (see pipelab run --help)", 2},
+		{[]string{"run", "--json", "--csv"}, "pipelab: run: --json and --csv exclude each other (pick one)", 2},
+		{[]string{"run", "extra"}, `pipelab: run: unexpected argument "extra" (flags start with --; see pipelab run --help)`, 2},
+		{[]string{"run", "--frob"}, "pipelab: run: unknown flag --frob (see pipelab run --help)", 2},
+		{[]string{"run", "--check-huge"}, "pipelab: --check-huge: needs a huge-page buffer (add --huge or use a -huge mode)", 2},
+		{[]string{"run", "--mode", "write", "--gift"}, "pipelab: --gift: needs a vmsplice writer or a splice reader (use mode vmsplice, splice, huge or busy)", 2},
+		{[]string{"run", "--busy", "--poll"}, "pipelab: --poll: contradicts busy looping (--busy or mode busy) (drop --poll or --busy)", 2},
+		{[]string{"profile", "--freq", "0"}, "pipelab: profile: --freq 0: out of range (use 1 to 100000 Hz, kernel.perf_event_max_sample_rate)", 2},
+		{[]string{"profile", "--freq", "1000000"}, "pipelab: profile: --freq 1000000: out of range (use 1 to 100000 Hz, kernel.perf_event_max_sample_rate)", 2},
+		{[]string{"profile", "--out", "/proc/nope"}, "pipelab: --out /proc/nope: no such file or directory (choose a writable directory)", 2},
+		{[]string{"profile", "--view", "foo"}, "pipelab: --view foo: unknown view (want cpu or wall)", 2},
+		{[]string{"profile", "--mode", "all"}, "pipelab: --mode all: profile takes one mode (use pipelab ladder for several)", 2},
+		{[]string{"ladder", "--modes", "write,bogus"}, `pipelab: --modes: unknown mode "bogus" (want a comma-separated list of: write, write-huge, vmsplice, vmsplice-huge, splice, huge, busy)`, 2},
+		{[]string{"ladder", "--modes", "write,write"}, "pipelab: --modes: write is listed twice", 2},
+		{[]string{"diff", "a"}, "pipelab: diff: want two profiles or result folders, A and B, got 1 argument(s) (see pipelab diff --help)", 2},
+		{[]string{"diff", "--format", "yaml", "a", "b"}, "pipelab: --format yaml: unknown format (want text, markdown or json)", 2},
+		{[]string{"diff", "notprof.txt", "notprof.txt"}, "pipelab: read profile notprof.txt: not a pprof profile (parsing profile: unrecognized profile format; give a .pb.gz file written by pipelab profile or go tool pprof -proto)", 2},
+		{[]string{"diff", "empty", "empty"}, "pipelab: read results empty: no pipelab results (no ladder.json and no MODE.json; write some with pipelab profile --out empty or pipelab ladder --out empty)", 2},
+		{[]string{"diff", "missing.pb.gz", "missing.pb.gz"}, "pipelab: read profile missing.pb.gz: no such file or directory", 2},
+		{[]string{"report", "empty"}, "pipelab: read results empty: no pipelab results (no ladder.json and no MODE.json; write some with pipelab profile --out empty or pipelab ladder --out empty)", 2},
+		{[]string{"doctor", "extra"}, `pipelab: doctor: unexpected argument "extra" (flags start with --; see pipelab doctor --help)`, 2},
+	}
+}
+
+// TestBadInput checks every row of README.md's bad-input table: the exact
+// line on stderr, the exit status, nothing on stdout, no stack trace.
+func TestBadInput(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.Mkdir(filepath.Join(dir, "empty"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "notprof.txt"), []byte("hello\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range badInputs(dir) {
+		t.Run(strings.Join(c.args, " "), func(t *testing.T) {
+			stdout, stderr, code := pipelab(t, dir, c.args...)
+			if code != c.code {
+				t.Errorf("exit status: got %d, want %d", code, c.code)
+			}
+			if got := strings.TrimSuffix(stderr, "\n"); got != c.want {
+				t.Errorf("stderr:\n got %q\nwant %q", got, c.want)
+			}
+			if stdout != "" {
+				t.Errorf("stdout: got %q, want nothing", stdout)
+			}
+		})
+	}
+}
+
+func TestUsage(t *testing.T) {
+	_, stderr, code := pipelab(t, t.TempDir())
+	if code != 2 || !strings.Contains(stderr, "Usage: pipelab COMMAND [flags]") {
+		t.Errorf("no arguments: got status %d and %q, want 2 and the usage", code, stderr)
+	}
+	for _, cmd := range []string{"run", "profile", "ladder", "diff", "report", "doctor"} {
+		stdout, _, code := pipelab(t, t.TempDir(), cmd, "--help")
+		if code != 0 || !strings.HasPrefix(stdout, "Usage: pipelab "+cmd) {
+			t.Errorf("%s --help: got status %d and %.60q, want 0 and its usage", cmd, code, stdout)
+		}
+	}
+}

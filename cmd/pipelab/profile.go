@@ -1,0 +1,255 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	pprof "github.com/google/pprof/profile"
+
+	"github.com/pipelab/pipelab/bench"
+	"github.com/pipelab/pipelab/profile"
+	"github.com/pipelab/pipelab/report"
+)
+
+// profileFlags are the flags profile and ladder add to the run knobs.
+type profileFlags struct {
+	freq int
+	out  string
+	view string
+	top  int
+}
+
+func addProfileFlags(fs *flagSet, pf *profileFlags) {
+	fs.IntVar(&pf.freq, "freq", pf.freq, "cpu-clock sampling frequency in `Hz` (at most /proc/sys/kernel/perf_event_max_sample_rate)")
+	fs.StringVar(&pf.out, "out", pf.out, "`dir`ectory for the pprof profiles, JSON and reports (created if missing)")
+	fs.StringVar(&pf.view, "view", pf.view, "`view`: cpu (cpu-clock samples) or wall (cpu plus off-CPU time at each blocking stack)")
+	fs.IntVar(&pf.top, "top", pf.top, "how many kernel functions to list per role in the summary")
+}
+
+func (pf *profileFlags) check() error {
+	if pf.view != "cpu" && pf.view != "wall" {
+		return usagef("--view %s: unknown view (want cpu or wall)", pf.view)
+	}
+	if pf.top < 1 {
+		return usagef("--top %d: must be at least 1", pf.top)
+	}
+	if pf.out == "" {
+		return usagef("--out: must name a directory")
+	}
+	return nil
+}
+
+func defaultProfileFlags() profileFlags {
+	return profileFlags{freq: 999, out: "pipelab-out", view: "cpu", top: 12}
+}
+
+func cmdProfile(ctx context.Context, env *cli, args []string) error {
+	o := bench.DefaultOptions()
+	o.Mode = "write"
+	o.Repeat = 1
+	pf := defaultProfileFlags()
+	fs := newFlagSet("profile", "[flags]",
+		"Run one strategy while counting and sampling the writer and the reader with perf_event_open.\n"+
+			"Writes OUT/MODE.writer.pb.gz, OUT/MODE.reader.pb.gz, OUT/MODE.pb.gz (both roles, label role)\n"+
+			"and OUT/MODE.json, then prints throughput, counters per role and the top kernel functions.\n"+
+			"Open the profiles with: go tool pprof -top OUT/MODE.writer.pb.gz\n"+
+			"                        go tool pprof -tagroot=role -top OUT/MODE.pb.gz")
+	fs.StringVar(&o.Mode, "mode", o.Mode, "strategy: "+strings.Join(modeNames(), ", "))
+	runFlags(fs, &o)
+	addProfileFlags(fs, &pf)
+	if err := fs.parse(env, args); err != nil {
+		return err
+	}
+	if err := checkArgs(fs); err != nil {
+		return err
+	}
+	if _, err := selectModes(o.Mode); err != nil || o.Mode == "all" {
+		if o.Mode == "all" {
+			return usagef("--mode all: profile takes one mode (use pipelab ladder for several)")
+		}
+		return err
+	}
+	if err := pf.check(); err != nil {
+		return err
+	}
+	if err := validate(o); err != nil {
+		return err
+	}
+	if err := prepareOut(pf.out); err != nil {
+		return err
+	}
+	step, roles, err := profileStep(ctx, env, o, pf, false)
+	if step != nil {
+		printProfileSummary(env.stdout, step, roles, pf)
+		fmt.Fprintf(env.stderr, "wrote %s\n", strings.Join(stepFiles(pf.out, step), " "))
+	}
+	return err
+}
+
+// prepareOut creates dir and proves it is writable, so a bad --out fails
+// before anything runs.
+func prepareOut(dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return usagef("--out %s: %v (choose a writable directory)", dir, unwrapPath(err))
+	}
+	f, err := os.CreateTemp(dir, ".pipelab-probe-*")
+	if err != nil {
+		return usagef("--out %s: cannot write there: %v (choose a writable directory)", dir, unwrapPath(err))
+	}
+	f.Close()
+	return os.Remove(f.Name())
+}
+
+func unwrapPath(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+// newProfiler opens a profiler for o's mode and turns a bad --freq into a
+// usage error.
+func newProfiler(o bench.Options, pf profileFlags) (*profile.Profiler, error) {
+	p, err := profile.New(profile.Config{FreqHz: pf.freq, Mode: o.Mode, View: pf.view})
+	if err != nil {
+		return nil, &usageError{err.Error()}
+	}
+	return p, nil
+}
+
+// profileStep runs o under a profiler and writes the step's files into
+// pf.out. It returns the step (also when the run failed part way, marked so)
+// and the attribution of each role's profile.
+func profileStep(ctx context.Context, env *cli, o bench.Options, pf profileFlags, folded bool) (*report.Step, []report.Attribution, error) {
+	p, err := newProfiler(o, pf)
+	if err != nil {
+		return nil, nil, err
+	}
+	res, runErr := bench.Run(ctx, o, p, progressPrinter(env, o.Mode, o))
+	if res == nil {
+		return nil, nil, runErr
+	}
+	step := stepFromResult(res, runErr)
+	pr := p.Result()
+	step.Warnings = append(step.Warnings, pr.Warnings...)
+	profiles, err := stepProfiles(&step, pr)
+	if err != nil {
+		return nil, nil, errors.Join(runErr, err)
+	}
+	if err := writeStep(pf.out, &step, profiles, pr, folded); err != nil {
+		return &step, nil, errors.Join(runErr, err)
+	}
+	attr, err := report.Attribute(profiles[""], report.Options{Top: pf.top})
+	if err != nil {
+		step.Warnings = append(step.Warnings, "attribution: "+err.Error())
+	}
+	return &step, attr, runErr
+}
+
+// stepProfiles fills step.Roles from the profiler's result and returns the
+// profiles to write, keyed by role ("" is both roles), with comments that
+// carry the run's settings, throughput and counters.
+func stepProfiles(step *report.Step, pr *profile.Result) (map[string]*pprof.Profile, error) {
+	comments := stepComments(step)
+	out := map[string]*pprof.Profile{}
+	for _, r := range pr.Roles {
+		rs := report.RoleSummary{Role: r.Name, PIDs: r.PIDs, Samples: r.Samples, Lost: r.Lost,
+			Profile: fmt.Sprintf("%s.%s.pb.gz", step.Mode, r.Name)}
+		for _, c := range r.Counters {
+			rs.Counters = append(rs.Counters, report.Counter{Name: c.Name, Supported: c.Supported, Value: c.Value,
+				Raw: c.Raw, EnabledNanos: c.Enabled.Nanoseconds(), RunningNanos: c.Running.Nanoseconds()})
+		}
+		step.Roles = append(step.Roles, rs)
+		r.Profile.Comments = append(r.Profile.Comments, comments...)
+		out[r.Name] = r.Profile
+	}
+	both, err := pr.Combined()
+	if err != nil {
+		return nil, fmt.Errorf("combine writer and reader profiles: %w", err)
+	}
+	both.Comments = append(both.Comments, comments...)
+	out[""] = both
+	return out, nil
+}
+
+// stepComments are the pprof comments a step adds to what the profiler
+// wrote (role, sampling, kernel, counters): throughput and settings, which
+// `go tool pprof -comments` shows.
+func stepComments(step *report.Step) []string {
+	return []string{
+		fmt.Sprintf("pipelab %s: %.2f GiB/s median (min %.2f, max %.2f) over %d run(s) of %s",
+			step.Mode, step.MedianGiBs, step.MinGiBs, step.MaxGiBs, len(step.Runs), bench.FormatSize(step.Bytes)),
+		fmt.Sprintf("settings: buf-size=%s pipe-size=%s busy=%t poll=%t huge=%t check-huge=%t gift=%t lock-memory=%t dont-touch-pages=%t same-buffer=%t pin=%d,%d repeat=%d verify=%t",
+			bench.FormatSize(step.BufSize), bench.FormatSize(step.PipeSize), step.Busy, step.Poll, step.Huge, step.CheckHuge, step.Gift,
+			step.LockMemory, step.DontTouchPages, step.SameBuffer, step.PinWriter, step.PinReader, step.Repeat, step.Verify),
+	}
+}
+
+// writeStep writes the step's profiles, folded stacks (when asked) and
+// JSON into dir, each atomically.
+func writeStep(dir string, step *report.Step, profiles map[string]*pprof.Profile, pr *profile.Result, folded bool) error {
+	for role, p := range profiles {
+		name := step.Mode + ".pb.gz"
+		if role != "" {
+			name = step.Mode + "." + role + ".pb.gz"
+		}
+		if err := profile.WriteFile(filepath.Join(dir, name), p); err != nil {
+			return fmt.Errorf("write %s: %w", name, err)
+		}
+	}
+	if folded {
+		for _, r := range pr.Roles {
+			stacks := report.Folded(profiles[""], r.Name)
+			name := filepath.Join(dir, step.Mode+"."+r.Name+".folded")
+			if err := writeAtomic(name, func(w io.Writer) error { return report.WriteFolded(w, stacks) }); err != nil {
+				return err
+			}
+		}
+	}
+	return writeAtomic(filepath.Join(dir, step.Mode+".json"), func(w io.Writer) error {
+		return report.WriteStepsJSON(w, []report.Step{*step})
+	})
+}
+
+// stepFiles lists the files a profiled step wrote, for the user.
+func stepFiles(dir string, step *report.Step) []string {
+	files := []string{filepath.Join(dir, step.Mode+".pb.gz")}
+	for _, r := range step.Roles {
+		files = append(files, filepath.Join(dir, r.Profile))
+	}
+	return append(files, filepath.Join(dir, step.Mode+".json"))
+}
+
+// writeAtomic writes a file through a temporary file in the same directory
+// and renames it into place, so no half-written file is ever left.
+func writeAtomic(path string, write func(io.Writer) error) (err error) {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(f.Name())
+		}
+	}()
+	if err := write(f); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := f.Chmod(0o644); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := os.Rename(f.Name(), path); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
+}

@@ -1,0 +1,121 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/pipelab/pipelab/bench"
+	"github.com/pipelab/pipelab/report"
+)
+
+// outputFormat is how run prints its results.
+type outputFormat struct{ json, csv bool }
+
+func cmdRun(ctx context.Context, env *cli, args []string) error {
+	o := bench.DefaultOptions()
+	o.Mode = "write"
+	fs := newFlagSet("run", "[flags]",
+		"Measure the throughput of one strategy (or --mode all), like ./write | ./read in the post.\n"+
+			"The writer and the reader are two processes joined by one pipe; the reader times the transfer.\n"+
+			"Prints median, min and max GiB/s (GiB = 2^30 bytes) over --repeat runs.")
+	fs.StringVar(&o.Mode, "mode", o.Mode, "strategy: "+strings.Join(modeNames(), ", ")+", or all")
+	runFlags(fs, &o)
+	var out outputFormat
+	fs.BoolVar(&out.json, "json", false, "print one JSON object per mode instead of the table")
+	fs.BoolVar(&out.csv, "csv", false, "print CSV with the post's measure.py columns (gigabytes_per_second first)")
+	if err := fs.parse(env, args); err != nil {
+		return err
+	}
+	if err := checkArgs(fs); err != nil {
+		return err
+	}
+	if out.json && out.csv {
+		return usagef("run: --json and --csv exclude each other (pick one)")
+	}
+	modes, err := selectModes(o.Mode)
+	if err != nil {
+		return err
+	}
+	for _, m := range modes {
+		o.Mode = m
+		if err := validate(o); err != nil {
+			return err
+		}
+	}
+	var steps []report.Step
+	var runErr error
+	for _, m := range modes {
+		o.Mode = m
+		res, err := bench.Run(ctx, o, nil, progressPrinter(env, m, o))
+		if res != nil {
+			steps = append(steps, stepFromResult(res, err))
+		}
+		if err != nil {
+			runErr = fmt.Errorf("run --mode %s: %w", m, err)
+			break
+		}
+	}
+	if len(steps) > 0 {
+		if err := printSteps(env, steps, out); err != nil {
+			return err
+		}
+	}
+	return runErr
+}
+
+// printSteps writes steps on stdout as a table, JSON lines or CSV.
+func printSteps(env *cli, steps []report.Step, out outputFormat) error {
+	switch {
+	case out.json:
+		return report.WriteStepsJSON(env.stdout, steps)
+	case out.csv:
+		return report.WriteStepsCSV(env.stdout, steps)
+	default:
+		return report.WriteThroughputText(env.stdout, report.Throughput(steps))
+	}
+}
+
+// selectModes expands --mode: one name, or "all" for every mode in order.
+func selectModes(mode string) ([]string, error) {
+	if mode == "all" {
+		return modeNames(), nil
+	}
+	if _, ok := bench.LookupMode(mode); !ok {
+		return nil, usagef("--mode %s: unknown mode (want one of: %s, all)", mode, strings.Join(modeNames(), ", "))
+	}
+	return []string{mode}, nil
+}
+
+func modeNames() []string {
+	var names []string
+	for _, m := range bench.Modes() {
+		names = append(names, m.Name)
+	}
+	return names
+}
+
+// progressPrinter shows bytes moved and the current rate on stderr, only
+// when stderr is a terminal.
+func progressPrinter(env *cli, mode string, o bench.Options) func(bench.Progress) {
+	if !env.stderrTTY {
+		return nil
+	}
+	var last time.Time
+	return func(p bench.Progress) {
+		if time.Since(last) < 200*time.Millisecond && p.Bytes < o.Bytes {
+			return
+		}
+		last = time.Now()
+		rate := 0.0
+		if p.Elapsed > 0 {
+			rate = float64(p.Bytes) / (1 << 30) / p.Elapsed.Seconds()
+		}
+		fmt.Fprintf(env.stderr, "\r\033[K%s run %d/%d: %s of %s, %.2f GiB/s", mode, p.Run, o.Repeat,
+			bench.FormatSize(p.Bytes), bench.FormatSize(o.Bytes), rate)
+		if p.Bytes >= o.Bytes && p.Run >= o.Repeat {
+			fmt.Fprint(env.stderr, "\r\033[K")
+		}
+	}
+}

@@ -1,0 +1,133 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"text/tabwriter"
+
+	"github.com/pipelab/pipelab/bench"
+	"github.com/pipelab/pipelab/report"
+)
+
+// stepFromResult turns a bench result into the step schema report reads
+// and writes. runErr marks the step incomplete or interrupted.
+func stepFromResult(res *bench.Result, runErr error) report.Step {
+	o := res.Options
+	s := report.Step{
+		Mode: o.Mode, Bytes: o.Bytes, BufSize: int64(o.BufSizeBytes), PipeSize: int64(o.PipeSizeBytes),
+		Busy: o.Busy, Poll: o.Poll, Huge: o.Huge, CheckHuge: o.CheckHuge, Gift: o.Gift,
+		LockMemory: o.LockMemory, DontTouchPages: o.DontTouchPages, SameBuffer: o.SameBuffer,
+		PinWriter: o.PinWriter, PinReader: o.PinReader, Repeat: o.Repeat, Verify: o.Verify,
+		Warnings:    append([]string(nil), res.Warnings...),
+		Incomplete:  res.Incomplete,
+		Interrupted: res.Interrupted || errors.Is(runErr, bench.ErrInterrupted),
+	}
+	for _, r := range res.Runs {
+		if r.Writer.PipeSizeBytes > 0 {
+			s.PipeSize = int64(r.Writer.PipeSizeBytes) // what the kernel really set
+		}
+		if !r.Partial {
+			s.Runs = append(s.Runs, r.GiBPerSec)
+		}
+	}
+	if len(s.Runs) > 0 {
+		s.MedianGiBs, s.MinGiBs, s.MaxGiBs = res.GiBPerSec()
+	}
+	if runErr != nil && !s.Interrupted {
+		s.Incomplete = true
+		s.Warnings = append(s.Warnings, runErr.Error())
+	}
+	return s
+}
+
+// printProfileSummary prints what a user checks after `pipelab profile`:
+// throughput, counters per role side by side and per GiB moved, samples,
+// and the top kernel functions of each role.
+func printProfileSummary(w io.Writer, step *report.Step, attr []report.Attribution, pf profileFlags) {
+	fmt.Fprintf(w, "%s: %.2f GiB/s median (min %.2f, max %.2f), %d run(s) of %s\n",
+		step.Mode, step.MedianGiBs, step.MinGiBs, step.MaxGiBs, len(step.Runs), bench.FormatSize(step.Bytes))
+	if step.Interrupted {
+		fmt.Fprintln(w, "INTERRUPTED: figures cover the runs that finished")
+	} else if step.Incomplete {
+		fmt.Fprintln(w, "INCOMPLETE: a writer or reader failed; figures cover what was collected")
+	}
+	fmt.Fprintln(w)
+	printCounters(w, step)
+	for _, a := range attr {
+		fmt.Fprintf(w, "\n%s: top kernel functions by inclusive share of %s (%d samples)\n", a.Role, a.SampleType, a.Samples)
+		if err := report.WriteTopText(w, []report.Attribution{a}); err != nil {
+			fmt.Fprintf(w, "  (cannot print: %v)\n", err)
+		}
+	}
+	if len(step.Warnings) > 0 {
+		fmt.Fprintln(w, "\nwarnings:")
+		for _, m := range step.Warnings {
+			fmt.Fprintf(w, "  - %s\n", m)
+		}
+	}
+}
+
+// printCounters prints the counter table: one row per counter, one value
+// column per role, then the same per GiB moved.
+func printCounters(w io.Writer, step *report.Step) {
+	if len(step.Roles) == 0 {
+		return
+	}
+	gib := float64(step.Bytes) * float64(len(step.Runs)) / (1 << 30)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprint(tw, "counter\t")
+	for _, r := range step.Roles {
+		fmt.Fprintf(tw, "%s\t", r.Role)
+	}
+	for _, r := range step.Roles {
+		fmt.Fprintf(tw, "%s/GiB\t", r.Role)
+	}
+	fmt.Fprintln(tw)
+	for i, c := range step.Roles[0].Counters {
+		name := c.Name
+		if name == "task-clock" {
+			name = "task-clock (ms)"
+		}
+		fmt.Fprintf(tw, "%s\t", name)
+		if !c.Supported {
+			fmt.Fprintln(tw, "not supported here\t")
+			continue
+		}
+		for _, r := range step.Roles {
+			fmt.Fprintf(tw, "%s\t", counterText(r.Counters[i]))
+		}
+		for _, r := range step.Roles {
+			fmt.Fprintf(tw, "%s\t", perGiB(r.Counters[i], gib))
+		}
+		fmt.Fprintln(tw)
+	}
+	fmt.Fprint(tw, "samples\t")
+	for _, r := range step.Roles {
+		fmt.Fprintf(tw, "%d\t", r.Samples)
+	}
+	fmt.Fprintln(tw)
+	fmt.Fprint(tw, "lost samples\t")
+	for _, r := range step.Roles {
+		fmt.Fprintf(tw, "%d\t", r.Lost)
+	}
+	fmt.Fprintln(tw)
+	tw.Flush()
+}
+
+func counterText(c report.Counter) string {
+	if c.Name == "task-clock" {
+		return fmt.Sprintf("%.1f", c.Value/1e6)
+	}
+	return fmt.Sprintf("%.0f", c.Value)
+}
+
+func perGiB(c report.Counter, gib float64) string {
+	if gib <= 0 {
+		return "-"
+	}
+	if c.Name == "task-clock" {
+		return fmt.Sprintf("%.2f", c.Value/1e6/gib)
+	}
+	return fmt.Sprintf("%.1f", c.Value/gib)
+}
