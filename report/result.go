@@ -35,6 +35,9 @@ type Step struct {
 	Repeat    int  `json:"repeat"`
 	Verify    bool `json:"verify"`
 
+	// View is the profile view that ran: "cpu" or "wall"; empty when not
+	// profiled.
+	View string `json:"view,omitempty"`
 	// Roles holds one summary per profiled role; empty when not profiled.
 	Roles []RoleSummary `json:"roles,omitempty"`
 	// Warnings are non-fatal problems (lost samples, too few runs, ...).
@@ -60,6 +63,23 @@ type RoleSummary struct {
 	// Profile is the file name, inside the result folder, of the role's
 	// pprof profile (MODE.ROLE.pb.gz).
 	Profile string `json:"profile,omitempty"`
+
+	// The wall view (--view wall) only; zero otherwise.
+
+	// WallProfile is the file name of the role's wall profile
+	// (MODE.ROLE.wall.pb.gz): cpu/nanoseconds from cpu-clock samples plus
+	// offcpu/nanoseconds, the stacks at switch-out weighted by the time
+	// asleep.
+	WallProfile string `json:"wall_profile,omitempty"`
+	// WallNanos is the role's wall time over the transfers, in
+	// nanoseconds; OnCPUNanos and OffCPUNanos split it.
+	WallNanos   int64 `json:"wall_ns,omitempty"`
+	OnCPUNanos  int64 `json:"on_cpu_ns,omitempty"`
+	OffCPUNanos int64 `json:"off_cpu_ns,omitempty"`
+	// Switches is how many times the role was switched out; Wakeups how
+	// many of those were sleeps it was woken from (voluntary switches).
+	Switches uint64 `json:"switches,omitempty"`
+	Wakeups  uint64 `json:"wakeups,omitempty"`
 }
 
 // Counter is one perf_event_open counter of one role.
