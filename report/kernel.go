@@ -62,9 +62,12 @@ func frames(s *pprof.Sample) []frame {
 			continue
 		}
 		for _, ln := range loc.Line {
-			name := ln.Function.Name
-			if name == "" {
-				name = ln.Function.SystemName
+			var name string
+			if fn := ln.Function; fn != nil {
+				name = fn.Name
+				if name == "" {
+					name = fn.SystemName
+				}
 			}
 			if name == "" {
 				name = fmt.Sprintf("%#x", loc.Address)

@@ -1,0 +1,251 @@
+package report
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"sort"
+
+	pprof "github.com/google/pprof/profile"
+)
+
+// Summary is everything report.md says about a result folder, computed
+// before any of it is rendered.
+type Summary struct {
+	// Env is the machine the steps ran on; nil without ladder.json.
+	Env *Env `json:"env,omitempty"`
+	// Throughput has one row per step, in order.
+	Throughput []ThroughputRow `json:"throughput"`
+	// Steps follow the same order.
+	Steps []StepSummary `json:"steps"`
+	// IRQEnable lists the irq-enable points seen as leaves, where a
+	// software cpu-clock piles self time; most share first.
+	IRQEnable []IRQPoint `json:"irq_enable,omitempty"`
+	// Lost and Samples are the samples lost and recorded over every step
+	// and role.
+	Lost    uint64 `json:"lost"`
+	Samples uint64 `json:"samples"`
+	// HasWall is set when some step has wall-view data.
+	HasWall bool `json:"has_wall"`
+	// Notes are the footnotes (warnings), numbered from 1 in order.
+	Notes []string `json:"notes,omitempty"`
+}
+
+// StepSummary is one step of the ladder and its transition from the step
+// before.
+type StepSummary struct {
+	Step Step `json:"step"`
+	// Attribution holds one entry per role; nil when the step has no CPU
+	// profile or the profile has no kernel frames (Notes say which).
+	Attribution []Attribution `json:"attribution,omitempty"`
+	// Wall holds the wall view per role; nil without wall data.
+	Wall []WallRole `json:"wall,omitempty"`
+	// Prev is the mode of the step before; empty for the first step.
+	Prev string `json:"prev,omitempty"`
+	// Diff compares Prev's profile with this step's, per role; nil when
+	// either has no profile or they cannot be compared (Notes say why).
+	Diff []RoleDiff `json:"diff,omitempty"`
+	// WallChange is what the transition from Prev did to the wall time.
+	WallChange []WallChange `json:"wall_change,omitempty"`
+	// Notes are the numbers of the Summary.Notes about this step.
+	Notes []int `json:"notes,omitempty"`
+}
+
+// IRQPoint is an irq-enable point seen as a leaf, and the function that
+// turned interrupts back on there (the first frame above the leaf that is
+// not a low-level irq-enable helper, e.g. _raw_spin_unlock_irqrestore):
+// the largest self share of a role's on-CPU time it took, and where.
+type IRQPoint struct {
+	Symbol string  `json:"symbol"`
+	Via    string  `json:"via,omitempty"`
+	Share  float64 `json:"share"`
+	Mode   string  `json:"mode"`
+	Role   string  `json:"role"`
+}
+
+// irqEnableHelpers are the low-level irq-enable functions a leaf sits in;
+// the frame above them is what turned interrupts back on.
+var irqEnableHelpers = map[string]bool{
+	"pvm_irq_enable": true, "__raw_callee_save_pvm_irq_enable": true,
+	"native_irq_enable": true, "arch_local_irq_enable": true,
+}
+
+// wallTolerance is how far on-CPU plus off-CPU time may stray from the
+// wall time before the report flags it.
+const wallTolerance = 0.05
+
+// Summarize computes the report of a result folder: throughput, per step
+// attribution and wall view, per transition the diff, and the caveats.
+// Profiles that cannot be read are a *FileError; a step without a profile,
+// or whose profile has no kernel frames, gets a note instead.
+func Summarize(f *Folder, opt Options) (*Summary, error) {
+	s := &Summary{Throughput: Throughput(f.Steps)}
+	if f.Ladder != nil {
+		env := f.Ladder.Env
+		s.Env = &env
+	}
+	var prevProf *pprof.Profile
+	for i, step := range f.Steps {
+		ss := StepSummary{Step: step}
+		note := func(format string, a ...any) {
+			s.Notes = append(s.Notes, fmt.Sprintf(format, a...))
+			ss.Notes = append(ss.Notes, len(s.Notes))
+		}
+		stepNotes(step, note)
+		p, err := f.StepProfile(step.Mode)
+		if err != nil {
+			return nil, err
+		}
+		if p != nil {
+			ss.Attribution, err = Attribute(p, opt)
+			if errors.Is(err, ErrNoKernelFrames) {
+				note("%s: the profile has no kernel frames, so no kernel symbol is attributed (profile as root, or with kernel.perf_event_paranoid<=1 and kernel.kptr_restrict=0)", step.Mode)
+				p = nil
+			} else if err != nil {
+				return nil, withPath(err, filepath.Join(f.Dir, step.Mode+".pb.gz"))
+			}
+			s.irqPoints(p, step.Mode)
+		}
+		if ss.Wall, err = f.stepWall(step, opt); err != nil {
+			return nil, err
+		}
+		for _, w := range ss.Wall {
+			s.HasWall = true
+			if w.FromProfile {
+				continue
+			}
+			if sum := w.OnCPUNanos + w.OffCPUNanos; math.Abs(float64(sum-w.WallNanos)) > wallTolerance*float64(w.WallNanos) {
+				note("%s %s: on-CPU plus off-CPU time is %s of the wall time, more than 5%% away from it; read the split with care", step.Mode, w.Role, pct(float64(sum)/float64(w.WallNanos)))
+			}
+		}
+		if i > 0 {
+			prev := s.Steps[i-1]
+			ss.Prev = prev.Step.Mode
+			if p != nil && prevProf != nil {
+				ss.Diff, err = Diff(prevProf, p, Options{SampleType: opt.SampleType, Top: opt.top()})
+				if err != nil {
+					note("%s → %s: not compared: %v", ss.Prev, step.Mode, err)
+					ss.Diff = nil
+				}
+			}
+			ss.WallChange = WallChanges(prev.Wall, ss.Wall)
+		}
+		for _, r := range step.Roles {
+			s.Lost += r.Lost
+			s.Samples += r.Samples
+		}
+		prevProf = p
+		s.Steps = append(s.Steps, ss)
+	}
+	sort.Slice(s.IRQEnable, func(i, j int) bool {
+		a, b := s.IRQEnable[i], s.IRQEnable[j]
+		if a.Share != b.Share {
+			return a.Share > b.Share
+		}
+		return a.Symbol+" "+a.Via < b.Symbol+" "+b.Via
+	})
+	return s, nil
+}
+
+// stepNotes turns a step's warnings, lost samples and failure marks into
+// notes.
+func stepNotes(step Step, note func(string, ...any)) {
+	if step.Interrupted {
+		note("%s: interrupted (SIGINT or SIGTERM); its figures cover the part that ran", step.Mode)
+	} else if step.Incomplete {
+		note("%s: incomplete: the writer or the reader failed part way; its figures cover the part that ran", step.Mode)
+	}
+	for _, r := range step.Roles {
+		if r.Lost > 0 {
+			note("%s %s: %d samples lost (%s of %d); the profile keeps them as a [lost] frame, so shares are of what was recorded", step.Mode, r.Role, r.Lost, pct(float64(r.Lost)/float64(r.Lost+r.Samples)), r.Lost+r.Samples)
+		}
+	}
+	for _, w := range step.Warnings {
+		note("%s: %s", step.Mode, w)
+	}
+}
+
+// irqPoints records the self share of each irq-enable point per role of p.
+func (s *Summary) irqPoints(p *pprof.Profile, mode string) {
+	if p == nil {
+		return
+	}
+	idx, err := valueIndex(p, "")
+	if err != nil {
+		return
+	}
+	type key struct{ role, leaf, via string }
+	by := map[key]int64{}
+	total := map[string]int64{}
+	for _, smp := range p.Sample {
+		role, v := sampleRole(smp), smp.Value[idx]
+		total[role] += v
+		fs := frames(smp)
+		if len(fs) == 0 || !fs[0].kernel || !irqEnablePoints[fs[0].key] || v == 0 {
+			continue
+		}
+		k := key{role: role, leaf: fs[0].name}
+		for _, f := range fs[1:] {
+			if !irqEnableHelpers[f.key] {
+				k.via = f.name
+				break
+			}
+		}
+		by[k] += v
+	}
+	for k, v := range by {
+		s.addIRQ(IRQPoint{Symbol: k.leaf, Via: k.via, Share: float64(v) / float64(total[k.role]), Mode: mode, Role: k.role})
+	}
+}
+
+func (s *Summary) addIRQ(pt IRQPoint) {
+	for i, q := range s.IRQEnable {
+		if q.Symbol == pt.Symbol && q.Via == pt.Via {
+			if pt.Share > q.Share {
+				s.IRQEnable[i] = pt
+			}
+			return
+		}
+	}
+	s.IRQEnable = append(s.IRQEnable, pt)
+}
+
+// stepWall reads the step's wall profiles (RoleSummary.WallProfile, else
+// MODE.ROLE.wall.pb.gz when it exists) and summarizes the wall view.
+func (f *Folder) stepWall(step Step, opt Options) ([]WallRole, error) {
+	profiles := map[string]*pprof.Profile{}
+	for _, r := range step.Roles {
+		name := r.WallProfile
+		if name == "" {
+			name = step.Mode + "." + r.Role + ".wall.pb.gz"
+		}
+		path := filepath.Join(f.Dir, name)
+		if _, err := os.Stat(path); err != nil {
+			if r.WallProfile != "" {
+				return nil, &FileError{Op: "read wall profile", Path: path, Err: fmt.Errorf("%w (the results name it as the %s's wall profile; rerun the step with --view wall)", os.ErrNotExist, r.Role)}
+			}
+			continue
+		}
+		p, err := OpenProfile(path)
+		if err != nil {
+			return nil, err
+		}
+		if findType(p, offCPUType) < 0 {
+			return nil, &FileError{Op: "read wall profile", Path: path, Err: fmt.Errorf("%w (no sample type %s; the profile has %s; a wall profile comes from pipelab profile --view wall)", ErrSampleTypes, offCPUType, typeList(p))}
+		}
+		labelRole(p, r.Role)
+		profiles[r.Role] = p
+	}
+	return Wall(step, profiles, opt.top())
+}
+
+// withPath fills in the path of a *FileError that has none.
+func withPath(err error, path string) error {
+	var fe *FileError
+	if errors.As(err, &fe) && fe.Path == "" {
+		fe.Path = path
+	}
+	return err
+}

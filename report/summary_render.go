@@ -1,0 +1,303 @@
+package report
+
+import (
+	"fmt"
+	"io"
+	"math"
+	"strconv"
+	"strings"
+)
+
+// ChartFile is the name of the throughput chart WriteReport writes next to
+// report.md.
+const ChartFile = "throughput.svg"
+
+// mdWriter collects Markdown and keeps the first write error.
+type mdWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (m *mdWriter) printf(format string, a ...any) {
+	if m.err == nil {
+		_, m.err = fmt.Fprintf(m.w, format, a...)
+	}
+}
+
+func (m *mdWriter) table(align string, header []string, rows [][]string) {
+	if m.err == nil {
+		m.err = mdTable(m.w, align, header, rows)
+	}
+	m.printf("\n")
+}
+
+// WriteSummaryMarkdown renders s as the Markdown of report.md: title,
+// environment, throughput table and chart, one section per step (the
+// post's symbols, the top kernel symbols, the wall view, and what changed
+// from the step before), what the samples can and cannot show, and the
+// notes as footnotes.
+func WriteSummaryMarkdown(w io.Writer, s *Summary) error {
+	m := &mdWriter{w: w}
+	writeTitle(m, s)
+	writeEnv(m, s.Env)
+	m.printf("## Throughput\n\n")
+	if m.err == nil {
+		m.err = WriteThroughputMarkdown(m.w, s.Throughput)
+	}
+	m.printf("\n![Median GiB/s per step, min–max whiskers, the post's figures as markers](%s)\n\n", ChartFile)
+	m.printf("## Steps\n\n")
+	m.printf("Shares are of each role's on-CPU time as sampled by cpu-clock: **self** counts samples whose leaf is the symbol, **inclusive** those with the symbol anywhere on the stack. A post symbol is matched through the alias table; the kernel symbol column says what it is called on this kernel.\n\n")
+	for _, st := range s.Steps {
+		writeStep(m, st)
+	}
+	writeCaveats(m, s)
+	if len(s.Notes) > 0 {
+		m.printf("\n")
+	}
+	for i, n := range s.Notes {
+		m.printf("[^%d]: %s\n", i+1, n)
+	}
+	return m.err
+}
+
+func writeTitle(m *mdWriter, s *Summary) {
+	m.printf("# pipelab ladder: pipe throughput step by step\n\n")
+	var modes []string
+	for _, st := range s.Steps {
+		modes = append(modes, st.Step.Mode)
+	}
+	where := ""
+	if e := s.Env; e != nil {
+		where = fmt.Sprintf(" on Linux %s, %s (%d CPUs), %s", e.Kernel, e.CPUModel, e.CPUs, e.Time.UTC().Format("2006-01-02"))
+	}
+	m.printf("The steps of \"How fast are Linux pipes anyway?\" (%s) replayed%s: throughput, where the kernel time goes, and what each step removed. `pipelab report DIR` rebuilds this file from the folder.\n\n", strings.Join(modes, " → "), where)
+}
+
+func writeEnv(m *mdWriter, e *Env) {
+	m.printf("## Environment\n\n")
+	if e == nil {
+		m.printf("Not recorded: the folder has no ladder.json (the steps come from MODE.json files).\n\n")
+		return
+	}
+	pmu := e.PMU
+	if pmu == "software only" {
+		pmu = "software only (no PMU: cpu-clock sampling, no hardware counters)"
+	}
+	m.table("ll", []string{"setting", "value"}, [][]string{
+		{"kernel", e.Kernel},
+		{"CPU model", e.CPUModel},
+		{"CPUs", strconv.Itoa(e.CPUs)},
+		{"transparent huge pages", e.THP},
+		{"perf events", pmu},
+		{"kernel.perf_event_paranoid", strconv.Itoa(e.PerfEventParanoid)},
+		{"kernel.kptr_restrict", strconv.Itoa(e.KptrRestrict)},
+		{"fs.pipe-max-size", sizeName(int64(e.PipeMaxSize))},
+		{"Go", e.GoVersion},
+		{"date", e.Time.UTC().Format("2006-01-02 15:04 UTC")},
+	})
+}
+
+func writeStep(m *mdWriter, st StepSummary) {
+	s := st.Step
+	m.printf("### %s — %s GiB/s\n\n", s.Mode, gibs(s.MedianGiBs))
+	m.printf("%s.%s\n\n", settings(s), noteRefs(st.Notes))
+	if st.Attribution == nil {
+		m.printf("No kernel attribution for this step (no CPU profile with kernel frames in the folder).\n\n")
+	}
+	for _, a := range st.Attribution {
+		writeRoleAttribution(m, a)
+	}
+	if st.Wall != nil {
+		writeWall(m, st.Wall)
+	}
+	if st.Prev != "" {
+		writeTransition(m, st)
+	}
+}
+
+// settings says what a step ran: bytes, runs, buffer, pipe, pinning,
+// knobs.
+func settings(s Step) string {
+	runs := "runs"
+	if len(s.Runs) == 1 {
+		runs = "run"
+	}
+	parts := []string{fmt.Sprintf("%s per run × %d %s", sizeName(s.Bytes), len(s.Runs), runs)}
+	if s.BufSize > 0 {
+		parts = append(parts, sizeName(s.BufSize)+" buffer")
+	}
+	if s.PipeSize > 0 {
+		parts = append(parts, sizeName(s.PipeSize)+" pipe")
+	}
+	parts = append(parts, "writer "+cpuName(s.PinWriter), "reader "+cpuName(s.PinReader))
+	for _, k := range []struct {
+		on   bool
+		name string
+	}{{s.Busy, "busy loop"}, {s.Poll, "poll"}, {s.Huge, "huge pages"}, {s.Gift, "gift"}, {s.LockMemory, "locked memory"}, {s.DontTouchPages, "pages not touched"}, {s.SameBuffer, "same buffer"}} {
+		if k.on {
+			parts = append(parts, k.name)
+		}
+	}
+	if s.View != "" {
+		parts = append(parts, s.View+" view")
+	}
+	return strings.Join(parts, ", ")
+}
+
+func cpuName(cpu int) string {
+	if cpu < 0 {
+		return "unpinned"
+	}
+	return "on CPU " + strconv.Itoa(cpu)
+}
+
+func noteRefs(ns []int) string {
+	var b strings.Builder
+	for _, n := range ns {
+		fmt.Fprintf(&b, "[^%d]", n)
+	}
+	return b.String()
+}
+
+func writeRoleAttribution(m *mdWriter, a Attribution) {
+	m.printf("**%s** — %d samples, %s on CPU; %s of it ends on irq-enable points.\n\n", a.Role, a.Samples, value(a.Total, a.SampleType), pct(a.IRQEnableSelf))
+	var post [][]string
+	for _, r := range a.Post {
+		if r.Cum > 0 {
+			post = append(post, []string{code(r.Post), code(r.Symbol), pct(r.SelfShare), pct(r.CumShare)})
+		}
+	}
+	if len(post) == 0 {
+		m.printf("None of the post's symbols is on its stacks.\n\n")
+	} else {
+		m.table("llrr", []string{"post symbol", "kernel symbol", "self", "inclusive"}, post)
+	}
+	var top [][]string
+	for _, r := range a.Top {
+		top = append(top, []string{code(r.Symbol), pct(r.SelfShare), pct(r.CumShare)})
+	}
+	if len(top) > 0 {
+		m.printf("Top kernel symbols by inclusive share (syscall entry frames left out):\n\n")
+		m.table("lrr", []string{"kernel symbol", "self", "inclusive"}, top)
+	}
+}
+
+func writeWall(m *mdWriter, ws []WallRole) {
+	m.printf("**Wall time** — on-CPU vs off-CPU (asleep or waiting to run):\n\n")
+	var rows [][]string
+	for _, w := range ws {
+		rows = append(rows, []string{w.Role, ns(float64(w.WallNanos)), ns(float64(w.OnCPUNanos)) + " (" + pct(w.OnCPUShare) + ")",
+			ns(float64(w.OffCPUNanos)) + " (" + pct(w.OffCPUShare) + ")", ns(w.WallNanosPerGiB), perGiB(w.SwitchesPerGiB), perGiB(w.WakeupsPerGiB)})
+	}
+	m.table("lrrrrrr", []string{"role", "wall", "on-CPU", "off-CPU", "wall per GiB", "context switches per GiB", "wake-ups per GiB"}, rows)
+	for _, w := range ws {
+		if len(w.Blocking) == 0 {
+			continue
+		}
+		m.printf("Top blocking sites of the %s (stack at switch-out, time asleep):\n\n", w.Role)
+		var rows [][]string
+		for _, b := range w.Blocking {
+			rows = append(rows, []string{code(b.Site), code(b.Caller), ns(float64(b.OffCPUNanos)), pct(b.Share), pct(b.WallShare)})
+		}
+		m.table("llrrr", []string{"blocking site", "called from", "off-CPU", "share of off-CPU", "share of wall"}, rows)
+	}
+}
+
+func writeTransition(m *mdWriter, st StepSummary) {
+	m.printf("#### What changed from %s to %s\n\n", st.Prev, st.Step.Mode)
+	for _, c := range st.WallChange {
+		more := "less"
+		if c.Removed < 0 {
+			more = "more"
+		}
+		m.printf("- %s: wall time per GiB %s → %s, %s %s (on-CPU %s, off-CPU %s of the %s wall time).\n",
+			c.Role, ns(c.WallNanosPerGiBA), ns(c.WallNanosPerGiBB), pct(math.Abs(c.Removed)), more, pp(-c.RemovedOnCPU), pp(-c.RemovedOffCPU), st.Prev)
+	}
+	if len(st.WallChange) > 0 {
+		m.printf("\n")
+	}
+	if st.Diff == nil {
+		m.printf("No symbol diff: one of the two steps has no CPU profile with kernel frames.\n\n")
+		return
+	}
+	m.printf("Kernel symbols whose inclusive share changed most (%s → %s):\n\n", st.Prev, st.Step.Mode)
+	for _, d := range st.Diff {
+		m.printf("**%s** — %d → %d samples.\n\n", d.Role, d.SamplesA, d.SamplesB)
+		var rows [][]string
+		for _, r := range d.Rows {
+			rows = append(rows, []string{code(r.Symbol), code(r.Post), pct(r.CumA), pct(r.CumB), pp(r.DeltaCum), pct(r.SelfA), pct(r.SelfB)})
+		}
+		m.table("llrrrrr", []string{"kernel symbol", "post symbol", "inclusive " + st.Prev, "inclusive " + st.Step.Mode, "change", "self " + st.Prev, "self " + st.Step.Mode}, rows)
+	}
+}
+
+func writeCaveats(m *mdWriter, s *Summary) {
+	m.printf("## What these samples can and cannot show\n\n")
+	sw := s.Env == nil || s.Env.PMU != "hardware"
+	m.printf("- **Self time on irq-enable points.** pipelab samples the software cpu-clock event. Its timer interrupt cannot fire while interrupts are off, so a sample due inside an irq-off section lands at the point where interrupts come back on")
+	if sw {
+		m.printf(" (this machine has no PMU, so there is no NMI-based event to avoid it)")
+	}
+	m.printf(". Self time piles up there")
+	if len(s.IRQEnable) > 0 {
+		var seen []string
+		for i, p := range s.IRQEnable {
+			if i == maxIRQPoints {
+				seen = append(seen, fmt.Sprintf("and %d more below 5%%", len(s.IRQEnable)-i))
+				break
+			}
+			if i >= 3 && p.Share < 0.05 {
+				seen = append(seen, fmt.Sprintf("and %d more below 5%%", len(s.IRQEnable)-i))
+				break
+			}
+			where := code(p.Symbol)
+			if p.Via != "" {
+				where += " under " + code(p.Via)
+			}
+			seen = append(seen, fmt.Sprintf("%s (up to %s of the %s's on-CPU time in %s)", where, pct(p.Share), p.Role, p.Mode))
+		}
+		m.printf("; seen here: %s", strings.Join(seen, ", "))
+	} else {
+		m.printf("; none of the known points (%s) was a leaf here", "`_raw_spin_unlock_irqrestore`, `pvm_irq_enable`, ...")
+	}
+	m.printf(". Read self shares of those symbols as time spent in the irq-off section that ends there; the **inclusive** share of a named caller (e.g. `anon_pipe_write`) stays trustworthy.\n")
+	if s.Lost == 0 {
+		m.printf("- **Lost samples.** None: the kernel dropped none of the %d samples.\n", s.Samples)
+	} else {
+		m.printf("- **Lost samples.** The kernel dropped %d of %d samples (%s) when a ring filled; they stay in the profiles as a `[lost]` frame and the notes say where. Shares are of what was recorded.\n", s.Lost, s.Lost+s.Samples, pct(float64(s.Lost)/float64(s.Lost+s.Samples)))
+	}
+	m.printf("- **Blocking time.** A CPU profile samples a task only while it runs: time asleep in `pipe_wait_writable`, `pipe_wait_readable` or `wait_for_space`, and the wake-up latency after it, is invisible in the shares above, which is why a blocking step can be slow while its profile looks like a fast one.")
+	if s.HasWall {
+		m.printf(" The wall time tables come from the wall view, which records every switch-out with its stack and weighs it by the time until the task ran again (asleep, then waiting for a CPU after the wake-up), so on-CPU plus off-CPU should add up to the wall time; a note flags any role where they differ by more than 5%%.\n")
+	} else {
+		m.printf(" These steps ran without the wall view; `pipelab ladder --view wall` records switch-outs and time asleep and adds the on-CPU vs off-CPU split and the blocking sites to this report.\n")
+	}
+}
+
+// maxIRQPoints bounds the irq-enable points the caveats name.
+const maxIRQPoints = 6
+
+// ns formats nanoseconds as pprof does durations.
+func ns(v float64) string { return value(int64(v+0.5), "time/nanoseconds") }
+
+// perGiB formats a count per GiB.
+func perGiB(v float64) string {
+	if v >= 100 {
+		return trimFloat(v, 0)
+	}
+	return trimFloat(v, 1)
+}
+
+// sizeName formats bytes as the largest binary unit that divides them:
+// "1 GiB", "256 KiB", "1000 bytes".
+func sizeName(b int64) string {
+	for _, u := range []struct {
+		shift int
+		name  string
+	}{{40, "TiB"}, {30, "GiB"}, {20, "MiB"}, {10, "KiB"}} {
+		if b > 0 && b%(1<<u.shift) == 0 {
+			return strconv.FormatInt(b>>u.shift, 10) + " " + u.name
+		}
+	}
+	return strconv.FormatInt(b, 10) + " bytes"
+}

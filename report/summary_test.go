@@ -1,0 +1,306 @@
+package report
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	pprof "github.com/google/pprof/profile"
+)
+
+// ladderFolder copies the captured fixture folder (testdata/ladder.json
+// and testdata/MODE.pb.gz, made by pipelab on this machine) into a
+// temporary folder, so WriteReport can write next to it.
+func ladderFolder(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	copyFile(t, filepath.Join("testdata", "ladder.json"), filepath.Join(dir, "ladder.json"))
+	for _, m := range fixtureModes {
+		copyFile(t, filepath.Join("testdata", m+".pb.gz"), filepath.Join(dir, m+".pb.gz"))
+	}
+	return dir
+}
+
+func copyFile(t *testing.T, from, to string) {
+	t.Helper()
+	data, err := os.ReadFile(from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(to, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// listDir returns the names in dir, sorted.
+func listDir(t *testing.T, dir string) []string {
+	t.Helper()
+	es, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range es {
+		names = append(names, e.Name())
+	}
+	return names
+}
+
+func TestWriteReportGolden(t *testing.T) {
+	dir := ladderFolder(t)
+	if err := WriteReport(dir, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	md, err := os.ReadFile(filepath.Join(dir, ReportFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "report.md", md)
+
+	got := strings.Join(listDir(t, dir), " ")
+	want := "busy.pb.gz huge.pb.gz ladder.json report.md splice.pb.gz throughput.svg vmsplice.pb.gz write.pb.gz"
+	if got != want {
+		t.Errorf("folder holds %s, want %s (no temporary files)", got, want)
+	}
+	svg, err := os.ReadFile(filepath.Join(dir, ChartFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	bars := 0
+	for _, e := range parseSVG(t, svg) {
+		if e.Name == "rect" && e.Class == "bar" {
+			bars++
+		}
+	}
+	if bars != len(fixtureModes) {
+		t.Errorf("chart has %d bars, want %d", bars, len(fixtureModes))
+	}
+
+	text := string(md)
+	for i, m := range fixtureModes {
+		if !strings.Contains(text, "\n### "+m+" ") {
+			t.Errorf("no step section starting %q", "### "+m+" ")
+		}
+		if i > 0 && !strings.Contains(text, "\n#### What changed from "+fixtureModes[i-1]+" to "+m+"\n") {
+			t.Errorf("no transition %s → %s", fixtureModes[i-1], m)
+		}
+	}
+	for _, want := range []string{
+		"| kernel | 6.18.44-fc-v769 |",
+		"| perf events | software only (no PMU: cpu-clock sampling, no hardware counters) |",
+		"| fs.pipe-max-size | 1 MiB |",
+		"| `vmsplice` | 6.03 ± 13% ¹ | 5.27 | 6.58 | 5 | +230.34% (p=0.008) | ×3.30 | ×3.30 | 12.70 |",
+		"![Median GiB/s per step, min–max whiskers, the post's figures as markers](throughput.svg)",
+		// The post's name and the symbol that matched on 6.18.
+		"| `pipe_write` | `anon_pipe_write` | 3.24% | 94.46% |",
+		"| `iov_iter_get_pages` | `iov_iter_get_pages2` | 0.00% | 13.71% |",
+		// write → vmsplice: the writer stops allocating pages and starts
+		// waiting for space in the pipe.
+		"| `alloc_pages_noprof` | `__alloc_pages` | 25.81% | 0.00% | -25.81pp | 0.27% | 0.00% |",
+		"| `pipe_wait_writable` | `pipe_wait_writable` | 0.00% | 53.87% | +53.87pp | 0.00% | 2.42% |",
+		"## What these samples can and cannot show",
+		"`pvm_irq_enable` under `_raw_spin_unlock_irqrestore`",
+		"the kernel dropped none of the 4600 samples",
+		"`pipelab ladder --view wall`",
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("report.md lacks %q", want)
+		}
+	}
+}
+
+// TestWriteReportReplacesOldReport checks that a rebuild replaces what an
+// earlier one wrote, in place.
+func TestWriteReportReplacesOldReport(t *testing.T) {
+	dir := ladderFolder(t)
+	for _, name := range []string{ReportFile, ChartFile} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte("old"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := WriteReport(dir, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{ReportFile, ChartFile} {
+		data, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil || string(data) == "old" {
+			t.Errorf("%s was not rewritten (err %v)", name, err)
+		}
+		st, err := os.Stat(filepath.Join(dir, name))
+		if err != nil || st.Mode().Perm() != 0o644 {
+			t.Errorf("%s: mode %v (err %v), want -rw-r--r--", name, st.Mode(), err)
+		}
+	}
+}
+
+// TestWriteReportErrorsLeaveNothing checks that bad input is a
+// *FileError with one clear line, and that it leaves the folder as it
+// was: no report.md, no chart, no temporary file.
+func TestWriteReportErrorsLeaveNothing(t *testing.T) {
+	cases := []struct {
+		name  string
+		setup func(t *testing.T, dir string)
+		want  string // with DIR for the folder
+		is    error
+	}{{
+		name:  "empty folder",
+		setup: func(t *testing.T, dir string) {},
+		want:  "read results DIR: no pipelab results (no ladder.json and no MODE.json; write some with pipelab profile --out DIR or pipelab ladder --out DIR)",
+		is:    ErrNoResults,
+	}, {
+		name: "ladder.json is not JSON",
+		setup: func(t *testing.T, dir string) {
+			os.WriteFile(filepath.Join(dir, "ladder.json"), []byte("{\"env\":"), 0o644)
+		},
+		want: "read results DIR/ladder.json: no pipelab results (ladder.json is not valid JSON: unexpected end of JSON input)",
+		is:   ErrNoResults,
+	}, {
+		name: "a step profile is not a profile",
+		setup: func(t *testing.T, dir string) {
+			copyFile(t, filepath.Join("testdata", "ladder.json"), filepath.Join(dir, "ladder.json"))
+			copyFile(t, filepath.Join("testdata", "write.pb.gz"), filepath.Join(dir, "write.pb.gz"))
+			os.WriteFile(filepath.Join(dir, "splice.pb.gz"), []byte("GiB/s 10.2\n"), 0o644)
+		},
+		want: "read profile DIR/splice.pb.gz: not a pprof profile (parsing profile: unrecognized profile format; give a .pb.gz file written by pipelab profile or go tool pprof -proto)",
+		is:   ErrNotProfile,
+	}, {
+		name: "role profiles of different sample types",
+		setup: func(t *testing.T, dir string) {
+			copyFile(t, filepath.Join("testdata", "ladder.json"), filepath.Join(dir, "ladder.json"))
+			copyFile(t, filepath.Join("testdata", "write.pb.gz"), filepath.Join(dir, "write.writer.pb.gz"))
+			p := fixture(t, "write")
+			p.SampleType = p.SampleType[1:]
+			for _, s := range p.Sample {
+				s.Value = s.Value[1:]
+			}
+			writeProfile(t, filepath.Join(dir, "write.reader.pb.gz"), p)
+		},
+		want: "merge profiles DIR: different sample types (samples/count, cpu/nanoseconds vs cpu/nanoseconds; compare profiles of the same kind)",
+		is:   ErrSampleTypes,
+	}, {
+		name: "a wall profile without off-CPU time",
+		setup: func(t *testing.T, dir string) {
+			copyFile(t, filepath.Join("testdata", "ladder.json"), filepath.Join(dir, "ladder.json"))
+			copyFile(t, filepath.Join("testdata", "busy.pb.gz"), filepath.Join(dir, "busy.writer.wall.pb.gz"))
+		},
+		want: "read wall profile DIR/busy.writer.wall.pb.gz: different sample types (no sample type offcpu/nanoseconds; the profile has samples/count, cpu/nanoseconds; a wall profile comes from pipelab profile --view wall)",
+		is:   ErrSampleTypes,
+	}, {
+		name: "a wall profile the results name is missing",
+		setup: func(t *testing.T, dir string) {
+			writeSyntheticWallFolder(t, dir)
+			os.Remove(filepath.Join(dir, "write.reader.wall.pb.gz"))
+		},
+		want: "read wall profile DIR/write.reader.wall.pb.gz: file does not exist (the results name it as the reader's wall profile; rerun the step with --view wall)",
+		is:   os.ErrNotExist,
+	}}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			dir := t.TempDir()
+			c.setup(t, dir)
+			before := listDir(t, dir)
+			err := WriteReport(dir, Options{})
+			want := strings.ReplaceAll(c.want, "DIR", dir)
+			if err == nil || err.Error() != want {
+				t.Fatalf("got error %v\nwant %s", err, want)
+			}
+			var fe *FileError
+			if !errors.As(err, &fe) || !errors.Is(err, c.is) {
+				t.Errorf("error %v is not a *FileError wrapping %v", err, c.is)
+			}
+			if strings.Contains(err.Error(), "\n") {
+				t.Errorf("error spans several lines: %q", err)
+			}
+			if got := listDir(t, dir); strings.Join(got, " ") != strings.Join(before, " ") {
+				t.Errorf("folder holds %v after the error, want %v", got, before)
+			}
+		})
+	}
+}
+
+// TestWriteReportFailedRenameLeavesNoTemp makes the final rename fail
+// (report.md is a folder) and checks no temporary file is left.
+func TestWriteReportFailedRenameLeavesNoTemp(t *testing.T) {
+	dir := ladderFolder(t)
+	if err := os.MkdirAll(filepath.Join(dir, ReportFile, "x"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	err := WriteReport(dir, Options{})
+	if err == nil || !strings.HasPrefix(err.Error(), "write "+filepath.Join(dir, ReportFile)+": ") {
+		t.Fatalf("got error %v, want one about writing report.md", err)
+	}
+	for _, name := range listDir(t, dir) {
+		if strings.HasSuffix(name, ".tmp") {
+			t.Errorf("temporary file %s left behind", name)
+		}
+	}
+}
+
+// TestWriteReportWithoutLadderJSON builds the report from MODE.json files
+// alone: no environment, steps sorted by mode.
+func TestWriteReportWithoutLadderJSON(t *testing.T) {
+	dir := t.TempDir()
+	for _, s := range ladderSteps(t)[:2] {
+		var b bytes.Buffer
+		if err := WriteStepsJSON(&b, []Step{s}); err != nil {
+			t.Fatal(err)
+		}
+		os.WriteFile(filepath.Join(dir, s.Mode+".json"), b.Bytes(), 0o644)
+	}
+	copyFile(t, filepath.Join("testdata", "write.pb.gz"), filepath.Join(dir, "write.pb.gz"))
+	if err := WriteReport(dir, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	md, err := os.ReadFile(filepath.Join(dir, ReportFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"Not recorded: the folder has no ladder.json",
+		"### vmsplice — 6.03 GiB/s",
+		"No kernel attribution for this step",
+		"### write — 1.82 GiB/s",
+		"No symbol diff: one of the two steps has no CPU profile with kernel frames.",
+	} {
+		if !strings.Contains(string(md), want) {
+			t.Errorf("report.md lacks %q", want)
+		}
+	}
+}
+
+// TestWriteReportUserOnlyProfile: a step whose profile has no kernel
+// frames (kptr_restrict, say) is reported with a note, not refused.
+func TestWriteReportUserOnlyProfile(t *testing.T) {
+	dir := ladderFolder(t)
+	writeProfile(t, filepath.Join(dir, "busy.pb.gz"), userOnly(fixture(t, "busy")))
+	if err := WriteReport(dir, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	md, err := os.ReadFile(filepath.Join(dir, ReportFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"### busy — 9.20 GiB/s\n\n1 GiB per run × 5 runs, 256 KiB buffer, 128 KiB pipe, writer on CPU 0, reader on CPU 1, busy loop, huge pages.[^1]\n\nNo kernel attribution",
+		"[^1]: busy: the profile has no kernel frames, so no kernel symbol is attributed (profile as root, or with kernel.perf_event_paranoid<=1 and kernel.kptr_restrict=0)\n",
+	} {
+		if !strings.Contains(string(md), want) {
+			t.Errorf("report.md lacks %q", want)
+		}
+	}
+}
+
+// userOnly returns p without its kernel frames' samples.
+func userOnly(p *pprof.Profile) *pprof.Profile {
+	var keep []*pprof.Sample
+	for _, s := range p.Sample {
+		if !hasKernelLoc(s) {
+			keep = append(keep, s)
+		}
+	}
+	p.Sample = keep
+	return p.Compact()
+}

@@ -1,0 +1,241 @@
+package report
+
+import (
+	"fmt"
+	"sort"
+
+	pprof "github.com/google/pprof/profile"
+)
+
+// offCPUType is the sample type of the wall view's time asleep: the stack
+// at switch-out weighted by how long the task stayed off the CPU.
+const offCPUType = "offcpu/nanoseconds"
+
+// gib is 2^30 bytes.
+const gib = 1 << 30
+
+// WallRole is one role's wall time split into on-CPU and off-CPU time,
+// from the wall view (`pipelab profile --view wall`).
+type WallRole struct {
+	Role string `json:"role"`
+	// WallNanos is the role's wall time over the transfers; OnCPUNanos and
+	// OffCPUNanos split it.
+	WallNanos   int64 `json:"wall_ns"`
+	OnCPUNanos  int64 `json:"on_cpu_ns"`
+	OffCPUNanos int64 `json:"off_cpu_ns"`
+	// OnCPUShare and OffCPUShare are OnCPUNanos and OffCPUNanos over
+	// WallNanos, 0..1.
+	OnCPUShare  float64 `json:"on_cpu_share"`
+	OffCPUShare float64 `json:"off_cpu_share"`
+	// WallNanosPerGiB is WallNanos over the GiB moved; the On and Off
+	// variants split it.
+	WallNanosPerGiB   float64 `json:"wall_ns_per_gib"`
+	OnCPUNanosPerGiB  float64 `json:"on_cpu_ns_per_gib"`
+	OffCPUNanosPerGiB float64 `json:"off_cpu_ns_per_gib"`
+	// SwitchesPerGiB and WakeupsPerGiB are context switches and wake-ups
+	// per GiB moved.
+	SwitchesPerGiB float64 `json:"switches_per_gib"`
+	WakeupsPerGiB  float64 `json:"wakeups_per_gib"`
+	// Blocking lists the sites where the role slept longest; empty without
+	// a wall profile.
+	Blocking []BlockingSite `json:"blocking,omitempty"`
+	// FromProfile is set when the times come from the wall profile's sums
+	// because the step's JSON did not record them.
+	FromProfile bool `json:"from_profile,omitempty"`
+}
+
+// BlockingSite is where a role went to sleep: the first frame of the stack
+// at switch-out, from the leaf, that is not the scheduler itself (e.g.
+// pipe_wait_writable), and the frame that called it.
+type BlockingSite struct {
+	Site   string `json:"site"`
+	Caller string `json:"caller,omitempty"`
+	// OffCPUNanos is the time asleep at this site.
+	OffCPUNanos int64 `json:"off_cpu_ns"`
+	// Share is OffCPUNanos over the role's off-CPU time, WallShare over
+	// its wall time, 0..1.
+	Share     float64 `json:"share"`
+	WallShare float64 `json:"wall_share"`
+}
+
+// WallChange is what one transition of the ladder did to a role's wall
+// time per GiB moved.
+type WallChange struct {
+	Role string `json:"role"`
+	// WallNanosPerGiBA and WallNanosPerGiBB are the wall time per GiB in
+	// the earlier step (A) and the later one (B).
+	WallNanosPerGiBA float64 `json:"wall_ns_per_gib_a"`
+	WallNanosPerGiBB float64 `json:"wall_ns_per_gib_b"`
+	// Removed is the share of A's wall time per GiB that B no longer
+	// spends, 0..1 (negative when B spends more); RemovedOnCPU and
+	// RemovedOffCPU split it into CPU time and time asleep.
+	Removed       float64 `json:"removed"`
+	RemovedOnCPU  float64 `json:"removed_on_cpu"`
+	RemovedOffCPU float64 `json:"removed_off_cpu"`
+}
+
+// schedFrames are the scheduler's own frames at a switch-out; the
+// blocking site is the first frame past them.
+var schedFrames = map[string]bool{
+	"__schedule": true, "schedule": true, "context_switch": true, "prepare_task_switch": true,
+	"__switch_to": true, "__switch_to_asm": true, "finish_task_switch": true,
+	"schedule_timeout": true, "schedule_hrtimeout_range": true, "schedule_hrtimeout_range_clock": true,
+	"io_schedule": true, "io_schedule_timeout": true, "schedule_preempt_disabled": true,
+	"preempt_schedule": true, "preempt_schedule_common": true, "preempt_schedule_irq": true,
+	"preempt_schedule_notrace": true, "__cond_resched": true, "_cond_resched": true,
+	"perf_event_task_sched_out": true, "__perf_event_task_sched_out": true,
+}
+
+// BlockingSites shares out one role's off-CPU time (the offcpu/nanoseconds
+// sample type of a wall profile) among blocking sites, most time first,
+// at most n (0 means 10). role "" takes every sample. wallNanos, when
+// positive, gives WallShare. A profile without offcpu/nanoseconds yields
+// a *FileError wrapping ErrSampleTypes.
+func BlockingSites(p *pprof.Profile, role string, wallNanos int64, n int) ([]BlockingSite, error) {
+	idx := findType(p, offCPUType)
+	if idx < 0 {
+		return nil, &FileError{Op: "blocking sites", Err: fmt.Errorf("%w (no sample type %s; the profile has %s; give a wall profile, MODE.ROLE.wall.pb.gz from pipelab profile --view wall)", ErrSampleTypes, offCPUType, typeList(p))}
+	}
+	type key struct{ site, caller string }
+	by := map[key]int64{}
+	var total int64
+	for _, s := range p.Sample {
+		v := s.Value[idx]
+		if v == 0 || (role != "" && sampleRole(s) != role) {
+			continue
+		}
+		total += v
+		site, caller := blockingSite(frames(s))
+		by[key{site, caller}] += v
+	}
+	out := make([]BlockingSite, 0, len(by))
+	for k, v := range by {
+		b := BlockingSite{Site: k.site, Caller: k.caller, OffCPUNanos: v, Share: float64(v) / float64(total)}
+		if wallNanos > 0 {
+			b.WallShare = float64(v) / float64(wallNanos)
+		}
+		out = append(out, b)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		a, b := out[i], out[j]
+		if a.OffCPUNanos != b.OffCPUNanos {
+			return a.OffCPUNanos > b.OffCPUNanos
+		}
+		return a.Site+" "+a.Caller < b.Site+" "+b.Caller
+	})
+	if n <= 0 {
+		n = 10
+	}
+	if len(out) > n {
+		out = out[:n]
+	}
+	return out, nil
+}
+
+// blockingSite returns the first frame from the leaf that is not the
+// scheduler's, and its caller. A stack of scheduler frames only is its
+// root-most frame; an empty stack is "[no stack]".
+func blockingSite(fs []frame) (site, caller string) {
+	for i, f := range fs {
+		if f.kernel && schedFrames[f.key] {
+			continue
+		}
+		if i+1 < len(fs) {
+			caller = fs[i+1].name
+		}
+		return f.name, caller
+	}
+	if len(fs) == 0 {
+		return "[no stack]", ""
+	}
+	return fs[len(fs)-1].name, ""
+}
+
+// Wall summarizes the wall view of one step per role, in the order of
+// s.Roles: times from the step's RoleSummary, or from the wall profile's
+// sums when the summary has no wall time, and the top n blocking sites
+// from profiles[role] (the role's wall profile; may be missing). Roles
+// with neither are left out.
+func Wall(s Step, profiles map[string]*pprof.Profile, n int) ([]WallRole, error) {
+	moved := gibMoved(s)
+	var out []WallRole
+	for _, rs := range s.Roles {
+		p := profiles[rs.Role]
+		w := WallRole{Role: rs.Role, WallNanos: rs.WallNanos, OnCPUNanos: rs.OnCPUNanos, OffCPUNanos: rs.OffCPUNanos}
+		if w.WallNanos <= 0 {
+			if p == nil {
+				continue
+			}
+			w.OnCPUNanos, w.OffCPUNanos = sumType(p, rs.Role, "cpu/nanoseconds"), sumType(p, rs.Role, offCPUType)
+			w.WallNanos, w.FromProfile = w.OnCPUNanos+w.OffCPUNanos, true
+		}
+		if w.WallNanos <= 0 {
+			continue
+		}
+		w.OnCPUShare = float64(w.OnCPUNanos) / float64(w.WallNanos)
+		w.OffCPUShare = float64(w.OffCPUNanos) / float64(w.WallNanos)
+		if moved > 0 {
+			w.WallNanosPerGiB = float64(w.WallNanos) / moved
+			w.OnCPUNanosPerGiB = float64(w.OnCPUNanos) / moved
+			w.OffCPUNanosPerGiB = float64(w.OffCPUNanos) / moved
+			w.SwitchesPerGiB = float64(rs.Switches) / moved
+			w.WakeupsPerGiB = float64(rs.Wakeups) / moved
+		}
+		if p != nil {
+			b, err := BlockingSites(p, rs.Role, w.WallNanos, n)
+			if err != nil {
+				return nil, err
+			}
+			w.Blocking = b
+		}
+		out = append(out, w)
+	}
+	return out, nil
+}
+
+// gibMoved is the GiB a step moved over all its runs: Bytes per run times
+// the runs (len(Runs), else Repeat, else one).
+func gibMoved(s Step) float64 {
+	runs := len(s.Runs)
+	if runs == 0 {
+		runs = max(s.Repeat, 1)
+	}
+	return float64(s.Bytes) * float64(runs) / gib
+}
+
+// sumType sums one sample type over a role's samples ("" for all); 0 when
+// the profile lacks the type.
+func sumType(p *pprof.Profile, role, typ string) int64 {
+	idx := findType(p, typ)
+	if idx < 0 {
+		return 0
+	}
+	var sum int64
+	for _, s := range p.Sample {
+		if role == "" || sampleRole(s) == role {
+			sum += s.Value[idx]
+		}
+	}
+	return sum
+}
+
+// WallChanges compares the wall time per GiB of the roles that a and b
+// (two steps' Wall results, earlier first) both have.
+func WallChanges(a, b []WallRole) []WallChange {
+	var out []WallChange
+	for _, wb := range b {
+		for _, wa := range a {
+			if wa.Role != wb.Role || wa.WallNanosPerGiB == 0 {
+				continue
+			}
+			base := wa.WallNanosPerGiB
+			out = append(out, WallChange{
+				Role: wb.Role, WallNanosPerGiBA: base, WallNanosPerGiBB: wb.WallNanosPerGiB,
+				Removed:       (base - wb.WallNanosPerGiB) / base,
+				RemovedOnCPU:  (wa.OnCPUNanosPerGiB - wb.OnCPUNanosPerGiB) / base,
+				RemovedOffCPU: (wa.OffCPUNanosPerGiB - wb.OffCPUNanosPerGiB) / base,
+			})
+		}
+	}
+	return out
+}
