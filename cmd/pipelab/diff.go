@@ -94,6 +94,6 @@ func cmdReport(ctx context.Context, env *cli, args []string) error {
 	if err := buildReport(fs.Arg(0)); err != nil {
 		return inputError(err)
 	}
-	fmt.Fprintln(env.stdout, filepath.Join(fs.Arg(0), "throughput.svg"))
+	fmt.Fprintln(env.stdout, filepath.Join(fs.Arg(0), "report.md"))
 	return nil
 }

@@ -80,7 +80,7 @@ func cmdLadder(ctx context.Context, env *cli, args []string) error {
 	if err := report.WriteThroughputText(env.stdout, report.Throughput(lad.Steps)); err != nil {
 		return err
 	}
-	fmt.Fprintf(env.stdout, "\nchart: %s\n", filepath.Join(pf.out, "throughput.svg"))
+	fmt.Fprintf(env.stdout, "\nreport: %s\n", filepath.Join(pf.out, "report.md"))
 	return runErr
 }
 
@@ -119,15 +119,5 @@ func writeLadder(dir string, lad *report.Ladder) error {
 // buildReport (re)writes DIR/report.md and DIR/throughput.svg from the
 // results saved in dir.
 func buildReport(dir string) error {
-	f, err := report.OpenFolder(dir)
-	if err != nil {
-		return err
-	}
-	opt := report.ChartOptions{Post: true}
-	if f.Ladder != nil {
-		opt.Subtitle = f.Ladder.Env.Kernel
-	}
-	return writeAtomic(filepath.Join(dir, "throughput.svg"), func(w io.Writer) error {
-		return report.WriteThroughputSVG(w, report.Throughput(f.Steps), opt)
-	})
+	return report.WriteReport(dir, report.Options{})
 }
