@@ -65,6 +65,7 @@ func ReadProfile(r io.Reader) (*pprof.Profile, error) {
 
 func parseProfile(data []byte) (p *pprof.Profile, err error) {
 	bad := func(why string) error {
+		why = strings.Join(strings.Fields(why), " ") // one line, whatever the parser said
 		return &FileError{Op: "read profile", Err: fmt.Errorf("%w (%s; give a .pb.gz file written by pipelab profile or go tool pprof -proto)", ErrNotProfile, why)}
 	}
 	if len(data) > maxProfileBytes {
