@@ -49,9 +49,9 @@ func Diff(a, b *pprof.Profile, opt Options) ([]RoleDiff, error) {
 	if err := sameSampleTypes(a, b); err != nil {
 		return nil, &FileError{Op: "diff", Err: err}
 	}
-	for name, p := range map[string]*pprof.Profile{"A": a, "B": b} {
-		if !hasKernelFrames(p) {
-			return nil, &FileError{Op: "diff", Err: fmt.Errorf("%w (profile %s has none; diff compares kernel symbols)", ErrNoKernelFrames, name)}
+	for i, p := range []*pprof.Profile{a, b} {
+		if name := string(rune('A' + i)); !hasKernelFrames(p) {
+			return nil, &FileError{Op: "diff", Err: fmt.Errorf("%w (profile %s has none and diff compares kernel symbols; profile as root, or with kernel.perf_event_paranoid<=1 and kernel.kptr_restrict=0)", ErrNoKernelFrames, name)}
 		}
 	}
 	idx, err := valueIndex(a, opt.SampleType)

@@ -27,7 +27,9 @@ func (s FoldedStack) String() string {
 }
 
 // Folded returns the stacks of one role ("" for every sample), identical
-// stacks merged, sorted by their frames.
+// stacks merged, sorted by their frames; stacks that add up to zero are
+// left out. Inlined functions of one location come out as frames of their
+// own, the caller first.
 func Folded(p *pprof.Profile, role string) []FoldedStack {
 	idx := findType(p, "samples/count")
 	if idx < 0 {
@@ -42,6 +44,9 @@ func Folded(p *pprof.Profile, role string) []FoldedStack {
 		names := make([]string, len(fs))
 		for i, f := range fs {
 			names[len(fs)-1-i] = foldedName(f.name)
+		}
+		if len(names) == 0 {
+			names = []string{noStack}
 		}
 		byStack[strings.Join(names, ";")] += s.Value[idx]
 	}
@@ -59,6 +64,10 @@ func Folded(p *pprof.Profile, role string) []FoldedStack {
 	}
 	return out
 }
+
+// noStack stands for a sample without locations, so its line still has a
+// frame.
+const noStack = "[no stack]"
 
 // foldedName keeps the folded syntax intact: no ';' inside a frame and no
 // line breaks.

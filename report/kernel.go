@@ -22,7 +22,7 @@ const kernelStart = 0xffff800000000000
 func isKernel(loc *pprof.Location) bool {
 	if m := loc.Mapping; m != nil && m.File != "" {
 		f := m.File
-		if strings.HasPrefix(f, "[kernel") || strings.HasPrefix(f, "[vmlinux") || strings.HasSuffix(f, "vmlinux") {
+		if f == kernelMapping || strings.HasPrefix(f, "[kernel") || strings.HasPrefix(f, "[vmlinux") || strings.HasSuffix(f, "vmlinux") {
 			return true
 		}
 		if !strings.HasPrefix(f, "[") {

@@ -65,6 +65,7 @@ func ReadProfile(r io.Reader) (*pprof.Profile, error) {
 
 func parseProfile(data []byte) (p *pprof.Profile, err error) {
 	bad := func(why string) error {
+		why = strings.Join(strings.Fields(why), " ") // one line, whatever the parser said
 		return &FileError{Op: "read profile", Err: fmt.Errorf("%w (%s; give a .pb.gz file written by pipelab profile or go tool pprof -proto)", ErrNotProfile, why)}
 	}
 	if len(data) > maxProfileBytes {
@@ -177,6 +178,7 @@ func (f *Folder) StepProfile(mode string) (*pprof.Profile, error) {
 		return OpenProfile(both)
 	}
 	var parts []*pprof.Profile
+	var paths []string
 	for _, role := range []string{"writer", "reader"} {
 		path := filepath.Join(f.Dir, mode+"."+role+".pb.gz")
 		if _, err := os.Stat(path); err != nil {
@@ -187,12 +189,12 @@ func (f *Folder) StepProfile(mode string) (*pprof.Profile, error) {
 			return nil, err
 		}
 		labelRole(p, role)
-		parts = append(parts, p)
+		parts, paths = append(parts, p), append(paths, path)
 	}
 	if len(parts) == 0 {
 		return nil, nil
 	}
-	return mergeProfiles(parts, f.Dir)
+	return mergeProfiles(parts, paths)
 }
 
 // labelRole gives every sample without a role label the given role.
@@ -207,15 +209,17 @@ func labelRole(p *pprof.Profile, role string) {
 	}
 }
 
-func mergeProfiles(parts []*pprof.Profile, path string) (*pprof.Profile, error) {
-	for _, p := range parts[1:] {
-		if err := sameSampleTypes(parts[0], p); err != nil {
-			return nil, &FileError{Op: "merge profiles", Path: path, Err: err}
+// mergeProfiles merges the role profiles of one step, read from paths.
+func mergeProfiles(parts []*pprof.Profile, paths []string) (*pprof.Profile, error) {
+	const remedy = "the roles of one step come from one pipelab profile run; rerun the step"
+	for i, p := range parts[1:] {
+		if ta, tb := typeList(parts[0]), typeList(p); ta != tb {
+			return nil, &FileError{Op: "merge profiles", Path: paths[0] + " " + paths[i+1], Err: fmt.Errorf("%w (%s vs %s; %s)", ErrSampleTypes, ta, tb, remedy)}
 		}
 	}
 	p, err := pprof.Merge(parts)
 	if err != nil {
-		return nil, &FileError{Op: "merge profiles", Path: path, Err: fmt.Errorf("%w (%v)", ErrSampleTypes, err)}
+		return nil, &FileError{Op: "merge profiles", Path: strings.Join(paths, " "), Err: fmt.Errorf("%w (%v; %s)", ErrSampleTypes, err, remedy)}
 	}
 	return p, nil
 }

@@ -29,14 +29,23 @@ type Summary struct {
 	Samples uint64 `json:"samples"`
 	// HasWall is set when some step has wall-view data.
 	HasWall bool `json:"has_wall"`
-	// Notes are the footnotes (warnings), numbered from 1 in order.
-	Notes []string `json:"notes,omitempty"`
+	// Notes are the footnotes (warnings), numbered from 1 in order; a
+	// warning several steps share is one note.
+	Notes []Note `json:"notes,omitempty"`
+}
+
+// Note is one footnote of the report: a warning and the steps it is about.
+type Note struct {
+	Steps []string `json:"steps"`
+	Text  string   `json:"text"`
 }
 
 // StepSummary is one step of the ladder and its transition from the step
 // before.
 type StepSummary struct {
 	Step Step `json:"step"`
+	// Throughput is the step's row of Summary.Throughput.
+	Throughput ThroughputRow `json:"throughput"`
 	// Attribution holds one entry per role; nil when the step has no CPU
 	// profile or the profile has no kernel frames (Notes say which).
 	Attribution []Attribution `json:"attribution,omitempty"`
@@ -88,10 +97,9 @@ func Summarize(f *Folder, opt Options) (*Summary, error) {
 	}
 	var prevProf *pprof.Profile
 	for i, step := range f.Steps {
-		ss := StepSummary{Step: step}
+		ss := StepSummary{Step: step, Throughput: s.Throughput[i]}
 		note := func(format string, a ...any) {
-			s.Notes = append(s.Notes, fmt.Sprintf(format, a...))
-			ss.Notes = append(ss.Notes, len(s.Notes))
+			ss.Notes = append(ss.Notes, s.note(step.Mode, fmt.Sprintf(format, a...)))
 		}
 		stepNotes(step, note)
 		p, err := f.StepProfile(step.Mode)
@@ -101,7 +109,7 @@ func Summarize(f *Folder, opt Options) (*Summary, error) {
 		if p != nil {
 			ss.Attribution, err = Attribute(p, opt)
 			if errors.Is(err, ErrNoKernelFrames) {
-				note("%s: the profile has no kernel frames, so no kernel symbol is attributed (profile as root, or with kernel.perf_event_paranoid<=1 and kernel.kptr_restrict=0)", step.Mode)
+				note("the profile has no kernel frames, so no kernel symbol is attributed (profile as root, or with kernel.perf_event_paranoid<=1 and kernel.kptr_restrict=0)")
 				p = nil
 			} else if err != nil {
 				return nil, withPath(err, filepath.Join(f.Dir, step.Mode+".pb.gz"))
@@ -117,7 +125,7 @@ func Summarize(f *Folder, opt Options) (*Summary, error) {
 				continue
 			}
 			if sum := w.OnCPUNanos + w.OffCPUNanos; math.Abs(float64(sum-w.WallNanos)) > wallTolerance*float64(w.WallNanos) {
-				note("%s %s: on-CPU plus off-CPU time is %s of the wall time, more than 5%% away from it; read the split with care", step.Mode, w.Role, pct(float64(sum)/float64(w.WallNanos)))
+				note("the %s's on-CPU plus off-CPU time is %s of its wall time, more than 5%% away from it; read the split with care", w.Role, pct(float64(sum)/float64(w.WallNanos)))
 			}
 		}
 		if i > 0 {
@@ -126,7 +134,7 @@ func Summarize(f *Folder, opt Options) (*Summary, error) {
 			if p != nil && prevProf != nil {
 				ss.Diff, err = Diff(prevProf, p, Options{SampleType: opt.SampleType, Top: opt.top()})
 				if err != nil {
-					note("%s → %s: not compared: %v", ss.Prev, step.Mode, err)
+					note("not compared with %s: %v", ss.Prev, err)
 					ss.Diff = nil
 				}
 			}
@@ -149,21 +157,36 @@ func Summarize(f *Folder, opt Options) (*Summary, error) {
 	return s, nil
 }
 
+// note adds text about mode to the notes, or mode to an equal note, and
+// returns the note's number.
+func (s *Summary) note(mode, text string) int {
+	for i, n := range s.Notes {
+		if n.Text == text {
+			if n.Steps[len(n.Steps)-1] != mode {
+				s.Notes[i].Steps = append(n.Steps, mode)
+			}
+			return i + 1
+		}
+	}
+	s.Notes = append(s.Notes, Note{Steps: []string{mode}, Text: text})
+	return len(s.Notes)
+}
+
 // stepNotes turns a step's warnings, lost samples and failure marks into
 // notes.
 func stepNotes(step Step, note func(string, ...any)) {
 	if step.Interrupted {
-		note("%s: interrupted (SIGINT or SIGTERM); its figures cover the part that ran", step.Mode)
+		note("interrupted (SIGINT or SIGTERM); its figures cover the part that ran")
 	} else if step.Incomplete {
-		note("%s: incomplete: the writer or the reader failed part way; its figures cover the part that ran", step.Mode)
+		note("incomplete: the writer or the reader failed part way; its figures cover the part that ran")
 	}
 	for _, r := range step.Roles {
 		if r.Lost > 0 {
-			note("%s %s: %d samples lost (%s of %d); the profile keeps them as a [lost] frame, so shares are of what was recorded", step.Mode, r.Role, r.Lost, pct(float64(r.Lost)/float64(r.Lost+r.Samples)), r.Lost+r.Samples)
+			note("the %s lost %d samples (%s of %d); the profile keeps them as a [lost] frame, so shares are of what was recorded", r.Role, r.Lost, pct(float64(r.Lost)/float64(r.Lost+r.Samples)), r.Lost+r.Samples)
 		}
 	}
 	for _, w := range step.Warnings {
-		note("%s: %s", step.Mode, w)
+		note("%s", w)
 	}
 }
 

@@ -55,7 +55,11 @@ func WriteSummaryMarkdown(w io.Writer, s *Summary) error {
 		m.printf("\n")
 	}
 	for i, n := range s.Notes {
-		m.printf("[^%d]: %s\n", i+1, n)
+		steps := strings.Join(n.Steps, ", ")
+		if len(n.Steps) > 1 && len(n.Steps) == len(s.Steps) {
+			steps = "every step"
+		}
+		m.printf("[^%d]: %s: %s\n", i+1, steps, n.Text)
 	}
 	return m.err
 }
@@ -205,6 +209,17 @@ func writeWall(m *mdWriter, ws []WallRole) {
 
 func writeTransition(m *mdWriter, st StepSummary) {
 	m.printf("#### What changed from %s to %s\n\n", st.Prev, st.Step.Mode)
+	if r := st.Throughput; r.VsPrev != 0 {
+		m.printf("Median throughput %s → %s GiB/s: %s", gibs(r.Median/r.VsPrev), gibs(r.Median), speedup(r.VsPrev))
+		switch r.DeltaPrev {
+		case "":
+		case "~":
+			m.printf(", no significant change (p=%.3f, Mann-Whitney U over the runs)", r.P)
+		default:
+			m.printf(", %s", deltaCell(r))
+		}
+		m.printf(".\n\n")
+	}
 	for _, c := range st.WallChange {
 		more := "less"
 		if c.Removed < 0 {

@@ -178,7 +178,7 @@ func TestWriteReportErrorsLeaveNothing(t *testing.T) {
 			}
 			writeProfile(t, filepath.Join(dir, "write.reader.pb.gz"), p)
 		},
-		want: "merge profiles DIR: different sample types (samples/count, cpu/nanoseconds vs cpu/nanoseconds; compare profiles of the same kind)",
+		want: "merge profiles DIR/write.writer.pb.gz DIR/write.reader.pb.gz: different sample types (samples/count, cpu/nanoseconds vs cpu/nanoseconds; the roles of one step come from one pipelab profile run; rerun the step)",
 		is:   ErrSampleTypes,
 	}, {
 		name: "a wall profile without off-CPU time",

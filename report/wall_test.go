@@ -106,13 +106,14 @@ func syntheticWallSteps() []Step {
 			MedianGiBs: gibs, MinGiBs: gibs, MaxGiBs: gibs, PinWriter: 0, PinReader: 1, Repeat: 1, View: "wall"}
 	}
 	w := step("write", 1)
+	w.Warnings = []string{"cycles: not supported here (no hardware PMU)"}
 	w.Roles = []RoleSummary{
 		{Role: "writer", Samples: 300, Lost: 3, WallProfile: "write.writer.wall.pb.gz", WallNanos: ms(1000), OnCPUNanos: ms(300), OffCPUNanos: ms(700), Switches: 30000, Wakeups: 28000},
 		{Role: "reader", Samples: 200, WallProfile: "write.reader.wall.pb.gz", WallNanos: ms(1000), OnCPUNanos: ms(200), OffCPUNanos: ms(700), Switches: 25000, Wakeups: 24000},
 	}
 	b := step("busy", 5)
 	b.Busy, b.Huge = true, true
-	b.Warnings = []string{"one run only: no spread"}
+	b.Warnings = []string{"cycles: not supported here (no hardware PMU)", "one run only: no spread"}
 	b.Roles = []RoleSummary{
 		{Role: "writer", Samples: 190, WallProfile: "busy.writer.wall.pb.gz", WallNanos: ms(200), OnCPUNanos: ms(190), OffCPUNanos: ms(10), Switches: 40},
 		{Role: "reader", Samples: 195, WallProfile: "busy.reader.wall.pb.gz", WallNanos: ms(200), OnCPUNanos: ms(195), OffCPUNanos: ms(5), Switches: 20},
@@ -288,9 +289,12 @@ func TestWriteReportSyntheticWall(t *testing.T) {
 		"**writer** — 300 samples, 300.00ms on CPU; 0.00% of it ends on irq-enable points.",
 		"| `pipe_write` | `anon_pipe_write` | 0.00% | 100.00% |",
 		"| `iov_iter_get_pages2` | `iov_iter_get_pages` | 0.00% | 100.00% | +100.00pp | 0.00% | 100.00% |",
-		"[^1]: write writer: 3 samples lost (0.99% of 303); the profile keeps them as a [lost] frame, so shares are of what was recorded\n",
-		"[^2]: write reader: on-CPU plus off-CPU time is 90.00% of the wall time, more than 5% away from it; read the split with care\n",
-		"[^3]: busy: one run only: no spread\n",
+		"[^1]: write: the writer lost 3 samples (0.99% of 303); the profile keeps them as a [lost] frame, so shares are of what was recorded\n",
+		"[^3]: write: the reader's on-CPU plus off-CPU time is 90.00% of its wall time, more than 5% away from it; read the split with care\n",
+		"[^2]: every step: cycles: not supported here (no hardware PMU)\n",
+		"[^4]: busy: one run only: no spread\n",
+		"wall view.[^1][^2][^3]\n",
+		"wall view.[^2][^4]\n",
 		"The wall time tables come from the wall view",
 		"The kernel dropped 3 of 888 samples (0.34%)",
 	} {

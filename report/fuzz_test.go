@@ -1,0 +1,56 @@
+package report
+
+import (
+	"bytes"
+	"errors"
+	"strings"
+	"testing"
+)
+
+// FuzzReadProfile feeds ReadProfile, the pprof reader behind diff and
+// report, arbitrary bytes (seed corpus in testdata/fuzz/FuzzReadProfile:
+// a stored fixture, an uncompressed profile, truncated and legacy-text
+// inputs). It must never panic; bad input must be a one-line *FileError
+// wrapping ErrNotProfile; a profile it accepts must be valid, survive a
+// write and re-read, and go through attribution, diff and folding
+// without panicking.
+func FuzzReadProfile(f *testing.F) {
+	f.Fuzz(func(t *testing.T, data []byte) {
+		p, err := ReadProfile(bytes.NewReader(data))
+		if err != nil {
+			var fe *FileError
+			if !errors.As(err, &fe) || !errors.Is(err, ErrNotProfile) {
+				t.Fatalf("error %v is not a *FileError wrapping ErrNotProfile", err)
+			}
+			if strings.ContainsAny(err.Error(), "\n\r") {
+				t.Fatalf("error spans several lines: %q", err)
+			}
+			return
+		}
+		if err := p.CheckValid(); err != nil {
+			t.Fatalf("accepted an invalid profile: %v", err)
+		}
+		var buf bytes.Buffer
+		if err := p.Write(&buf); err != nil {
+			t.Fatalf("write: %v", err)
+		}
+		q, err := ReadProfile(&buf)
+		if err != nil {
+			t.Fatalf("re-read of a written profile: %v", err)
+		}
+		if len(q.Sample) != len(p.Sample) || len(q.SampleType) != len(p.SampleType) {
+			t.Fatalf("re-read: %d samples of %d types, want %d of %d", len(q.Sample), len(q.SampleType), len(p.Sample), len(p.SampleType))
+		}
+		if _, err := Attribute(p, Options{}); err != nil && !errors.Is(err, ErrNoKernelFrames) {
+			t.Fatalf("attribute: %v", err)
+		}
+		if _, err := Diff(p, q, Options{}); err != nil && !errors.Is(err, ErrNoKernelFrames) {
+			t.Fatalf("diff with itself: %v", err)
+		}
+		for _, s := range Folded(p, "") {
+			if line := s.String(); strings.ContainsAny(line, "\n\r") || len(s.Frames) == 0 {
+				t.Fatalf("folded line %q", line)
+			}
+		}
+	})
+}
