@@ -133,4 +133,3 @@ func storm(stop chan struct{}, sent *atomic.Int64, pids ...int) {
 		time.Sleep(20 * time.Microsecond)
 	}
 }
-
