@@ -45,7 +45,12 @@ func startKid(role string, o Options, files []*os.File) (*kid, error) {
 	k.cmd.Env = append(os.Environ(), envRole+"="+role, envOptions+"="+string(opts))
 	k.cmd.ExtraFiles = []*os.File{files[0], files[1], sw, files[2]}
 	k.cmd.Stderr = k.stderr
-	k.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	// A process group of its own keeps a terminal's Ctrl-C (SIGINT to the
+	// foreground group) from killing the child behind the runner's back,
+	// which would read as a child failure instead of an interrupt: the
+	// runner stops its children itself. Pdeathsig kills the child if the
+	// runner dies without doing so.
+	k.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
 	if err := k.cmd.Start(); err != nil {
 		sr.Close()
 		return nil, fmt.Errorf("start %s: %w", role, err)
