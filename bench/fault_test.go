@@ -130,9 +130,12 @@ func runHurting(t *testing.T, o Options, role string, sig syscall.Signal) (*Resu
 // it sleep after its first buffer) is caught by Options.Timeout and blamed,
 // while the other one, blocked on the pipe, is not.
 func TestFaultStall(t *testing.T) {
-	for _, mode := range []string{"write", "vmsplice", "splice"} {
+	for _, mode := range []string{"write", "vmsplice", "splice", "busy"} {
 		for _, role := range []string{"writer", "reader"} {
 			t.Run(mode+"/"+role, func(t *testing.T) {
+				if planFor(Options{Mode: mode}).Huge {
+					mustHaveHugePages(t)
+				}
 				t.Setenv(envFault, role+":stall")
 				o := endless(mode)
 				o.Timeout = time.Second
@@ -321,5 +324,24 @@ func TestFailBlamesCause(t *testing.T) {
 				t.Errorf("fail(reader, writer) = %v, want %q", err, c.want)
 			}
 		})
+	}
+}
+
+// TestFaultStopped: a child stopped by SIGSTOP (a debugger, a stray
+// Ctrl-Z) makes no progress; --timeout must catch it, blame it, and still
+// reap it (SIGKILL works on a stopped process).
+func TestFaultStopped(t *testing.T) {
+	for _, mode := range []string{"write", "splice"} {
+		for _, role := range []string{"writer", "reader"} {
+			t.Run(mode+"/"+role, func(t *testing.T) {
+				o := endless(mode)
+				o.Timeout = time.Second
+				res, err := runHurting(t, o, role, syscall.SIGSTOP)
+				ce := checkFailed(t, res, err, 1, "run 1 of 1: "+role+": made no progress for 1s (--timeout)")
+				if ce.Role != role {
+					t.Errorf("blamed %s, want %s", ce.Role, role)
+				}
+			})
+		}
 	}
 }
