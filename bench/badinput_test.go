@@ -37,6 +37,12 @@ func TestRunRejectsBadOptions(t *testing.T) {
 			"--pipe-size " + FormatSize(int64(2*max)) + ": above /proc/sys/fs/pipe-max-size (" + FormatSize(int64(max)) + ") (raise it with sysctl fs.pipe-max-size=" + itoa(2*max) + ")"},
 		{"vmsplice buffer of half pages", func(o *Options) { o.Mode = "vmsplice-huge"; o.BufSizeBytes = 3 * pageSize },
 			"--buf-size " + FormatSize(int64(3*pageSize)) + ": vmsplice's double buffer needs two halves of whole "},
+		{"vmsplice buffer of 3-page halves", func(o *Options) { o.Mode = "splice"; o.BufSizeBytes = 6 * pageSize },
+			"--buf-size " + FormatSize(int64(6*pageSize)) + ": vmsplice's double buffer needs a pipe of exactly half the buffer, and the kernel rounds " +
+				FormatSize(int64(3*pageSize)) + " up to a power of two pages, so the writer would rewrite pages still in the pipe (use a power of two, e.g. 256KiB)"},
+		{"vmsplice buffer of 48-page halves", func(o *Options) { o.Mode = "vmsplice"; o.BufSizeBytes = 96 * pageSize },
+			"--buf-size " + FormatSize(int64(96*pageSize)) + ": vmsplice's double buffer needs a pipe of exactly half the buffer, and the kernel rounds " +
+				FormatSize(int64(48*pageSize)) + " up to a power of two pages, so the writer would rewrite pages still in the pipe (use a power of two, e.g. 256KiB)"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -1,9 +1,11 @@
 package bench
 
 import (
+	"context"
 	"encoding/binary"
 	"fmt"
 	"math/bits"
+	"slices"
 	"testing"
 )
 
@@ -166,6 +168,51 @@ func TestRewriteAfterSplice(t *testing.T) {
 				t.Fatalf("no corruption in %d runs: the reader always read the pages before the writer rewrote them", runs)
 			}
 			t.Logf("%d of %d runs corrupt, first corrupt offsets %v", len(offsets), runs, offsets)
+		})
+	}
+}
+
+// TestPipeLargerThanHalf: the double-buffer scheme is only safe with a
+// pipe of at most half the buffer. With a larger --pipe-size the writer
+// starts rewriting a half while some of its pages are still in the pipe;
+// the reader gets wrong bytes (observed here in every run), and Run warns.
+// Smaller or equal pipes stay clean without a warning.
+func TestPipeLargerThanHalf(t *testing.T) {
+	for _, c := range []struct {
+		pipe    int
+		corrupt bool
+	}{{64 << 10, false}, {128 << 10, false}, {256 << 10, true}, {1 << 20, true}} {
+		t.Run(FormatSize(int64(c.pipe)), func(t *testing.T) {
+			o := one("vmsplice")
+			o.Bytes = 64 << 20
+			o.PipeSizeBytes = c.pipe
+			o.Verify = true
+			var want []string
+			if c.corrupt {
+				want = []string{fmt.Sprintf("pipe size %s is more than half the 256KiB buffer: the vmsplice writer rewrites pages still in the pipe, so the reader gets wrong bytes (the post's double buffer needs a pipe of half the buffer; --verify shows it)",
+					FormatSize(int64(c.pipe)))}
+			}
+			var offsets []int64
+			for i := 0; i < 3; i++ {
+				res, err := Run(context.Background(), o, nil, nil)
+				noChildren(t)
+				if err != nil {
+					t.Fatalf("Run: %v", err)
+				}
+				if !slices.Equal(res.Warnings, want) {
+					t.Errorf("Warnings = %q, want %q", res.Warnings, want)
+				}
+				if off := res.Runs[0].FirstCorruptOffset; off >= 0 {
+					offsets = append(offsets, off)
+				}
+			}
+			if !c.corrupt && len(offsets) > 0 {
+				t.Errorf("pipe of at most half the buffer: corrupt at %v, want clean", offsets)
+			}
+			if c.corrupt && len(offsets) == 0 {
+				t.Errorf("pipe larger than half the buffer: 3 clean runs, want corruption in at least one")
+			}
+			t.Logf("first corrupt offsets: %v", offsets)
 		})
 	}
 }
