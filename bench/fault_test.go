@@ -345,3 +345,26 @@ func TestFaultStopped(t *testing.T) {
 		}
 	}
 }
+
+// TestFaultSetup: a child whose setup fails (mlock refused, no huge page,
+// ...) reports its error before the gate; Run stops the other child and
+// says which role failed and why. The test hook stands in for the real
+// failures, which root cannot provoke here.
+func TestFaultSetup(t *testing.T) {
+	for _, role := range []string{"writer", "reader"} {
+		t.Run(role, func(t *testing.T) {
+			t.Setenv(envFault, role+":setup")
+			attached := false
+			obs := &observer{attach: func(int, int) error { attached = true; return nil }}
+			res, err := Run(context.Background(), one("vmsplice"), obs, nil)
+			ce := checkFailed(t, res, err, 1,
+				"run 1 of 1: "+role+": exited with status 1: test fault: setup failure requested by PIPELAB_TEST_FAULT")
+			if ce.Role != role || ce.ExitStatus != exitFailed {
+				t.Errorf("ChildError = %+v, want role %s, status %d", ce, role, exitFailed)
+			}
+			if attached {
+				t.Errorf("the observer was attached to a run whose %s failed its setup", role)
+			}
+		})
+	}
+}
