@@ -368,3 +368,31 @@ func TestFaultSetup(t *testing.T) {
 		})
 	}
 }
+
+// TestProgress: progress reports come from Run's goroutine while bytes
+// move, numbered by run, with growing byte counts and times.
+func TestProgress(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var got []Progress
+	_, err := Run(ctx, endless("splice"), nil, func(p Progress) {
+		if got = append(got, p); len(got) == 4 {
+			cancel()
+		}
+	})
+	noChildren(t)
+	if !errors.Is(err, ErrInterrupted) {
+		t.Fatalf("Run: %v, want ErrInterrupted", err)
+	}
+	for i, p := range got {
+		if p.Run != 1 || p.Elapsed <= 0 {
+			t.Errorf("report %d: %+v, want run 1 and a positive elapsed time", i, p)
+		}
+		if i > 0 && (p.Bytes < got[i-1].Bytes || p.Elapsed <= got[i-1].Elapsed) {
+			t.Errorf("report %d: %+v after %+v, want bytes and time to grow", i, p, got[i-1])
+		}
+	}
+	if len(got) < 4 || got[len(got)-1].Bytes == 0 {
+		t.Errorf("reports %+v, want 4 with bytes moving", got)
+	}
+}

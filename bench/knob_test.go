@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"golang.org/x/sys/unix"
 )
 
 // Each test here shows one knob reaching the kernel: what the children
@@ -261,7 +263,24 @@ func TestKnobBusy(t *testing.T) {
 		t.Run(mode, func(t *testing.T) {
 			o := one(mode)
 			o.Busy = true
-			r := runOne(t, o)
+			var flags [2]int64
+			obs := &observer{attach: func(w, r int) error {
+				flags = [2]int64{fdFlags(t, w, fdPipe), fdFlags(t, r, fdPipe)}
+				return nil
+			}}
+			res, err := Run(context.Background(), o, obs, nil)
+			noChildren(t)
+			if err != nil {
+				t.Fatalf("Run: %v", err)
+			}
+			// A read(2) or write(2) end is made O_NONBLOCK before the gate;
+			// vmsplice and splice ends pass SPLICE_F_NONBLOCK per call.
+			m, _ := LookupMode(mode)
+			wantW, wantR := m.Writer == "write", m.Reader == "read"
+			if gotW, gotR := flags[0]&unix.O_NONBLOCK != 0, flags[1]&unix.O_NONBLOCK != 0; gotW != wantW || gotR != wantR {
+				t.Errorf("--busy: O_NONBLOCK on the pipe: writer %v, reader %v; want %v, %v", gotW, gotR, wantW, wantR)
+			}
+			r := res.Runs[0]
 			if r.Writer.EAGAIN+r.Reader.EAGAIN == 0 {
 				t.Errorf("--busy: no EAGAIN at either end (writer %d calls, reader %d calls)", r.Writer.Calls, r.Reader.Calls)
 			}
@@ -328,4 +347,24 @@ func TestKnobGiftSameBuffer(t *testing.T) {
 			})
 		}
 	}
+}
+
+// fdFlags returns the open flags of fd in pid, from /proc/PID/fdinfo.
+func fdFlags(t *testing.T, pid, fd int) int64 {
+	t.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/fdinfo/%d", pid, fd))
+	if err != nil {
+		t.Fatalf("fdinfo: %v", err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "flags:"); ok {
+			n, err := strconv.ParseInt(strings.TrimSpace(v), 8, 64)
+			if err != nil {
+				t.Fatalf("parse fdinfo flags %q: %v", v, err)
+			}
+			return n
+		}
+	}
+	t.Fatalf("no flags in /proc/%d/fdinfo/%d", pid, fd)
+	return 0
 }
