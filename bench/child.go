@@ -23,9 +23,10 @@ import (
 const (
 	envRole    = "PIPELAB_CHILD"
 	envOptions = "PIPELAB_CHILD_OPTIONS"
-	// envFault is a test hook, "ROLE:stall" or "ROLE:exit3": the child of
-	// that role stops making progress after its first buffer, or exits
-	// with status 3 before the gate opens.
+	// envFault is a test hook, "ROLE:stall", "ROLE:exit3" or
+	// "ROLE:setup": the child of that role stops making progress after its
+	// first buffer, exits with status 3 before the gate opens, or fails
+	// its setup.
 	envFault = "PIPELAB_TEST_FAULT"
 
 	fdPipe   = 3 // the child's end of the pipe
@@ -132,6 +133,9 @@ func runChild(role string) error {
 	c.p = planFor(c.o)
 	if r, action, ok := strings.Cut(os.Getenv(envFault), ":"); ok && r == role {
 		c.fault = action
+	}
+	if c.fault == "setup" {
+		return errors.New("test fault: setup failure requested by " + envFault)
 	}
 	if err := c.setup(); err != nil {
 		return err

@@ -12,6 +12,10 @@ import (
 // run if any test left a child process behind.
 func TestMain(m *testing.M) {
 	Child()
+	if os.Getenv(envHelper) != "" {
+		runHelper()
+		os.Exit(0)
+	}
 	code := m.Run()
 	if kids := childPIDs(); len(kids) > 0 {
 		fmt.Fprintf(os.Stderr, "FAIL: tests left child processes running: %v\n", kids)

@@ -45,7 +45,12 @@ func startKid(role string, o Options, files []*os.File) (*kid, error) {
 	k.cmd.Env = append(os.Environ(), envRole+"="+role, envOptions+"="+string(opts))
 	k.cmd.ExtraFiles = []*os.File{files[0], files[1], sw, files[2]}
 	k.cmd.Stderr = k.stderr
-	k.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	// A process group of its own keeps a terminal's Ctrl-C (SIGINT to the
+	// foreground group) from killing the child behind the runner's back,
+	// which would read as a child failure instead of an interrupt: the
+	// runner stops its children itself. Pdeathsig kills the child if the
+	// runner dies without doing so.
+	k.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
 	if err := k.cmd.Start(); err != nil {
 		sr.Close()
 		return nil, fmt.Errorf("start %s: %w", role, err)
@@ -159,9 +164,15 @@ func (h *headBuffer) firstLine() string {
 
 // waitingOnPipe reports whether the child's hot thread sits in a pipe
 // syscall (read, write, vmsplice, splice, poll), per
-// /proc/PID/task/TID/syscall: it waits for the other side.
+// /proc/PID/task/TID/syscall: it waits for the other side. A stopped
+// thread (SIGSTOP, a debugger) does not wait, even though its syscall file
+// still names the call it was stopped in.
 func waitingOnPipe(pid, tid int) bool {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/task/" + strconv.Itoa(tid) + "/syscall")
+	task := "/proc/" + strconv.Itoa(pid) + "/task/" + strconv.Itoa(tid)
+	if stopped(task) {
+		return false
+	}
+	b, err := os.ReadFile(task + "/syscall")
 	if err != nil {
 		return false
 	}
@@ -178,4 +189,16 @@ func waitingOnPipe(pid, tid int) bool {
 		return true
 	}
 	return false
+}
+
+// stopped reports whether the task's state in task/stat is T (stopped) or
+// t (tracing stop).
+func stopped(task string) bool {
+	b, err := os.ReadFile(task + "/stat")
+	if err != nil {
+		return false
+	}
+	// pid (comm) state ...; comm may hold spaces and parentheses.
+	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
+	return len(f) > 0 && (f[0] == "T" || f[0] == "t")
 }

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // ErrInterrupted is wrapped by the error Run returns when its context is
@@ -105,19 +107,20 @@ type ChildError struct {
 	Stalled time.Duration
 }
 
-// Error renders one line, e.g. "reader killed by signal: killed",
-// "writer exited with status 3: <its error>" or "reader made no progress
-// for 10s (--timeout)".
+// Error renders one line naming the role first, e.g. "reader: killed by
+// signal 9 (SIGKILL)", "writer: exited with status 3: <its error>",
+// "reader: made no progress for 10s (--timeout)" or "writer: was not ready
+// after 30s".
 func (e *ChildError) Error() string {
 	switch {
 	case e.Stalled > 0:
-		return fmt.Sprintf("%s made no progress for %s (--timeout)", e.Role, e.Stalled)
+		return fmt.Sprintf("%s: made no progress for %s (--timeout)", e.Role, e.Stalled)
 	case e.Signal != 0:
-		return fmt.Sprintf("%s killed by signal: %s", e.Role, e.Signal)
+		return fmt.Sprintf("%s: killed by signal %d (%s)", e.Role, int(e.Signal), unix.SignalName(e.Signal))
 	case e.ExitStatus >= 0 && e.Message != "":
-		return fmt.Sprintf("%s exited with status %d: %s", e.Role, e.ExitStatus, e.Message)
+		return fmt.Sprintf("%s: exited with status %d: %s", e.Role, e.ExitStatus, e.Message)
 	case e.ExitStatus >= 0:
-		return fmt.Sprintf("%s exited with status %d", e.Role, e.ExitStatus)
+		return fmt.Sprintf("%s: exited with status %d", e.Role, e.ExitStatus)
 	}
-	return e.Role + " " + e.Message
+	return e.Role + ": " + e.Message
 }

@@ -165,6 +165,10 @@ func (r *runner) sizePipe(fd int) error {
 		r.warnings = append(r.warnings, fmt.Sprintf("pipe size %s rounded up to %s by the kernel (a power of two pages)",
 			FormatSize(int64(want)), FormatSize(int64(got))))
 	}
+	if r.p.Writer == "vmsplice" && got > r.o.BufSizeBytes/2 {
+		r.warnings = append(r.warnings, fmt.Sprintf("pipe size %s is more than half the %s buffer: the vmsplice writer rewrites pages still in the pipe, so the reader gets wrong bytes (the post's double buffer needs a pipe of half the buffer; --verify shows it)",
+			FormatSize(int64(got)), FormatSize(int64(r.o.BufSizeBytes))))
+	}
 	return nil
 }
 

@@ -37,7 +37,11 @@ func (e *OptionError) Error() string {
 // A vmsplice writer needs a buffer of two whole-page halves (a multiple of
 // 8KiB with 4KiB pages), because the post's double-buffer scheme splices
 // one half while the reader drains the other, and the pipe (half the
-// buffer unless --pipe-size is given) must fit under pipe-max-size.
+// buffer unless --pipe-size is given) must fit under pipe-max-size. Unless
+// --pipe-size is given, the half must be a power of two pages: the kernel
+// rounds a pipe size up to one, and a pipe larger than the half lets the
+// writer rewrite pages the reader has not read (the reader then gets
+// wrong bytes; --verify shows it).
 func (o Options) Validate() error {
 	checks := []func(Options) *OptionError{
 		checkMode, checkSizes, checkPipeSize, checkPin, checkRepeat,
@@ -73,6 +77,12 @@ func checkSizes(o Options) *OptionError {
 		return &OptionError{"--buf-size", FormatSize(int64(o.BufSizeBytes)),
 			fmt.Sprintf("vmsplice's double buffer needs two halves of whole %s pages", FormatSize(int64(pageSize))),
 			fmt.Sprintf("use a multiple of %s, e.g. 256KiB", FormatSize(int64(2*pageSize)))}
+	}
+	if half := o.BufSizeBytes / 2; m.Writer == "vmsplice" && o.PipeSizeBytes == 0 && half&(half-1) != 0 {
+		return &OptionError{"--buf-size", FormatSize(int64(o.BufSizeBytes)),
+			fmt.Sprintf("vmsplice's double buffer needs a pipe of exactly half the buffer, and the kernel rounds %s up to a power of two pages, so the writer would rewrite pages still in the pipe",
+				FormatSize(int64(half))),
+			"use a power of two, e.g. 256KiB"}
 	}
 	return nil
 }

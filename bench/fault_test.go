@@ -1,0 +1,398 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os/exec"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// endless returns options for a run that would last for hours, so that a
+// test can hurt it while it is under way.
+func endless(mode string) Options {
+	o := one(mode)
+	o.Bytes = 1 << 40
+	return o
+}
+
+// checkFailed checks what Run returned for a run that a child broke:
+// a *ChildError with the want text, Incomplete set, the broken run kept
+// as the last, partial run, and no child left.
+func checkFailed(t *testing.T, res *Result, err error, wantRuns int, want string) *ChildError {
+	t.Helper()
+	noChildren(t)
+	var ce *ChildError
+	if !errors.As(err, &ce) {
+		t.Fatalf("Run error = %v, want a *ChildError", err)
+	}
+	if err.Error() != want {
+		t.Errorf("Run error:\n got %q\nwant %q", err, want)
+	}
+	if errors.Is(err, ErrInterrupted) {
+		t.Errorf("a child failure wraps ErrInterrupted: %v", err)
+	}
+	if res == nil {
+		t.Fatalf("Run returned no Result with %v", err)
+	}
+	if !res.Incomplete || res.Interrupted {
+		t.Errorf("Result: Incomplete %v, Interrupted %v; want true, false", res.Incomplete, res.Interrupted)
+	}
+	if len(res.Runs) != wantRuns {
+		t.Fatalf("got %d runs, want %d (the completed ones and the broken one)", len(res.Runs), wantRuns)
+	}
+	for i, r := range res.Runs {
+		if last := i == len(res.Runs)-1; r.Partial != last {
+			t.Errorf("run %d: Partial %v, want %v", i+1, r.Partial, last)
+		}
+	}
+	last := res.Runs[len(res.Runs)-1]
+	if last.WriterPID == 0 || last.ReaderPID == 0 {
+		t.Errorf("broken run: writer pid %d, reader pid %d; want both", last.WriterPID, last.ReaderPID)
+	}
+	return ce
+}
+
+// TestFaultExit: a child that exits with a non-zero status (the test hook
+// makes it exit 3 once it is ready) fails the run, blamed on its role with
+// its own message, and the other child is stopped.
+func TestFaultExit(t *testing.T) {
+	for _, role := range []string{"writer", "reader"} {
+		t.Run(role, func(t *testing.T) {
+			t.Setenv(envFault, role+":exit3")
+			res, err := Run(context.Background(), one("write"), nil, nil)
+			ce := checkFailed(t, res, err, 1,
+				"run 1 of 1: "+role+": exited with status 3: test fault: exit 3 requested by PIPELAB_TEST_FAULT")
+			if ce.Role != role || ce.ExitStatus != 3 || ce.Signal != 0 {
+				t.Errorf("ChildError = %+v, want role %s, status 3, no signal", ce, role)
+			}
+		})
+	}
+}
+
+// TestFaultKilled hurts a child in the middle of a transfer: SIGKILL and
+// SIGTERM kill it, SIGABRT makes the Go runtime crash (stack dump, exit
+// status 2), as a real crash would. The writer's death makes the reader
+// see an early EOF; the blame must still go to the writer.
+func TestFaultKilled(t *testing.T) {
+	cases := []struct {
+		sig  syscall.Signal
+		want string
+	}{
+		{syscall.SIGKILL, "killed by signal 9 (SIGKILL)"},
+		{syscall.SIGTERM, "killed by signal 15 (SIGTERM)"},
+		{syscall.SIGABRT, "exited with status 2: SIGABRT: abort"},
+	}
+	for _, mode := range []string{"write", "splice"} {
+		for _, role := range []string{"writer", "reader"} {
+			for _, c := range cases {
+				t.Run(fmt.Sprintf("%s/%s/%s", mode, role, c.sig), func(t *testing.T) {
+					res, err := runHurting(t, endless(mode), role, c.sig)
+					ce := checkFailed(t, res, err, 1, "run 1 of 1: "+role+": "+c.want)
+					if ce.Role != role {
+						t.Errorf("blamed %s, want %s", ce.Role, role)
+					}
+					if r := res.Runs[0]; r.Bytes <= 0 || r.Duration <= 0 {
+						t.Errorf("broken run: %d bytes in %v; want what moved before the fault", r.Bytes, r.Duration)
+					}
+				})
+			}
+		}
+	}
+}
+
+// runHurting runs o and sends sig to the child of role once progress has
+// been reported (bytes are moving).
+func runHurting(t *testing.T, o Options, role string, sig syscall.Signal) (*Result, error) {
+	var pids [2]int
+	obs := &observer{attach: func(w, r int) error { pids = [2]int{w, r}; return nil }}
+	sent := false
+	progress := func(p Progress) {
+		if sent || p.Bytes == 0 {
+			return
+		}
+		pid := pids[0]
+		if role == "reader" {
+			pid = pids[1]
+		}
+		if err := syscall.Kill(pid, sig); err != nil {
+			t.Errorf("kill %s %d: %v", role, pid, err)
+		}
+		sent = true
+	}
+	return Run(context.Background(), o, obs, progress)
+}
+
+// TestFaultStall: a child that stops making progress (the test hook makes
+// it sleep after its first buffer) is caught by Options.Timeout and blamed,
+// while the other one, blocked on the pipe, is not.
+func TestFaultStall(t *testing.T) {
+	for _, mode := range []string{"write", "vmsplice", "splice", "busy"} {
+		for _, role := range []string{"writer", "reader"} {
+			t.Run(mode+"/"+role, func(t *testing.T) {
+				if planFor(Options{Mode: mode}).Huge {
+					mustHaveHugePages(t)
+				}
+				t.Setenv(envFault, role+":stall")
+				o := endless(mode)
+				o.Timeout = time.Second
+				start := time.Now()
+				res, err := Run(context.Background(), o, nil, nil)
+				ce := checkFailed(t, res, err, 1, "run 1 of 1: "+role+": made no progress for 1s (--timeout)")
+				if ce.Stalled != time.Second || ce.Role != role {
+					t.Errorf("ChildError = %+v, want role %s stalled 1s", ce, role)
+				}
+				if took := time.Since(start); took > 10*time.Second {
+					t.Errorf("the stall was noticed after %v, want about 1s", took)
+				}
+			})
+		}
+	}
+}
+
+// TestFaultKeepsCompletedRuns breaks the second of three runs (its reader
+// is killed while gated): the first run is kept, complete.
+func TestFaultKeepsCompletedRuns(t *testing.T) {
+	o := one("vmsplice")
+	o.Repeat = 3
+	attaches := 0
+	obs := &observer{attach: func(w, r int) error {
+		if attaches++; attaches == 2 {
+			return syscall.Kill(r, syscall.SIGKILL)
+		}
+		return nil
+	}}
+	res, err := Run(context.Background(), o, obs, nil)
+	checkFailed(t, res, err, 2, "run 2 of 3: reader: killed by signal 9 (SIGKILL)")
+	if r := res.Runs[0]; r.Bytes != o.Bytes || r.GiBPerSec <= 0 {
+		t.Errorf("run 1: %d bytes at %v GiB/s, want %d bytes and a speed", r.Bytes, r.GiBPerSec, o.Bytes)
+	}
+	if med, _, _ := res.GiBPerSec(); med != res.Runs[0].GiBPerSec {
+		t.Errorf("median %v over the complete runs, want run 1's %v", med, res.Runs[0].GiBPerSec)
+	}
+	if attaches != 2 {
+		t.Errorf("observer attached %d times, want 2 (no run after the failure)", attaches)
+	}
+}
+
+// TestInterrupt cancels the context (what SIGINT does in the command) in
+// the middle of a transfer, and before the second run starts.
+func TestInterrupt(t *testing.T) {
+	t.Run("mid-transfer", func(t *testing.T) {
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		res, err := Run(ctx, endless("splice"), nil, func(p Progress) {
+			if p.Bytes > 0 {
+				cancel()
+			}
+		})
+		checkInterrupted(t, res, err, 1)
+		if r := res.Runs[0]; r.Bytes <= 0 {
+			t.Errorf("interrupted run: %d bytes, want what moved before", r.Bytes)
+		}
+	})
+	t.Run("second run", func(t *testing.T) {
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		o := one("write")
+		o.Repeat = 3
+		attaches := 0
+		obs := &observer{attach: func(w, r int) error {
+			if attaches++; attaches == 2 {
+				cancel()
+			}
+			return nil
+		}}
+		res, err := Run(ctx, o, obs, nil)
+		checkInterrupted(t, res, err, 2)
+		if r := res.Runs[0]; r.Bytes != o.Bytes {
+			t.Errorf("run 1: %d bytes, want %d", r.Bytes, o.Bytes)
+		}
+	})
+	t.Run("before start", func(t *testing.T) {
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		res, err := Run(ctx, one("write"), nil, nil)
+		noChildren(t)
+		if !errors.Is(err, ErrInterrupted) || res == nil || !res.Interrupted {
+			t.Fatalf("Run with a cancelled context: %v (result %+v), want ErrInterrupted and Interrupted", err, res)
+		}
+	})
+}
+
+// checkInterrupted checks what Run returned once its context was
+// cancelled during run number wantRuns.
+func checkInterrupted(t *testing.T, res *Result, err error, wantRuns int) {
+	t.Helper()
+	noChildren(t)
+	if !errors.Is(err, ErrInterrupted) {
+		t.Fatalf("Run error = %v, want ErrInterrupted", err)
+	}
+	if want := fmt.Sprintf("run %d of ", wantRuns); !strings.HasPrefix(err.Error(), want) {
+		t.Errorf("Run error %q, want it to start with %q", err, want)
+	}
+	if res == nil || !res.Interrupted || res.Incomplete {
+		t.Fatalf("Result %+v: want Interrupted and not Incomplete", res)
+	}
+	if len(res.Runs) != wantRuns || !res.Runs[wantRuns-1].Partial {
+		t.Fatalf("got %d runs, want %d with the last partial", len(res.Runs), wantRuns)
+	}
+	for i, r := range res.Runs[:wantRuns-1] {
+		if r.Partial {
+			t.Errorf("run %d: Partial, want complete", i+1)
+		}
+	}
+}
+
+// TestObserverErrors: a failing Attach or Stop fails the run; the children
+// are reaped and Stop is called once for every Attach.
+func TestObserverErrors(t *testing.T) {
+	boom := errors.New("boom")
+	for _, c := range []struct {
+		name string
+		obs  *observer
+		want string
+	}{
+		{"attach", &observer{attach: func(int, int) error { return boom }}, "run 1 of 1: observer attach: boom"},
+		{"start", &observer{start: func() error { return boom }}, "run 1 of 1: observer start: boom"},
+		{"stop", &observer{stop: func() error { return boom }}, "run 1 of 1: observer stop: boom"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			attach, stop := c.obs.attach, c.obs.stop
+			attaches, stops := 0, 0
+			c.obs.attach = func(w, r int) error {
+				attaches++
+				if attach != nil {
+					return attach(w, r)
+				}
+				return nil
+			}
+			c.obs.stop = func() error {
+				stops++
+				if stop != nil {
+					return stop()
+				}
+				return nil
+			}
+			res, err := Run(context.Background(), one("write"), c.obs, nil)
+			noChildren(t)
+			if err == nil || err.Error() != c.want || !errors.Is(err, boom) {
+				t.Fatalf("Run error = %v, want %q wrapping the observer's error", err, c.want)
+			}
+			if res == nil || !res.Incomplete {
+				t.Errorf("Result %+v, want Incomplete", res)
+			}
+			if attaches != 1 || stops != 1 {
+				t.Errorf("Attach called %d times, Stop %d; want 1 and 1", attaches, stops)
+			}
+		})
+	}
+}
+
+// exitedKid runs a shell script as a finished child of role, for testing
+// the runner's blame logic on real exit statuses.
+func exitedKid(t *testing.T, role, script string) *kid {
+	t.Helper()
+	k := &kid{role: role, cmd: exec.Command("/bin/sh", "-c", script), msgs: make(chan childMsg),
+		done: make(chan struct{}), stderr: &headBuffer{}}
+	k.cmd.Stderr = k.stderr
+	k.cmd.Run()
+	close(k.msgs)
+	close(k.done)
+	return k
+}
+
+// TestFailBlamesCause covers the order Run cannot choose: the reader's
+// exit (early EOF, status 4) is seen before the writer's death that caused
+// it. The writer must be blamed; a reader that fails on its own is.
+func TestFailBlamesCause(t *testing.T) {
+	cases := []struct {
+		name, reader, writer, want string
+	}{
+		{"writer killed, reader saw EOF first", "exit 4", "kill -9 $$", "writer: killed by signal 9 (SIGKILL)"},
+		{"writer crashed, reader saw EOF first", "exit 4", "echo 'panic: oops' >&2; exit 2", "writer: exited with status 2: panic: oops"},
+		{"reader killed, writer fine", "kill -9 $$", "exit 0", "reader: killed by signal 9 (SIGKILL)"},
+		{"reader failed on its own", "echo 'read from pipe: bad' >&2; exit 1", "exit 0", "reader: exited with status 1: read from pipe: bad"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r := &runner{reader: exitedKid(t, "reader", c.reader), writer: exitedKid(t, "writer", c.writer)}
+			if err := r.fail(r.reader, r.writer); err == nil || err.Error() != c.want {
+				t.Errorf("fail(reader, writer) = %v, want %q", err, c.want)
+			}
+		})
+	}
+}
+
+// TestFaultStopped: a child stopped by SIGSTOP (a debugger, a stray
+// Ctrl-Z) makes no progress; --timeout must catch it, blame it, and still
+// reap it (SIGKILL works on a stopped process).
+func TestFaultStopped(t *testing.T) {
+	for _, mode := range []string{"write", "splice"} {
+		for _, role := range []string{"writer", "reader"} {
+			t.Run(mode+"/"+role, func(t *testing.T) {
+				o := endless(mode)
+				o.Timeout = time.Second
+				res, err := runHurting(t, o, role, syscall.SIGSTOP)
+				ce := checkFailed(t, res, err, 1, "run 1 of 1: "+role+": made no progress for 1s (--timeout)")
+				if ce.Role != role {
+					t.Errorf("blamed %s, want %s", ce.Role, role)
+				}
+			})
+		}
+	}
+}
+
+// TestFaultSetup: a child whose setup fails (mlock refused, no huge page,
+// ...) reports its error before the gate; Run stops the other child and
+// says which role failed and why. The test hook stands in for the real
+// failures, which root cannot provoke here.
+func TestFaultSetup(t *testing.T) {
+	for _, role := range []string{"writer", "reader"} {
+		t.Run(role, func(t *testing.T) {
+			t.Setenv(envFault, role+":setup")
+			attached := false
+			obs := &observer{attach: func(int, int) error { attached = true; return nil }}
+			res, err := Run(context.Background(), one("vmsplice"), obs, nil)
+			ce := checkFailed(t, res, err, 1,
+				"run 1 of 1: "+role+": exited with status 1: test fault: setup failure requested by PIPELAB_TEST_FAULT")
+			if ce.Role != role || ce.ExitStatus != exitFailed {
+				t.Errorf("ChildError = %+v, want role %s, status %d", ce, role, exitFailed)
+			}
+			if attached {
+				t.Errorf("the observer was attached to a run whose %s failed its setup", role)
+			}
+		})
+	}
+}
+
+// TestProgress: progress reports come from Run's goroutine while bytes
+// move, numbered by run, with growing byte counts and times.
+func TestProgress(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var got []Progress
+	_, err := Run(ctx, endless("splice"), nil, func(p Progress) {
+		if got = append(got, p); len(got) == 4 {
+			cancel()
+		}
+	})
+	noChildren(t)
+	if !errors.Is(err, ErrInterrupted) {
+		t.Fatalf("Run: %v, want ErrInterrupted", err)
+	}
+	for i, p := range got {
+		if p.Run != 1 || p.Elapsed <= 0 {
+			t.Errorf("report %d: %+v, want run 1 and a positive elapsed time", i, p)
+		}
+		if i > 0 && (p.Bytes < got[i-1].Bytes || p.Elapsed <= got[i-1].Elapsed) {
+			t.Errorf("report %d: %+v after %+v, want bytes and time to grow", i, p, got[i-1])
+		}
+	}
+	if len(got) < 4 || got[len(got)-1].Bytes == 0 {
+		t.Errorf("reports %+v, want 4 with bytes moving", got)
+	}
+}
