@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 
 	perf "github.com/elastic/go-perf"
 	"golang.org/x/sys/unix"
@@ -63,6 +64,9 @@ type switchEvent struct {
 var openSwitch = func(tid int) (*perf.Event, error) {
 	attr := switchAttr()
 	ev, err := perf.Open(&attr, tid, perf.AnyCPU, nil)
+	if errors.Is(err, unix.EINVAL) {
+		return nil, fmt.Errorf("perf_event_open context-switches pid %d: %w (PERF_RECORD_SWITCH needs Linux 4.3 or later, use_clockid 4.1)", tid, err)
+	}
 	if err != nil {
 		return nil, openError("context-switches", tid, err)
 	}
@@ -202,4 +206,17 @@ func monotonicNS() int64 {
 		return 0
 	}
 	return ts.Nano()
+}
+
+// ProbeContextSwitches opens and maps the wall view's context-switch event
+// on the calling thread. It returns nil when the wall view can run here,
+// else the error with the setting or kernel version that is missing.
+func ProbeContextSwitches() error {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	ev, err := openSwitch(unix.Gettid())
+	if err != nil {
+		return err
+	}
+	return ev.Close()
 }

@@ -47,9 +47,25 @@ func profileMode(t *testing.T, mode, view string, bytes int64) (*profile.Result,
 	return res, br
 }
 
+// mustHaveContextSwitches skips unless the wall view's context-switch
+// events open here; with PIPELAB_REQUIRE_PERF=1 it fails instead.
+func mustHaveContextSwitches(t *testing.T) {
+	t.Helper()
+	err := profile.ProbeContextSwitches()
+	if err == nil {
+		return
+	}
+	if os.Getenv("PIPELAB_REQUIRE_PERF") == "1" {
+		t.Fatalf("context-switch events refused and PIPELAB_REQUIRE_PERF=1: %v", err)
+	}
+	t.Skipf("context-switch events refused: %v", err)
+}
+
 // wallProfile profiles mode in the wall view and wants the view to run.
 func wallProfile(t *testing.T, mode string, bytes int64) (*profile.Result, *bench.Result) {
 	t.Helper()
+	mustHavePerfEvents(t)
+	mustHaveContextSwitches(t)
 	res, br := profileMode(t, mode, "wall", bytes)
 	if res.View != "wall" {
 		t.Fatalf("%s: view %q, want wall; warnings %q", mode, res.View, res.Warnings)
