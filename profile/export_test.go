@@ -10,3 +10,6 @@ func SetOpenSwitch(open func(tid int) (*perf.Event, error)) (restore func()) {
 	openSwitch = open
 	return func() { openSwitch = old }
 }
+
+// OpenSwitch is the real opener of the context-switch events.
+var OpenSwitch = openSwitch

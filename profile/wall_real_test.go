@@ -255,34 +255,59 @@ func TestWallAddsUp(t *testing.T) {
 	}
 }
 
+// TestWallFallsBackToCPU plays a kernel that refuses the context-switch
+// events, from the first thread or part way through attaching: the run
+// goes on in the cpu view, says why once, and leaves no event open.
 func TestWallFallsBackToCPU(t *testing.T) {
 	refused := fmt.Errorf("perf_event_open context-switches pid 1: %w (kernel.perf_event_paranoid=2; run as root, set it to 1 or lower, or grant CAP_PERFMON)", unix.EACCES)
-	defer profile.SetOpenSwitch(func(int) (*perf.Event, error) { return nil, refused })()
-	res, _ := profileMode(t, "write", "wall", 16<<20)
-	if res.View != "cpu" {
-		t.Errorf("view %q, want cpu after the switch events were refused", res.View)
+	for _, allowed := range []int{0, 3} {
+		t.Run(fmt.Sprintf("after %d threads", allowed), func(t *testing.T) {
+			mustHaveContextSwitches(t)
+			opened := 0
+			defer profile.SetOpenSwitch(func(tid int) (*perf.Event, error) {
+				if opened++; opened <= allowed {
+					return profile.OpenSwitch(tid)
+				}
+				return nil, refused
+			})()
+			fds := openFDs(t)
+			res, _ := profileMode(t, "write", "wall", 16<<20)
+			if n := openFDs(t); n != fds {
+				t.Errorf("open fds: %d before the run, %d after; want every event closed", fds, n)
+			}
+			if res.View != "cpu" {
+				t.Errorf("view %q, want cpu after the switch events were refused", res.View)
+			}
+			want := "wall view: context-switch events refused: " + refused.Error() + "; fell back to the cpu view"
+			n := 0
+			for _, w := range res.Warnings {
+				if w == want {
+					n++
+				}
+			}
+			if n != 1 {
+				t.Errorf("warnings %q: want %q once", res.Warnings, want)
+			}
+			for _, r := range res.Roles {
+				if r.Wall != nil || r.WallNanos != 0 || r.Switches != 0 {
+					t.Errorf("%s: wall fields set after falling back: wall %v, %d ns, %d switches", r.Name, r.Wall != nil, r.WallNanos, r.Switches)
+				}
+				if r.Samples == 0 || len(r.Profile.SampleType) != 2 {
+					t.Errorf("%s: cpu view after falling back: %d samples, %d sample types; want samples and 2 types", r.Name, r.Samples, len(r.Profile.SampleType))
+				}
+			}
+		})
 	}
-	want := "wall view: context-switch events refused: " + refused.Error() + "; fell back to the cpu view"
-	n := 0
-	for _, w := range res.Warnings {
-		if w == want {
-			n++
-		}
+}
+
+// openFDs counts this process's open file descriptors.
+func openFDs(t *testing.T) int {
+	t.Helper()
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Fatal(err)
 	}
-	if n != 1 {
-		t.Errorf("warnings %q: want %q once", res.Warnings, want)
-	}
-	for _, r := range res.Roles {
-		if r.Wall != nil || r.WallNanos != 0 || r.Switches != 0 {
-			t.Errorf("%s: wall fields set after falling back: wall %v, %d ns, %d switches", r.Name, r.Wall != nil, r.WallNanos, r.Switches)
-		}
-		if r.Samples == 0 || len(r.Profile.SampleType) != 2 {
-			t.Errorf("%s: cpu view after falling back: %d samples, %d sample types; want samples and 2 types", r.Name, r.Samples, len(r.Profile.SampleType))
-		}
-	}
-	if !errors.Is(refused, unix.EACCES) {
-		t.Fatal("refused error lost its errno")
-	}
+	return len(ents)
 }
 
 func TestCPUViewOpensNoSwitchEvents(t *testing.T) {
