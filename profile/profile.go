@@ -14,6 +14,14 @@
 // `go tool pprof -tagroot=role` and `-tagfocus role=writer` work on them.
 // pid and tid are string labels rather than numeric ones because pprof's
 // tag filters and tag roots treat numeric labels as ranges with units.
+//
+// The wall view (Config.View "wall") also records every context switch of
+// every thread, with its call stack and PERF_RECORD_SWITCH timestamps, and
+// splits each role's wall time exactly into on-CPU and off-CPU time; its
+// per-role wall profiles add an offcpu/nanoseconds sample type that
+// charges each sleep to the stack the thread slept in (see wall.go). The
+// cpu view opens no switch event and its profiles are the same in both
+// views.
 package profile
 
 import (

@@ -239,3 +239,48 @@ func TestWallProfile(t *testing.T) {
 		t.Errorf("samples:\ngot  %v\nwant %v", got, want)
 	}
 }
+
+// FuzzTimeline feeds a timeline any sequence of switch records, times
+// going back and forth included, and checks what holds whatever the ring
+// held: on-CPU plus off-CPU is the window, the off-CPU stacks sum to the
+// off-CPU time, nothing is negative and wakeups never outnumber switches.
+func FuzzTimeline(f *testing.F) {
+	f.Add([]byte{3, 10, 0, 20, 1, 30, 3, 50, 4, 60})
+	f.Add([]byte{1, 5, 1, 6, 3, 7, 0, 2, 2, 1, 5, 9})
+	f.Fuzz(func(t *testing.T, ops []byte) {
+		tl := newTimeline(pid, tid, 1000)
+		now := int64(1000)
+		for i := 0; i+1 < len(ops); i += 2 {
+			tNS := now + int64(int8(ops[i+1]))*10 // may run backwards
+			now = max(now, tNS)
+			switch ops[i] % 6 {
+			case 0:
+				tl.sample(rawChain(chainWrite...))
+			case 1:
+				tl.switchOut(tNS, false)
+			case 2:
+				tl.switchOut(tNS, true)
+			case 3:
+				tl.switchIn(tNS)
+			case 4:
+				tl.exit(tNS)
+			case 5:
+				tl.handle(&record{typ: recordLost, lost: 1})
+			}
+		}
+		tl.stop(now + 100)
+		var stacks int64
+		for _, s := range tl.off.order {
+			stacks += s.offNS
+		}
+		if tl.onNS < 0 || tl.offNS < 0 || tl.preemptedNS < 0 || tl.preemptedNS > tl.offNS {
+			t.Fatalf("negative or inconsistent: on %d off %d preempted %d", tl.onNS, tl.offNS, tl.preemptedNS)
+		}
+		if tl.onNS+tl.offNS != tl.wallNS() || stacks != tl.offNS {
+			t.Fatalf("on %d + off %d != wall %d, or stacks %d != off", tl.onNS, tl.offNS, tl.wallNS(), stacks)
+		}
+		if tl.wakeups > tl.switches {
+			t.Fatalf("%d wakeups > %d switches", tl.wakeups, tl.switches)
+		}
+	})
+}
