@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"runtime"
-	"strconv"
 	"strings"
 	"testing"
 
@@ -178,16 +176,18 @@ func stackHasKernelMapping(p *pprof.Profile) bool {
 }
 
 // TestWallBusyModeStaysOnCPU wants both spinning ends off the CPU for
-// under 5% of their wall time. Off-CPU time in busy mode comes from other
-// tasks taking the two CPUs (preemption, and sleeping on the pipe mutex
-// while its preempted owner waits for a CPU), so the test tries three runs
-// and, when none stays on the CPU while the machine is loaded (1-minute
-// load average at least the CPU count), skips saying so.
+// under 5% of their wall time. On a loaded machine other tasks take the
+// two CPUs from the spinners (preemption, and sleeping on the pipe mutex
+// while its preempted owner waits for a CPU), so the test tries three
+// runs, and when none stays on the CPU but every one shows the spinners
+// preempted for 1% of their wall time or more, it skips saying so: busy
+// mode only fails here when it sleeps on a machine that leaves it alone.
 func TestWallBusyModeStaysOnCPU(t *testing.T) {
 	var report []string
+	preemptedRuns := 0
 	for try := 1; try <= 3; try++ {
 		res, _ := wallProfile(t, "busy", 256<<20)
-		ok := true
+		onCPU, preempted := true, false
 		for _, r := range res.Roles {
 			line := fmt.Sprintf("run %d %s: off-CPU %v of %v wall (%.1f%%; %v preempted)\n%s", try, r.Name,
 				ms(r.OffCPUNanos), ms(r.WallNanos), 100*float64(r.OffCPUNanos)/float64(r.WallNanos),
@@ -195,30 +195,24 @@ func TestWallBusyModeStaysOnCPU(t *testing.T) {
 			t.Log(line)
 			report = append(report, line)
 			if r.OffCPUNanos*20 >= r.WallNanos {
-				ok = false
+				onCPU = false
+			}
+			if r.PreemptedNanos*100 >= r.WallNanos {
+				preempted = true
 			}
 		}
-		if ok {
+		if onCPU {
 			return
 		}
+		if preempted {
+			preemptedRuns++
+		}
 	}
-	if load, err := loadAverage(); err == nil && load >= float64(runtime.NumCPU()) {
-		t.Skipf("busy mode was off the CPU for 5%% or more in three runs while the machine is loaded (load average %.1f on %d CPUs): other tasks preempt the spinning ends", load, runtime.NumCPU())
+	if preemptedRuns == 3 {
+		load, _ := os.ReadFile("/proc/loadavg")
+		t.Skipf("busy mode was off the CPU for 5%% or more in three runs, each with the spinners preempted by other tasks (load average %s): this machine is too busy to check it", strings.Fields(string(load) + " ?")[0])
 	}
 	t.Errorf("busy mode: want under 5%% off-CPU for both roles in one of three runs\n%s", strings.Join(report, "\n"))
-}
-
-// loadAverage returns the 1-minute load average from /proc/loadavg.
-func loadAverage() (float64, error) {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return 0, err
-	}
-	f := strings.Fields(string(b))
-	if len(f) == 0 {
-		return 0, fmt.Errorf("/proc/loadavg: empty")
-	}
-	return strconv.ParseFloat(f[0], 64)
 }
 
 // TestWallAddsUp checks, for every step of the ladder, that a role's
