@@ -239,10 +239,14 @@ func TestWallAddsUp(t *testing.T) {
 				if offNS != r.OffCPUNanos {
 					t.Errorf("%s: wall profile off-CPU %v, want OffCPUNanos %v", r.Name, ms(offNS), ms(r.OffCPUNanos))
 				}
-				// cpu-clock periods at 999 Hz: within 10% and three
-				// periods of the switch-timestamp figure.
-				if d := cpuNS - r.OnCPUNanos; d > r.OnCPUNanos/10+3e6 || -d > r.OnCPUNanos/10+3e6 {
-					t.Errorf("%s: cpu-clock samples %v, switch timestamps %v on-CPU; want them to agree", r.Name, ms(cpuNS), ms(r.OnCPUNanos))
+				// cpu-clock periods at 999 Hz agree with the switch
+				// timestamps within 10% and three periods, plus 10 µs a
+				// switch: cpu-clock also counts the perf housekeeping
+				// between the context switch and its switch record
+				// (about 5 µs a switch on this VM).
+				tol := r.OnCPUNanos/10 + 3e6 + int64(r.Switches)*10e3
+				if d := cpuNS - r.OnCPUNanos; d > tol || -d > tol {
+					t.Errorf("%s: cpu-clock samples %v, switch timestamps %v on-CPU over %d switches; want them to agree", r.Name, ms(cpuNS), ms(r.OnCPUNanos), r.Switches)
 				}
 			}
 		})
