@@ -26,6 +26,9 @@ func (p *Profiler) Start() error {
 			go p.readRing(ctx, r, t.sampler)
 		}
 	}
+	if err := p.startWall(ctx); err != nil {
+		return fmt.Errorf("profile: start: %w", err)
+	}
 	p.start = time.Now()
 	if p.first.IsZero() {
 		p.first = p.start
@@ -45,6 +48,7 @@ func (p *Profiler) Stop() error {
 	if p.threads == nil {
 		return nil
 	}
+	stopNS := monotonicNS()
 	if !p.start.IsZero() {
 		p.dur += time.Since(p.start)
 		p.start = time.Time{}
@@ -54,6 +58,7 @@ func (p *Profiler) Stop() error {
 		p.readers.Wait()
 		p.cancel = nil
 	}
+	p.stopWall(stopNS)
 	for _, r := range p.roles {
 		p.readCounters(r)
 	}
@@ -145,11 +150,12 @@ func (p *Profiler) Result() *Result {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	res := &Result{Kernel: p.release, Duration: p.dur}
+	res := &Result{Kernel: p.release, Duration: p.dur, View: p.cfg.View}
 	for _, r := range p.roles {
 		res.Roles = append(res.Roles, p.roleResult(r))
 	}
 	res.Warnings = append(append([]string(nil), p.warnings...), p.roleWarnings()...)
+	res.Warnings = append(res.Warnings, p.wallWarnings()...)
 	p.result = res
 	return res
 }
@@ -162,7 +168,7 @@ func (p *Profiler) roleResult(r *roleState) *Role {
 		periodNS: period, timeNanos: p.first.UnixNano(), durNanos: int64(p.dur),
 		comments: p.comments(r),
 	}
-	return &Role{
+	role := &Role{
 		Name:     r.name,
 		PIDs:     append([]int(nil), r.pids...),
 		Counters: append([]Counter(nil), r.counters...),
@@ -170,6 +176,8 @@ func (p *Profiler) roleResult(r *roleState) *Role {
 		Lost:     r.lost,
 		Profile:  buildProfile(p.sym, in),
 	}
+	p.addWall(r, role, in)
+	return role
 }
 
 // roleWarnings lists lost samples, undecodable records and multiplexed

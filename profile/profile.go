@@ -14,6 +14,14 @@
 // `go tool pprof -tagroot=role` and `-tagfocus role=writer` work on them.
 // pid and tid are string labels rather than numeric ones because pprof's
 // tag filters and tag roots treat numeric labels as ranges with units.
+//
+// The wall view (Config.View "wall") also records every context switch of
+// every thread, with its call stack and PERF_RECORD_SWITCH timestamps, and
+// splits each role's wall time exactly into on-CPU and off-CPU time; its
+// per-role wall profiles add an offcpu/nanoseconds sample type that
+// charges each sleep to the stack the thread slept in (see wall.go). The
+// cpu view opens no switch event and its profiles are the same in both
+// views.
 package profile
 
 import (
@@ -52,6 +60,10 @@ type Result struct {
 	Kernel string
 	// Duration is the time between Start and Stop, summed over cycles.
 	Duration time.Duration
+	// View is the view that ran: "cpu", or "wall" when Config.View asked
+	// for it and the kernel allowed the context-switch events (else a
+	// warning says what is missing and View is "cpu").
+	View string
 }
 
 // Role is what was recorded for one side of the pipe.
@@ -69,6 +81,29 @@ type Role struct {
 	Samples, Lost uint64
 	// Profile holds this role's samples only; it passes CheckValid.
 	Profile *pprof.Profile
+
+	// The fields below are set in the wall view only. They follow each
+	// process's transfer thread, the thread with the most on-CPU time,
+	// over a window from Start (or, for a gated child asleep at Start,
+	// from the gate opening) to the thread's exit (or Stop), summed over
+	// cycles.
+
+	// Wall is the role's wall profile: sample types samples/count,
+	// cpu/nanoseconds (cpu-clock samples) and offcpu/nanoseconds (each
+	// switch-out to switch-in interval, charged to the stack at
+	// switch-out), with the labels of Profile. It passes CheckValid; nil
+	// in the cpu view.
+	Wall *pprof.Profile
+	// WallNanos is the transfer threads' window; OnCPUNanos and
+	// OffCPUNanos split it, measured from the context-switch timestamps.
+	WallNanos, OnCPUNanos, OffCPUNanos int64
+	// PreemptedNanos is the part of OffCPUNanos that followed involuntary
+	// switch-outs: the thread was runnable, waiting for a CPU that another
+	// task had.
+	PreemptedNanos int64
+	// Switches counts switch-outs; Wakeups the voluntary ones (sleeps the
+	// thread was woken from).
+	Switches, Wakeups uint64
 }
 
 // Counter is one counting event's total for a role.
@@ -117,6 +152,7 @@ type roleState struct {
 	samples, lost uint64
 	badRecords    int
 	threads       []*threadEvents // of the current cycle
+	wall          *wallRole       // nil unless the wall view runs
 }
 
 // New validates cfg and loads the kernel symbol table. FreqHz must be
@@ -133,6 +169,9 @@ func New(cfg Config) (*Profiler, error) {
 	p.sym = newSymbolizer(kern)
 	for i, name := range []string{"writer", "reader"} {
 		p.roles[i] = &roleState{name: name, agg: newAggregator(), counters: newCounters()}
+		if cfg.View == "wall" {
+			p.roles[i].wall = &wallRole{}
+		}
 	}
 	return p, nil
 }
@@ -149,7 +188,7 @@ func validate(cfg *Config) error {
 	switch cfg.View {
 	case "":
 		cfg.View = "cpu"
-	case "cpu":
+	case "cpu", "wall":
 	default:
 		return fmt.Errorf("profile: --view %q: unknown view (use cpu or wall)", cfg.View)
 	}
@@ -215,6 +254,7 @@ func (p *Profiler) attachRole(r *roleState, pid int) error {
 		r.threads = append(r.threads, t)
 		p.threads = append(p.threads, t)
 	}
+	p.attachWall(r, pid, tids)
 	r.pids = append(r.pids, pid)
 	sp := p.sym.space(uint32(pid))
 	for _, m := range maps {
@@ -267,5 +307,8 @@ func (p *Profiler) closeThreads() {
 	p.threads = nil
 	for _, r := range p.roles {
 		r.threads = nil
+		if r.wall != nil {
+			r.wall.closeEvents()
+		}
 	}
 }

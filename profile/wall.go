@@ -1,0 +1,327 @@
+package profile
+
+import (
+	"fmt"
+	"strings"
+
+	pprof "github.com/google/pprof/profile"
+)
+
+// The wall view follows each thread through its context switches. A
+// thread's window runs from Start (the moment the switch events are
+// enabled) to its PERF_RECORD_EXIT, or to Stop if it is still alive. A
+// thread asleep at Start is a gated child waiting on its start gate, which
+// is not part of the transfer: its window starts when it first runs. Every
+// switch-out and switch-in inside the window is a transition, so the
+// window is cut into on-CPU intervals (switch-in to switch-out) and
+// off-CPU intervals (switch-out to switch-in) that add up to the window
+// exactly. Each off-CPU interval is charged to the kernel and user stack
+// the thread had when it switched out (the context-switches sample that
+// precedes the PERF_RECORD_SWITCH out record in the same ring).
+
+// offNoStackFrame is the function name of the frame that holds off-CPU
+// time whose stack was not recorded because the switch-out sample or
+// record was lost.
+const offNoStackFrame = "[off-CPU: stack not recorded]"
+
+// threadState is where a timeline thread is between two transitions.
+type threadState uint8
+
+const (
+	stateUnknown threadState = iota // no transition seen yet: running or asleep since Start
+	stateOn                         // running on a CPU
+	stateOff                        // switched out
+	stateDone                       // exited or window closed
+)
+
+// timeline accounts one thread's window. Times are CLOCK_MONOTONIC
+// nanoseconds, the clock of the switch events (Attr.ClockID).
+type timeline struct {
+	pid, tid uint32
+	startNS  int64 // window start
+	lastNS   int64 // time of the last transition
+	endNS    int64 // window end, once stateDone
+	state    threadState
+
+	pending   []byte // stack of the last switch-out sample, not yet used
+	hasSample bool   // pending holds a sample taken since the last switch-out
+	offChain  []byte // stack charged with the current off-CPU interval
+	voluntary bool   // the current off-CPU interval is a sleep
+
+	onNS, offNS       int64
+	preemptedNS       int64 // off-CPU time after involuntary switch-outs
+	switches, wakeups uint64
+	mismatches        int         // transitions that contradict the state (lost records)
+	off               *aggregator // off-CPU stacks; offNS per stack
+}
+
+func newTimeline(pid, tid uint32, startNS int64) *timeline {
+	return &timeline{pid: pid, tid: tid, startNS: startNS, lastNS: startNS, off: newAggregator()}
+}
+
+// sample records the stack of a context-switches sample: the thread is
+// about to switch out.
+func (tl *timeline) sample(chain []byte) {
+	if tl.state == stateDone {
+		return
+	}
+	tl.pending = append(tl.pending[:0], chain...)
+	tl.hasSample = true
+}
+
+// switchOut handles a PERF_RECORD_SWITCH out record at tNS; preempt is
+// PERF_RECORD_MISC_SWITCH_OUT_PREEMPT (the thread was still runnable).
+func (tl *timeline) switchOut(tNS int64, preempt bool) {
+	switch tl.state {
+	case stateDone:
+		return
+	case stateOff:
+		tl.mismatches++ // the switch-in before this was lost
+	}
+	tl.onNS += tl.advance(tNS)
+	tl.state = stateOff
+	tl.switches++
+	tl.voluntary = !preempt
+	tl.offChain = tl.offChain[:0]
+	if tl.hasSample {
+		tl.offChain = append(tl.offChain, tl.pending...)
+		tl.hasSample = false
+	}
+}
+
+// switchIn handles a PERF_RECORD_SWITCH in record at tNS.
+func (tl *timeline) switchIn(tNS int64) {
+	switch tl.state {
+	case stateDone:
+		return
+	case stateOn:
+		tl.mismatches++ // the switch-out before this was lost
+		tl.offChain = tl.offChain[:0]
+	case stateUnknown:
+		// Asleep since before Start: the window starts now.
+		tl.startNS, tl.lastNS, tl.state = tNS, tNS, stateOn
+		return
+	case stateOff:
+		if tl.voluntary {
+			tl.wakeups++
+		}
+	}
+	d := tl.advance(tNS)
+	tl.chargeOff(d)
+	if tl.state == stateOff && !tl.voluntary {
+		tl.preemptedNS += d
+	}
+	tl.state = stateOn
+}
+
+// exit handles the thread's PERF_RECORD_EXIT at tNS: the exiting thread is
+// running, so the interval since the last transition was on-CPU.
+func (tl *timeline) exit(tNS int64) {
+	switch tl.state {
+	case stateDone:
+		return
+	case stateOff:
+		tl.mismatches++
+	}
+	tl.onNS += tl.advance(tNS)
+	tl.close(tNS)
+}
+
+// stop closes the window of a thread still alive at tNS. A thread never
+// seen to switch is taken as asleep since before Start: its window is
+// empty.
+func (tl *timeline) stop(tNS int64) {
+	switch tl.state {
+	case stateDone:
+		return
+	case stateUnknown:
+		tl.startNS, tl.lastNS = tNS, tNS
+	case stateOn:
+		tl.onNS += tl.advance(tNS)
+	case stateOff:
+		d := tl.advance(tNS)
+		tl.chargeOff(d)
+		if !tl.voluntary {
+			tl.preemptedNS += d
+		}
+	}
+	tl.close(tNS)
+}
+
+// advance moves the last transition to tNS and returns the time since the
+// previous one; time never runs backwards.
+func (tl *timeline) advance(tNS int64) int64 {
+	d := tNS - tl.lastNS
+	if d < 0 {
+		return 0
+	}
+	tl.lastNS = tNS
+	return d
+}
+
+// chargeOff adds an off-CPU interval of d nanoseconds to the current
+// off-CPU stack (an empty stack when it is not known).
+func (tl *timeline) chargeOff(d int64) {
+	tl.offNS += d
+	if d > 0 {
+		tl.off.add(tl.pid, tl.tid, tl.offChain, 0, 0, d)
+	}
+}
+
+func (tl *timeline) close(tNS int64) {
+	if tNS < tl.lastNS {
+		tNS = tl.lastNS
+	}
+	tl.endNS = tNS
+	tl.state = stateDone
+}
+
+// wallNS is the length of the window so far (up to the last transition
+// while it is open).
+func (tl *timeline) wallNS() int64 {
+	if tl.state == stateDone {
+		return tl.endNS - tl.startNS
+	}
+	return tl.lastNS - tl.startNS
+}
+
+// handleSwitchRecord feeds one decoded record of a switch ring into tl.
+// It reports whether the record was a lost-records notice, and how many.
+func (tl *timeline) handle(rec *record) (lost uint64) {
+	switch rec.typ {
+	case recordSample:
+		tl.sample(rec.chain)
+	case recordSwitch:
+		if rec.misc&miscSwitchOut != 0 {
+			tl.switchOut(int64(rec.time), rec.misc&miscSwitchOutPreempt != 0)
+		} else {
+			tl.switchIn(int64(rec.time))
+		}
+	case recordExit:
+		if rec.tid == tl.tid {
+			tl.exit(int64(rec.time))
+		}
+	case recordLost, recordLostSamples:
+		return rec.lost
+	}
+	return 0
+}
+
+// transferThreads picks, for each process, the thread with the most
+// on-CPU time: the thread that moves the bytes. The role's wall figures
+// and wall profile follow these threads only, so that idle runtime
+// threads (asleep for the whole run) do not swamp them.
+func transferThreads(tls []*timeline) []*timeline {
+	best := map[uint32]*timeline{}
+	var pids []uint32
+	for _, tl := range tls {
+		b, ok := best[tl.pid]
+		if !ok {
+			pids = append(pids, tl.pid)
+		}
+		if !ok || tl.onNS > b.onNS {
+			best[tl.pid] = tl
+		}
+	}
+	out := make([]*timeline, 0, len(pids))
+	for _, pid := range pids {
+		out = append(out, best[pid])
+	}
+	return out
+}
+
+// wallFigures are a role's wall-clock totals over its transfer threads.
+type wallFigures struct {
+	wallNS, onNS, offNS int64
+	preemptedNS         int64
+	switches, wakeups   uint64
+	mismatches          int
+}
+
+func sumFigures(tls []*timeline) wallFigures {
+	var f wallFigures
+	for _, tl := range tls {
+		f.wallNS += tl.wallNS()
+		f.onNS += tl.onNS
+		f.offNS += tl.offNS
+		f.preemptedNS += tl.preemptedNS
+		f.switches += tl.switches
+		f.wakeups += tl.wakeups
+		f.mismatches += tl.mismatches
+	}
+	return f
+}
+
+// addWall fills role's wall-view fields from r's timelines: the figures of
+// the transfer threads, and a profile of their cpu-clock samples and
+// off-CPU intervals (in is the role's cpu-view build input).
+func (p *Profiler) addWall(r *roleState, role *Role, in buildInput) {
+	if r.wall == nil {
+		return
+	}
+	tls := transferThreads(r.wall.timelines)
+	f := sumFigures(tls)
+	role.WallNanos, role.OnCPUNanos, role.OffCPUNanos = f.wallNS, f.onNS, f.offNS
+	role.PreemptedNanos = f.preemptedNS
+	role.Switches, role.Wakeups = f.switches, f.wakeups
+	keep := make(map[[2]uint32]bool, len(tls))
+	var tids []string
+	for _, tl := range tls {
+		keep[[2]uint32{tl.pid, tl.tid}] = true
+		tids = append(tids, fmt.Sprint(tl.tid))
+	}
+	var stacks []*stack
+	for _, s := range r.agg.order {
+		if keep[[2]uint32{s.pid, s.tid}] {
+			stacks = append(stacks, s)
+		}
+	}
+	for _, tl := range tls {
+		stacks = append(stacks, tl.off.order...)
+	}
+	in.stacks, in.wall = stacks, true
+	in.comments = append(append([]string(nil), in.comments...),
+		fmt.Sprintf("wall: threads %s; wall %d ns = on-CPU %d ns + off-CPU %d ns (%d ns of it preempted), from context-switch timestamps; %d switch-outs, %d wakeups",
+			strings.Join(tids, ","), f.wallNS, f.onNS, f.offNS, f.preemptedNS, f.switches, f.wakeups),
+		"wall: cpu/nanoseconds are cpu-clock sample periods; offcpu/nanoseconds are switch-out to switch-in intervals charged to the stack at switch-out")
+	role.Wall = buildProfile(p.sym, in)
+	markNoStack(role.Wall)
+}
+
+// markNoStack gives off-CPU samples without a recorded stack the
+// offNoStackFrame frame, so pprof shows their time instead of an empty
+// stack.
+func markNoStack(prof *pprof.Profile) {
+	var loc *pprof.Location
+	for _, s := range prof.Sample {
+		if len(s.Location) > 0 || len(s.Value) < 3 || s.Value[2] == 0 {
+			continue
+		}
+		if loc == nil {
+			fn := &pprof.Function{ID: uint64(len(prof.Function) + 1), Name: offNoStackFrame, SystemName: offNoStackFrame}
+			prof.Function = append(prof.Function, fn)
+			loc = &pprof.Location{ID: uint64(len(prof.Location) + 1), Line: []pprof.Line{{Function: fn}}}
+			prof.Location = append(prof.Location, loc)
+		}
+		s.Location = []*pprof.Location{loc}
+	}
+}
+
+// wallWarnings lists, per role, what makes the wall view's split
+// approximate: lost or undecodable switch records.
+func (p *Profiler) wallWarnings() []string {
+	var w []string
+	for _, r := range p.roles {
+		if r.wall == nil {
+			continue
+		}
+		f := sumFigures(r.wall.timelines)
+		if r.wall.lost > 0 || f.mismatches > 0 {
+			w = append(w, fmt.Sprintf("%s: %d context-switch records lost (%d unpaired switches); the on/off-CPU split is approximate", r.name, r.wall.lost, f.mismatches))
+		}
+		if r.wall.bad > 0 {
+			w = append(w, fmt.Sprintf("%s: %d context-switch records could not be decoded", r.name, r.wall.bad))
+		}
+	}
+	return w
+}
