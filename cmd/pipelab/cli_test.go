@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"encoding/xml"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -240,4 +241,54 @@ func hasFunction(p *pprof.Profile, name string) bool {
 		}
 	}
 	return false
+}
+
+// TestProfileWall runs --view wall and checks what a user would: the wall
+// table in the summary, a wall profile per role whose off-CPU time sits
+// under the pipe write path, and the split in the JSON adding up to wall.
+func TestProfileWall(t *testing.T) {
+	mustHavePerfEvents(t)
+	dir := t.TempDir()
+	stdout, stderr, code := pipelab(t, dir, "profile", "--mode", "write", "--view", "wall", "--bytes", "128MiB", "--out", "out")
+	if code != 0 {
+		t.Fatalf("exit status %d: %s", code, stderr)
+	}
+	var s report.Step
+	data, err := os.ReadFile(filepath.Join(dir, "out", "write.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(data, &s); err != nil {
+		t.Fatal(err)
+	}
+	if s.View != "wall" {
+		if os.Getenv("PIPELAB_REQUIRE_PERF") == "1" {
+			t.Fatalf("write.json view: got %q, want wall (warnings: %v)", s.View, s.Warnings)
+		}
+		t.Skipf("the wall view fell back to %q here: %v", s.View, s.Warnings)
+	}
+	for _, want := range []string{"wall time per role", "off-CPU", "where it blocked"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("summary lacks %q:\n%s", want, stdout)
+		}
+	}
+	blocked := false
+	for _, r := range s.Roles {
+		if r.WallProfile != "write."+r.Role+".wall.pb.gz" {
+			t.Errorf("%s: wall profile %q, want write.%s.wall.pb.gz", r.Role, r.WallProfile, r.Role)
+		}
+		if sum := r.OnCPUNanos + r.OffCPUNanos; r.WallNanos <= 0 || math.Abs(float64(sum-r.WallNanos)) > 0.05*float64(r.WallNanos) {
+			t.Errorf("%s: on %d + off %d ns, want wall %d ns within 5%%", r.Role, r.OnCPUNanos, r.OffCPUNanos, r.WallNanos)
+		}
+		p := readProfile(t, filepath.Join(dir, "out", r.WallProfile))
+		if len(p.SampleType) != 3 || p.SampleType[2].Type != "offcpu" {
+			t.Errorf("%s: sample types %v, want samples, cpu and offcpu", r.WallProfile, p.SampleType)
+		}
+		if hasFunction(p, "anon_pipe_write") || hasFunction(p, "anon_pipe_read") {
+			blocked = true
+		}
+	}
+	if !blocked {
+		t.Error("no wall profile has the pipe's read or write path")
+	}
 }

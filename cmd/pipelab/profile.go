@@ -158,6 +158,7 @@ func profileStep(ctx context.Context, env *cli, o bench.Options, pf profileFlags
 func stepProfiles(step *report.Step, pr *profile.Result) (map[string]*pprof.Profile, error) {
 	comments := stepComments(step)
 	out := map[string]*pprof.Profile{}
+	step.View = pr.View
 	for _, r := range pr.Roles {
 		rs := report.RoleSummary{Role: r.Name, PIDs: r.PIDs, Samples: r.Samples, Lost: r.Lost,
 			Profile: fmt.Sprintf("%s.%s.pb.gz", step.Mode, r.Name)}
@@ -165,6 +166,7 @@ func stepProfiles(step *report.Step, pr *profile.Result) (map[string]*pprof.Prof
 			rs.Counters = append(rs.Counters, report.Counter{Name: c.Name, Supported: c.Supported, Value: c.Value,
 				Raw: c.Raw, EnabledNanos: c.Enabled.Nanoseconds(), RunningNanos: c.Running.Nanoseconds()})
 		}
+		addWall(&rs, r, step.Mode, comments, out)
 		step.Roles = append(step.Roles, rs)
 		r.Profile.Comments = append(r.Profile.Comments, comments...)
 		out[r.Name] = r.Profile
@@ -196,7 +198,9 @@ func stepComments(step *report.Step) []string {
 func writeStep(dir string, step *report.Step, profiles map[string]*pprof.Profile, pr *profile.Result, folded bool) error {
 	for role, p := range profiles {
 		name := step.Mode + ".pb.gz"
-		if role != "" {
+		if r, ok := strings.CutPrefix(role, "wall:"); ok {
+			name = step.Mode + "." + r + ".wall.pb.gz"
+		} else if role != "" {
 			name = step.Mode + "." + role + ".pb.gz"
 		}
 		if err := profile.WriteFile(filepath.Join(dir, name), p); err != nil {
@@ -222,6 +226,9 @@ func stepFiles(dir string, step *report.Step) []string {
 	files := []string{filepath.Join(dir, step.Mode+".pb.gz")}
 	for _, r := range step.Roles {
 		files = append(files, filepath.Join(dir, r.Profile))
+		if r.WallProfile != "" {
+			files = append(files, filepath.Join(dir, r.WallProfile))
+		}
 	}
 	return append(files, filepath.Join(dir, step.Mode+".json"))
 }

@@ -60,6 +60,7 @@ func printProfileSummary(w io.Writer, step *report.Step, attr []report.Attributi
 			fmt.Fprintf(w, "  (cannot print: %v)\n", err)
 		}
 	}
+	printWall(w, step, pf.out, pf.top)
 	if len(step.Warnings) > 0 {
 		fmt.Fprintln(w, "\nwarnings:")
 		for _, m := range step.Warnings {

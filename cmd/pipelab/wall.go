@@ -1,0 +1,79 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"path/filepath"
+	"text/tabwriter"
+	"time"
+
+	pprof "github.com/google/pprof/profile"
+
+	"github.com/pipelab/pipelab/profile"
+	"github.com/pipelab/pipelab/report"
+)
+
+// wallKey is the key of a role's wall profile in stepProfiles' map.
+func wallKey(role string) string { return "wall:" + role }
+
+// addWall copies the wall view of one role into its summary and the
+// profiles to write (MODE.ROLE.wall.pb.gz). It does nothing in the cpu view.
+func addWall(rs *report.RoleSummary, r *profile.Role, mode string, comments []string, out map[string]*pprof.Profile) {
+	if r.Wall == nil {
+		return
+	}
+	rs.WallProfile = fmt.Sprintf("%s.%s.wall.pb.gz", mode, r.Name)
+	rs.WallNanos, rs.OnCPUNanos, rs.OffCPUNanos = r.WallNanos, r.OnCPUNanos, r.OffCPUNanos
+	rs.Switches, rs.Wakeups = r.Switches, r.Wakeups
+	r.Wall.Comments = append(r.Wall.Comments, comments...)
+	out[wallKey(r.Name)] = r.Wall
+}
+
+// printWall prints the wall view of a step: per role, wall time split in
+// on-CPU and off-CPU, switches and wake-ups per GiB, and where each role
+// slept.
+func printWall(w io.Writer, step *report.Step, dir string, top int) {
+	if step.View != "wall" {
+		return
+	}
+	gib := float64(step.Bytes) * float64(len(step.Runs)) / (1 << 30)
+	fmt.Fprintln(w, "\nwall time per role (split at the context-switch timestamps; off-CPU stacks in MODE.ROLE.wall.pb.gz)")
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "role\twall\ton-CPU\toff-CPU\toff%\tswitches/GiB\twake-ups/GiB\t")
+	for _, r := range step.Roles {
+		off := 0.0
+		if r.WallNanos > 0 {
+			off = 100 * float64(r.OffCPUNanos) / float64(r.WallNanos)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%.1f%%\t%.0f\t%.0f\t\n", r.Role,
+			ms(r.WallNanos), ms(r.OnCPUNanos), ms(r.OffCPUNanos), off,
+			float64(r.Switches)/gib, float64(r.Wakeups)/gib)
+	}
+	tw.Flush()
+	for _, r := range step.Roles {
+		if r.WallProfile == "" || r.OffCPUNanos == 0 {
+			continue
+		}
+		p, err := report.OpenProfile(filepath.Join(dir, r.WallProfile))
+		if err != nil {
+			fmt.Fprintf(w, "\n%s: blocking sites: %v\n", r.Role, err)
+			continue
+		}
+		as, err := report.Attribute(p, report.Options{SampleType: "offcpu/nanoseconds", Top: top})
+		if err != nil {
+			fmt.Fprintf(w, "\n%s: blocking sites: %v\n", r.Role, err)
+			continue
+		}
+		for _, a := range as {
+			fmt.Fprintf(w, "\n%s: where it blocked, by inclusive share of off-CPU time\n", r.Role)
+			if err := report.WriteTopText(w, []report.Attribution{a}); err != nil {
+				fmt.Fprintf(w, "  (cannot print: %v)\n", err)
+			}
+		}
+	}
+}
+
+// ms formats nanoseconds as milliseconds.
+func ms(ns int64) string {
+	return time.Duration(ns).Round(time.Millisecond / 10).String()
+}
