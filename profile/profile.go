@@ -254,12 +254,12 @@ func (p *Profiler) attachRole(r *roleState, pid int) error {
 		r.threads = append(r.threads, t)
 		p.threads = append(p.threads, t)
 	}
-	p.attachWall(r, pid, tids)
 	r.pids = append(r.pids, pid)
 	sp := p.sym.space(uint32(pid))
 	for _, m := range maps {
 		sp.add(m)
 	}
+	p.attachWall(r, pid, tids)
 	return nil
 }
 
