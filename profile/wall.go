@@ -50,6 +50,7 @@ type timeline struct {
 
 	onNS, offNS       int64
 	preemptedNS       int64 // off-CPU time after involuntary switch-outs
+	taskClockNS       int64 // the thread's task-clock counter; 0 if not read
 	switches, wakeups uint64
 	mismatches        int         // transitions that contradict the state (lost records)
 	off               *aggregator // off-CPU stacks; offNS per stack
@@ -234,13 +235,17 @@ func transferThreads(tls []*timeline) []*timeline {
 type wallFigures struct {
 	wallNS, onNS, offNS int64
 	preemptedNS         int64
+	taskClockNS         int64 // 0 unless read for every thread
 	switches, wakeups   uint64
 	mismatches          int
 }
 
 func sumFigures(tls []*timeline) wallFigures {
 	var f wallFigures
+	clocked := true
 	for _, tl := range tls {
+		f.taskClockNS += tl.taskClockNS
+		clocked = clocked && tl.taskClockNS > 0
 		f.wallNS += tl.wallNS()
 		f.onNS += tl.onNS
 		f.offNS += tl.offNS
@@ -249,7 +254,27 @@ func sumFigures(tls []*timeline) wallFigures {
 		f.wakeups += tl.wakeups
 		f.mismatches += tl.mismatches
 	}
+	if !clocked {
+		f.taskClockNS = 0
+	}
 	return f
+}
+
+// housekeepingNS is how much task-clock may exceed the switch-timestamp
+// on-CPU time per switch: the perf work between a context switch and its
+// PERF_RECORD_SWITCH, about 5 µs on a VM without a PMU.
+const housekeepingNS = 10000
+
+// disagrees reports whether on-CPU time from the switch timestamps and
+// the task-clock counter differ by more than 5% plus housekeepingNS per
+// switch, which means switch records went missing.
+func (f wallFigures) disagrees() bool {
+	if f.taskClockNS == 0 {
+		return false
+	}
+	d := f.taskClockNS - f.onNS
+	tol := f.onNS/20 + int64(f.switches+1)*housekeepingNS
+	return d > tol || -d > tol
 }
 
 // addWall fills role's wall-view fields from r's timelines: the figures of
@@ -281,8 +306,8 @@ func (p *Profiler) addWall(r *roleState, role *Role, in buildInput) {
 	}
 	in.stacks, in.wall = stacks, true
 	in.comments = append(append([]string(nil), in.comments...),
-		fmt.Sprintf("wall: threads %s; wall %d ns = on-CPU %d ns + off-CPU %d ns (%d ns of it preempted), from context-switch timestamps; %d switch-outs, %d wakeups",
-			strings.Join(tids, ","), f.wallNS, f.onNS, f.offNS, f.preemptedNS, f.switches, f.wakeups),
+		fmt.Sprintf("wall: threads %s; wall %d ns = on-CPU %d ns + off-CPU %d ns (%d ns of it preempted), from context-switch timestamps; task-clock %d ns; %d switch-outs, %d wakeups",
+			strings.Join(tids, ","), f.wallNS, f.onNS, f.offNS, f.preemptedNS, f.taskClockNS, f.switches, f.wakeups),
 		"wall: cpu/nanoseconds are cpu-clock sample periods; offcpu/nanoseconds are switch-out to switch-in intervals charged to the stack at switch-out")
 	role.Wall = buildProfile(p.sym, in)
 	markNoStack(role.Wall)
@@ -318,6 +343,10 @@ func (p *Profiler) wallWarnings() []string {
 		f := sumFigures(r.wall.timelines)
 		if r.wall.lost > 0 || f.mismatches > 0 {
 			w = append(w, fmt.Sprintf("%s: %d context-switch records lost (%d unpaired switches); the on/off-CPU split is approximate", r.name, r.wall.lost, f.mismatches))
+		}
+		if t := sumFigures(transferThreads(r.wall.timelines)); t.disagrees() {
+			w = append(w, fmt.Sprintf("%s: on-CPU time from context-switch timestamps (%d ns) and the task-clock counter (%d ns) disagree by more than 5%%; switch records may be missing",
+				r.name, t.onNS, t.taskClockNS))
 		}
 		if r.wall.bad > 0 {
 			w = append(w, fmt.Sprintf("%s: %d context-switch records could not be decoded", r.name, r.wall.bad))

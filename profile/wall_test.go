@@ -284,3 +284,35 @@ func FuzzTimeline(f *testing.F) {
 		}
 	})
 }
+
+func TestWallFiguresDisagree(t *testing.T) {
+	tests := []struct {
+		name              string
+		onNS, taskClockNS int64
+		switches          uint64
+		want              bool
+	}{
+		{"equal", 100e6, 100e6, 1000, false},
+		{"housekeeping of 8 µs a switch", 100e6, 108e6, 1000, false},
+		{"5% plus 10 µs a switch", 100e6, 115e6, 1000, false},
+		{"switch-outs lost: on-CPU too high", 150e6, 100e6, 1000, true},
+		{"switch-ins lost: on-CPU too low", 60e6, 100e6, 1000, true},
+		{"task-clock not read", 60e6, 0, 1000, false},
+	}
+	for _, tc := range tests {
+		f := wallFigures{onNS: tc.onNS, taskClockNS: tc.taskClockNS, switches: tc.switches}
+		if got := f.disagrees(); got != tc.want {
+			t.Errorf("%s: disagrees() = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+	p := &Profiler{}
+	r := &roleState{name: "writer", wall: &wallRole{}}
+	tl := newTimeline(pid, tid, 0)
+	tl.onNS, tl.taskClockNS, tl.switches = 60e6, 100e6, 1000
+	r.wall.timelines = []*timeline{tl}
+	p.roles = [2]*roleState{r, {name: "reader"}}
+	want := "writer: on-CPU time from context-switch timestamps (60000000 ns) and the task-clock counter (100000000 ns) disagree by more than 5%; switch records may be missing"
+	if got := p.wallWarnings(); !reflect.DeepEqual(got, []string{want}) {
+		t.Errorf("warnings: got %q, want %q", got, want)
+	}
+}
