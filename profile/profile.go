@@ -88,11 +88,13 @@ type Role struct {
 	// from the gate opening) to the thread's exit (or Stop), summed over
 	// cycles.
 
-	// Wall is the role's wall profile: sample types samples/count,
-	// cpu/nanoseconds (cpu-clock samples) and offcpu/nanoseconds (each
+	// Wall is the role's wall profile: sample types samples/count
+	// (cpu-clock samples), cpu/nanoseconds (OnCPUNanos, spread over the
+	// stacks in proportion to their samples) and offcpu/nanoseconds (each
 	// switch-out to switch-in interval, charged to the stack at
-	// switch-out), with the labels of Profile. It passes CheckValid; nil
-	// in the cpu view.
+	// switch-out), with the labels of Profile, so its cpu and offcpu
+	// totals add up to WallNanos. It passes CheckValid; nil in the cpu
+	// view.
 	Wall *pprof.Profile
 	// WallNanos is the transfer threads' window; OnCPUNanos and
 	// OffCPUNanos split it, measured from the context-switch timestamps.

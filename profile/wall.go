@@ -24,6 +24,11 @@ import (
 // record was lost.
 const offNoStackFrame = "[off-CPU: stack not recorded]"
 
+// onNoSampleFrame is the function name of the frame that holds on-CPU
+// time of a thread that no cpu-clock sample caught (it ran for less than
+// a sampling period).
+const onNoSampleFrame = "[on-CPU: not sampled]"
+
 // threadState is where a timeline thread is between two transitions.
 type threadState uint8
 
@@ -296,37 +301,83 @@ func (p *Profiler) addWall(r *roleState, role *Role, in buildInput) {
 		tids = append(tids, fmt.Sprint(tl.tid))
 	}
 	var stacks []*stack
-	for _, s := range r.agg.order {
-		if keep[[2]uint32{s.pid, s.tid}] {
-			stacks = append(stacks, s)
-		}
+	for _, tl := range tls {
+		stacks = append(stacks, onCPUStacks(tl, r.agg.order)...)
 	}
 	for _, tl := range tls {
 		stacks = append(stacks, tl.off.order...)
 	}
-	in.stacks, in.wall = stacks, true
+	// Lost cpu-clock samples are inside the on-CPU time already; the cpu
+	// profile keeps them under [lost].
+	in.stacks, in.wall, in.lost = stacks, true, 0
 	in.comments = append(append([]string(nil), in.comments...),
-		fmt.Sprintf("wall: threads %s; wall %d ns = on-CPU %d ns + off-CPU %d ns (%d ns of it preempted), from context-switch timestamps; task-clock %d ns; %d switch-outs, %d wakeups",
-			strings.Join(tids, ","), f.wallNS, f.onNS, f.offNS, f.preemptedNS, f.taskClockNS, f.switches, f.wakeups),
-		"wall: cpu/nanoseconds are cpu-clock sample periods; offcpu/nanoseconds are switch-out to switch-in intervals charged to the stack at switch-out")
+		fmt.Sprintf("wall: threads %s; wall %d ns = on-CPU %d ns + off-CPU %d ns (%d ns of it preempted), from context-switch timestamps; task-clock %d ns; %d switch-outs, %d wakeups; %d cpu-clock samples lost",
+			strings.Join(tids, ","), f.wallNS, f.onNS, f.offNS, f.preemptedNS, f.taskClockNS, f.switches, f.wakeups, r.lost),
+		"wall: cpu/nanoseconds is the on-CPU time from the switch timestamps, spread over the stacks in proportion to their cpu-clock samples (samples/count keeps the raw sample counts); offcpu/nanoseconds is each switch-out to switch-in interval, charged to the stack at switch-out")
 	role.Wall = buildProfile(p.sym, in)
 	markNoStack(role.Wall)
 }
 
-// markNoStack gives off-CPU samples without a recorded stack the
-// offNoStackFrame frame, so pprof shows their time instead of an empty
-// stack.
+// onCPUStacks returns tl's cpu-clock stacks from all with their
+// cpu/nanoseconds rescaled to sum to tl's on-CPU time: the samples say
+// where the thread ran, the switch timestamps how long. On-CPU time with
+// no sample at all (a run shorter than a sampling period) gets a stack
+// without frames.
+func onCPUStacks(tl *timeline, all []*stack) []*stack {
+	var out []*stack
+	var sum int64
+	for _, s := range all {
+		if s.pid == tl.pid && s.tid == tl.tid {
+			c := *s
+			out = append(out, &c)
+			sum += s.cpuNS
+		}
+	}
+	if sum == 0 {
+		for _, s := range out {
+			s.cpuNS = 0
+		}
+		if tl.onNS > 0 {
+			out = append(out, &stack{pid: tl.pid, tid: tl.tid, cpuNS: tl.onNS})
+		}
+		return out
+	}
+	var given int64
+	big := out[0]
+	for _, s := range out {
+		if s.cpuNS > big.cpuNS {
+			big = s
+		}
+		s.cpuNS = int64(float64(s.cpuNS) * float64(tl.onNS) / float64(sum))
+		given += s.cpuNS
+	}
+	big.cpuNS += tl.onNS - given // rounding
+	return out
+}
+
+// markNoStack gives samples without a stack a frame that says why, so
+// pprof shows their time instead of an empty stack: offNoStackFrame for
+// off-CPU time, onNoSampleFrame for on-CPU time.
 func markNoStack(prof *pprof.Profile) {
-	var loc *pprof.Location
+	locs := map[string]*pprof.Location{}
 	for _, s := range prof.Sample {
-		if len(s.Location) > 0 || len(s.Value) < 3 || s.Value[2] == 0 {
+		if len(s.Location) > 0 || len(s.Value) < 3 {
 			continue
 		}
+		name := onNoSampleFrame
+		switch {
+		case s.Value[2] > 0:
+			name = offNoStackFrame
+		case s.Value[1] == 0:
+			continue
+		}
+		loc := locs[name]
 		if loc == nil {
-			fn := &pprof.Function{ID: uint64(len(prof.Function) + 1), Name: offNoStackFrame, SystemName: offNoStackFrame}
+			fn := &pprof.Function{ID: uint64(len(prof.Function) + 1), Name: name, SystemName: name}
 			prof.Function = append(prof.Function, fn)
 			loc = &pprof.Location{ID: uint64(len(prof.Location) + 1), Line: []pprof.Line{{Function: fn}}}
 			prof.Location = append(prof.Location, loc)
+			locs[name] = loc
 		}
 		s.Location = []*pprof.Location{loc}
 	}

@@ -217,8 +217,8 @@ func TestWallBusyModeStaysOnCPU(t *testing.T) {
 
 // TestWallAddsUp checks, for every step of the ladder, that a role's
 // on-CPU and off-CPU time add up to its wall time, that the wall window
-// lies inside the profiled run, that the wall profile's off-CPU values sum
-// to OffCPUNanos, and that no switch record went missing: the on-CPU time
+// lies inside the profiled run, that the wall profile's cpu and off-CPU
+// values sum to OnCPUNanos and OffCPUNanos, and that no switch record went missing: the on-CPU time
 // agrees with the task-clock counter, an independent measure (cpu-clock
 // samples are not one: sampling each CPU charges a sample to whichever
 // thread runs when a delayed timer interrupt lands).
@@ -243,8 +243,9 @@ func TestWallAddsUp(t *testing.T) {
 					t.Errorf("%s: on %v + off %v = %v, want wall %v within 5%%", r.Name,
 						ms(r.OnCPUNanos), ms(r.OffCPUNanos), ms(r.OnCPUNanos+r.OffCPUNanos), ms(r.WallNanos))
 				}
-				if offNS != r.OffCPUNanos {
-					t.Errorf("%s: wall profile off-CPU %v, want OffCPUNanos %v", r.Name, ms(offNS), ms(r.OffCPUNanos))
+				if cpuNS != r.OnCPUNanos || offNS != r.OffCPUNanos {
+					t.Errorf("%s: wall profile cpu %v, off-CPU %v; want OnCPUNanos %v, OffCPUNanos %v",
+						r.Name, ms(cpuNS), ms(offNS), ms(r.OnCPUNanos), ms(r.OffCPUNanos))
 				}
 				// The transfer thread's on-CPU time cannot exceed the
 				// task-clock of all the role's threads; the profiler
