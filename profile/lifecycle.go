@@ -26,12 +26,12 @@ func (p *Profiler) Start() error {
 			go p.readRing(ctx, r, t.sampler)
 		}
 	}
-	if err := p.startWall(ctx); err != nil {
-		return fmt.Errorf("profile: start: %w", err)
-	}
 	p.start = time.Now()
 	if p.first.IsZero() {
 		p.first = p.start
+	}
+	if err := p.startWall(ctx); err != nil {
+		return fmt.Errorf("profile: start: %w", err)
 	}
 	for _, t := range p.threads {
 		if err := t.enable(); err != nil {

@@ -88,11 +88,13 @@ type Role struct {
 	// from the gate opening) to the thread's exit (or Stop), summed over
 	// cycles.
 
-	// Wall is the role's wall profile: sample types samples/count,
-	// cpu/nanoseconds (cpu-clock samples) and offcpu/nanoseconds (each
+	// Wall is the role's wall profile: sample types samples/count
+	// (cpu-clock samples), cpu/nanoseconds (OnCPUNanos, spread over the
+	// stacks in proportion to their samples) and offcpu/nanoseconds (each
 	// switch-out to switch-in interval, charged to the stack at
-	// switch-out), with the labels of Profile. It passes CheckValid; nil
-	// in the cpu view.
+	// switch-out), with the labels of Profile, so its cpu and offcpu
+	// totals add up to WallNanos. It passes CheckValid; nil in the cpu
+	// view.
 	Wall *pprof.Profile
 	// WallNanos is the transfer threads' window; OnCPUNanos and
 	// OffCPUNanos split it, measured from the context-switch timestamps.
@@ -254,12 +256,12 @@ func (p *Profiler) attachRole(r *roleState, pid int) error {
 		r.threads = append(r.threads, t)
 		p.threads = append(p.threads, t)
 	}
-	p.attachWall(r, pid, tids)
 	r.pids = append(r.pids, pid)
 	sp := p.sym.space(uint32(pid))
 	for _, m := range maps {
 		sp.add(m)
 	}
+	p.attachWall(r, pid, tids)
 	return nil
 }
 

@@ -191,6 +191,7 @@ func (p *Profiler) stopWall(stopNS int64) {
 				continue // never started
 			}
 			se.tl.stop(stopNS)
+			se.tl.taskClockNS = p.taskClock(int(se.tl.tid))
 			w.timelines = append(w.timelines, se.tl)
 			w.lost += se.lost
 			w.bad += se.bad
@@ -198,6 +199,21 @@ func (p *Profiler) stopWall(stopNS int64) {
 		}
 		w.closeEvents()
 	}
+}
+
+// taskClock reads the task-clock counter of thread tid in nanoseconds, or
+// returns 0 when it is not open: an independent measure of the thread's
+// on-CPU time that the wall view checks its switch timestamps against.
+func (p *Profiler) taskClock(tid int) int64 {
+	for _, t := range p.threads {
+		if t.tid != tid || len(t.counters) == 0 || t.counters[0] == nil {
+			continue
+		}
+		if c, err := t.counters[0].ReadCount(); err == nil {
+			return int64(c.Value)
+		}
+	}
+	return 0
 }
 
 // closeEvents closes the switch events of the current cycle.

@@ -24,6 +24,11 @@ import (
 // record was lost.
 const offNoStackFrame = "[off-CPU: stack not recorded]"
 
+// onNoSampleFrame is the function name of the frame that holds on-CPU
+// time of a thread that no cpu-clock sample caught (it ran for less than
+// a sampling period).
+const onNoSampleFrame = "[on-CPU: not sampled]"
+
 // threadState is where a timeline thread is between two transitions.
 type threadState uint8
 
@@ -50,6 +55,7 @@ type timeline struct {
 
 	onNS, offNS       int64
 	preemptedNS       int64 // off-CPU time after involuntary switch-outs
+	taskClockNS       int64 // the thread's task-clock counter; 0 if not read
 	switches, wakeups uint64
 	mismatches        int         // transitions that contradict the state (lost records)
 	off               *aggregator // off-CPU stacks; offNS per stack
@@ -234,13 +240,17 @@ func transferThreads(tls []*timeline) []*timeline {
 type wallFigures struct {
 	wallNS, onNS, offNS int64
 	preemptedNS         int64
+	taskClockNS         int64 // 0 unless read for every thread
 	switches, wakeups   uint64
 	mismatches          int
 }
 
 func sumFigures(tls []*timeline) wallFigures {
 	var f wallFigures
+	clocked := true
 	for _, tl := range tls {
+		f.taskClockNS += tl.taskClockNS
+		clocked = clocked && tl.taskClockNS > 0
 		f.wallNS += tl.wallNS()
 		f.onNS += tl.onNS
 		f.offNS += tl.offNS
@@ -249,7 +259,27 @@ func sumFigures(tls []*timeline) wallFigures {
 		f.wakeups += tl.wakeups
 		f.mismatches += tl.mismatches
 	}
+	if !clocked {
+		f.taskClockNS = 0
+	}
 	return f
+}
+
+// housekeepingNS is how much task-clock may exceed the switch-timestamp
+// on-CPU time per switch: the perf work between a context switch and its
+// PERF_RECORD_SWITCH, about 5 µs on a VM without a PMU.
+const housekeepingNS = 10000
+
+// disagrees reports whether on-CPU time from the switch timestamps and
+// the task-clock counter differ by more than 5% plus housekeepingNS per
+// switch, which means switch records went missing.
+func (f wallFigures) disagrees() bool {
+	if f.taskClockNS == 0 {
+		return false
+	}
+	d := f.taskClockNS - f.onNS
+	tol := f.onNS/20 + int64(f.switches+1)*housekeepingNS
+	return d > tol || -d > tol
 }
 
 // addWall fills role's wall-view fields from r's timelines: the figures of
@@ -271,37 +301,83 @@ func (p *Profiler) addWall(r *roleState, role *Role, in buildInput) {
 		tids = append(tids, fmt.Sprint(tl.tid))
 	}
 	var stacks []*stack
-	for _, s := range r.agg.order {
-		if keep[[2]uint32{s.pid, s.tid}] {
-			stacks = append(stacks, s)
-		}
+	for _, tl := range tls {
+		stacks = append(stacks, onCPUStacks(tl, r.agg.order)...)
 	}
 	for _, tl := range tls {
 		stacks = append(stacks, tl.off.order...)
 	}
-	in.stacks, in.wall = stacks, true
+	// Lost cpu-clock samples are inside the on-CPU time already; the cpu
+	// profile keeps them under [lost].
+	in.stacks, in.wall, in.lost = stacks, true, 0
 	in.comments = append(append([]string(nil), in.comments...),
-		fmt.Sprintf("wall: threads %s; wall %d ns = on-CPU %d ns + off-CPU %d ns (%d ns of it preempted), from context-switch timestamps; %d switch-outs, %d wakeups",
-			strings.Join(tids, ","), f.wallNS, f.onNS, f.offNS, f.preemptedNS, f.switches, f.wakeups),
-		"wall: cpu/nanoseconds are cpu-clock sample periods; offcpu/nanoseconds are switch-out to switch-in intervals charged to the stack at switch-out")
+		fmt.Sprintf("wall: threads %s; wall %d ns = on-CPU %d ns + off-CPU %d ns (%d ns of it preempted), from context-switch timestamps; task-clock %d ns; %d switch-outs, %d wakeups; %d cpu-clock samples lost",
+			strings.Join(tids, ","), f.wallNS, f.onNS, f.offNS, f.preemptedNS, f.taskClockNS, f.switches, f.wakeups, r.lost),
+		"wall: cpu/nanoseconds is the on-CPU time from the switch timestamps, spread over the stacks in proportion to their cpu-clock samples (samples/count keeps the raw sample counts); offcpu/nanoseconds is each switch-out to switch-in interval, charged to the stack at switch-out")
 	role.Wall = buildProfile(p.sym, in)
 	markNoStack(role.Wall)
 }
 
-// markNoStack gives off-CPU samples without a recorded stack the
-// offNoStackFrame frame, so pprof shows their time instead of an empty
-// stack.
+// onCPUStacks returns tl's cpu-clock stacks from all with their
+// cpu/nanoseconds rescaled to sum to tl's on-CPU time: the samples say
+// where the thread ran, the switch timestamps how long. On-CPU time with
+// no sample at all (a run shorter than a sampling period) gets a stack
+// without frames.
+func onCPUStacks(tl *timeline, all []*stack) []*stack {
+	var out []*stack
+	var sum int64
+	for _, s := range all {
+		if s.pid == tl.pid && s.tid == tl.tid {
+			c := *s
+			out = append(out, &c)
+			sum += s.cpuNS
+		}
+	}
+	if sum == 0 {
+		for _, s := range out {
+			s.cpuNS = 0
+		}
+		if tl.onNS > 0 {
+			out = append(out, &stack{pid: tl.pid, tid: tl.tid, cpuNS: tl.onNS})
+		}
+		return out
+	}
+	var given int64
+	big := out[0]
+	for _, s := range out {
+		if s.cpuNS > big.cpuNS {
+			big = s
+		}
+		s.cpuNS = int64(float64(s.cpuNS) * float64(tl.onNS) / float64(sum))
+		given += s.cpuNS
+	}
+	big.cpuNS += tl.onNS - given // rounding
+	return out
+}
+
+// markNoStack gives samples without a stack a frame that says why, so
+// pprof shows their time instead of an empty stack: offNoStackFrame for
+// off-CPU time, onNoSampleFrame for on-CPU time.
 func markNoStack(prof *pprof.Profile) {
-	var loc *pprof.Location
+	locs := map[string]*pprof.Location{}
 	for _, s := range prof.Sample {
-		if len(s.Location) > 0 || len(s.Value) < 3 || s.Value[2] == 0 {
+		if len(s.Location) > 0 || len(s.Value) < 3 {
 			continue
 		}
+		name := onNoSampleFrame
+		switch {
+		case s.Value[2] > 0:
+			name = offNoStackFrame
+		case s.Value[1] == 0:
+			continue
+		}
+		loc := locs[name]
 		if loc == nil {
-			fn := &pprof.Function{ID: uint64(len(prof.Function) + 1), Name: offNoStackFrame, SystemName: offNoStackFrame}
+			fn := &pprof.Function{ID: uint64(len(prof.Function) + 1), Name: name, SystemName: name}
 			prof.Function = append(prof.Function, fn)
 			loc = &pprof.Location{ID: uint64(len(prof.Location) + 1), Line: []pprof.Line{{Function: fn}}}
 			prof.Location = append(prof.Location, loc)
+			locs[name] = loc
 		}
 		s.Location = []*pprof.Location{loc}
 	}
@@ -318,6 +394,10 @@ func (p *Profiler) wallWarnings() []string {
 		f := sumFigures(r.wall.timelines)
 		if r.wall.lost > 0 || f.mismatches > 0 {
 			w = append(w, fmt.Sprintf("%s: %d context-switch records lost (%d unpaired switches); the on/off-CPU split is approximate", r.name, r.wall.lost, f.mismatches))
+		}
+		if t := sumFigures(transferThreads(r.wall.timelines)); t.disagrees() {
+			w = append(w, fmt.Sprintf("%s: on-CPU time from context-switch timestamps (%d ns) and the task-clock counter (%d ns) disagree by more than 5%%; switch records may be missing",
+				r.name, t.onNS, t.taskClockNS))
 		}
 		if r.wall.bad > 0 {
 			w = append(w, fmt.Sprintf("%s: %d context-switch records could not be decoded", r.name, r.wall.bad))

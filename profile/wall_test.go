@@ -187,9 +187,10 @@ func TestTransferThreads(t *testing.T) {
 }
 
 // TestWallProfile builds a role's wall profile from synthetic records and
-// cpu samples: the transfer thread's cpu samples and off-CPU stacks are
-// in it, another thread's are not, off-CPU time without a stack sits
-// under its own frame, and the values add up to the role's figures.
+// cpu samples: the transfer thread's cpu samples (carrying its on-CPU
+// time) and off-CPU stacks are in it, another thread's are not, off-CPU
+// time without a stack sits under its own frame, and the values add up to
+// the role's figures.
 func TestWallProfile(t *testing.T) {
 	sym, _ := fixtureSymbolizer(t)
 	p := &Profiler{cfg: Config{FreqHz: 999, Mode: "write", View: "wall"}, sym: sym}
@@ -231,7 +232,7 @@ func TestWallProfile(t *testing.T) {
 		got = append(got, row{strings.Join(frameNames(s), "<"), [3]int64(s.Value), s.Label["tid"][0]})
 	}
 	want := []row{
-		{"copy_page_from_iter<anon_pipe_write", [3]int64{2, 2000, 0}, "101"},
+		{"copy_page_from_iter<anon_pipe_write", [3]int64{2, 3500, 0}, "101"},
 		{"anon_pipe_write<vfs_write", [3]int64{0, 0, 4000}, "101"},
 		{offNoStackFrame, [3]int64{0, 0, 500}, "101"},
 	}
@@ -283,4 +284,71 @@ func FuzzTimeline(f *testing.F) {
 			t.Fatalf("%d wakeups > %d switches", tl.wakeups, tl.switches)
 		}
 	})
+}
+
+func TestWallFiguresDisagree(t *testing.T) {
+	tests := []struct {
+		name              string
+		onNS, taskClockNS int64
+		switches          uint64
+		want              bool
+	}{
+		{"equal", 100e6, 100e6, 1000, false},
+		{"housekeeping of 8 µs a switch", 100e6, 108e6, 1000, false},
+		{"5% plus 10 µs a switch", 100e6, 115e6, 1000, false},
+		{"switch-outs lost: on-CPU too high", 150e6, 100e6, 1000, true},
+		{"switch-ins lost: on-CPU too low", 60e6, 100e6, 1000, true},
+		{"task-clock not read", 60e6, 0, 1000, false},
+	}
+	for _, tc := range tests {
+		f := wallFigures{onNS: tc.onNS, taskClockNS: tc.taskClockNS, switches: tc.switches}
+		if got := f.disagrees(); got != tc.want {
+			t.Errorf("%s: disagrees() = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+	p := &Profiler{}
+	r := &roleState{name: "writer", wall: &wallRole{}}
+	tl := newTimeline(pid, tid, 0)
+	tl.onNS, tl.taskClockNS, tl.switches = 60e6, 100e6, 1000
+	r.wall.timelines = []*timeline{tl}
+	p.roles = [2]*roleState{r, {name: "reader"}}
+	want := "writer: on-CPU time from context-switch timestamps (60000000 ns) and the task-clock counter (100000000 ns) disagree by more than 5%; switch records may be missing"
+	if got := p.wallWarnings(); !reflect.DeepEqual(got, []string{want}) {
+		t.Errorf("warnings: got %q, want %q", got, want)
+	}
+}
+
+func TestOnCPUStacks(t *testing.T) {
+	tl := newTimeline(pid, tid, 0)
+	tl.onNS = 10
+	a := &stack{pid: pid, tid: tid, samples: 1, cpuNS: 1000}
+	b := &stack{pid: pid, tid: tid, samples: 2, cpuNS: 2000}
+	other := &stack{pid: pid, tid: tid + 1, samples: 5, cpuNS: 5000}
+	var got [][2]int64
+	for _, s := range onCPUStacks(tl, []*stack{a, other, b}) {
+		got = append(got, [2]int64{s.samples, s.cpuNS})
+	}
+	if want := [][2]int64{{1, 3}, {2, 7}}; !reflect.DeepEqual(got, want) {
+		t.Errorf("rescaled (samples, cpu ns): got %v, want %v", got, want)
+	}
+	if a.cpuNS != 1000 || b.cpuNS != 2000 {
+		t.Errorf("onCPUStacks changed the cpu view's stacks: %d, %d", a.cpuNS, b.cpuNS)
+	}
+
+	tl.onNS = 5000 // ran, but no sample caught it
+	got = nil
+	ss := onCPUStacks(tl, []*stack{other})
+	for _, s := range ss {
+		got = append(got, [2]int64{s.samples, s.cpuNS})
+	}
+	if want := [][2]int64{{0, 5000}}; !reflect.DeepEqual(got, want) || len(ss[0].chain) != 0 {
+		t.Errorf("unsampled thread: got %v, want %v without frames", got, want)
+	}
+	sym, _ := fixtureSymbolizer(t)
+	p := buildProfile(sym, buildInput{role: "writer", mode: "busy", stacks: ss, wall: true})
+	markNoStack(p)
+	q := parseBack(t, p)
+	if names := frameNames(q.Sample[0]); !reflect.DeepEqual(names, []string{onNoSampleFrame}) {
+		t.Errorf("unsampled on-CPU frames: got %v, want [%s]", names, onNoSampleFrame)
+	}
 }
