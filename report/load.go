@@ -151,7 +151,10 @@ func readStepFiles(dir string) ([]Step, error) {
 		return nil, fmt.Errorf("read results: %w", err)
 	}
 	if _, err := os.Stat(dir); err != nil {
-		return nil, fmt.Errorf("read results: %w", err)
+		if pe, ok := err.(*os.PathError); ok {
+			err = pe.Err
+		}
+		return nil, &FileError{Op: "read results", Path: dir, Err: err}
 	}
 	sort.Strings(names)
 	var steps []Step

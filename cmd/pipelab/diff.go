@@ -7,8 +7,6 @@ import (
 	"io"
 	"path/filepath"
 
-	pprof "github.com/google/pprof/profile"
-
 	"github.com/pipelab/pipelab/profile"
 	"github.com/pipelab/pipelab/report"
 )
@@ -39,18 +37,11 @@ func cmdDiff(ctx context.Context, env *cli, args []string) error {
 	if top < 1 {
 		return usagef("--top %d: must be at least 1", top)
 	}
-	a, err := openInput(fs.Arg(0))
-	if err != nil {
-		return err
-	}
-	b, err := openInput(fs.Arg(1))
-	if err != nil {
-		return err
-	}
-	diffs, err := report.Diff(a, b, report.Options{Top: top, SampleType: sampleType})
+	cmp, err := report.Compare(fs.Arg(0), fs.Arg(1), report.Options{Top: top, SampleType: sampleType})
 	if err != nil {
 		return inputError(err)
 	}
+	a, b, diffs := cmp.A, cmp.B, cmp.Roles
 	if output != "" {
 		d, err := report.DiffProfile(a, b)
 		if err != nil {
@@ -61,15 +52,6 @@ func cmdDiff(ctx context.Context, env *cli, args []string) error {
 		}
 	}
 	return write(env.stdout, diffs)
-}
-
-// openInput reads a profile or a one-step result folder named by the user.
-func openInput(path string) (*pprof.Profile, error) {
-	p, err := report.OpenInput(path)
-	if err != nil {
-		return nil, inputError(err)
-	}
-	return p, nil
 }
 
 // inputError turns report's bad-input errors into usage errors (exit 2).

@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/pipelab/pipelab/bench"
 )
@@ -36,7 +37,7 @@ func (fs *flagSet) parse(env *cli, args []string) error {
 		return errHelp
 	}
 	if err != nil {
-		return usagef("%s: %s (see pipelab %s --help)", fs.cmd, flagErrorText(err), fs.cmd)
+		return usagef("%s: %s (see pipelab %s --help)", fs.cmd, fs.errorText(err), fs.cmd)
 	}
 	return nil
 }
@@ -47,14 +48,14 @@ var (
 	noArgRE    = regexp.MustCompile(`^flag needs an argument: -+(.*)$`)
 )
 
-// flagErrorText rewrites the flag package's errors in our flag spelling:
-// "--bytes: size "0": must be positive (...)", "unknown flag --frob".
-func flagErrorText(err error) string {
+// errorText rewrites the flag package's errors in our flag spelling:
+// "--bytes 0: must be positive (...)", "unknown flag --frob".
+func (fs *flagSet) errorText(err error) string {
 	msg := err.Error()
 	if m := badValueRE.FindStringSubmatch(msg); m != nil {
 		why := m[3]
-		if why == "parse error" {
-			why = "not true or false"
+		if why == "parse error" || why == "invalid syntax" || why == "value out of range" {
+			why = fs.typeHint(m[2])
 		}
 		return fmt.Sprintf("--%s %s: %s", m[2], m[1], why)
 	}
@@ -65,6 +66,29 @@ func flagErrorText(err error) string {
 		return "flag --" + m[1] + " needs a value"
 	}
 	return msg
+}
+
+// typeHint says what kind of value the named flag wants, for a value the
+// flag package could not parse.
+func (fs *flagSet) typeHint(name string) string {
+	f := fs.Lookup(name)
+	if f == nil {
+		return "not a valid value"
+	}
+	if b, ok := f.Value.(interface{ IsBoolFlag() bool }); ok && b.IsBoolFlag() {
+		return "not true or false"
+	}
+	g, ok := f.Value.(flag.Getter)
+	if !ok {
+		return "not a valid value"
+	}
+	switch g.Get().(type) {
+	case int, int64, uint, uint64:
+		return "not a whole number"
+	case time.Duration:
+		return "not a duration (e.g. 500ms, 10s, 2m)"
+	}
+	return "not a valid value"
 }
 
 func (fs *flagSet) printHelp(w io.Writer) {

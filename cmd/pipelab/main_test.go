@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	pprof "github.com/google/pprof/profile"
+
 	"github.com/pipelab/pipelab/bench"
 )
 
@@ -90,6 +92,21 @@ func badInputs(dir string) []badInput {
 		{[]string{"diff", "empty", "empty"}, "pipelab: read results empty: no pipelab results (no ladder.json and no MODE.json; write some with pipelab profile --out empty or pipelab ladder --out empty)", 2},
 		{[]string{"diff", "missing.pb.gz", "missing.pb.gz"}, "pipelab: read profile missing.pb.gz: no such file or directory", 2},
 		{[]string{"report", "empty"}, "pipelab: read results empty: no pipelab results (no ladder.json and no MODE.json; write some with pipelab profile --out empty or pipelab ladder --out empty)", 2},
+		{[]string{"diff", "user.pb.gz", "kernel.pb.gz"}, "pipelab: diff user.pb.gz: no kernel frames (profile A has none and diff compares kernel symbols; profile as root, or with kernel.perf_event_paranoid<=1 and kernel.kptr_restrict=0)", 2},
+		{[]string{"diff", "count.pb.gz", "kernel.pb.gz"}, "pipelab: diff count.pb.gz kernel.pb.gz: different sample types (samples/count vs samples/count, cpu/nanoseconds; compare profiles of the same kind)", 2},
+		{[]string{"diff", "--top", "0", "a", "b"}, "pipelab: --top 0: must be at least 1", 2},
+		{[]string{"report"}, "pipelab: report: want one result folder, got 0 argument(s) (see pipelab report --help)", 2},
+		{[]string{"report", "missing"}, "pipelab: read results missing: no such file or directory", 2},
+		{[]string{"run", "--buf-size", "0"}, "pipelab: run: --buf-size 0: must be positive " + sizeHint + " (see pipelab run --help)", 2},
+		{[]string{"run", "--pipe-size", "1000"}, "pipelab: --pipe-size 1000: pipe size below the page size (4KiB) (use at least 4KiB)", 2},
+		{[]string{"run", "--pin", "1"}, "pipelab: run: --pin 1: not W,R (two CPU numbers such as 0,1, or none) (see pipelab run --help)", 2},
+		{[]string{"run", "--repeat", "1.5"}, "pipelab: run: --repeat 1.5: not a whole number (see pipelab run --help)", 2},
+		{[]string{"run", "--timeout", "5"}, "pipelab: run: --timeout 5: not a duration (e.g. 500ms, 10s, 2m) (see pipelab run --help)", 2},
+		{[]string{"run", "--mode", "splice", "--verify"}, "pipelab: --verify: needs a read(2) reader that sees the bytes (use mode write, write-huge, vmsplice or vmsplice-huge)", 2},
+		{[]string{"profile", "--freq", "abc"}, "pipelab: profile: --freq abc: not a whole number (see pipelab profile --help)", 2},
+		{[]string{"profile", "--out", "notprof.txt"}, "pipelab: --out notprof.txt: not a directory (choose a writable directory)", 2},
+		{[]string{"ladder", "--view", "foo"}, "pipelab: --view foo: unknown view (want cpu or wall)", 2},
+		{[]string{"ladder", "--modes", ","}, `pipelab: --modes: unknown mode "" (want a comma-separated list of: write, write-huge, vmsplice, vmsplice-huge, splice, huge, busy)`, 2},
 		{[]string{"doctor", "extra"}, `pipelab: doctor: unexpected argument "extra" (flags start with --; see pipelab doctor --help)`, 2},
 	}
 }
@@ -104,6 +121,7 @@ func TestBadInput(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "notprof.txt"), []byte("hello\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	writeFixtureProfiles(t, dir)
 	for _, c := range badInputs(dir) {
 		t.Run(strings.Join(c.args, " "), func(t *testing.T) {
 			stdout, stderr, code := pipelab(t, dir, c.args...)
@@ -131,4 +149,39 @@ func TestUsage(t *testing.T) {
 			t.Errorf("%s --help: got status %d and %.60q, want 0 and its usage", cmd, code, stdout)
 		}
 	}
+}
+
+// writeFixtureProfiles writes three small profiles into dir for diff's bad
+// input: user.pb.gz (user frames only), kernel.pb.gz (a kernel frame,
+// samples/count and cpu/nanoseconds) and count.pb.gz (a kernel frame,
+// samples/count only).
+func writeFixtureProfiles(t *testing.T, dir string) {
+	t.Helper()
+	user := &pprof.Mapping{ID: 1, Start: 0x400000, Limit: 0x500000, File: "/usr/bin/true", HasFunctions: true}
+	kernel := &pprof.Mapping{ID: 2, Start: 0xffffffff81000000, Limit: 0xffffffff82000000, File: "[kernel.kallsyms]", HasFunctions: true}
+	mk := func(name string, m *pprof.Mapping, fn string, types ...string) {
+		f := &pprof.Function{ID: 1, Name: fn, SystemName: fn}
+		loc := &pprof.Location{ID: 1, Mapping: m, Address: m.Start + 0x10, Line: []pprof.Line{{Function: f}}}
+		p := &pprof.Profile{Mapping: []*pprof.Mapping{m}, Function: []*pprof.Function{f}, Location: []*pprof.Location{loc}}
+		var vals []int64
+		for _, ty := range types {
+			typ, unit, _ := strings.Cut(ty, "/")
+			p.SampleType = append(p.SampleType, &pprof.ValueType{Type: typ, Unit: unit})
+			vals = append(vals, 1)
+		}
+		p.Sample = []*pprof.Sample{{Location: []*pprof.Location{loc}, Value: vals}}
+		if err := p.CheckValid(); err != nil {
+			t.Fatal(err)
+		}
+		var buf bytes.Buffer
+		if err := p.Write(&buf); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), buf.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mk("user.pb.gz", user, "main", "samples/count", "cpu/nanoseconds")
+	mk("kernel.pb.gz", kernel, "anon_pipe_write", "samples/count", "cpu/nanoseconds")
+	mk("count.pb.gz", kernel, "anon_pipe_write", "samples/count")
 }
