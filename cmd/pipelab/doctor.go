@@ -78,6 +78,7 @@ func runChecks() []check {
 		checkPerfEvents(),
 		checkKernelCallchains(),
 		checkKallsyms(),
+		checkWallView(),
 		checkPMU(),
 		checkTHP(),
 		checkPipeMaxSize(),
@@ -124,6 +125,17 @@ func checkKernelCallchains() check {
 		return c
 	}
 	c.Status, c.Detail = statusOK, "cpu-clock samples carry kernel frames"
+	return c
+}
+
+func checkWallView() check {
+	c := check{Name: "wall view"}
+	if err := profile.ProbeContextSwitches(); err != nil {
+		c.Status, c.Detail = statusLimited, err.Error()+"; --view wall falls back to the cpu view"
+		c.Remedy = "run as root, or sysctl kernel.perf_event_paranoid=1, or grant CAP_PERFMON"
+		return c
+	}
+	c.Status, c.Detail = statusOK, "context-switch events with kernel callchains open: --view wall works"
 	return c
 }
 

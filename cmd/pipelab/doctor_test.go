@@ -1,0 +1,69 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/pipelab/pipelab/profile"
+)
+
+// TestDoctor checks that doctor --json covers every fact the user needs,
+// that its exit status follows the worst line, and that the hardware
+// counter line tells the truth about this machine.
+func TestDoctor(t *testing.T) {
+	stdout, stderr, code := pipelab(t, t.TempDir(), "doctor", "--json")
+	var got struct {
+		Checks []check `json:"checks"`
+		Exit   int     `json:"exit_status"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &got); err != nil {
+		t.Fatalf("doctor --json: %v\n%s%s", err, stdout, stderr)
+	}
+	if code != got.Exit {
+		t.Errorf("exit status %d, but the JSON says %d", code, got.Exit)
+	}
+	byName := map[string]check{}
+	worst := 0
+	for _, c := range got.Checks {
+		byName[c.Name] = c
+		switch c.Status {
+		case statusOK:
+		case statusLimited:
+			worst = max(worst, 1)
+			if c.Remedy == "" {
+				t.Errorf("%s is LIMITED without a remedy", c.Name)
+			}
+		case statusNo:
+			worst = max(worst, 1)
+			if c.Remedy == "" {
+				t.Errorf("%s is NO without a remedy", c.Name)
+			}
+		default:
+			t.Errorf("%s: status %q, want OK, LIMITED or NO", c.Name, c.Status)
+		}
+	}
+	if got.Exit < worst {
+		t.Errorf("exit status %d, want at least %d for %+v", got.Exit, worst, got.Checks)
+	}
+	for _, name := range []string{"kernel", "perf_event_open", "kernel callchains", "kernel symbols", "wall view",
+		"hardware counters", "transparent huge pages", "pipe-max-size", "CPUs for pinning", "post's kernel symbols"} {
+		if _, ok := byName[name]; !ok {
+			t.Errorf("no %q line", name)
+		}
+	}
+	hw := byName["hardware counters"]
+	if err := profile.ProbeHardwareCounters(); errors.Is(err, profile.ErrNotSupported) && hw.Status != statusLimited {
+		t.Errorf("hardware counters: %s, but cycles does not open here (%v)", hw.Status, err)
+	} else if err == nil && hw.Status != statusOK {
+		t.Errorf("hardware counters: %s, but cycles opens here", hw.Status)
+	}
+	if s := byName["post's kernel symbols"]; s.Status == statusOK && !strings.Contains(s.Detail, "copy_page_from_iter") {
+		t.Errorf("post's kernel symbols: %q does not list copy_page_from_iter", s.Detail)
+	}
+	if os.Geteuid() == 0 && byName["perf_event_open"].Status != statusOK {
+		t.Errorf("as root, perf_event_open is %s: %s", byName["perf_event_open"].Status, byName["perf_event_open"].Detail)
+	}
+}
