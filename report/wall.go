@@ -27,6 +27,11 @@ type WallRole struct {
 	// WallNanos, 0..1.
 	OnCPUShare  float64 `json:"on_cpu_share"`
 	OffCPUShare float64 `json:"off_cpu_share"`
+	// PreemptedNanos is the part of OffCPUNanos spent runnable, waiting
+	// for a CPU after an involuntary switch-out; 0 when not recorded.
+	// PreemptedShare is it over WallNanos.
+	PreemptedNanos int64   `json:"preempted_ns,omitempty"`
+	PreemptedShare float64 `json:"preempted_share,omitempty"`
 	// WallNanosPerGiB is WallNanos over the GiB moved; the On and Off
 	// variants split it.
 	WallNanosPerGiB   float64 `json:"wall_ns_per_gib"`
@@ -161,7 +166,7 @@ func Wall(s Step, profiles map[string]*pprof.Profile, n int) ([]WallRole, error)
 	var out []WallRole
 	for _, rs := range s.Roles {
 		p := profiles[rs.Role]
-		w := WallRole{Role: rs.Role, WallNanos: rs.WallNanos, OnCPUNanos: rs.OnCPUNanos, OffCPUNanos: rs.OffCPUNanos}
+		w := WallRole{Role: rs.Role, WallNanos: rs.WallNanos, OnCPUNanos: rs.OnCPUNanos, OffCPUNanos: rs.OffCPUNanos, PreemptedNanos: rs.PreemptedNanos}
 		if w.WallNanos <= 0 {
 			if p == nil {
 				continue
@@ -174,6 +179,7 @@ func Wall(s Step, profiles map[string]*pprof.Profile, n int) ([]WallRole, error)
 		}
 		w.OnCPUShare = float64(w.OnCPUNanos) / float64(w.WallNanos)
 		w.OffCPUShare = float64(w.OffCPUNanos) / float64(w.WallNanos)
+		w.PreemptedShare = float64(w.PreemptedNanos) / float64(w.WallNanos)
 		if moved > 0 {
 			w.WallNanosPerGiB = float64(w.WallNanos) / moved
 			w.OnCPUNanosPerGiB = float64(w.OnCPUNanos) / moved

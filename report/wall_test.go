@@ -108,7 +108,7 @@ func syntheticWallSteps() []Step {
 	w := step("write", 1)
 	w.Warnings = []string{"cycles: not supported here (no hardware PMU)"}
 	w.Roles = []RoleSummary{
-		{Role: "writer", Samples: 300, Lost: 3, WallProfile: "write.writer.wall.pb.gz", WallNanos: ms(1000), OnCPUNanos: ms(300), OffCPUNanos: ms(700), Switches: 30000, Wakeups: 28000},
+		{Role: "writer", Samples: 300, Lost: 3, WallProfile: "write.writer.wall.pb.gz", WallNanos: ms(1000), OnCPUNanos: ms(300), OffCPUNanos: ms(700), PreemptedNanos: ms(100), Switches: 30000, Wakeups: 28000},
 		{Role: "reader", Samples: 200, WallProfile: "write.reader.wall.pb.gz", WallNanos: ms(1000), OnCPUNanos: ms(200), OffCPUNanos: ms(700), Switches: 25000, Wakeups: 24000},
 	}
 	b := step("busy", 5)
@@ -204,7 +204,7 @@ func TestWallFigures(t *testing.T) {
 		t.Fatalf("got roles %+v, want writer then reader", write)
 	}
 	w := write[0]
-	if w.OffCPUShare != 0.7 || w.OnCPUShare != 0.3 || w.SwitchesPerGiB != 30000 || w.WakeupsPerGiB != 28000 || w.WallNanosPerGiB != 1e9 {
+	if w.OffCPUShare != 0.7 || w.OnCPUShare != 0.3 || w.PreemptedShare != 0.1 || w.SwitchesPerGiB != 30000 || w.WakeupsPerGiB != 28000 || w.WallNanosPerGiB != 1e9 {
 		t.Errorf("writer: on %v off %v, %v switches and %v wake-ups per GiB, %vns wall per GiB; want 0.3, 0.7, 30000, 28000, 1e9",
 			w.OnCPUShare, w.OffCPUShare, w.SwitchesPerGiB, w.WakeupsPerGiB, w.WallNanosPerGiB)
 	}
@@ -282,7 +282,11 @@ func TestWriteReportSyntheticWall(t *testing.T) {
 	}
 	golden(t, "report.synthetic-wall.md", md)
 	for _, want := range []string{
-		"| writer | 1.00s | 300.00ms (30.00%) | 700.00ms (70.00%) | 1.00s | 30000 | 28000 |",
+		"| role | wall | on-CPU | off-CPU | of which preempted | wall per GiB | context switches per GiB | wake-ups per GiB |",
+		"| writer | 1.00s | 300.00ms (30.00%) | 700.00ms (70.00%) | 100.00ms (10.00%) | 1.00s | 30000 | 28000 |",
+		"| reader | 1.00s | 200.00ms (20.00%) | 700.00ms (70.00%) | 0 (0.00%) | 1.00s | 25000 | 24000 |",
+		"| writer | 200.00ms | 190.00ms (95.00%) | 10.00ms (5.00%) | 200.00ms | 40.0 | 0.0 |",
+		"Median throughput 1.00 → 5.00 GiB/s: ×5.00, too few runs (1 and 1) to test the change: a U-test needs 4 per step.",
 		"| `pipe_wait_writable` | `anon_pipe_write` | 600.00ms | 85.71% | 60.00% |",
 		"| `irqentry_exit` | `asm_sysvec_apic_timer_interrupt` | 100.00ms | 14.29% | 10.00% |",
 		"- writer: wall time per GiB 1.00s → 200.00ms, 80.00% less (on-CPU -11.00pp, off-CPU -69.00pp of the write wall time).",
