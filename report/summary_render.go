@@ -214,7 +214,7 @@ func writeWall(m *mdWriter, ws []WallRole) {
 		if len(w.Blocking) == 0 {
 			continue
 		}
-		m.printf("Top blocking sites of the %s (stack at switch-out, time asleep):\n\n", w.Role)
+		m.printf("Top blocking sites of the %s (the stack at switch-out, charged with the time until it ran again):\n\n", w.Role)
 		var rows [][]string
 		for i, b := range w.Blocking {
 			if i == maxBlockingSites {
