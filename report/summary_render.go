@@ -273,7 +273,7 @@ func writeTransition(m *mdWriter, st StepSummary, prevRuns int) {
 
 func writeCaveats(m *mdWriter, s *Summary) {
 	m.printf("## What these samples can and cannot show\n\n")
-	sw := s.Env == nil || s.Env.PMU != "hardware"
+	sw := s.Env != nil && s.Env.PMU == "software only"
 	m.printf("- **Self time on irq-enable points.** pipelab samples the software cpu-clock event. Its timer interrupt cannot fire while interrupts are off, so a sample due inside an irq-off section lands at the point where interrupts come back on")
 	if sw {
 		m.printf(" (this machine has no PMU, so there is no NMI-based event to avoid it)")
