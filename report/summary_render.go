@@ -236,7 +236,7 @@ func writeTransition(m *mdWriter, st StepSummary, prevRuns int) {
 		m.printf("Median throughput %s → %s GiB/s: %s", gibs(r.Median/r.VsPrev), gibs(r.Median), speedup(r.VsPrev))
 		switch {
 		case r.DeltaPrev == "":
-		case r.N < minRunsForTest || prevRuns < minRunsForTest:
+		case r.FewRuns:
 			m.printf(", too few runs (%d and %d) to test the change: a U-test needs %d per step", prevRuns, r.N, minRunsForTest)
 		case r.DeltaPrev == "~":
 			m.printf(", no significant change (p=%.3f, Mann-Whitney U over the runs)", r.P)
