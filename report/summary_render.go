@@ -252,6 +252,13 @@ func writeTransition(m *mdWriter, st StepSummary, prevRuns int) {
 		}
 		m.printf("- %s: wall time per GiB %s → %s, %s %s (on-CPU %s, off-CPU %s of the %s wall time).\n",
 			c.Role, ns(c.WallNanosPerGiBA), ns(c.WallNanosPerGiBB), pct(math.Abs(c.Removed)), more, pp(-c.RemovedOnCPU), pp(-c.RemovedOffCPU), st.Prev)
+		var sites []string
+		for _, x := range c.Sites {
+			sites = append(sites, fmt.Sprintf("%s %s (%s → %s per GiB)", blockingName(x.Site, x.Caller), pp(-x.Removed), ns(x.OffCPUNanosPerGiBA), ns(x.OffCPUNanosPerGiBB)))
+		}
+		if len(sites) > 0 {
+			m.printf("  Blocking sites that changed most: %s.\n", strings.Join(sites, "; "))
+		}
 	}
 	if len(st.WallChange) > 0 {
 		m.printf("\n")
@@ -312,6 +319,14 @@ func writeCaveats(m *mdWriter, s *Summary) {
 	} else {
 		m.printf(" These steps ran without the wall view; `pipelab ladder --view wall` records switch-outs and time asleep and adds the on-CPU vs off-CPU split and the blocking sites to this report.\n")
 	}
+}
+
+// blockingName renders a blocking site as "`site` ← `caller`".
+func blockingName(site, caller string) string {
+	if caller == "" {
+		return code(site)
+	}
+	return code(site) + " ← " + code(caller)
 }
 
 // maxBlockingSites bounds the blocking sites listed per role.

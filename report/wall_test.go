@@ -234,6 +234,12 @@ func TestWallFigures(t *testing.T) {
 	if c.Role != "writer" || !near(c.Removed, 0.8) || !near(c.RemovedOnCPU, 0.11) || !near(c.RemovedOffCPU, 0.69) {
 		t.Errorf("writer write → busy: got %+v, want 0.8 removed: 0.11 on CPU, 0.69 asleep", c)
 	}
+	// Per site: the 600ms per GiB in pipe_wait_writable are gone (60
+	// points of the old wall time); preemption went from 100ms to 10ms.
+	if got := c.Sites; len(got) != 2 || got[0].Site != "pipe_wait_writable" || !near(got[0].Removed, 0.6) || got[0].OffCPUNanosPerGiBB != 0 ||
+		got[1].Site != "irqentry_exit" || !near(got[1].Removed, 0.09) || !near(got[1].OffCPUNanosPerGiBA, 100e6) {
+		t.Errorf("writer write → busy sites: got %+v, want pipe_wait_writable 0.6 removed, then irqentry_exit 0.09", got)
+	}
 	if back := WallChanges(busy, write); !near(back[0].Removed, -4) {
 		t.Errorf("busy → write: removed %v, want -4 (five times the wall time)", back[0].Removed)
 	}
