@@ -2,6 +2,7 @@ package report
 
 import (
 	"bytes"
+	"compress/gzip"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -50,13 +51,14 @@ func (e *FileError) Error() string {
 // Unwrap returns the cause.
 func (e *FileError) Unwrap() error { return e.Err }
 
-// maxProfileBytes bounds what ReadProfile accepts, compressed or not.
-const maxProfileBytes = 1 << 30
+// maxProfileBytes bounds what ReadProfile accepts, compressed or not; a
+// variable so tests can lower it.
+var maxProfileBytes = 1 << 30
 
 // ReadProfile parses a pprof profile, gzip-compressed or not, from r.
 // Input that is not a profile yields a *FileError wrapping ErrNotProfile.
 func ReadProfile(r io.Reader) (*pprof.Profile, error) {
-	data, err := io.ReadAll(io.LimitReader(r, maxProfileBytes+1))
+	data, err := io.ReadAll(io.LimitReader(r, int64(maxProfileBytes)+1))
 	if err != nil {
 		return nil, fmt.Errorf("read profile: %w", err)
 	}
@@ -69,10 +71,17 @@ func parseProfile(data []byte) (p *pprof.Profile, err error) {
 		return &FileError{Op: "read profile", Err: fmt.Errorf("%w (%s; give a .pb.gz file written by pipelab profile or go tool pprof -proto)", ErrNotProfile, why)}
 	}
 	if len(data) > maxProfileBytes {
-		return nil, bad("larger than 1 GiB")
+		return nil, bad("larger than " + sizeName(int64(maxProfileBytes)))
 	}
 	if len(bytes.TrimSpace(data)) == 0 {
 		return nil, bad("empty file")
+	}
+	if isGzip(data) {
+		// Decompress here, bounded: pprof's own reader would inflate a
+		// small gzip bomb without limit.
+		if data, err = gunzip(data); err != nil {
+			return nil, bad(err.Error())
+		}
 	}
 	defer func() {
 		// The legacy text parsers inside pprof are not hardened against
@@ -89,6 +98,24 @@ func parseProfile(data []byte) (p *pprof.Profile, err error) {
 		return nil, bad("no sample types")
 	}
 	return p, nil
+}
+
+func isGzip(data []byte) bool { return len(data) >= 2 && data[0] == 0x1f && data[1] == 0x8b }
+
+// gunzip inflates data, refusing more than maxProfileBytes.
+func gunzip(data []byte) ([]byte, error) {
+	gz, err := gzip.NewReader(bytes.NewReader(data))
+	if err != nil {
+		return nil, fmt.Errorf("decompressing profile: %w", err)
+	}
+	out, err := io.ReadAll(io.LimitReader(gz, int64(maxProfileBytes)+1))
+	if err != nil {
+		return nil, fmt.Errorf("decompressing profile: %w", err)
+	}
+	if len(out) > maxProfileBytes {
+		return nil, errors.New("larger than " + sizeName(int64(maxProfileBytes)) + " once decompressed")
+	}
+	return out, nil
 }
 
 // OpenProfile reads the pprof profile at path.

@@ -183,3 +183,25 @@ func TestCompareNamesTheFile(t *testing.T) {
 		t.Errorf("Compare differs from Diff on the same files:\n%s\nvs\n%s", g.String(), w.String())
 	}
 }
+
+// TestReadProfileBounded: a small gzip file that inflates past the limit
+// (a gzip bomb) is refused without inflating it all.
+func TestReadProfileBounded(t *testing.T) {
+	defer func(n int) { maxProfileBytes = n }(maxProfileBytes)
+	maxProfileBytes = 1 << 20
+	bomb := gz(make([]byte, 4<<20))
+	if len(bomb) > 1<<16 {
+		t.Fatalf("bomb is %d bytes, want a small file", len(bomb))
+	}
+	_, err := ReadProfile(bytes.NewReader(bomb))
+	badInput(t, err, "", "read profile: not a pprof profile (larger than 1 MiB once decompressed; give a .pb.gz file written by pipelab profile or go tool pprof -proto)", ErrNotProfile)
+	_, err = ReadProfile(bytes.NewReader(make([]byte, 2<<20)))
+	badInput(t, err, "", "read profile: not a pprof profile (larger than 1 MiB; give a .pb.gz file written by pipelab profile or go tool pprof -proto)", ErrNotProfile)
+	stored, err := os.ReadFile(filepath.Join("testdata", "write.pb.gz"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ReadProfile(bytes.NewReader(stored)); err != nil {
+		t.Errorf("a real profile under the limit: %v", err)
+	}
+}

@@ -76,6 +76,9 @@ type RoleSummary struct {
 	WallNanos   int64 `json:"wall_ns,omitempty"`
 	OnCPUNanos  int64 `json:"on_cpu_ns,omitempty"`
 	OffCPUNanos int64 `json:"off_cpu_ns,omitempty"`
+	// PreemptedNanos is the part of OffCPUNanos after involuntary
+	// switch-outs: the role was runnable and waited for a CPU.
+	PreemptedNanos int64 `json:"preempted_ns,omitempty"`
 	// Switches is how many times the role was switched out; Wakeups how
 	// many of those were sleeps it was woken from (voluntary switches).
 	Switches uint64 `json:"switches,omitempty"`

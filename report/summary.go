@@ -95,57 +95,13 @@ func Summarize(f *Folder, opt Options) (*Summary, error) {
 		env := f.Ladder.Env
 		s.Env = &env
 	}
-	var prevProf *pprof.Profile
-	for i, step := range f.Steps {
-		ss := StepSummary{Step: step, Throughput: s.Throughput[i]}
-		note := func(format string, a ...any) {
-			ss.Notes = append(ss.Notes, s.note(step.Mode, fmt.Sprintf(format, a...)))
-		}
-		stepNotes(step, note)
-		p, err := f.StepProfile(step.Mode)
+	var prev *pprof.Profile
+	for i := range f.Steps {
+		p, err := s.addStep(f, i, prev, opt)
 		if err != nil {
 			return nil, err
 		}
-		if p != nil {
-			ss.Attribution, err = Attribute(p, opt)
-			if errors.Is(err, ErrNoKernelFrames) {
-				note("the profile has no kernel frames, so no kernel symbol is attributed (profile as root, or with kernel.perf_event_paranoid<=1 and kernel.kptr_restrict=0)")
-				p = nil
-			} else if err != nil {
-				return nil, withPath(err, filepath.Join(f.Dir, step.Mode+".pb.gz"))
-			}
-			s.irqPoints(p, step.Mode)
-		}
-		if ss.Wall, err = f.stepWall(step, opt); err != nil {
-			return nil, err
-		}
-		for _, w := range ss.Wall {
-			s.HasWall = true
-			if w.FromProfile {
-				continue
-			}
-			if sum := w.OnCPUNanos + w.OffCPUNanos; math.Abs(float64(sum-w.WallNanos)) > wallTolerance*float64(w.WallNanos) {
-				note("the %s's on-CPU plus off-CPU time is %s of its wall time, more than 5%% away from it; read the split with care", w.Role, pct(float64(sum)/float64(w.WallNanos)))
-			}
-		}
-		if i > 0 {
-			prev := s.Steps[i-1]
-			ss.Prev = prev.Step.Mode
-			if p != nil && prevProf != nil {
-				ss.Diff, err = Diff(prevProf, p, Options{SampleType: opt.SampleType, Top: opt.top()})
-				if err != nil {
-					note("not compared with %s: %v", ss.Prev, err)
-					ss.Diff = nil
-				}
-			}
-			ss.WallChange = WallChanges(prev.Wall, ss.Wall)
-		}
-		for _, r := range step.Roles {
-			s.Lost += r.Lost
-			s.Samples += r.Samples
-		}
-		prevProf = p
-		s.Steps = append(s.Steps, ss)
+		prev = p
 	}
 	sort.Slice(s.IRQEnable, func(i, j int) bool {
 		a, b := s.IRQEnable[i], s.IRQEnable[j]
@@ -155,6 +111,58 @@ func Summarize(f *Folder, opt Options) (*Summary, error) {
 		return a.Symbol+" "+a.Via < b.Symbol+" "+b.Via
 	})
 	return s, nil
+}
+
+// addStep summarizes step i of f, compared with prev, the CPU profile of
+// the step before (nil when it has none), and returns the step's CPU
+// profile (nil when it has none with kernel frames).
+func (s *Summary) addStep(f *Folder, i int, prev *pprof.Profile, opt Options) (*pprof.Profile, error) {
+	step := f.Steps[i]
+	ss := StepSummary{Step: step, Throughput: s.Throughput[i]}
+	note := func(format string, a ...any) {
+		ss.Notes = append(ss.Notes, s.note(step.Mode, fmt.Sprintf(format, a...)))
+	}
+	stepNotes(step, note)
+	p, err := f.StepProfile(step.Mode)
+	if err != nil {
+		return nil, err
+	}
+	if p != nil {
+		ss.Attribution, err = Attribute(p, opt)
+		if errors.Is(err, ErrNoKernelFrames) {
+			note("the profile has no kernel frames, so no kernel symbol is attributed (profile as root, or with kernel.perf_event_paranoid<=1 and kernel.kptr_restrict=0)")
+			p = nil
+		} else if err != nil {
+			return nil, withPath(err, filepath.Join(f.Dir, step.Mode+".pb.gz"))
+		}
+		s.irqPoints(p, step.Mode)
+	}
+	if ss.Wall, err = f.stepWall(step, opt); err != nil {
+		return nil, err
+	}
+	for _, w := range ss.Wall {
+		s.HasWall = true
+		if sum := w.OnCPUNanos + w.OffCPUNanos; !w.FromProfile && math.Abs(float64(sum-w.WallNanos)) > wallTolerance*float64(w.WallNanos) {
+			note("the %s's on-CPU plus off-CPU time is %s of its wall time, more than 5%% away from it; read the split with care", w.Role, pct(float64(sum)/float64(w.WallNanos)))
+		}
+	}
+	if i > 0 {
+		before := s.Steps[i-1]
+		ss.Prev = before.Step.Mode
+		if p != nil && prev != nil {
+			if ss.Diff, err = Diff(prev, p, Options{SampleType: opt.SampleType, Top: opt.top()}); err != nil {
+				note("not compared with %s: %v", ss.Prev, err)
+				ss.Diff = nil
+			}
+		}
+		ss.WallChange = WallChanges(before.Wall, ss.Wall)
+	}
+	for _, r := range step.Roles {
+		s.Lost += r.Lost
+		s.Samples += r.Samples
+	}
+	s.Steps = append(s.Steps, ss)
+	return p, nil
 }
 
 // note adds text about mode to the notes, or mode to an equal note, and

@@ -47,8 +47,12 @@ func WriteSummaryMarkdown(w io.Writer, s *Summary) error {
 	m.printf("\n![Median GiB/s per step, min–max whiskers, the post's figures as markers](%s)\n\n", ChartFile)
 	m.printf("## Steps\n\n")
 	m.printf("Shares are of each role's on-CPU time as sampled by cpu-clock: **self** counts samples whose leaf is the symbol, **inclusive** those with the symbol anywhere on the stack. A post symbol is matched through the alias table; the kernel symbol column says what it is called on this kernel.\n\n")
-	for _, st := range s.Steps {
-		writeStep(m, st)
+	for i, st := range s.Steps {
+		prevRuns := 0
+		if i > 0 {
+			prevRuns = s.Steps[i-1].Throughput.N
+		}
+		writeStep(m, st, prevRuns)
 	}
 	writeCaveats(m, s)
 	if len(s.Notes) > 0 {
@@ -101,7 +105,7 @@ func writeEnv(m *mdWriter, e *Env) {
 	})
 }
 
-func writeStep(m *mdWriter, st StepSummary) {
+func writeStep(m *mdWriter, st StepSummary, prevRuns int) {
 	s := st.Step
 	m.printf("### %s — %s GiB/s\n\n", s.Mode, gibs(s.MedianGiBs))
 	m.printf("%s.%s\n\n", settings(s), noteRefs(st.Notes))
@@ -115,7 +119,7 @@ func writeStep(m *mdWriter, st StepSummary) {
 		writeWall(m, st.Wall)
 	}
 	if st.Prev != "" {
-		writeTransition(m, st)
+		writeTransition(m, st, prevRuns)
 	}
 }
 
@@ -187,33 +191,54 @@ func writeRoleAttribution(m *mdWriter, a Attribution) {
 }
 
 func writeWall(m *mdWriter, ws []WallRole) {
-	m.printf("**Wall time** — on-CPU vs off-CPU (asleep or waiting to run):\n\n")
+	m.printf("**Wall time** — on-CPU vs off-CPU (asleep, or runnable and waiting for a CPU):\n\n")
+	preempted := false
+	for _, w := range ws {
+		preempted = preempted || w.PreemptedNanos > 0
+	}
+	header := []string{"role", "wall", "on-CPU", "off-CPU", "wall per GiB", "context switches per GiB", "wake-ups per GiB"}
+	if preempted {
+		header = append(header[:4], append([]string{"of which preempted"}, header[4:]...)...)
+	}
 	var rows [][]string
 	for _, w := range ws {
-		rows = append(rows, []string{w.Role, ns(float64(w.WallNanos)), ns(float64(w.OnCPUNanos)) + " (" + pct(w.OnCPUShare) + ")",
-			ns(float64(w.OffCPUNanos)) + " (" + pct(w.OffCPUShare) + ")", ns(w.WallNanosPerGiB), perGiB(w.SwitchesPerGiB), perGiB(w.WakeupsPerGiB)})
+		row := []string{w.Role, ns(float64(w.WallNanos)), ns(float64(w.OnCPUNanos)) + " (" + pct(w.OnCPUShare) + ")",
+			ns(float64(w.OffCPUNanos)) + " (" + pct(w.OffCPUShare) + ")", ns(w.WallNanosPerGiB), perGiB(w.SwitchesPerGiB), perGiB(w.WakeupsPerGiB)}
+		if preempted {
+			row = append(row[:4], append([]string{ns(float64(w.PreemptedNanos)) + " (" + pct(w.PreemptedShare) + ")"}, row[4:]...)...)
+		}
+		rows = append(rows, row)
 	}
-	m.table("lrrrrrr", []string{"role", "wall", "on-CPU", "off-CPU", "wall per GiB", "context switches per GiB", "wake-ups per GiB"}, rows)
+	m.table("l"+strings.Repeat("r", len(header)-1), header, rows)
 	for _, w := range ws {
 		if len(w.Blocking) == 0 {
 			continue
 		}
-		m.printf("Top blocking sites of the %s (stack at switch-out, time asleep):\n\n", w.Role)
+		m.printf("Top blocking sites of the %s (the stack at switch-out, charged with the time until it ran again):\n\n", w.Role)
 		var rows [][]string
-		for _, b := range w.Blocking {
+		for i, b := range w.Blocking {
+			if i == maxBlockingSites {
+				break
+			}
 			rows = append(rows, []string{code(b.Site), code(b.Caller), ns(float64(b.OffCPUNanos)), pct(b.Share), pct(b.WallShare)})
 		}
 		m.table("llrrr", []string{"blocking site", "called from", "off-CPU", "share of off-CPU", "share of wall"}, rows)
 	}
 }
 
-func writeTransition(m *mdWriter, st StepSummary) {
+// minRunsForTest is the fewest runs per step with which a Mann-Whitney U
+// test can reach alpha 0.05 (4 against 4 gives p=0.029).
+const minRunsForTest = 4
+
+func writeTransition(m *mdWriter, st StepSummary, prevRuns int) {
 	m.printf("#### What changed from %s to %s\n\n", st.Prev, st.Step.Mode)
 	if r := st.Throughput; r.VsPrev != 0 {
 		m.printf("Median throughput %s → %s GiB/s: %s", gibs(r.Median/r.VsPrev), gibs(r.Median), speedup(r.VsPrev))
-		switch r.DeltaPrev {
-		case "":
-		case "~":
+		switch {
+		case r.DeltaPrev == "":
+		case r.FewRuns:
+			m.printf(", too few runs (%d and %d) to test the change: a U-test needs %d per step", prevRuns, r.N, minRunsForTest)
+		case r.DeltaPrev == "~":
 			m.printf(", no significant change (p=%.3f, Mann-Whitney U over the runs)", r.P)
 		default:
 			m.printf(", %s", deltaCell(r))
@@ -227,6 +252,13 @@ func writeTransition(m *mdWriter, st StepSummary) {
 		}
 		m.printf("- %s: wall time per GiB %s → %s, %s %s (on-CPU %s, off-CPU %s of the %s wall time).\n",
 			c.Role, ns(c.WallNanosPerGiBA), ns(c.WallNanosPerGiBB), pct(math.Abs(c.Removed)), more, pp(-c.RemovedOnCPU), pp(-c.RemovedOffCPU), st.Prev)
+		var sites []string
+		for _, x := range c.Sites {
+			sites = append(sites, fmt.Sprintf("%s %s (%s → %s per GiB)", blockingName(x.Site, x.Caller), pp(-x.Removed), ns(x.OffCPUNanosPerGiBA), ns(x.OffCPUNanosPerGiBB)))
+		}
+		if len(sites) > 0 {
+			m.printf("  Blocking sites that changed most: %s.\n", strings.Join(sites, "; "))
+		}
 	}
 	if len(st.WallChange) > 0 {
 		m.printf("\n")
@@ -248,7 +280,7 @@ func writeTransition(m *mdWriter, st StepSummary) {
 
 func writeCaveats(m *mdWriter, s *Summary) {
 	m.printf("## What these samples can and cannot show\n\n")
-	sw := s.Env == nil || s.Env.PMU != "hardware"
+	sw := s.Env != nil && s.Env.PMU == "software only"
 	m.printf("- **Self time on irq-enable points.** pipelab samples the software cpu-clock event. Its timer interrupt cannot fire while interrupts are off, so a sample due inside an irq-off section lands at the point where interrupts come back on")
 	if sw {
 		m.printf(" (this machine has no PMU, so there is no NMI-based event to avoid it)")
@@ -288,6 +320,17 @@ func writeCaveats(m *mdWriter, s *Summary) {
 		m.printf(" These steps ran without the wall view; `pipelab ladder --view wall` records switch-outs and time asleep and adds the on-CPU vs off-CPU split and the blocking sites to this report.\n")
 	}
 }
+
+// blockingName renders a blocking site as "`site` ← `caller`".
+func blockingName(site, caller string) string {
+	if caller == "" {
+		return code(site)
+	}
+	return code(site) + " ← " + code(caller)
+}
+
+// maxBlockingSites bounds the blocking sites listed per role.
+const maxBlockingSites = 5
 
 // maxIRQPoints bounds the irq-enable points the caveats name.
 const maxIRQPoints = 6

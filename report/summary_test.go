@@ -304,3 +304,43 @@ func userOnly(p *pprof.Profile) *pprof.Profile {
 	p.Sample = keep
 	return p.Compact()
 }
+
+// TestSummarizeFailedSteps: interrupted and incomplete steps, and a
+// warning they share, become footnotes naming the steps.
+func TestSummarizeFailedSteps(t *testing.T) {
+	steps := ladderSteps(t)[:3]
+	steps[0].Interrupted = true
+	steps[1].Incomplete = true
+	steps[1].Warnings = []string{"pipe size rounded up to 128KiB"}
+	steps[2].Warnings = []string{"pipe size rounded up to 128KiB"}
+	s, err := Summarize(&Folder{Dir: t.TempDir(), Steps: steps}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Note{
+		{Steps: []string{"write"}, Text: "interrupted (SIGINT or SIGTERM); its figures cover the part that ran"},
+		{Steps: []string{"vmsplice"}, Text: "incomplete: the writer or the reader failed part way; its figures cover the part that ran"},
+		{Steps: []string{"vmsplice", "splice"}, Text: "pipe size rounded up to 128KiB"},
+	}
+	if len(s.Notes) != len(want) {
+		t.Fatalf("got notes %+v, want %+v", s.Notes, want)
+	}
+	for i := range want {
+		if strings.Join(s.Notes[i].Steps, ",") != strings.Join(want[i].Steps, ",") || s.Notes[i].Text != want[i].Text {
+			t.Errorf("note %d: got %+v, want %+v", i+1, s.Notes[i], want[i])
+		}
+	}
+	if got := s.Steps[2].Notes; len(got) != 1 || got[0] != 3 {
+		t.Errorf("splice's notes: got %v, want [3]", got)
+	}
+	var md bytes.Buffer
+	if err := WriteSummaryMarkdown(&md, s); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(md.String(), "\n[^3]: vmsplice, splice: pipe size rounded up to 128KiB\n") {
+		t.Errorf("no footnote naming both steps in:\n%s", md.String())
+	}
+	if !strings.Contains(md.String(), "No kernel attribution for this step") || strings.Contains(md.String(), "this machine has no PMU") {
+		t.Errorf("a folder without profiles or environment: want no attribution and no claim about the PMU")
+	}
+}

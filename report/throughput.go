@@ -47,6 +47,10 @@ type ThroughputRow struct {
 	// row or when a step has no runs.
 	DeltaPrev string  `json:"delta_prev,omitempty"`
 	P         float64 `json:"p,omitempty"`
+	// FewRuns is set when this step or the previous one has fewer runs
+	// than a U-test needs to reach alpha 0.05 (4 each): DeltaPrev is then
+	// "~" whatever the medians, and the writers say "too few runs".
+	FewRuns bool `json:"few_runs,omitempty"`
 	// Post is the post's figure for this mode in GiB/s, 0 when none.
 	Post float64 `json:"post_gib_s,omitempty"`
 }
@@ -67,6 +71,7 @@ func Throughput(steps []Step) []ThroughputRow {
 			c := benchmath.AssumeNothing.Compare(samples[i-1], samples[i])
 			rows[i].DeltaPrev = c.FormatDelta(rows[i-1].Median, rows[i].Median)
 			rows[i].P = c.P
+			rows[i].FewRuns = rows[i].N < minRunsForTest || rows[i-1].N < minRunsForTest
 		}
 	}
 	return rows

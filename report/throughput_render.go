@@ -32,6 +32,8 @@ func deltaCell(r ThroughputRow) string {
 	switch {
 	case r.DeltaPrev == "":
 		return ""
+	case r.FewRuns:
+		return "too few runs"
 	case r.DeltaPrev == "~":
 		return fmt.Sprintf("~ (p=%.3f)", r.P)
 	}

@@ -120,3 +120,25 @@ func TestStepsJSONRoundTrip(t *testing.T) {
 		t.Errorf("line 3 = %+v, want the splice step with its runs and roles", s)
 	}
 }
+
+// TestThroughputFewRuns: with 3 runs a U-test cannot reach alpha 0.05, so
+// the change is "too few runs", not "~" (no change), however far apart
+// the medians are.
+func TestThroughputFewRuns(t *testing.T) {
+	steps := ladderSteps(t)[:2]
+	steps[0].Runs, steps[1].Runs = steps[0].Runs[:3], steps[1].Runs[:3]
+	rows := Throughput(steps)
+	if !rows[1].FewRuns || rows[1].DeltaPrev != "~" {
+		t.Errorf("3 runs each: FewRuns %v, delta %q; want true and ~", rows[1].FewRuns, rows[1].DeltaPrev)
+	}
+	var b bytes.Buffer
+	if err := WriteThroughputText(&b, rows); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), "too few runs") {
+		t.Errorf("table does not say too few runs:\n%s", b.String())
+	}
+	if rows := Throughput(ladderSteps(t)[:2]); rows[1].FewRuns {
+		t.Errorf("5 runs each: FewRuns set")
+	}
+}

@@ -2,6 +2,7 @@ package report
 
 import (
 	"fmt"
+	"math"
 	"sort"
 
 	pprof "github.com/google/pprof/profile"
@@ -27,6 +28,11 @@ type WallRole struct {
 	// WallNanos, 0..1.
 	OnCPUShare  float64 `json:"on_cpu_share"`
 	OffCPUShare float64 `json:"off_cpu_share"`
+	// PreemptedNanos is the part of OffCPUNanos spent runnable, waiting
+	// for a CPU after an involuntary switch-out; 0 when not recorded.
+	// PreemptedShare is it over WallNanos.
+	PreemptedNanos int64   `json:"preempted_ns,omitempty"`
+	PreemptedShare float64 `json:"preempted_share,omitempty"`
 	// WallNanosPerGiB is WallNanos over the GiB moved; the On and Off
 	// variants split it.
 	WallNanosPerGiB   float64 `json:"wall_ns_per_gib"`
@@ -72,7 +78,28 @@ type WallChange struct {
 	Removed       float64 `json:"removed"`
 	RemovedOnCPU  float64 `json:"removed_on_cpu"`
 	RemovedOffCPU float64 `json:"removed_off_cpu"`
+	// Sites are the blocking sites whose off-CPU time per GiB changed
+	// most, biggest change first (at most maxSiteChanges), among the
+	// sites both steps list.
+	Sites []SiteChange `json:"sites,omitempty"`
 }
+
+// SiteChange is how one blocking site's off-CPU time per GiB moved
+// between two steps.
+type SiteChange struct {
+	Site   string `json:"site"`
+	Caller string `json:"caller,omitempty"`
+	// OffCPUNanosPerGiBA and OffCPUNanosPerGiBB are the site's off-CPU
+	// time per GiB moved in the earlier and the later step.
+	OffCPUNanosPerGiBA float64 `json:"off_cpu_ns_per_gib_a"`
+	OffCPUNanosPerGiBB float64 `json:"off_cpu_ns_per_gib_b"`
+	// Removed is A minus B over A's wall time per GiB, like
+	// WallChange.Removed.
+	Removed float64 `json:"removed"`
+}
+
+// maxSiteChanges bounds WallChange.Sites.
+const maxSiteChanges = 3
 
 // schedFrames are the scheduler's own frames at a switch-out; the
 // blocking site is the first frame past them.
@@ -161,7 +188,7 @@ func Wall(s Step, profiles map[string]*pprof.Profile, n int) ([]WallRole, error)
 	var out []WallRole
 	for _, rs := range s.Roles {
 		p := profiles[rs.Role]
-		w := WallRole{Role: rs.Role, WallNanos: rs.WallNanos, OnCPUNanos: rs.OnCPUNanos, OffCPUNanos: rs.OffCPUNanos}
+		w := WallRole{Role: rs.Role, WallNanos: rs.WallNanos, OnCPUNanos: rs.OnCPUNanos, OffCPUNanos: rs.OffCPUNanos, PreemptedNanos: rs.PreemptedNanos}
 		if w.WallNanos <= 0 {
 			if p == nil {
 				continue
@@ -174,6 +201,7 @@ func Wall(s Step, profiles map[string]*pprof.Profile, n int) ([]WallRole, error)
 		}
 		w.OnCPUShare = float64(w.OnCPUNanos) / float64(w.WallNanos)
 		w.OffCPUShare = float64(w.OffCPUNanos) / float64(w.WallNanos)
+		w.PreemptedShare = float64(w.PreemptedNanos) / float64(w.WallNanos)
 		if moved > 0 {
 			w.WallNanosPerGiB = float64(w.WallNanos) / moved
 			w.OnCPUNanosPerGiB = float64(w.OnCPUNanos) / moved
@@ -234,8 +262,52 @@ func WallChanges(a, b []WallRole) []WallChange {
 				Removed:       (base - wb.WallNanosPerGiB) / base,
 				RemovedOnCPU:  (wa.OnCPUNanosPerGiB - wb.OnCPUNanosPerGiB) / base,
 				RemovedOffCPU: (wa.OffCPUNanosPerGiB - wb.OffCPUNanosPerGiB) / base,
+				Sites:         siteChanges(wa, wb),
 			})
 		}
+	}
+	return out
+}
+
+// siteChanges compares the blocking sites of one role in two steps, per
+// GiB moved. A site listed in one step only counts as zero in the other,
+// which understates it when the other step's list was cut short.
+func siteChanges(a, b WallRole) []SiteChange {
+	type key struct{ site, caller string }
+	perGiB := func(w WallRole, ns int64) float64 {
+		if w.WallNanos == 0 {
+			return 0
+		}
+		return float64(ns) * w.WallNanosPerGiB / float64(w.WallNanos)
+	}
+	by := map[key]*SiteChange{}
+	get := func(b BlockingSite) *SiteChange {
+		k := key{b.Site, b.Caller}
+		if by[k] == nil {
+			by[k] = &SiteChange{Site: b.Site, Caller: b.Caller}
+		}
+		return by[k]
+	}
+	for _, x := range a.Blocking {
+		get(x).OffCPUNanosPerGiBA = perGiB(a, x.OffCPUNanos)
+	}
+	for _, x := range b.Blocking {
+		get(x).OffCPUNanosPerGiBB = perGiB(b, x.OffCPUNanos)
+	}
+	out := make([]SiteChange, 0, len(by))
+	for _, c := range by {
+		c.Removed = (c.OffCPUNanosPerGiBA - c.OffCPUNanosPerGiBB) / a.WallNanosPerGiB
+		out = append(out, *c)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		x, y := math.Abs(out[i].Removed), math.Abs(out[j].Removed)
+		if x != y {
+			return x > y
+		}
+		return out[i].Site+" "+out[i].Caller < out[j].Site+" "+out[j].Caller
+	})
+	if len(out) > maxSiteChanges {
+		out = out[:maxSiteChanges]
 	}
 	return out
 }
