@@ -23,7 +23,7 @@ func addWall(rs *report.RoleSummary, r *profile.Role, mode string, comments []st
 		return
 	}
 	rs.WallProfile = fmt.Sprintf("%s.%s.wall.pb.gz", mode, r.Name)
-	rs.WallNanos, rs.OnCPUNanos, rs.OffCPUNanos = r.WallNanos, r.OnCPUNanos, r.OffCPUNanos
+	rs.WallNanos, rs.OnCPUNanos, rs.OffCPUNanos, rs.PreemptedNanos = r.WallNanos, r.OnCPUNanos, r.OffCPUNanos, r.PreemptedNanos
 	rs.Switches, rs.Wakeups = r.Switches, r.Wakeups
 	r.Wall.Comments = append(r.Wall.Comments, comments...)
 	out[wallKey(r.Name)] = r.Wall
