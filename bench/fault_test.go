@@ -396,3 +396,58 @@ func TestProgress(t *testing.T) {
 		t.Errorf("reports %+v, want 4 with bytes moving", got)
 	}
 }
+
+// hangingKid starts a process that never talks and never exits by itself,
+// as a child of role stuck in its setup or ignoring EPIPE.
+func hangingKid(t *testing.T, role string) *kid {
+	t.Helper()
+	k := &kid{role: role, cmd: exec.Command("sleep", "600"), msgs: make(chan childMsg),
+		done: make(chan struct{}), stderr: &headBuffer{}}
+	if err := k.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		k.cmd.Wait()
+		close(k.done)
+	}()
+	t.Cleanup(k.kill)
+	return k
+}
+
+// setLimit shortens one of the runner's hang limits for a test.
+func setLimit(t *testing.T, limit *time.Duration, d time.Duration) {
+	old := *limit
+	*limit = d
+	t.Cleanup(func() { *limit = old })
+}
+
+// TestHangingChildren covers the two waits that --timeout does not: a
+// child that never gets ready, and a writer that does not stop once the
+// reader has all its bytes. Both are killed, reaped and blamed.
+func TestHangingChildren(t *testing.T) {
+	t.Run("not ready", func(t *testing.T) {
+		setLimit(t, &readyTimeout, 300*time.Millisecond)
+		r := &runner{writer: hangingKid(t, "writer"), reader: hangingKid(t, "reader")}
+		r.reader.ready = &ChildReport{}
+		err := r.awaitReady(context.Background())
+		if want := "writer: was not ready after 300ms"; err == nil || err.Error() != want {
+			t.Errorf("awaitReady = %v, want %q", err, want)
+		}
+		if !r.writer.exited() || !r.reader.exited() {
+			t.Errorf("children not reaped: writer %v, reader %v", r.writer.exited(), r.reader.exited())
+		}
+	})
+	t.Run("writer ignores EPIPE", func(t *testing.T) {
+		setLimit(t, &stopGrace, 300*time.Millisecond)
+		r := &runner{writer: hangingKid(t, "writer"), reader: exitedKid(t, "reader", "exit 0"),
+			shared: make([]byte, sharedSize), started: time.Now()}
+		err := r.monitor(context.Background())
+		if want := "writer: did not stop within 300ms of the reader closing the pipe"; err == nil || err.Error() != want {
+			t.Errorf("monitor = %v, want %q", err, want)
+		}
+		if !r.writer.exited() {
+			t.Errorf("writer not reaped")
+		}
+	})
+	noChildren(t)
+}

@@ -11,10 +11,14 @@ import (
 )
 
 const (
-	readyTimeout = 30 * time.Second       // children's setup before the gate
 	tick         = 100 * time.Millisecond // progress and --timeout checks
-	stopGrace    = 10 * time.Second       // writer's time to see EPIPE
 	progressTick = 250 * time.Millisecond // how often progress is called
+)
+
+// Limits on children that hang; variables so tests can shorten them.
+var (
+	readyTimeout = 30 * time.Second // children's setup before the gate
+	stopGrace    = 10 * time.Second // writer's time to see EPIPE
 )
 
 // Run validates o, then runs the transfer o.Repeat times, each through a
