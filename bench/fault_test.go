@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"os/exec"
 	"strings"
 	"syscall"
@@ -450,4 +451,49 @@ func TestHangingChildren(t *testing.T) {
 		}
 	})
 	noChildren(t)
+}
+
+// TestNoFDLeak: whichever way a run ends (success, child failure, stall,
+// interrupt, bad options, observer error), Run closes every descriptor it
+// opened: pipes, the gate, the status pipes, the memfd.
+func TestNoFDLeak(t *testing.T) {
+	runOne(t, one("write")) // warm up the runtime's own descriptors (netpoller)
+	before := openFDs(t)
+	runOne(t, one("splice"))
+	t.Setenv(envFault, "reader:exit3")
+	Run(context.Background(), one("write"), nil, nil)
+	t.Setenv(envFault, "writer:setup")
+	Run(context.Background(), one("vmsplice"), nil, nil)
+	t.Setenv(envFault, "writer:stall")
+	stall := endless("write")
+	stall.Timeout = 500 * time.Millisecond
+	Run(context.Background(), stall, nil, nil)
+	t.Setenv(envFault, "")
+	runHurting(t, endless("write"), "writer", syscall.SIGKILL)
+	ctx, cancel := context.WithCancel(context.Background())
+	Run(ctx, endless("splice"), nil, func(Progress) { cancel() })
+	Run(context.Background(), one("write"), &observer{attach: func(int, int) error { return errors.New("boom") }}, nil)
+	bad := one("write")
+	bad.Bytes = -1
+	Run(context.Background(), bad, nil, nil)
+	noChildren(t)
+	after := openFDs(t)
+	if len(after) != len(before) {
+		t.Errorf("open descriptors: %d before, %d after the runs\nbefore %v\nafter  %v", len(before), len(after), before, after)
+	}
+}
+
+// openFDs lists this process's descriptors and what they point at.
+func openFDs(t *testing.T) []string {
+	t.Helper()
+	entries, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var list []string
+	for _, e := range entries {
+		target, _ := os.Readlink("/proc/self/fd/" + e.Name())
+		list = append(list, e.Name()+"->"+target)
+	}
+	return list
 }
