@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"os/exec"
 	"strings"
 	"syscall"
@@ -395,4 +396,104 @@ func TestProgress(t *testing.T) {
 	if len(got) < 4 || got[len(got)-1].Bytes == 0 {
 		t.Errorf("reports %+v, want 4 with bytes moving", got)
 	}
+}
+
+// hangingKid starts a process that never talks and never exits by itself,
+// as a child of role stuck in its setup or ignoring EPIPE.
+func hangingKid(t *testing.T, role string) *kid {
+	t.Helper()
+	k := &kid{role: role, cmd: exec.Command("sleep", "600"), msgs: make(chan childMsg),
+		done: make(chan struct{}), stderr: &headBuffer{}}
+	if err := k.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		k.cmd.Wait()
+		close(k.done)
+	}()
+	t.Cleanup(k.kill)
+	return k
+}
+
+// setLimit shortens one of the runner's hang limits for a test.
+func setLimit(t *testing.T, limit *time.Duration, d time.Duration) {
+	old := *limit
+	*limit = d
+	t.Cleanup(func() { *limit = old })
+}
+
+// TestHangingChildren covers the two waits that --timeout does not: a
+// child that never gets ready, and a writer that does not stop once the
+// reader has all its bytes. Both are killed, reaped and blamed.
+func TestHangingChildren(t *testing.T) {
+	t.Run("not ready", func(t *testing.T) {
+		setLimit(t, &readyTimeout, 300*time.Millisecond)
+		r := &runner{writer: hangingKid(t, "writer"), reader: hangingKid(t, "reader")}
+		r.reader.ready = &ChildReport{}
+		err := r.awaitReady(context.Background())
+		if want := "writer: was not ready after 300ms"; err == nil || err.Error() != want {
+			t.Errorf("awaitReady = %v, want %q", err, want)
+		}
+		if !r.writer.exited() || !r.reader.exited() {
+			t.Errorf("children not reaped: writer %v, reader %v", r.writer.exited(), r.reader.exited())
+		}
+	})
+	t.Run("writer ignores EPIPE", func(t *testing.T) {
+		setLimit(t, &stopGrace, 300*time.Millisecond)
+		r := &runner{writer: hangingKid(t, "writer"), reader: exitedKid(t, "reader", "exit 0"),
+			shared: make([]byte, sharedSize), started: time.Now()}
+		err := r.monitor(context.Background())
+		if want := "writer: did not stop within 300ms of the reader closing the pipe"; err == nil || err.Error() != want {
+			t.Errorf("monitor = %v, want %q", err, want)
+		}
+		if !r.writer.exited() {
+			t.Errorf("writer not reaped")
+		}
+	})
+	noChildren(t)
+}
+
+// TestNoFDLeak: whichever way a run ends (success, child failure, stall,
+// interrupt, bad options, observer error), Run closes every descriptor it
+// opened: pipes, the gate, the status pipes, the memfd.
+func TestNoFDLeak(t *testing.T) {
+	runOne(t, one("write")) // warm up the runtime's own descriptors (netpoller)
+	before := openFDs(t)
+	runOne(t, one("splice"))
+	t.Setenv(envFault, "reader:exit3")
+	Run(context.Background(), one("write"), nil, nil)
+	t.Setenv(envFault, "writer:setup")
+	Run(context.Background(), one("vmsplice"), nil, nil)
+	t.Setenv(envFault, "writer:stall")
+	stall := endless("write")
+	stall.Timeout = 500 * time.Millisecond
+	Run(context.Background(), stall, nil, nil)
+	t.Setenv(envFault, "")
+	runHurting(t, endless("write"), "writer", syscall.SIGKILL)
+	ctx, cancel := context.WithCancel(context.Background())
+	Run(ctx, endless("splice"), nil, func(Progress) { cancel() })
+	Run(context.Background(), one("write"), &observer{attach: func(int, int) error { return errors.New("boom") }}, nil)
+	bad := one("write")
+	bad.Bytes = -1
+	Run(context.Background(), bad, nil, nil)
+	noChildren(t)
+	after := openFDs(t)
+	if len(after) != len(before) {
+		t.Errorf("open descriptors: %d before, %d after the runs\nbefore %v\nafter  %v", len(before), len(after), before, after)
+	}
+}
+
+// openFDs lists this process's descriptors and what they point at.
+func openFDs(t *testing.T) []string {
+	t.Helper()
+	entries, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var list []string
+	for _, e := range entries {
+		target, _ := os.Readlink("/proc/self/fd/" + e.Name())
+		list = append(list, e.Name()+"->"+target)
+	}
+	return list
 }

@@ -5,16 +5,22 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strconv"
+	"strings"
 	"time"
 
 	"golang.org/x/sys/unix"
 )
 
 const (
-	readyTimeout = 30 * time.Second       // children's setup before the gate
 	tick         = 100 * time.Millisecond // progress and --timeout checks
-	stopGrace    = 10 * time.Second       // writer's time to see EPIPE
 	progressTick = 250 * time.Millisecond // how often progress is called
+)
+
+// Limits on children that hang; variables so tests can shorten them.
+var (
+	readyTimeout = 30 * time.Second // children's setup before the gate
+	stopGrace    = 10 * time.Second // writer's time to see EPIPE
 )
 
 // Run validates o, then runs the transfer o.Repeat times, each through a
@@ -44,10 +50,33 @@ func Run(ctx context.Context, o Options, obs Observer, progress func(Progress)) 
 			} else {
 				res.Incomplete = true
 			}
+			res.Warnings = appendVerifyWarning(res.Warnings, res.Runs)
 			return res, fmt.Errorf("run %d of %d: %w", i+1, o.Repeat, err)
 		}
 	}
+	res.Warnings = appendVerifyWarning(res.Warnings, res.Runs)
 	return res, nil
+}
+
+// appendVerifyWarning adds one line to warnings when --verify found wrong
+// bytes in any complete run, so that every output shows it.
+func appendVerifyWarning(warnings []string, runs []RunResult) []string {
+	var offsets []string
+	complete := 0
+	for _, r := range runs {
+		if r.Partial {
+			continue
+		}
+		complete++
+		if r.Verified && r.FirstCorruptOffset >= 0 {
+			offsets = append(offsets, strconv.FormatInt(r.FirstCorruptOffset, 10))
+		}
+	}
+	if len(offsets) == 0 {
+		return warnings
+	}
+	return append(warnings, fmt.Sprintf("--verify: the reader got wrong bytes in %d of %d runs (first corrupt stream offset of each: %s)",
+		len(offsets), complete, strings.Join(offsets, ", ")))
 }
 
 func appendOnce(list []string, s string) []string {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/bits"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -199,8 +200,10 @@ func TestPipeLargerThanHalf(t *testing.T) {
 				if err != nil {
 					t.Fatalf("Run: %v", err)
 				}
-				if !slices.Equal(res.Warnings, want) {
-					t.Errorf("Warnings = %q, want %q", res.Warnings, want)
+				if got := slices.DeleteFunc(res.Warnings, func(w string) bool {
+					return strings.HasPrefix(w, "--verify: ") // checked by TestVerifyWarning
+				}); !slices.Equal(got, want) {
+					t.Errorf("Warnings = %q, want %q", got, want)
 				}
 				if off := res.Runs[0].FirstCorruptOffset; off >= 0 {
 					offsets = append(offsets, off)
@@ -214,5 +217,51 @@ func TestPipeLargerThanHalf(t *testing.T) {
 			}
 			t.Logf("first corrupt offsets: %v", offsets)
 		})
+	}
+}
+
+func TestAppendVerifyWarning(t *testing.T) {
+	runs := []RunResult{
+		{Verified: true, FirstCorruptOffset: -1},
+		{Verified: true, FirstCorruptOffset: 131074},
+		{Verified: true, FirstCorruptOffset: 2},
+		{Verified: true, FirstCorruptOffset: 7, Partial: true}, // cut short: not counted
+	}
+	got := appendVerifyWarning([]string{"earlier"}, runs)
+	want := []string{"earlier", "--verify: the reader got wrong bytes in 2 of 3 runs (first corrupt stream offset of each: 131074, 2)"}
+	if !slices.Equal(got, want) {
+		t.Errorf("got %q\nwant %q", got, want)
+	}
+	if got := appendVerifyWarning(nil, runs[:1]); got != nil {
+		t.Errorf("clean runs: got %q, want no warning", got)
+	}
+	if got := appendVerifyWarning(nil, []RunResult{{FirstCorruptOffset: -1}}); got != nil {
+		t.Errorf("unverified runs: got %q, want no warning", got)
+	}
+}
+
+// TestVerifyWarning: wrong bytes found by --verify reach Result.Warnings,
+// which every output of the command prints; a clean run adds nothing.
+func TestVerifyWarning(t *testing.T) {
+	o := one("vmsplice")
+	o.Repeat = 2
+	o.Verify = true
+	res, err := Run(context.Background(), o, nil, nil)
+	noChildren(t)
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if len(res.Warnings) != 0 {
+		t.Errorf("clean --verify: Warnings %q, want none", res.Warnings)
+	}
+	o.RewriteAfterSplice = true
+	res, err = Run(context.Background(), o, nil, nil)
+	noChildren(t)
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if want := appendVerifyWarning(nil, res.Runs); len(want) != 1 || !slices.Equal(res.Warnings, want) {
+		t.Errorf("rewrite after splice: Warnings %q, want %q (runs' first corrupt offsets %d, %d)",
+			res.Warnings, want, res.Runs[0].FirstCorruptOffset, res.Runs[1].FirstCorruptOffset)
 	}
 }
