@@ -34,6 +34,12 @@ type Step struct {
 	PinReader int  `json:"pin_reader"`
 	Repeat    int  `json:"repeat"`
 	Verify    bool `json:"verify"`
+	// RewriteAfterSplice is the vmsplice-reuse experiment: the writer
+	// rewrites a half-buffer as soon as vmsplice returns.
+	RewriteAfterSplice bool `json:"rewrite_after_splice,omitempty"`
+	// CorruptOffsets holds, for each run whose reader found wrong bytes
+	// under --verify, the stream offset of the first wrong byte.
+	CorruptOffsets []int64 `json:"corrupt_offsets,omitempty"`
 
 	// View is the profile view that ran: "cpu" or "wall"; empty when not
 	// profiled.

@@ -292,3 +292,27 @@ func TestProfileWall(t *testing.T) {
 		t.Error("no wall profile has the pipe's read or write path")
 	}
 }
+
+// TestVerify runs --verify as the post's double buffer (every byte as
+// written) and as the vmsplice-reuse experiment, where the writer rewrites
+// a half-buffer as soon as vmsplice returns and the reader gets the new
+// bytes: the command says so and records where.
+func TestVerify(t *testing.T) {
+	dir := t.TempDir()
+	stdout, stderr, code := pipelab(t, dir, "run", "--mode", "vmsplice", "--verify", "--bytes", "32MiB", "--repeat", "2", "--json")
+	if code != 0 || !strings.Contains(stderr, "--verify: the reader checked every byte of 2 run(s): all as written") {
+		t.Errorf("clean --verify: status %d, stderr %q", code, stderr)
+	}
+	var s report.Step
+	if err := json.Unmarshal([]byte(stdout), &s); err != nil || !s.Verify || len(s.CorruptOffsets) != 0 {
+		t.Errorf("clean --verify JSON: %v, %+v", err, s)
+	}
+	stdout, stderr, code = pipelab(t, dir, "run", "--mode", "vmsplice", "--verify", "--rewrite-after-splice", "--bytes", "32MiB", "--repeat", "3", "--json")
+	if code != 0 || !strings.Contains(stderr, "--rewrite-after-splice: the reader got bytes the writer wrote after vmsplice returned") {
+		t.Errorf("experiment: status %d, stderr %q", code, stderr)
+	}
+	s = report.Step{}
+	if err := json.Unmarshal([]byte(stdout), &s); err != nil || !s.RewriteAfterSplice || len(s.CorruptOffsets) == 0 {
+		t.Errorf("experiment JSON: %v, want corrupt_offsets; got %+v", err, s)
+	}
+}

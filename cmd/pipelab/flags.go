@@ -206,6 +206,7 @@ func runFlags(fs *flagSet, o *bench.Options) {
 	fs.Var(pinValue{&o.PinWriter, &o.PinReader}, "pin", "pin the writer and reader to CPUs `W,R` (like the post's taskset), or none")
 	fs.IntVar(&o.Repeat, "repeat", o.Repeat, "run the transfer `N` times; figures are the median, min and max")
 	fs.BoolVar(&o.Verify, "verify", o.Verify, "writer stamps block sequence numbers; reader (read(2) modes) checks every byte")
+	fs.BoolVar(&o.RewriteAfterSplice, "rewrite-after-splice", o.RewriteAfterSplice, "experiment (needs --verify and a vmsplice writer): rewrite each half-buffer as soon as vmsplice returns, to see whether the reader gets the new bytes")
 	fs.DurationVar(&o.Timeout, "timeout", o.Timeout, "stop a run whose writer or reader makes no progress for this `duration` (0: never)")
 }
 

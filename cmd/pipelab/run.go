@@ -62,7 +62,59 @@ func cmdRun(ctx context.Context, env *cli, args []string) error {
 			return err
 		}
 	}
+	for _, s := range steps {
+		printWarnings(env, s)
+	}
+	if runErr == nil {
+		runErr = verifyError(steps)
+	}
 	return runErr
+}
+
+// printWarnings puts a step's warnings, and what --verify found, on
+// stderr (results stay alone on stdout).
+func printWarnings(env *cli, s report.Step) {
+	for _, w := range s.Warnings {
+		if strings.HasPrefix(w, "--verify:") {
+			continue // said below, once
+		}
+		fmt.Fprintf(env.stderr, "pipelab: %s: warning: %s\n", s.Mode, w)
+	}
+	if !s.Verify || s.Interrupted || s.Incomplete {
+		return
+	}
+	switch {
+	case len(s.CorruptOffsets) > 0 && !s.RewriteAfterSplice:
+		// verifyError says it, as the command's error.
+	case len(s.CorruptOffsets) == 0:
+		fmt.Fprintf(env.stderr, "pipelab: %s: --verify: the reader checked every byte of %d run(s): all as written\n", s.Mode, len(s.Runs))
+	case s.RewriteAfterSplice:
+		fmt.Fprintf(env.stderr, "pipelab: %s: --rewrite-after-splice: the reader got bytes the writer wrote after vmsplice returned in %d of %d run(s) (first wrong offset of each: %s): vmsplice without SPLICE_F_GIFT hands the pipe references to the writer's pages, not copies\n",
+			s.Mode, len(s.CorruptOffsets), len(s.Runs), offsetList(s.CorruptOffsets))
+	}
+}
+
+// verifyError fails the command when --verify found wrong bytes that the
+// vmsplice-reuse experiment did not ask for.
+func verifyError(steps []report.Step) error {
+	for _, s := range steps {
+		if len(s.CorruptOffsets) > 0 && !s.RewriteAfterSplice {
+			return fmt.Errorf("run --mode %s: --verify: the reader got wrong bytes in %d of %d run(s) (first wrong offset of each: %s)",
+				s.Mode, len(s.CorruptOffsets), len(s.Runs), offsetList(s.CorruptOffsets))
+		}
+	}
+	return nil
+}
+
+func offsetList(offs []int64) string {
+	var b strings.Builder
+	for i, o := range offs {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprint(&b, o)
+	}
+	return b.String()
 }
 
 // printSteps writes steps on stdout as a table, JSON lines or CSV.
