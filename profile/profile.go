@@ -2,10 +2,12 @@
 // user call stacks to the writer and the reader of a pipelab run, and
 // builds pprof profiles from them.
 //
-// A Profiler satisfies bench.Observer: Attach opens disabled events on
-// every thread of both children while they wait on their start gate, Start
-// enables them, and Stop (called once the children have exited) drains the
-// rings and reads the counters. Result symbolizes what was recorded:
+// A Profiler satisfies bench.Observer: Attach opens disabled counters on
+// every thread of both children while they wait on their start gate, and
+// a disabled cpu-clock sampler on every CPU their threads may run on
+// (samples are told apart by pid; see ring.go for why not per thread);
+// Start enables them, and Stop (called once the children have exited)
+// drains the rings and reads the counters. Result symbolizes what was recorded:
 // kernel frames through /proc/kallsyms under a [kernel.kallsyms] mapping,
 // user frames through the ELF symbols of the mapped files.
 //
@@ -218,7 +220,11 @@ func (p *Profiler) openSamplers() error {
 		for _, t := range p.threads {
 			tids = append(tids, t.tid)
 		}
-		ss, warns, err := openCPUSamplers(cpusOf(tids), p.cfg.FreqHz)
+		cpus := cpusOf(tids)
+		if len(cpus) == 0 {
+			return fmt.Errorf("sched_getaffinity: no CPU found for threads %v", tids)
+		}
+		ss, warns, err := openCPUSamplers(cpus, p.cfg.FreqHz)
 		if err == nil {
 			p.samplers = ss
 			p.warnAll(warns)
