@@ -7,9 +7,11 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/pipelab/pipelab/bench"
 	"github.com/pipelab/pipelab/profile"
+	"golang.org/x/sys/unix"
 )
 
 var (
@@ -32,7 +34,12 @@ var overheadViews = []string{"cpu", "wall"}
 // mode and view ("write-ratio" for the cpu view, "write-wall-ratio"), the
 // median GiB/s without profiling ("write-GiB/s"), and the samples lost
 // over all profiled runs ("lost"); the target is a ratio of at least 0.95.
-// Run it alone, as the ratio is only as good as the machine is quiet:
+// It also reports what profiling costs in the children's CPU time per GiB
+// (user + system, from getrusage of the reaped children), profiled over
+// unprofiled ("write-cputime-ratio"): a figure that other load on the
+// machine disturbs much less than throughput, since it does not count
+// time spent waiting for a CPU. Run it alone, as the throughput ratio is
+// only as good as the machine is quiet:
 //
 //	go test -run '^$' -bench Overhead -benchtime 1x ./profile
 func BenchmarkOverhead(b *testing.B) {
@@ -50,34 +57,39 @@ func BenchmarkOverhead(b *testing.B) {
 		variants = append(variants, view)
 	}
 	modes := overheadModeNames()
-	ratios := map[string][]float64{} // by mode and view
-	base := map[string][]float64{}   // GiB/s without observer, by mode
+	ratios := map[string][]float64{}    // throughput, by mode and view
+	cpuRatios := map[string][]float64{} // CPU time per GiB, by mode and view
+	base := map[string][]float64{}      // GiB/s without observer, by mode
 	var lost uint64
 	for i := 0; i < b.N*(*overheadRounds); i++ {
 		for _, mode := range modes {
-			got := map[string]float64{}
+			got := map[string]overheadFigures{}
 			for j := range variants {
 				view := variants[(i+j)%len(variants)]
-				gibs, l := overheadRun(b, mode, size, view)
-				got[view] = gibs
-				lost += l
+				f := overheadRun(b, mode, size, view)
+				got[view] = f
+				lost += f.lost
 			}
-			base[mode] = append(base[mode], got[""])
+			base[mode] = append(base[mode], got[""].gibPerSec)
 			for _, view := range variants[1:] {
-				ratios[mode+" "+view] = append(ratios[mode+" "+view], got[view]/got[""])
+				k := mode + " " + view
+				ratios[k] = append(ratios[k], got[view].gibPerSec/got[""].gibPerSec)
+				cpuRatios[k] = append(cpuRatios[k], got[view].cpuPerGiB/got[""].cpuPerGiB)
 			}
 		}
 	}
 	for _, mode := range modes {
 		b.ReportMetric(median(base[mode]), mode+"-GiB/s")
 		for _, view := range variants[1:] {
-			name := mode + "-ratio"
+			name := mode
 			if view != "cpu" {
-				name = mode + "-" + view + "-ratio"
+				name += "-" + view
 			}
-			r := ratios[mode+" "+view]
-			b.ReportMetric(median(r), name)
-			b.Logf("%-13s %-4s ratio median %.3f of %s", mode, view, median(r), fmtRatios(r))
+			r, c := ratios[mode+" "+view], cpuRatios[mode+" "+view]
+			b.ReportMetric(median(r), name+"-ratio")
+			b.ReportMetric(median(c), name+"-cputime-ratio")
+			b.Logf("%-13s %-4s ratio median %.3f of %s; CPU time per GiB ratio median %.3f of %s",
+				mode, view, median(r), fmtRatios(r), median(c), fmtRatios(c))
 		}
 	}
 	b.ReportMetric(float64(lost), "lost")
@@ -95,9 +107,16 @@ func overheadModeNames() []string {
 	return names
 }
 
+// overheadFigures are what one run of BenchmarkOverhead measured.
+type overheadFigures struct {
+	gibPerSec float64
+	cpuPerGiB float64 // the children's user + system seconds per GiB
+	lost      uint64  // samples the profiler lost
+}
+
 // overheadRun runs one transfer of mode, profiled in view (unprofiled when
-// view is ""), and returns its GiB/s and the samples the profiler lost.
-func overheadRun(b *testing.B, mode string, size int64, view string) (float64, uint64) {
+// view is "").
+func overheadRun(b *testing.B, mode string, size int64, view string) overheadFigures {
 	o := bench.DefaultOptions()
 	o.Mode, o.Bytes, o.Repeat = mode, size, 1
 	var p *profile.Profiler
@@ -109,20 +128,34 @@ func overheadRun(b *testing.B, mode string, size int64, view string) (float64, u
 		}
 		obs = p
 	}
+	before := childrenCPU(b)
 	res, err := bench.Run(context.Background(), o, obs, nil)
 	if err != nil {
 		b.Fatalf("%s %s: %v", mode, view, err)
 	}
-	var lost uint64
+	f := overheadFigures{
+		gibPerSec: res.Runs[0].GiBPerSec,
+		cpuPerGiB: (childrenCPU(b) - before).Seconds() / (float64(res.Runs[0].Bytes) / (1 << 30)),
+	}
 	if p != nil {
 		for _, r := range p.Result().Roles {
 			if r.Samples == 0 {
 				b.Fatalf("%s %s: %s: no samples", mode, view, r.Name)
 			}
-			lost += r.Lost
+			f.lost += r.Lost
 		}
 	}
-	return res.Runs[0].GiBPerSec, lost
+	return f
+}
+
+// childrenCPU returns the user + system time of this process's reaped
+// children so far (their start-up included, alike in both variants).
+func childrenCPU(b *testing.B) time.Duration {
+	var ru unix.Rusage
+	if err := unix.Getrusage(unix.RUSAGE_CHILDREN, &ru); err != nil {
+		b.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // median returns the median of xs (0 for none).
