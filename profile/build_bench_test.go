@@ -1,6 +1,7 @@
 package profile
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"testing"
 )
@@ -32,28 +33,50 @@ func syntheticRing(n, distinct int) []byte {
 
 // BenchmarkBuild decodes synthetic ring records, aggregates them and
 // builds a symbolized pprof profile: the profiler's whole path after the
-// ring. It reports samples/s.
+// ring. It reports samples/s (target: at least a million on one core).
+// The sub-benchmarks vary the samples and the distinct stacks apart, so
+// that B/op shows memory growing with distinct stacks, not with samples:
+//
+//	go test -run '^$' -bench Build -benchmem -cpu 1 ./profile
 func BenchmarkBuild(b *testing.B) {
-	const n, distinct = 100000, 1000
+	for _, c := range []struct{ samples, stacks int }{
+		{100000, 1000}, {1000000, 1000}, {100000, 10000},
+	} {
+		b.Run(fmt.Sprintf("samples=%d/stacks=%d", c.samples, c.stacks), func(b *testing.B) {
+			benchmarkBuild(b, c.samples, c.stacks)
+		})
+	}
+}
+
+// benchmarkBuild feeds n samples of distinct stacks per iteration: a ring
+// of at most 100000 records, read as many times as it takes.
+func benchmarkBuild(b *testing.B, n, distinct int) {
 	sym, _ := fixtureSymbolizer(b)
-	ring := syntheticRing(n, distinct)
-	b.ReportAllocs()
-	b.ResetTimer()
-	for range b.N {
+	ring := syntheticRing(min(n, 100000), distinct)
+	passes := max(1, n/100000)
+	build := func() {
 		agg := newAggregator()
 		var r record
-		for off := 0; off < len(ring); {
-			size, err := decodeRecord(ring[off:], &r)
-			if err != nil {
-				b.Fatal(err)
+		for range passes {
+			for off := 0; off < len(ring); {
+				size, err := decodeRecord(ring[off:], &r)
+				if err != nil {
+					b.Fatal(err)
+				}
+				off += size
+				agg.add(r.pid, r.tid, r.chain, 1, int64(r.period), 0)
 			}
-			off += size
-			agg.add(r.pid, r.tid, r.chain, 1, int64(r.period), 0)
 		}
 		p := buildProfile(sym, buildInput{role: "writer", mode: "write", stacks: agg.order, periodNS: 1001001})
 		if len(p.Sample) != distinct {
 			b.Fatalf("got %d samples, want %d", len(p.Sample), distinct)
 		}
+	}
+	build() // loads the symbol tables, which the profiler keeps across runs
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		build()
 	}
 	b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "samples/s")
 }

@@ -2,14 +2,12 @@ package profile
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"sort"
 	"strconv"
 
 	perf "github.com/elastic/go-perf"
-	"golang.org/x/sys/unix"
 )
 
 // counterSpec names one counting event.
@@ -58,7 +56,9 @@ var sampleFormat = perf.SampleFormat{IP: true, Tid: true, Time: true, Period: tr
 
 // samplingAttr configures cpu-clock sampling at freqHz with callchains and
 // the side-band records symbolization needs. No Inherit: the kernel
-// refuses to mmap inherited per-task events. No PreciseIP.
+// refuses to mmap inherited per-task events. No PreciseIP. ExcludeIdle
+// keeps a CPU-wide ring free of the idle task's samples. Wakeup stays 0:
+// the reader is woken when half the ring is full (see ring.go).
 func samplingAttr(freqHz int) perf.Attr {
 	a := perf.Attr{
 		Label:        "cpu-clock",
@@ -72,33 +72,23 @@ func samplingAttr(freqHz int) perf.Attr {
 			Comm:        true,
 			Task:        true,
 			SampleIDAll: true,
+			ExcludeIdle: true,
 		},
 	}
 	a.SetSampleFreq(uint64(freqHz))
 	return a
 }
 
-// ringPages is the data size of each sampling ring in pages: 512 KiB holds
-// about 1.5 s of samples with deep stacks at 999 Hz, and the reader drains
-// it at every half-full wakeup.
-const ringPages = 128
-
-// smallRingPages is the fallback when the locked-memory limit
-// (kernel.perf_event_mlock_kb) refuses ringPages.
-const smallRingPages = 16
-
-// threadEvents are the events opened on one thread of a child.
+// threadEvents are the counters opened on one thread of a child. Its
+// samples come from the CPU-wide samplers (or a per-thread one, see
+// ring.go).
 type threadEvents struct {
 	tid      int
-	sampler  *perf.Event
 	counters []*perf.Event // parallel to allCounters; nil when not open
 }
 
 // close releases every event of the thread.
 func (t *threadEvents) close() {
-	if t.sampler != nil {
-		t.sampler.Close()
-	}
 	for _, c := range t.counters {
 		if c != nil {
 			c.Close()
@@ -106,7 +96,7 @@ func (t *threadEvents) close() {
 	}
 }
 
-// enable starts counting and sampling on the thread.
+// enable starts counting on the thread.
 func (t *threadEvents) enable() error {
 	for _, c := range t.counters {
 		if c != nil {
@@ -115,32 +105,7 @@ func (t *threadEvents) enable() error {
 			}
 		}
 	}
-	if err := t.sampler.Enable(); err != nil {
-		return fmt.Errorf("enable cpu-clock tid %d: %w", t.tid, err)
-	}
 	return nil
-}
-
-// openSampler opens and maps the cpu-clock sampling event on tid.
-func openSampler(tid, freqHz int) (*perf.Event, []string, error) {
-	attr := samplingAttr(freqHz)
-	ev, err := perf.Open(&attr, tid, perf.AnyCPU, nil)
-	if err != nil {
-		return nil, nil, openError("cpu-clock", tid, err)
-	}
-	var warn []string
-	if err := ev.MapRingNumPages(ringPages); err != nil {
-		if !errors.Is(err, unix.EPERM) {
-			ev.Close()
-			return nil, nil, fmt.Errorf("mmap cpu-clock ring tid %d: %w", tid, err)
-		}
-		if err := ev.MapRingNumPages(smallRingPages); err != nil {
-			ev.Close()
-			return nil, nil, fmt.Errorf("mmap cpu-clock ring tid %d: %w (raise kernel.perf_event_mlock_kb or run as root)", tid, err)
-		}
-		warn = append(warn, fmt.Sprintf("cpu-clock: ring of %d pages refused, using %d (raise kernel.perf_event_mlock_kb); samples may be lost", ringPages, smallRingPages))
-	}
-	return ev, warn, nil
 }
 
 // threadIDs lists the threads of pid from /proc/PID/task.

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	perf "github.com/elastic/go-perf"
+	"github.com/pipelab/pipelab/bench"
 	"golang.org/x/sys/unix"
 )
 
@@ -26,6 +27,7 @@ func init() {
 }
 
 func TestMain(m *testing.M) {
+	bench.Child() // the writer or the reader of a bench.Run; returns otherwise
 	if role := os.Getenv(childEnv); role != "" {
 		if err := runChild(role); err != nil {
 			fmt.Fprintln(os.Stderr, "child:", err)
@@ -228,7 +230,7 @@ func runPair(t *testing.T, mode string, bytes int64, obs observer) {
 
 // mustHavePerfEvents skips unless cpu-clock sampling with a ring works
 // here; with PIPELAB_REQUIRE_PERF=1 it fails instead.
-func mustHavePerfEvents(t *testing.T) {
+func mustHavePerfEvents(t testing.TB) {
 	t.Helper()
 	attr := perf.Attr{Type: perf.SoftwareEvent, Config: uint64(perf.CPUClock),
 		SampleFormat: perf.SampleFormat{Callchain: true}}

@@ -20,11 +20,9 @@ func (p *Profiler) Start() error {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	p.cancel = cancel
-	for _, r := range p.roles {
-		for _, t := range r.threads {
-			p.readers.Add(1)
-			go p.readRing(ctx, r, t.sampler)
-		}
+	for _, s := range p.samplers {
+		p.readers.Add(1)
+		go p.readRing(ctx, s)
 	}
 	p.start = time.Now()
 	if p.first.IsZero() {
@@ -36,6 +34,11 @@ func (p *Profiler) Start() error {
 	for _, t := range p.threads {
 		if err := t.enable(); err != nil {
 			return fmt.Errorf("profile: start: %w", err)
+		}
+	}
+	for _, s := range p.samplers {
+		if err := s.ev.Enable(); err != nil {
+			return fmt.Errorf("profile: start: enable cpu-clock %s: %w", s.name(), err)
 		}
 	}
 	return nil
@@ -65,26 +68,6 @@ func (p *Profiler) Stop() error {
 	p.closeThreads()
 	p.result = nil
 	return nil
-}
-
-// readRing feeds one sampler's records into its role until the thread
-// exits (ErrDisabled) or Stop cancels ctx, then drains what is left.
-func (p *Profiler) readRing(ctx context.Context, r *roleState, ev *perf.Event) {
-	defer p.readers.Done()
-	var raw perf.RawRecord
-	for {
-		if err := ev.ReadRawRecord(ctx, &raw); err != nil {
-			break
-		}
-		p.handle(r, &raw)
-	}
-	drain := expiredCtx()
-	for ev.HasRecord() {
-		if err := ev.ReadRawRecord(drain, &raw); err != nil {
-			return
-		}
-		p.handle(r, &raw)
-	}
 }
 
 // handle decodes one raw record and accounts it to role r.

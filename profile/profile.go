@@ -2,10 +2,12 @@
 // user call stacks to the writer and the reader of a pipelab run, and
 // builds pprof profiles from them.
 //
-// A Profiler satisfies bench.Observer: Attach opens disabled events on
-// every thread of both children while they wait on their start gate, Start
-// enables them, and Stop (called once the children have exited) drains the
-// rings and reads the counters. Result symbolizes what was recorded:
+// A Profiler satisfies bench.Observer: Attach opens disabled counters on
+// every thread of both children while they wait on their start gate, and
+// a disabled cpu-clock sampler on every CPU their threads may run on
+// (samples are told apart by pid; see ring.go for why not per thread);
+// Start enables them, and Stop (called once the children have exited)
+// drains the rings and reads the counters. Result symbolizes what was recorded:
 // kernel frames through /proc/kallsyms under a [kernel.kallsyms] mapping,
 // user frames through the ELF symbols of the mapped files.
 //
@@ -135,14 +137,21 @@ type Profiler struct {
 	warned   map[string]bool
 	hwOK     *bool // nil until probed on the first thread
 
-	threads []*threadEvents // of the current cycle
-	cancel  context.CancelFunc
-	readers sync.WaitGroup
-	mu      sync.Mutex // guards roles' aggregates and sym while rings are read
-	start   time.Time
-	first   time.Time
-	dur     time.Duration
-	result  *Result
+	threads  []*threadEvents // of the current cycle
+	samplers []*sampler      // of the current cycle
+	// pidRole maps the children's pids to their roles, for CPU-wide
+	// samplers; written by Attach only.
+	pidRole map[uint32]*roleState
+	// perThread samples each thread instead of each CPU: the fallback
+	// when CPU-wide events are refused, and a test hook.
+	perThread bool
+	cancel    context.CancelFunc
+	readers   sync.WaitGroup
+	mu        sync.Mutex // guards roles' aggregates and sym while rings are read
+	start     time.Time
+	first     time.Time
+	dur       time.Duration
+	result    *Result
 }
 
 // roleState accumulates one role over cycles.
@@ -163,7 +172,7 @@ func New(cfg Config) (*Profiler, error) {
 	if err := validate(&cfg); err != nil {
 		return nil, err
 	}
-	p := &Profiler{cfg: cfg, release: kernelRelease(), warned: make(map[string]bool)}
+	p := &Profiler{cfg: cfg, release: kernelRelease(), warned: make(map[string]bool), pidRole: make(map[uint32]*roleState)}
 	kern, err := LoadKallsyms()
 	if err != nil {
 		p.warn(fmt.Sprintf("kernel symbols: %v; kernel frames stay addresses", err))
@@ -222,9 +231,10 @@ func (p *Profiler) warn(msg string) {
 	}
 }
 
-// Attach opens disabled counters and a cpu-clock sampler on every thread
-// of the writer and the reader, and reads their executable mappings. On
-// error nothing stays open.
+// Attach opens disabled counters on every thread of the writer and the
+// reader, disabled cpu-clock samplers on every CPU they may run on (or on
+// every thread, where CPU-wide events are refused), and reads their
+// executable mappings. On error nothing stays open.
 func (p *Profiler) Attach(writer, reader int) error {
 	if p.threads != nil {
 		return errors.New("profile: attach: already attached (call Stop first)")
@@ -235,7 +245,56 @@ func (p *Profiler) Attach(writer, reader int) error {
 			return fmt.Errorf("profile: attach %s: %w", p.roles[i].name, err)
 		}
 	}
+	if err := p.openSamplers(); err != nil {
+		p.closeThreads()
+		return fmt.Errorf("profile: attach: %w", err)
+	}
 	return nil
+}
+
+// openSamplers opens the samplers of the current cycle: one per CPU the
+// children's threads may run on, or, if CPU-wide events are refused or
+// p.perThread is set, one per thread.
+func (p *Profiler) openSamplers() error {
+	if !p.perThread {
+		var tids []int
+		for _, t := range p.threads {
+			tids = append(tids, t.tid)
+		}
+		cpus := cpusOf(tids)
+		if len(cpus) == 0 {
+			return fmt.Errorf("sched_getaffinity: no CPU found for threads %v", tids)
+		}
+		ss, warns, err := openCPUSamplers(cpus, p.cfg.FreqHz)
+		if err == nil {
+			p.samplers = ss
+			p.warnAll(warns)
+			return nil
+		}
+		if !refused(err) {
+			return err
+		}
+		p.warn(fmt.Sprintf("cpu-clock: CPU-wide sampling refused (%v); sampling each thread instead, which costs the children two timer reprogrammings per context switch", err))
+	}
+	for _, r := range p.roles {
+		for _, t := range r.threads {
+			s, warns, err := openSampler(t.tid, perf.AnyCPU, p.cfg.FreqHz, threadRingPages)
+			if err != nil {
+				return err
+			}
+			s.role = r
+			p.samplers = append(p.samplers, s)
+			p.warnAll(warns)
+		}
+	}
+	return nil
+}
+
+// warnAll records each warning once.
+func (p *Profiler) warnAll(ws []string) {
+	for _, w := range ws {
+		p.warn(w)
+	}
 }
 
 // attachRole opens the events of one child.
@@ -257,6 +316,7 @@ func (p *Profiler) attachRole(r *roleState, pid int) error {
 		p.threads = append(p.threads, t)
 	}
 	r.pids = append(r.pids, pid)
+	p.pidRole[uint32(pid)] = r
 	sp := p.sym.space(uint32(pid))
 	for _, m := range maps {
 		sp.add(m)
@@ -265,18 +325,11 @@ func (p *Profiler) attachRole(r *roleState, pid int) error {
 	return nil
 }
 
-// openThread opens the sampler and the counters on one thread. Hardware
-// counters are tried on the first thread only; if refused they are
-// reported once and not tried again.
+// openThread opens the counters on one thread. Hardware counters are
+// tried on the first thread only; if refused they are reported once and
+// not tried again.
 func (p *Profiler) openThread(tid int) (*threadEvents, error) {
-	sampler, warns, err := openSampler(tid, p.cfg.FreqHz)
-	if err != nil {
-		return nil, err
-	}
-	for _, w := range warns {
-		p.warn(w)
-	}
-	t := &threadEvents{tid: tid, sampler: sampler, counters: make([]*perf.Event, len(allCounters))}
+	t := &threadEvents{tid: tid, counters: make([]*perf.Event, len(allCounters))}
 	for i, c := range allCounters {
 		if c.hardware && p.hwOK != nil && !*p.hwOK {
 			continue
@@ -306,6 +359,8 @@ func (p *Profiler) closeThreads() {
 	for _, t := range p.threads {
 		t.close()
 	}
+	closeSamplers(p.samplers)
+	p.samplers = nil
 	p.threads = nil
 	for _, r := range p.roles {
 		r.threads = nil

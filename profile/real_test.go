@@ -3,6 +3,7 @@ package profile_test
 import (
 	"bytes"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -14,12 +15,15 @@ import (
 // profilePair profiles one writer/reader run of mode and returns the
 // result after checking every profile round-trips through Parse and
 // CheckValid.
-func profilePair(t *testing.T, mode string, bytes int64) *profile.Result {
+func profilePair(t *testing.T, mode string, bytes int64, setup ...func(*profile.Profiler)) *profile.Result {
 	t.Helper()
 	mustHavePerfEvents(t)
 	p, err := profile.New(profile.Config{FreqHz: 999, Mode: mode})
 	if err != nil {
 		t.Fatal(err)
+	}
+	for _, f := range setup {
+		f(p)
 	}
 	runPair(t, mode, bytes, p)
 	res := p.Result()
@@ -27,9 +31,17 @@ func profilePair(t *testing.T, mode string, bytes int64) *profile.Result {
 		t.Fatalf("roles: got %v, want writer and reader", res.Roles)
 	}
 	for _, r := range res.Roles {
-		roundTrip(t, r.Name, r.Profile)
+		q := roundTrip(t, r.Name, r.Profile)
 		if r.Samples == 0 {
 			t.Errorf("%s: no samples", r.Name)
+		}
+		if r.Lost != 0 {
+			t.Errorf("%s: %d samples lost at 999 Hz, want none", r.Name, r.Lost)
+		}
+		// CPU-wide rings hold every process's samples: only the child's
+		// may reach its profile.
+		if got, want := labelValues(q, "pid"), strconv.Itoa(r.PIDs[0]); got != want {
+			t.Errorf("%s: pid labels %s, want only the child's %s", r.Name, got, want)
 		}
 	}
 	c, err := res.Combined()
@@ -143,6 +155,15 @@ func TestProfileWriteMode(t *testing.T) {
 	}
 	if !hasCall(r, "copy_page_to_iter", "") {
 		t.Errorf("reader: no copy_page_to_iter\n%s", top(r))
+	}
+}
+
+// TestProfilePerThread runs the fallback for machines that refuse
+// CPU-wide events: one sampler per thread.
+func TestProfilePerThread(t *testing.T) {
+	res := profilePair(t, "write", 256<<20, profile.SampleEachThread)
+	if w := res.Roles[0].Profile; !hasCall(w, "copy_page_from_iter", "pipe_write") {
+		t.Errorf("writer: no copy_page_from_iter under anon_pipe_write\n%s", top(w))
 	}
 }
 

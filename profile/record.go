@@ -172,6 +172,23 @@ func decodeSampleID(d []byte, r *record) error {
 	return nil
 }
 
+// recordPID returns the pid that decodeBody would give a record body d of
+// type typ, without decoding the rest: the sample's, or the sample_id
+// trailer's. ok is false when the record carries none or is too short.
+func recordPID(typ uint32, d []byte) (pid uint32, ok bool) {
+	switch typ {
+	case recordSample:
+		if len(d) >= 12 {
+			return binary.LittleEndian.Uint32(d[8:]), true
+		}
+	case recordMmap, recordMmap2, recordComm, recordExit, recordSwitch, recordLost, recordLostSamples:
+		if len(d) >= sampleIDSize {
+			return binary.LittleEndian.Uint32(d[len(d)-sampleIDSize:]), true
+		}
+	}
+	return 0, false
+}
+
 // hasKernelFrame reports whether a decoded sample's callchain holds at
 // least one kernel address.
 func (r *record) hasKernelFrame() bool {

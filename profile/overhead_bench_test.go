@@ -1,0 +1,180 @@
+package profile_test
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pipelab/pipelab/bench"
+	"github.com/pipelab/pipelab/profile"
+	"golang.org/x/sys/unix"
+)
+
+var (
+	overheadBytes  = flag.String("overhead.bytes", "1GiB", "bytes piped per run by BenchmarkOverhead")
+	overheadRounds = flag.Int("overhead.rounds", 7, "interleaved rounds of BenchmarkOverhead")
+	overheadModes  = flag.String("overhead.modes", "", "comma-separated modes for BenchmarkOverhead (default all)")
+)
+
+// overheadViews are the profile views BenchmarkOverhead measures; a view
+// that profile.New refuses on this build is skipped with a log line.
+var overheadViews = []string{"cpu", "wall"}
+
+// BenchmarkOverhead measures how much profiling slows the transfer it
+// profiles: for every mode, throughput under bench.Run with a
+// profile.Profiler at the default 999 Hz divided by throughput of the same
+// run without an observer. Each round runs every variant of a mode back
+// to back, in an order that rotates from round to round, and the ratio is
+// taken within the round, so load that comes and goes on the machine
+// touches both sides of a ratio alike. It reports the median ratio per
+// mode and view ("write-ratio" for the cpu view, "write-wall-ratio"), the
+// median GiB/s without profiling ("write-GiB/s"), and the samples lost
+// over all profiled runs ("lost"); the target is a ratio of at least 0.95.
+// It also reports what profiling costs in the children's CPU time per GiB
+// (user + system, from getrusage of the reaped children), profiled over
+// unprofiled ("write-cputime-ratio"): a figure that other load on the
+// machine disturbs much less than throughput, since it does not count
+// time spent waiting for a CPU. Run it alone, as the throughput ratio is
+// only as good as the machine is quiet:
+//
+//	go test -run '^$' -bench Overhead -benchtime 1x ./profile
+func BenchmarkOverhead(b *testing.B) {
+	mustHavePerfEvents(b)
+	size, err := bench.ParseSize(*overheadBytes)
+	if err != nil {
+		b.Fatal(err)
+	}
+	variants := []string{""} // "" runs without an observer
+	for _, view := range overheadViews {
+		if _, err := profile.New(profile.Config{FreqHz: 999, View: view}); err != nil {
+			b.Logf("view %s not measured: %v", view, err)
+			continue
+		}
+		variants = append(variants, view)
+	}
+	modes := overheadModeNames()
+	ratios := map[string][]float64{}    // throughput, by mode and view
+	cpuRatios := map[string][]float64{} // CPU time per GiB, by mode and view
+	base := map[string][]float64{}      // GiB/s without observer, by mode
+	var lost uint64
+	for i := 0; i < b.N*(*overheadRounds); i++ {
+		for _, mode := range modes {
+			got := map[string]overheadFigures{}
+			for j := range variants {
+				view := variants[(i+j)%len(variants)]
+				f := overheadRun(b, mode, size, view)
+				got[view] = f
+				lost += f.lost
+			}
+			base[mode] = append(base[mode], got[""].gibPerSec)
+			for _, view := range variants[1:] {
+				k := mode + " " + view
+				ratios[k] = append(ratios[k], got[view].gibPerSec/got[""].gibPerSec)
+				cpuRatios[k] = append(cpuRatios[k], got[view].cpuPerGiB/got[""].cpuPerGiB)
+			}
+		}
+	}
+	for _, mode := range modes {
+		b.ReportMetric(median(base[mode]), mode+"-GiB/s")
+		for _, view := range variants[1:] {
+			name := mode
+			if view != "cpu" {
+				name += "-" + view
+			}
+			r, c := ratios[mode+" "+view], cpuRatios[mode+" "+view]
+			b.ReportMetric(median(r), name+"-ratio")
+			b.ReportMetric(median(c), name+"-cputime-ratio")
+			b.Logf("%-13s %-4s ratio median %.3f of %s; CPU time per GiB ratio median %.3f of %s",
+				mode, view, median(r), fmtRatios(r), median(c), fmtRatios(c))
+		}
+	}
+	b.ReportMetric(float64(lost), "lost")
+}
+
+// overheadModeNames returns the modes to measure: -overhead.modes, or all.
+func overheadModeNames() []string {
+	if *overheadModes != "" {
+		return strings.Split(*overheadModes, ",")
+	}
+	var names []string
+	for _, m := range bench.Modes() {
+		names = append(names, m.Name)
+	}
+	return names
+}
+
+// overheadFigures are what one run of BenchmarkOverhead measured.
+type overheadFigures struct {
+	gibPerSec float64
+	cpuPerGiB float64 // the children's user + system seconds per GiB
+	lost      uint64  // samples the profiler lost
+}
+
+// overheadRun runs one transfer of mode, profiled in view (unprofiled when
+// view is "").
+func overheadRun(b *testing.B, mode string, size int64, view string) overheadFigures {
+	o := bench.DefaultOptions()
+	o.Mode, o.Bytes, o.Repeat = mode, size, 1
+	var p *profile.Profiler
+	var obs bench.Observer
+	if view != "" {
+		var err error
+		if p, err = profile.New(profile.Config{FreqHz: 999, Mode: mode, View: view}); err != nil {
+			b.Fatal(err)
+		}
+		obs = p
+	}
+	before := childrenCPU(b)
+	res, err := bench.Run(context.Background(), o, obs, nil)
+	if err != nil {
+		b.Fatalf("%s %s: %v", mode, view, err)
+	}
+	f := overheadFigures{
+		gibPerSec: res.Runs[0].GiBPerSec,
+		cpuPerGiB: (childrenCPU(b) - before).Seconds() / (float64(res.Runs[0].Bytes) / (1 << 30)),
+	}
+	if p != nil {
+		for _, r := range p.Result().Roles {
+			if r.Samples == 0 {
+				b.Fatalf("%s %s: %s: no samples", mode, view, r.Name)
+			}
+			f.lost += r.Lost
+		}
+	}
+	return f
+}
+
+// childrenCPU returns the user + system time of this process's reaped
+// children so far (their start-up included, alike in both variants).
+func childrenCPU(b *testing.B) time.Duration {
+	var ru unix.Rusage
+	if err := unix.Getrusage(unix.RUSAGE_CHILDREN, &ru); err != nil {
+		b.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// median returns the median of xs (0 for none).
+func median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	s := slices.Sorted(slices.Values(xs))
+	if n := len(s); n%2 == 0 {
+		return (s[n/2-1] + s[n/2]) / 2
+	}
+	return s[len(s)/2]
+}
+
+// fmtRatios lists rs sorted, two decimals each.
+func fmtRatios(rs []float64) string {
+	var parts []string
+	for _, r := range slices.Sorted(slices.Values(rs)) {
+		parts = append(parts, fmt.Sprintf("%.2f", r))
+	}
+	return "[" + strings.Join(parts, " ") + "]"
+}
