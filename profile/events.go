@@ -79,6 +79,17 @@ func samplingAttr(freqHz int) perf.Attr {
 	return a
 }
 
+// excludeKernel makes a an event of user space only: what an unprivileged
+// user may open on its own processes at kernel.perf_event_paranoid 2.
+func excludeKernel(a *perf.Attr) {
+	a.Options.ExcludeKernel = true
+	a.Options.ExcludeHypervisor = true
+	a.Options.ExcludeKernelCallchain = true
+}
+
+// userOnlyWarning is said once when the kernel refuses kernel-side events.
+const userOnlyWarning = "kernel side refused, counting and sampling user space only: profiles hold user stacks and no kernel frames (%v)"
+
 // threadEvents are the counters opened on one thread of a child. Its
 // samples come from the CPU-wide samplers (or a per-thread one, see
 // ring.go).

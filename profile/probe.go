@@ -57,6 +57,22 @@ func ProbeHardwareCounters() error {
 	return ev.Close()
 }
 
+// ProbeUserSampling opens user-space-only cpu-clock sampling on the
+// calling thread: what profile falls back to when the kernel refuses
+// kernel-side events (kernel.perf_event_paranoid 2 without privilege).
+func ProbeUserSampling() error {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	tid := unix.Gettid()
+	attr := samplingAttr(1000)
+	excludeKernel(&attr)
+	ev, err := perf.Open(&attr, tid, perf.AnyCPU, nil)
+	if err != nil {
+		return openError("cpu-clock (user space)", tid, err)
+	}
+	return ev.Close()
+}
+
 // ProbeKernelCallchain samples the calling thread with cpu-clock while it
 // makes system calls and checks that a kernel frame arrives. It wraps
 // ErrNotSupported when samples come without kernel frames.

@@ -136,6 +136,9 @@ type Profiler struct {
 	warnings []string
 	warned   map[string]bool
 	hwOK     *bool // nil until probed on the first thread
+	// userOnly is set once the kernel refused kernel-side events: every
+	// event after that excludes the kernel.
+	userOnly bool
 
 	threads  []*threadEvents // of the current cycle
 	samplers []*sampler      // of the current cycle
@@ -278,7 +281,12 @@ func (p *Profiler) openSamplers() error {
 	}
 	for _, r := range p.roles {
 		for _, t := range r.threads {
-			s, warns, err := openSampler(t.tid, perf.AnyCPU, p.cfg.FreqHz, threadRingPages)
+			s, warns, err := openSampler(t.tid, perf.AnyCPU, p.cfg.FreqHz, threadRingPages, p.userOnly)
+			if err != nil && refused(err) && !p.userOnly {
+				p.userOnly = true
+				p.warn(fmt.Sprintf(userOnlyWarning, err))
+				s, warns, err = openSampler(t.tid, perf.AnyCPU, p.cfg.FreqHz, threadRingPages, true)
+			}
 			if err != nil {
 				return err
 			}
@@ -335,7 +343,16 @@ func (p *Profiler) openThread(tid int) (*threadEvents, error) {
 			continue
 		}
 		attr := counterAttr(c)
+		if p.userOnly {
+			excludeKernel(&attr)
+		}
 		ev, err := perf.Open(&attr, tid, perf.AnyCPU, nil)
+		if err != nil && refused(err) && !p.userOnly && !c.hardware {
+			p.userOnly = true
+			p.warn(fmt.Sprintf(userOnlyWarning, openError(c.name, tid, err)))
+			excludeKernel(&attr)
+			ev, err = perf.Open(&attr, tid, perf.AnyCPU, nil)
+		}
 		if err != nil {
 			err = openError(c.name, tid, err)
 			if c.hardware && errors.Is(err, ErrNotSupported) {

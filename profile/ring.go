@@ -62,8 +62,11 @@ func (s *sampler) name() string {
 // openSampler opens cpu-clock sampling at freqHz on tid (cpu -1) or on
 // every task of cpu (tid -1), and maps a ring of pages, or of
 // smallRingPages when the locked-memory limit refuses that.
-func openSampler(tid, cpu, freqHz, pages int) (*sampler, []string, error) {
+func openSampler(tid, cpu, freqHz, pages int, userOnly bool) (*sampler, []string, error) {
 	attr := samplingAttr(freqHz)
+	if userOnly {
+		excludeKernel(&attr)
+	}
 	s := &sampler{cpu: cpu, tid: tid}
 	ev, err := perf.Open(&attr, tid, cpu, nil)
 	if err != nil {
@@ -92,7 +95,7 @@ func openCPUSamplers(cpus []int, freqHz int) ([]*sampler, []string, error) {
 	var ss []*sampler
 	var warns []string
 	for _, cpu := range cpus {
-		s, w, err := openSampler(-1, cpu, freqHz, cpuRingPages)
+		s, w, err := openSampler(-1, cpu, freqHz, cpuRingPages, false)
 		if err != nil {
 			closeSamplers(ss)
 			return nil, nil, err
