@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"encoding/json"
 	"encoding/xml"
+	"errors"
 	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -314,5 +316,86 @@ func TestVerify(t *testing.T) {
 	s = report.Step{}
 	if err := json.Unmarshal([]byte(stdout), &s); err != nil || !s.RewriteAfterSplice || len(s.CorruptOffsets) == 0 {
 		t.Errorf("experiment JSON: %v, want corrupt_offsets; got %+v", err, s)
+	}
+}
+
+// asNobody runs a copy of the test binary as pipelab with args, as uid and
+// gid 65534, in a fresh world-writable directory it returns.
+func asNobody(t *testing.T, args ...string) (dir string, out []byte, err error) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to run pipelab as an unprivileged user")
+	}
+	dir, err = os.MkdirTemp("", "pipelab-nobody-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(exe)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(dir, "pipelab")
+	if err := os.WriteFile(bin, data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(dir, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "PIPELAB_TEST_MAIN=1")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+	out, err = cmd.CombinedOutput()
+	return dir, out, err
+}
+
+// paranoid is kernel.perf_event_paranoid, or -1.
+func paranoid() int {
+	b, err := os.ReadFile("/proc/sys/kernel/perf_event_paranoid")
+	if err != nil {
+		return -1
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil {
+		return -1
+	}
+	return n
+}
+
+// TestProfileUnprivileged runs profile as an unprivileged user. At
+// kernel.perf_event_paranoid 2 the kernel refuses kernel-side events:
+// profile must degrade to user space, say so, and still write valid
+// profiles with user stacks and counters; doctor must say LIMITED.
+func TestProfileUnprivileged(t *testing.T) {
+	mustHavePerfEvents(t)
+	dir, out, err := asNobody(t, "profile", "--mode", "write", "--bytes", "256MiB", "--out", "out")
+	if err != nil {
+		t.Fatalf("profile as uid 65534: %v\n%s", err, out)
+	}
+	userOnly := paranoid() >= 2
+	if userOnly && !strings.Contains(string(out), "user space only") {
+		t.Errorf("paranoid %d: output does not say profiles are user space only:\n%s", paranoid(), out)
+	}
+	p := readProfile(t, filepath.Join(dir, "out", "write.pb.gz"))
+	if len(p.Sample) == 0 {
+		t.Fatalf("write.pb.gz has no samples:\n%s", out)
+	}
+	for _, loc := range p.Location {
+		if userOnly && loc.Mapping != nil && loc.Mapping.File == "[kernel.kallsyms]" {
+			t.Errorf("a kernel frame at %#x in a user-only profile", loc.Address)
+		}
+	}
+	_, out, err = asNobody(t, "doctor")
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 1 {
+		t.Errorf("doctor as uid 65534: %v, want exit status 1 (limited)\n%s", err, out)
+	}
+	if userOnly && !strings.Contains(string(out), "LIMITED  perf_event_open") {
+		t.Errorf("doctor as uid 65534 does not say perf_event_open is LIMITED:\n%s", out)
 	}
 }

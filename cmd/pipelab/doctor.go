@@ -106,8 +106,12 @@ func checkPerfEvents() check {
 	}
 	err := profile.ProbeKernelCallchain()
 	if err != nil && !errors.Is(err, profile.ErrNotSupported) {
-		c.Status, c.Detail = statusNo, fmt.Sprintf("perf_event_paranoid=%d: %v", paranoid, err)
 		c.Remedy = "run as root, or sysctl kernel.perf_event_paranoid=1, or grant CAP_PERFMON"
+		if uerr := profile.ProbeUserSampling(); uerr == nil {
+			c.Status, c.Detail = statusLimited, fmt.Sprintf("perf_event_paranoid=%d: kernel side refused, profile samples user space only", paranoid)
+			return c
+		}
+		c.Status, c.Detail = statusNo, fmt.Sprintf("perf_event_paranoid=%d: %v", paranoid, err)
 		return c
 	}
 	c.Status, c.Detail = statusOK, fmt.Sprintf("perf_event_paranoid=%d, software events open", paranoid)
@@ -145,8 +149,9 @@ func checkKallsyms() check {
 	k, err := profile.LoadKallsyms()
 	switch {
 	case errors.Is(err, profile.ErrRestrictedKernel):
-		c.Status, c.Detail = statusLimited, fmt.Sprintf("kptr_restrict=%d hides /proc/kallsyms addresses; kernel frames stay addresses", kptr)
-		c.Remedy = "run as root or sysctl kernel.kptr_restrict=0"
+		paranoid, _ := profile.Paranoid()
+		c.Status, c.Detail = statusLimited, fmt.Sprintf("/proc/kallsyms shows this user zero addresses (kptr_restrict=%d, perf_event_paranoid=%d); kernel frames stay addresses", kptr, paranoid)
+		c.Remedy = "run as root, or sysctl kernel.kptr_restrict=0 with kernel.perf_event_paranoid=1 or lower"
 	case err != nil:
 		c.Status, c.Detail = statusLimited, err.Error()
 		c.Remedy = "mount /proc and run as root"
@@ -180,6 +185,11 @@ func checkTHP() check {
 		return c
 	}
 	if err := bench.ProbeHugePage(); err != nil {
+		if errors.Is(err, os.ErrPermission) {
+			c.Status, c.Detail = statusLimited, fmt.Sprintf("mode %s; cannot check that a madvised buffer gets a huge page as this user (%v), so --check-huge fails here", mode, err)
+			c.Remedy = "run as root to read /proc/kpageflags"
+			return c
+		}
 		c.Status, c.Detail = statusNo, fmt.Sprintf("mode %s, but a madvised buffer got no huge page: %v", mode, err)
 		c.Remedy = "echo madvise > /sys/kernel/mm/transparent_hugepage/enabled (or boot with transparent_hugepage=madvise)"
 		return c
