@@ -137,6 +137,11 @@ func profileStep(ctx context.Context, env *cli, o bench.Options, pf profileFlags
 	}
 	step := stepFromResult(res, runErr)
 	pr := p.Result()
+	if !attached(pr) {
+		// Nothing was profiled (perf_event_open refused outright): write
+		// no empty profile that looks like a result.
+		return nil, nil, runErr
+	}
 	step.Warnings = append(step.Warnings, pr.Warnings...)
 	profiles, err := stepProfiles(&step, pr)
 	if err != nil {
@@ -259,4 +264,14 @@ func writeAtomic(path string, write func(io.Writer) error) (err error) {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	return nil
+}
+
+// attached reports whether the profiler got onto any child at all.
+func attached(pr *profile.Result) bool {
+	for _, r := range pr.Roles {
+		if len(r.PIDs) > 0 {
+			return true
+		}
+	}
+	return false
 }
