@@ -43,12 +43,15 @@ const (
 // peerGone is the reader's error when the pipe reached EOF too early.
 type peerGone struct{ error }
 
-// Offsets of the counters in the shared memfd, each an atomic int64.
+// Offsets of the counters in the shared memfd, each an atomic int64. The
+// reader's and the writer's sit on different cache lines: both children
+// update theirs on every call, and a shared line would bounce between the
+// two CPUs on each one (the runner only reads them a few times a second).
 const (
 	offReaderBytes = 0
 	offReaderTries = 8
-	offWriterBytes = 16
-	offWriterTries = 24
+	offWriterBytes = 64
+	offWriterTries = 72
 	sharedSize     = 4096
 )
 
@@ -122,6 +125,10 @@ type child struct {
 	shared []byte
 	fault  string // "", "stall" or "exit3"
 	rep    ChildReport
+	// nonblock is set when every hot-loop call is non-blocking (busy
+	// modes: SPLICE_F_NONBLOCK or O_NONBLOCK): the calls then go through
+	// RawSyscall6 (see syscall.go).
+	nonblock bool
 }
 
 func runChild(role string) error {
@@ -178,6 +185,7 @@ func (c *child) setup() error {
 			return fmt.Errorf("set O_NONBLOCK: %w", err)
 		}
 	}
+	c.nonblock = c.p.Busy
 	if c.role == "reader" && c.p.Reader == "splice" {
 		return c.lockedKiB() // no buffer: the reader splices to /dev/null
 	}

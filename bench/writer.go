@@ -33,7 +33,7 @@ func (c *child) writeLoop() error {
 			if c.o.Poll {
 				c.poll(fds)
 			}
-			n, err := unix.Write(fdPipe, rest)
+			n, err := sysWrite(c.nonblock, fdPipe, rest)
 			tries.Add(1)
 			switch {
 			case err == unix.EAGAIN:
@@ -43,7 +43,7 @@ func (c *child) writeLoop() error {
 				continue
 			case err == unix.EPIPE:
 				return nil
-			case err != nil:
+			case err != 0:
 				return fmt.Errorf("write to pipe after %d bytes: %w", off, err)
 			}
 			c.rep.Calls++
@@ -97,14 +97,14 @@ func (c *child) vmspliceLoop() error {
 func (c *child) vmspliceAll(h []byte, off *int64, flags int) (done bool, err error) {
 	bytes, tries := counterAt(c.shared, offWriterBytes), counterAt(c.shared, offWriterTries)
 	fds := []unix.PollFd{{Fd: fdPipe, Events: unix.POLLOUT}}
-	iov := []unix.Iovec{{}}
+	var iov unix.Iovec
 	for pos := 0; pos < len(h); {
 		if c.o.Poll {
 			c.poll(fds)
 		}
-		iov[0].Base = (*byte)(unsafe.Pointer(&h[pos]))
-		iov[0].SetLen(len(h) - pos)
-		n, err := unix.Vmsplice(fdPipe, iov, flags)
+		iov.Base = (*byte)(unsafe.Pointer(&h[pos]))
+		iov.SetLen(len(h) - pos)
+		n, err := sysVmsplice(c.nonblock, fdPipe, &iov, flags)
 		tries.Add(1)
 		switch {
 		case err == unix.EAGAIN:
@@ -114,7 +114,7 @@ func (c *child) vmspliceAll(h []byte, off *int64, flags int) (done bool, err err
 			continue
 		case err == unix.EPIPE:
 			return true, nil
-		case err != nil:
+		case err != 0:
 			return false, fmt.Errorf("vmsplice to pipe after %d bytes: %w", *off, err)
 		}
 		c.rep.Calls++
