@@ -35,7 +35,7 @@ func (c *child) readLoop() error {
 			c.poll(fds)
 		}
 		chunk := buf[:min(int64(len(buf)), c.o.Bytes-off)]
-		n, err := sysRead(c.nonblock, fdPipe, chunk)
+		n, err := unix.Read(fdPipe, chunk)
 		tries.Add(1)
 		switch {
 		case err == unix.EAGAIN:
@@ -43,7 +43,7 @@ func (c *child) readLoop() error {
 			continue
 		case err == unix.EINTR:
 			continue
-		case err != 0:
+		case err != nil:
 			return fmt.Errorf("read from pipe after %d bytes: %w", off, err)
 		case n == 0:
 			return peerGone{fmt.Errorf("read from pipe: writer closed it after %d of %d bytes", off, c.o.Bytes)}
@@ -84,7 +84,7 @@ func (c *child) spliceLoop() error {
 		if c.o.Poll {
 			c.poll(fds)
 		}
-		n, err := sysSplice(c.nonblock, fdPipe, nfd, int(min(int64(c.o.BufSizeBytes), c.o.Bytes-off)), flags)
+		n, err := unix.Splice(fdPipe, nil, nfd, nil, int(min(int64(c.o.BufSizeBytes), c.o.Bytes-off)), flags)
 		tries.Add(1)
 		switch {
 		case err == unix.EAGAIN:
@@ -92,7 +92,7 @@ func (c *child) spliceLoop() error {
 			continue
 		case err == unix.EINTR:
 			continue
-		case err != 0:
+		case err != nil:
 			return fmt.Errorf("splice from pipe after %d bytes: %w", off, err)
 		case n == 0:
 			return peerGone{fmt.Errorf("splice from pipe: writer closed it after %d of %d bytes", off, c.o.Bytes)}
