@@ -201,47 +201,11 @@ func (c *child) pin() error {
 		if err := unix.SchedSetaffinity(0, &set); err != nil {
 			return fmt.Errorf("pin %s to CPU %d: %w", c.role, cpu, err)
 		}
-		if err := pinThreads(&set); err != nil {
-			return fmt.Errorf("pin %s to CPU %d: %w", c.role, cpu, err)
-		}
 	}
 	if err := unix.SchedGetaffinity(0, &set); err != nil {
 		return fmt.Errorf("sched_getaffinity: %w", err)
 	}
 	c.rep.CPUs = cpuList(&set)
-	return nil
-}
-
-// pinThreads gives every thread of this process the affinity set, as
-// taskset pins a whole process in the post. Besides the hot thread, the Go
-// runtime has its own (sysmon, idle Ms that it wakes to hand the P around
-// when the hot loop is preempted or blocks): left free, they run on the
-// other child's CPU and steal it from its hot loop. Threads started later
-// inherit the set from the thread that creates them, so passes repeat
-// until one finds no thread it had not pinned yet.
-func pinThreads(set *unix.CPUSet) error {
-	done := map[int]bool{}
-	for pass := 0; pass < 10; pass++ {
-		ents, err := os.ReadDir("/proc/self/task")
-		if err != nil {
-			return fmt.Errorf("list threads: %w", err)
-		}
-		fresh := false
-		for _, e := range ents {
-			tid, err := strconv.Atoi(e.Name())
-			if err != nil || done[tid] {
-				continue
-			}
-			fresh = true
-			done[tid] = true
-			if err := unix.SchedSetaffinity(tid, set); err != nil && err != unix.ESRCH {
-				return fmt.Errorf("sched_setaffinity thread %d: %w", tid, err)
-			}
-		}
-		if !fresh {
-			return nil
-		}
-	}
 	return nil
 }
 
