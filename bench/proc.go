@@ -42,7 +42,7 @@ func startKid(role string, o Options, files []*os.File) (*kid, error) {
 	k := &kid{role: role, msgs: make(chan childMsg, 4), done: make(chan struct{}), stderr: &headBuffer{}}
 	k.cmd = exec.Command("/proc/self/exe")
 	k.cmd.Args = []string{"pipelab-" + role}
-	k.cmd.Env = append(os.Environ(), envRole+"="+role, envOptions+"="+string(opts))
+	k.cmd.Env = append(os.Environ(), envRole+"="+role, envOptions+"="+string(opts), "GODEBUG=asyncpreemptoff=1")
 	k.cmd.ExtraFiles = []*os.File{files[0], files[1], sw, files[2]}
 	k.cmd.Stderr = k.stderr
 	// A process group of its own keeps a terminal's Ctrl-C (SIGINT to the

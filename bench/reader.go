@@ -35,7 +35,7 @@ func (c *child) readLoop() error {
 			c.poll(fds)
 		}
 		chunk := buf[:min(int64(len(buf)), c.o.Bytes-off)]
-		n, err := unix.Read(fdPipe, chunk)
+		n, err := rawRead(fdPipe, chunk)
 		tries.Add(1)
 		switch {
 		case err == unix.EAGAIN:
@@ -84,7 +84,7 @@ func (c *child) spliceLoop() error {
 		if c.o.Poll {
 			c.poll(fds)
 		}
-		n, err := unix.Splice(fdPipe, nil, nfd, nil, int(min(int64(c.o.BufSizeBytes), c.o.Bytes-off)), flags)
+		n, err := rawSplice(fdPipe, nfd, int(min(int64(c.o.BufSizeBytes), c.o.Bytes-off)), flags)
 		tries.Add(1)
 		switch {
 		case err == unix.EAGAIN:

@@ -10,15 +10,10 @@ import (
 // write runs the writer's hot loop until the reader closes its end
 // (EPIPE), which is how a writer finishes.
 //
-// The hot loops of both roles call golang.org/x/sys/unix, that is
-// Syscall6 with the runtime's entersyscall/exitsyscall around it, even for
-// the busy modes' non-blocking spins, where RawSyscall6 would be safe.
-// Measured on the 2-CPU VM (busy, 1GiB, interleaved with the C build of
-// the post's programs), raw calls gained nothing alone (0.99 of C against
-// 1.01, n=10, under chrt -f 10) and did worse when other processes
-// competed for the CPUs: sysmon then finds the goroutine running rather
-// than in a syscall and preempts it, and a goroutine locked to its thread
-// can only be resumed by another thread's help.
+// The hot loops of both roles make raw system calls (rawsys.go) with
+// asynchronous preemption off in the child (GODEBUG=asyncpreemptoff=1,
+// set by the runner), so the Go runtime stays out of the transfer; see
+// rawsys.go for why and what it measured.
 func (c *child) write() error {
 	if c.p.Writer == "vmsplice" {
 		return c.vmspliceLoop()
@@ -43,7 +38,7 @@ func (c *child) writeLoop() error {
 			if c.o.Poll {
 				c.poll(fds)
 			}
-			n, err := unix.Write(fdPipe, rest)
+			n, err := rawWrite(fdPipe, rest)
 			tries.Add(1)
 			switch {
 			case err == unix.EAGAIN:
@@ -114,7 +109,7 @@ func (c *child) vmspliceAll(h []byte, off *int64, flags int) (done bool, err err
 		}
 		iov[0].Base = (*byte)(unsafe.Pointer(&h[pos]))
 		iov[0].SetLen(len(h) - pos)
-		n, err := unix.Vmsplice(fdPipe, iov, flags)
+		n, err := rawVmsplice(fdPipe, iov, flags)
 		tries.Add(1)
 		switch {
 		case err == unix.EAGAIN:
