@@ -81,3 +81,13 @@ func planFor(o Options) plan {
 	}
 	return p
 }
+
+// Effective returns o with the knobs its mode implies turned on, as the
+// children run them: the -huge modes, huge and busy imply Huge, busy
+// implies Busy.
+func (o Options) Effective() Options {
+	m, _ := LookupMode(o.Mode)
+	o.Huge = o.Huge || m.huge
+	o.Busy = o.Busy || m.busy
+	return o
+}

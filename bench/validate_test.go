@@ -148,3 +148,16 @@ func TestParseTHPMode(t *testing.T) {
 		t.Errorf("parseTHPMode without brackets: got nil error")
 	}
 }
+
+func TestEffectiveKnobs(t *testing.T) {
+	for _, c := range []struct {
+		mode       string
+		huge, busy bool
+	}{{"write", false, false}, {"write-huge", true, false}, {"vmsplice-huge", true, false}, {"huge", true, false}, {"busy", true, true}} {
+		o := DefaultOptions()
+		o.Mode = c.mode
+		if e := o.Effective(); e.Huge != c.huge || e.Busy != c.busy {
+			t.Errorf("%s: huge %v busy %v, want %v %v", c.mode, e.Huge, e.Busy, c.huge, c.busy)
+		}
+	}
+}

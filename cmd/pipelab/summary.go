@@ -13,7 +13,7 @@ import (
 // stepFromResult turns a bench result into the step schema report reads
 // and writes. runErr marks the step incomplete or interrupted.
 func stepFromResult(res *bench.Result, runErr error) report.Step {
-	o := res.Options
+	o := res.Options.Effective() // the knobs as the children ran them
 	s := report.Step{
 		Mode: o.Mode, Bytes: o.Bytes, BufSize: int64(o.BufSizeBytes), PipeSize: int64(o.PipeSizeBytes),
 		Busy: o.Busy, Poll: o.Poll, Huge: o.Huge, CheckHuge: o.CheckHuge, Gift: o.Gift,
