@@ -18,8 +18,8 @@ var ladderModes = []string{"write", "vmsplice", "splice", "huge", "busy"}
 
 func cmdLadder(ctx context.Context, env *cli, args []string) error {
 	o := bench.DefaultOptions()
-	o.Bytes = 2 << 30
-	o.Repeat = 3
+	o.Bytes = 4 << 30 // with 6 runs a step: 30 to 60 s for the whole ladder on a 2-CPU VM
+	o.Repeat = 6      // enough for benchmath's 95% confidence interval of the median
 	pf := defaultProfileFlags()
 	modes := strings.Join(ladderModes, ",")
 	fs := newFlagSet("ladder", "[flags]",
