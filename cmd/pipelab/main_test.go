@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -185,4 +186,24 @@ func writeFixtureProfiles(t *testing.T, dir string) {
 	mk("user.pb.gz", user, "main", "samples/count", "cpu/nanoseconds")
 	mk("kernel.pb.gz", kernel, "anon_pipe_write", "samples/count", "cpu/nanoseconds")
 	mk("count.pb.gz", kernel, "anon_pipe_write", "samples/count")
+}
+
+// badInputRow is how README.md's bad-input table shows a case.
+func badInputRow(c badInput) string {
+	return fmt.Sprintf("| `pipelab %s` | `%s` | %d |", strings.Join(c.args, " "), c.want, c.code)
+}
+
+// TestBadInputTableInREADME keeps README.md's bad-input table and
+// TestBadInput's cases the same: every case has its row. Run with -v to
+// see the rows to paste.
+func TestBadInputTableInREADME(t *testing.T) {
+	readme, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range badInputs(t.TempDir()) {
+		if row := badInputRow(c); !strings.Contains(string(readme), row+"\n") {
+			t.Errorf("README.md lacks the row\n%s", row)
+		}
+	}
 }
