@@ -16,6 +16,7 @@ import (
 	"time"
 
 	pprof "github.com/google/pprof/profile"
+	"golang.org/x/sys/unix"
 
 	"github.com/pipelab/pipelab/report"
 )
@@ -185,38 +186,86 @@ func checkChart(t *testing.T, path string, modes []string) {
 // marked interrupted.
 func TestInterrupt(t *testing.T) {
 	mustHavePerfEvents(t)
-	dir := t.TempDir()
-	exe, _ := os.Executable()
-	cmd := exec.Command(exe, "profile", "--mode", "write", "--bytes", "1TiB", "--out", "out")
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "PIPELAB_TEST_MAIN=1")
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
+	// Orphans of the pipelab process come back to this test process, so
+	// a child left running after pipelab exits is seen.
+	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
+		t.Fatalf("prctl(PR_SET_CHILD_SUBREAPER): %v", err)
 	}
-	time.Sleep(1500 * time.Millisecond)
-	cmd.Process.Signal(syscall.SIGINT)
-	err := cmd.Wait()
-	if code := cmd.ProcessState.ExitCode(); code != 130 {
-		t.Fatalf("exit status: got %d (%v), want 130; stderr:\n%s", code, err, stderr.String())
+	defer unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0)
+	for _, c := range []struct {
+		sig  syscall.Signal
+		code int
+		line string
+	}{
+		{syscall.SIGINT, 130, "pipelab: interrupted by interrupt"},
+		{syscall.SIGTERM, 143, "pipelab: interrupted by terminated"},
+	} {
+		t.Run(c.sig.String(), func(t *testing.T) {
+			dir := t.TempDir()
+			exe, _ := os.Executable()
+			cmd := exec.Command(exe, "profile", "--mode", "write", "--bytes", "1TiB", "--out", "out")
+			cmd.Dir = dir
+			cmd.Env = append(os.Environ(), "PIPELAB_TEST_MAIN=1")
+			var stderr bytes.Buffer
+			cmd.Stderr = &stderr
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(1500 * time.Millisecond)
+			cmd.Process.Signal(c.sig)
+			err := cmd.Wait()
+			if code := cmd.ProcessState.ExitCode(); code != c.code {
+				t.Fatalf("exit status: got %d (%v), want %d; stderr:\n%s", code, err, c.code, stderr.String())
+			}
+			if !strings.Contains(stderr.String(), c.line) {
+				t.Errorf("stderr lacks %q:\n%s", c.line, stderr.String())
+			}
+			data, err := os.ReadFile(filepath.Join(dir, "out", "write.json"))
+			if err != nil {
+				t.Fatalf("no partial result: %v", err)
+			}
+			var s report.Step
+			if err := json.Unmarshal(data, &s); err != nil || !s.Interrupted {
+				t.Errorf("write.json: got interrupted=%v (%v), want true", s.Interrupted, err)
+			}
+			readProfile(t, filepath.Join(dir, "out", "write.writer.pb.gz"))
+			leftovers, _ := filepath.Glob(filepath.Join(dir, "out", ".*"))
+			if len(leftovers) > 0 {
+				t.Errorf("temporary files left behind: %v", leftovers)
+			}
+			if orphans := childrenOf(os.Getpid()); len(orphans) > 0 {
+				t.Errorf("processes left behind by pipelab: %v", orphans)
+				for _, pid := range orphans {
+					syscall.Kill(pid, syscall.SIGKILL)
+					var ws syscall.WaitStatus
+					syscall.Wait4(pid, &ws, 0, nil)
+				}
+			}
+		})
 	}
-	if !strings.Contains(stderr.String(), "pipelab: interrupted by interrupt") {
-		t.Errorf("stderr lacks the interrupt line:\n%s", stderr.String())
+}
+
+// childrenOf lists the processes whose parent is pid (zombies included).
+func childrenOf(pid int) []int {
+	ents, _ := os.ReadDir("/proc")
+	var out []int
+	for _, e := range ents {
+		p, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		stat, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		// pid (comm) state ppid ...: comm may hold spaces, so cut at the last ')'.
+		rest := string(stat[strings.LastIndexByte(string(stat), ')')+1:])
+		f := strings.Fields(rest)
+		if len(f) > 1 && f[1] == strconv.Itoa(pid) {
+			out = append(out, p)
+		}
 	}
-	data, err := os.ReadFile(filepath.Join(dir, "out", "write.json"))
-	if err != nil {
-		t.Fatalf("no partial result: %v", err)
-	}
-	var s report.Step
-	if err := json.Unmarshal(data, &s); err != nil || !s.Interrupted {
-		t.Errorf("write.json: got interrupted=%v (%v), want true", s.Interrupted, err)
-	}
-	readProfile(t, filepath.Join(dir, "out", "write.writer.pb.gz"))
-	leftovers, _ := filepath.Glob(filepath.Join(dir, "out", ".*"))
-	if len(leftovers) > 0 {
-		t.Errorf("temporary files left behind: %v", leftovers)
-	}
+	return out
 }
 
 func readProfile(t *testing.T, path string) *pprof.Profile {
