@@ -448,3 +448,41 @@ func TestProfileUnprivileged(t *testing.T) {
 		t.Errorf("doctor as uid 65534 does not say perf_event_open is LIMITED:\n%s", out)
 	}
 }
+
+// TestChildStalls makes the reader stop making progress part way (the
+// bench test hook PIPELAB_TEST_FAULT) under --timeout: pipelab must stop
+// both children, say which role failed and how, write what it collected
+// marked incomplete, exit 1, and leave no process behind.
+func TestChildStalls(t *testing.T) {
+	mustHavePerfEvents(t)
+	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
+		t.Fatalf("prctl(PR_SET_CHILD_SUBREAPER): %v", err)
+	}
+	defer unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0)
+	dir := t.TempDir()
+	exe, _ := os.Executable()
+	cmd := exec.Command(exe, "profile", "--mode", "write", "--bytes", "1GiB", "--timeout", "1s", "--out", "out")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "PIPELAB_TEST_MAIN=1", "PIPELAB_TEST_FAULT=reader:stall")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	cmd.Run()
+	if code := cmd.ProcessState.ExitCode(); code != 1 {
+		t.Fatalf("exit status %d, want 1; stderr:\n%s", code, stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "reader: made no progress for 1s (--timeout)") {
+		t.Errorf("stderr does not say the reader stalled:\n%s", stderr.String())
+	}
+	data, err := os.ReadFile(filepath.Join(dir, "out", "write.json"))
+	if err != nil {
+		t.Fatalf("no result written: %v", err)
+	}
+	var s report.Step
+	if err := json.Unmarshal(data, &s); err != nil || !s.Incomplete {
+		t.Errorf("write.json: incomplete=%v (%v), want true", s.Incomplete, err)
+	}
+	readProfile(t, filepath.Join(dir, "out", "write.writer.pb.gz"))
+	if orphans := childrenOf(os.Getpid()); len(orphans) > 0 {
+		t.Errorf("processes left behind by pipelab: %v", orphans)
+	}
+}
