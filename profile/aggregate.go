@@ -45,13 +45,3 @@ func (a *aggregator) add(pid, tid uint32, rawChain []byte, samples, cpuNS, offNS
 	s.cpuNS += cpuNS
 	s.offNS += offNS
 }
-
-// totals sums samples and values over all stacks.
-func (a *aggregator) totals() (samples, cpuNS, offNS int64) {
-	for _, s := range a.order {
-		samples += s.samples
-		cpuNS += s.cpuNS
-		offNS += s.offNS
-	}
-	return samples, cpuNS, offNS
-}
