@@ -91,9 +91,15 @@ func (o *observer) Stop() error {
 // statusKiB reads a "Name:   1234 kB" line of /proc/PID/status.
 func statusKiB(t *testing.T, pid int, name string) int64 {
 	t.Helper()
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	return procKiB(t, pid, "status", name)
+}
+
+// procKiB reads a "Name:   1234 kB" line of /proc/PID/file.
+func procKiB(t *testing.T, pid int, file, name string) int64 {
+	t.Helper()
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/" + file)
 	if err != nil {
-		t.Fatalf("read status of %d: %v", pid, err)
+		t.Fatalf("read %s of %d: %v", file, pid, err)
 	}
 	for _, line := range strings.Split(string(b), "\n") {
 		if v, ok := strings.CutPrefix(line, name+":"); ok {
@@ -104,6 +110,6 @@ func statusKiB(t *testing.T, pid int, name string) int64 {
 			return n
 		}
 	}
-	t.Fatalf("no %s in /proc/%d/status", name, pid)
+	t.Fatalf("no %s in /proc/%d/%s", name, pid, file)
 	return 0
 }

@@ -208,21 +208,7 @@ func TestKnobHuge(t *testing.T) {
 // rollupKiB reads a "Name:  1234 kB" line of /proc/PID/smaps_rollup.
 func rollupKiB(t *testing.T, pid int, name string) int64 {
 	t.Helper()
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/smaps_rollup")
-	if err != nil {
-		t.Fatalf("read smaps_rollup of %d: %v", pid, err)
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, name+":"); ok {
-			n, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
-			if err != nil {
-				t.Fatalf("parse %s %q: %v", name, v, err)
-			}
-			return n
-		}
-	}
-	t.Fatalf("no %s in /proc/%d/smaps_rollup", name, pid)
-	return 0
+	return procKiB(t, pid, "smaps_rollup", name)
 }
 
 // TestKnobDontTouchPages measures the gated children's resident anonymous

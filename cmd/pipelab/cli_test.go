@@ -188,10 +188,7 @@ func TestInterrupt(t *testing.T) {
 	mustHavePerfEvents(t)
 	// Orphans of the pipelab process come back to this test process, so
 	// a child left running after pipelab exits is seen.
-	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
-		t.Fatalf("prctl(PR_SET_CHILD_SUBREAPER): %v", err)
-	}
-	defer unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0)
+	becomeSubreaper(t)
 	for _, c := range []struct {
 		sig  syscall.Signal
 		code int
@@ -243,6 +240,17 @@ func TestInterrupt(t *testing.T) {
 			}
 		})
 	}
+}
+
+// becomeSubreaper makes the test process the reaper of its descendants'
+// orphans until the test ends, so childrenOf sees any process a pipelab
+// child process leaves behind.
+func becomeSubreaper(t *testing.T) {
+	t.Helper()
+	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
+		t.Fatalf("prctl(PR_SET_CHILD_SUBREAPER): %v", err)
+	}
+	t.Cleanup(func() { unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0) })
 }
 
 // childrenOf lists the processes whose parent is pid (zombies included).
@@ -455,10 +463,7 @@ func TestProfileUnprivileged(t *testing.T) {
 // marked incomplete, exit 1, and leave no process behind.
 func TestChildStalls(t *testing.T) {
 	mustHavePerfEvents(t)
-	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
-		t.Fatalf("prctl(PR_SET_CHILD_SUBREAPER): %v", err)
-	}
-	defer unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0)
+	becomeSubreaper(t)
 	dir := t.TempDir()
 	exe, _ := os.Executable()
 	cmd := exec.Command(exe, "profile", "--mode", "write", "--bytes", "1GiB", "--timeout", "1s", "--out", "out")
