@@ -37,12 +37,10 @@ func (c *child) readLoop() error {
 		chunk := buf[:min(int64(len(buf)), c.o.Bytes-off)]
 		n, err := rawRead(fdPipe, chunk)
 		tries.Add(1)
+		if c.again(err) {
+			continue
+		}
 		switch {
-		case err == unix.EAGAIN:
-			c.rep.EAGAIN++
-			continue
-		case err == unix.EINTR:
-			continue
 		case err != nil:
 			return fmt.Errorf("read from pipe after %d bytes: %w", off, err)
 		case n == 0:
@@ -86,12 +84,10 @@ func (c *child) spliceLoop() error {
 		}
 		n, err := rawSplice(fdPipe, nfd, int(min(int64(c.o.BufSizeBytes), c.o.Bytes-off)), flags)
 		tries.Add(1)
+		if c.again(err) {
+			continue
+		}
 		switch {
-		case err == unix.EAGAIN:
-			c.rep.EAGAIN++
-			continue
-		case err == unix.EINTR:
-			continue
 		case err != nil:
 			return fmt.Errorf("splice from pipe after %d bytes: %w", off, err)
 		case n == 0:

@@ -40,12 +40,10 @@ func (c *child) writeLoop() error {
 			}
 			n, err := rawWrite(fdPipe, rest)
 			tries.Add(1)
+			if c.again(err) {
+				continue
+			}
 			switch {
-			case err == unix.EAGAIN:
-				c.rep.EAGAIN++
-				continue
-			case err == unix.EINTR:
-				continue
 			case err == unix.EPIPE:
 				return nil
 			case err != nil:
@@ -111,12 +109,10 @@ func (c *child) vmspliceAll(h []byte, off *int64, flags int) (done bool, err err
 		iov[0].SetLen(len(h) - pos)
 		n, err := rawVmsplice(fdPipe, iov, flags)
 		tries.Add(1)
+		if c.again(err) {
+			continue
+		}
 		switch {
-		case err == unix.EAGAIN:
-			c.rep.EAGAIN++
-			continue
-		case err == unix.EINTR:
-			continue
 		case err == unix.EPIPE:
 			return true, nil
 		case err != nil:
@@ -140,4 +136,18 @@ func (c *child) poll(fds []unix.PollFd) {
 			return // readiness or a real error: the next call reports it
 		}
 	}
+}
+
+// again reports whether a hot-loop call must simply be made again: it
+// found the pipe full or empty in a non-blocking mode (EAGAIN, counted) or
+// a signal interrupted it (EINTR).
+func (c *child) again(err error) bool {
+	switch err {
+	case unix.EAGAIN:
+		c.rep.EAGAIN++
+		return true
+	case unix.EINTR:
+		return true
+	}
+	return false
 }
