@@ -84,14 +84,7 @@ func TestProfileWrite(t *testing.T) {
 			t.Errorf("%s: no anon_pipe_write frame", name)
 		}
 	}
-	var s report.Step
-	data, err := os.ReadFile(filepath.Join(dir, "out", "write.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := json.Unmarshal(data, &s); err != nil {
-		t.Fatal(err)
-	}
+	s := readStep(t, filepath.Join(dir, "out", "write.json"))
 	if len(s.Roles) != 2 || s.Roles[0].Samples == 0 || s.Roles[1].Samples == 0 {
 		t.Errorf("write.json roles: got %+v, want writer and reader with samples", s.Roles)
 	}
@@ -217,13 +210,9 @@ func TestInterrupt(t *testing.T) {
 			if !strings.Contains(stderr.String(), c.line) {
 				t.Errorf("stderr lacks %q:\n%s", c.line, stderr.String())
 			}
-			data, err := os.ReadFile(filepath.Join(dir, "out", "write.json"))
-			if err != nil {
-				t.Fatalf("no partial result: %v", err)
-			}
-			var s report.Step
-			if err := json.Unmarshal(data, &s); err != nil || !s.Interrupted {
-				t.Errorf("write.json: got interrupted=%v (%v), want true", s.Interrupted, err)
+			s := readStep(t, filepath.Join(dir, "out", "write.json"))
+			if !s.Interrupted {
+				t.Errorf("write.json: got interrupted=%v, want true", s.Interrupted)
 			}
 			readProfile(t, filepath.Join(dir, "out", "write.writer.pb.gz"))
 			leftovers, _ := filepath.Glob(filepath.Join(dir, "out", ".*"))
@@ -276,6 +265,20 @@ func childrenOf(pid int) []int {
 	return out
 }
 
+// readStep reads a MODE.json result file.
+func readStep(t *testing.T, path string) report.Step {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("no result written: %v", err)
+	}
+	var s report.Step
+	if err := json.Unmarshal(data, &s); err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	return s
+}
+
 func readProfile(t *testing.T, path string) *pprof.Profile {
 	t.Helper()
 	f, err := os.Open(path)
@@ -312,14 +315,7 @@ func TestProfileWall(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit status %d: %s", code, stderr)
 	}
-	var s report.Step
-	data, err := os.ReadFile(filepath.Join(dir, "out", "write.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := json.Unmarshal(data, &s); err != nil {
-		t.Fatal(err)
-	}
+	s := readStep(t, filepath.Join(dir, "out", "write.json"))
 	if s.View != "wall" {
 		if os.Getenv("PIPELAB_REQUIRE_PERF") == "1" {
 			t.Fatalf("write.json view: got %q, want wall (warnings: %v)", s.View, s.Warnings)
@@ -478,13 +474,9 @@ func TestChildStalls(t *testing.T) {
 	if !strings.Contains(stderr.String(), "reader: made no progress for 1s (--timeout)") {
 		t.Errorf("stderr does not say the reader stalled:\n%s", stderr.String())
 	}
-	data, err := os.ReadFile(filepath.Join(dir, "out", "write.json"))
-	if err != nil {
-		t.Fatalf("no result written: %v", err)
-	}
-	var s report.Step
-	if err := json.Unmarshal(data, &s); err != nil || !s.Incomplete {
-		t.Errorf("write.json: incomplete=%v (%v), want true", s.Incomplete, err)
+	s := readStep(t, filepath.Join(dir, "out", "write.json"))
+	if !s.Incomplete {
+		t.Errorf("write.json: incomplete=%v, want true", s.Incomplete)
 	}
 	readProfile(t, filepath.Join(dir, "out", "write.writer.pb.gz"))
 	if orphans := childrenOf(os.Getpid()); len(orphans) > 0 {
