@@ -203,7 +203,7 @@ func stepComments(step *report.Step) []string {
 func writeStep(dir string, step *report.Step, profiles map[string]*pprof.Profile, pr *profile.Result, folded bool) error {
 	for role, p := range profiles {
 		name := step.Mode + ".pb.gz"
-		if r, ok := strings.CutPrefix(role, "wall:"); ok {
+		if r, ok := strings.CutPrefix(role, wallPrefix); ok {
 			name = step.Mode + "." + r + ".wall.pb.gz"
 		} else if role != "" {
 			name = step.Mode + "." + role + ".pb.gz"

@@ -13,8 +13,9 @@ import (
 	"github.com/pipelab/pipelab/report"
 )
 
-// wallKey is the key of a role's wall profile in stepProfiles' map.
-func wallKey(role string) string { return "wall:" + role }
+// wallPrefix marks a role's wall profile in stepProfiles' map:
+// wallPrefix+role.
+const wallPrefix = "wall:"
 
 // addWall copies the wall view of one role into its summary and the
 // profiles to write (MODE.ROLE.wall.pb.gz). It does nothing in the cpu view.
@@ -26,7 +27,7 @@ func addWall(rs *report.RoleSummary, r *profile.Role, mode string, comments []st
 	rs.WallNanos, rs.OnCPUNanos, rs.OffCPUNanos, rs.PreemptedNanos = r.WallNanos, r.OnCPUNanos, r.OffCPUNanos, r.PreemptedNanos
 	rs.Switches, rs.Wakeups = r.Switches, r.Wakeups
 	r.Wall.Comments = append(r.Wall.Comments, comments...)
-	out[wallKey(r.Name)] = r.Wall
+	out[wallPrefix+r.Name] = r.Wall
 }
 
 // printWall prints the wall view of a step: per role, wall time split in
