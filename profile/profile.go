@@ -282,9 +282,7 @@ func (p *Profiler) openSamplers() error {
 	for _, r := range p.roles {
 		for _, t := range r.threads {
 			s, warns, err := openSampler(t.tid, perf.AnyCPU, p.cfg.FreqHz, threadRingPages, p.userOnly)
-			if err != nil && refused(err) && !p.userOnly {
-				p.userOnly = true
-				p.warn(fmt.Sprintf(userOnlyWarning, err))
+			if p.degradeToUser(err) {
 				s, warns, err = openSampler(t.tid, perf.AnyCPU, p.cfg.FreqHz, threadRingPages, true)
 			}
 			if err != nil {
@@ -347,9 +345,7 @@ func (p *Profiler) openThread(tid int) (*threadEvents, error) {
 			excludeKernel(&attr)
 		}
 		ev, err := perf.Open(&attr, tid, perf.AnyCPU, nil)
-		if err != nil && refused(err) && !p.userOnly && !c.hardware {
-			p.userOnly = true
-			p.warn(fmt.Sprintf(userOnlyWarning, openError(c.name, tid, err)))
+		if err != nil && !c.hardware && p.degradeToUser(openError(c.name, tid, err)) {
 			excludeKernel(&attr)
 			ev, err = perf.Open(&attr, tid, perf.AnyCPU, nil)
 		}
@@ -385,4 +381,16 @@ func (p *Profiler) closeThreads() {
 			r.wall.closeEvents()
 		}
 	}
+}
+
+// degradeToUser reports whether err is the kernel refusing kernel-side
+// events for the first time; if so every later event excludes the kernel
+// and the user is told once. The caller then opens its event again.
+func (p *Profiler) degradeToUser(err error) bool {
+	if err == nil || !refused(err) || p.userOnly {
+		return false
+	}
+	p.userOnly = true
+	p.warn(fmt.Sprintf(userOnlyWarning, err))
+	return true
 }
