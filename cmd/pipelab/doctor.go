@@ -73,10 +73,12 @@ func doctorStatus(checks []check) int {
 }
 
 func runChecks() []check {
+	// One probe serves both lines: it samples for 50ms.
+	callchainErr := profile.ProbeKernelCallchain()
 	return []check{
 		checkKernel(),
-		checkPerfEvents(),
-		checkKernelCallchains(),
+		checkPerfEvents(callchainErr),
+		checkKernelCallchains(callchainErr),
 		checkKallsyms(),
 		checkWallView(),
 		checkPMU(),
@@ -96,7 +98,9 @@ func checkKernel() check {
 	return c
 }
 
-func checkPerfEvents() check {
+// checkPerfEvents judges perf_event_open from err, what
+// profile.ProbeKernelCallchain returned.
+func checkPerfEvents(err error) check {
 	c := check{Name: "perf_event_open", Fatal: true}
 	paranoid, perr := profile.Paranoid()
 	if perr != nil {
@@ -104,7 +108,6 @@ func checkPerfEvents() check {
 		c.Remedy = "use a kernel built with CONFIG_PERF_EVENTS=y"
 		return c
 	}
-	err := profile.ProbeKernelCallchain()
 	if err != nil && !errors.Is(err, profile.ErrNotSupported) {
 		c.Remedy = "run as root, or sysctl kernel.perf_event_paranoid=1, or grant CAP_PERFMON"
 		if uerr := profile.ProbeUserSampling(); uerr == nil {
@@ -121,9 +124,11 @@ func checkPerfEvents() check {
 	return c
 }
 
-func checkKernelCallchains() check {
+// checkKernelCallchains judges kernel callchains from err, what
+// profile.ProbeKernelCallchain returned.
+func checkKernelCallchains(err error) check {
 	c := check{Name: "kernel callchains"}
-	if err := profile.ProbeKernelCallchain(); err != nil {
+	if err != nil {
 		c.Status, c.Detail = statusLimited, err.Error()+"; profiles get user stacks only"
 		c.Remedy = "run as root or sysctl kernel.perf_event_paranoid=1"
 		return c
