@@ -83,9 +83,9 @@ func cmdProfile(ctx context.Context, env *cli, args []string) error {
 	if err := prepareOut(pf.out); err != nil {
 		return err
 	}
-	step, roles, err := profileStep(ctx, env, o, pf, false)
+	step, tops, err := profileStep(ctx, env, o, pf, false)
 	if step != nil {
-		printProfileSummary(env.stdout, step, roles, pf)
+		printProfileSummary(env.stdout, step, tops)
 		fmt.Fprintf(env.stderr, "wrote %s\n", strings.Join(stepFiles(pf.out, step), " "))
 	}
 	return err
@@ -126,35 +126,43 @@ func newProfiler(o bench.Options, pf profileFlags) (*profile.Profiler, error) {
 // profileStep runs o under a profiler and writes the step's files into
 // pf.out. It returns the step (also when the run failed part way, marked so)
 // and the attribution of each role's profile.
-func profileStep(ctx context.Context, env *cli, o bench.Options, pf profileFlags, folded bool) (*report.Step, []report.Attribution, error) {
+// stepTops are the top kernel functions of a profiled step, per role: by
+// cpu-clock time, and by off-CPU time in the wall view.
+type stepTops struct {
+	cpu, blocking []report.Attribution
+}
+
+func profileStep(ctx context.Context, env *cli, o bench.Options, pf profileFlags, folded bool) (*report.Step, stepTops, error) {
 	p, err := newProfiler(o, pf)
 	if err != nil {
-		return nil, nil, err
+		return nil, stepTops{}, err
 	}
 	res, runErr := bench.Run(ctx, o, p, progressPrinter(env, o.Mode, o))
 	if res == nil {
-		return nil, nil, runErr
+		return nil, stepTops{}, runErr
 	}
 	step := stepFromResult(res, runErr)
 	pr := p.Result()
 	if !attached(pr) {
 		// Nothing was profiled (perf_event_open refused outright): write
 		// no empty profile that looks like a result.
-		return nil, nil, runErr
+		return nil, stepTops{}, runErr
 	}
 	step.Warnings = append(step.Warnings, pr.Warnings...)
 	profiles, err := stepProfiles(&step, pr)
 	if err != nil {
-		return nil, nil, errors.Join(runErr, err)
+		return nil, stepTops{}, errors.Join(runErr, err)
 	}
 	if err := writeStep(pf.out, &step, profiles, pr, folded); err != nil {
-		return &step, nil, errors.Join(runErr, err)
+		return &step, stepTops{}, errors.Join(runErr, err)
 	}
-	attr, err := report.Attribute(profiles[""], report.Options{Top: pf.top})
+	var tops stepTops
+	tops.cpu, err = report.Attribute(profiles[""], report.Options{Top: pf.top})
 	if err != nil {
 		step.Warnings = append(step.Warnings, "attribution: "+err.Error())
 	}
-	return &step, attr, runErr
+	tops.blocking = blockingSites(&step, profiles, pf.top)
+	return &step, tops, runErr
 }
 
 // stepProfiles fills step.Roles from the profiler's result and returns the

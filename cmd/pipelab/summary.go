@@ -48,7 +48,7 @@ func stepFromResult(res *bench.Result, runErr error) report.Step {
 // printProfileSummary prints what a user checks after `pipelab profile`:
 // throughput, counters per role side by side and per GiB moved, samples,
 // and the top kernel functions of each role.
-func printProfileSummary(w io.Writer, step *report.Step, attr []report.Attribution, pf profileFlags) {
+func printProfileSummary(w io.Writer, step *report.Step, tops stepTops) {
 	fmt.Fprintf(w, "%s: %.2f GiB/s median (min %.2f, max %.2f), %d run(s) of %s\n",
 		step.Mode, step.MedianGiBs, step.MinGiBs, step.MaxGiBs, len(step.Runs), bench.FormatSize(step.Bytes))
 	if step.Interrupted {
@@ -58,13 +58,13 @@ func printProfileSummary(w io.Writer, step *report.Step, attr []report.Attributi
 	}
 	fmt.Fprintln(w)
 	printCounters(w, step)
-	for _, a := range attr {
+	for _, a := range tops.cpu {
 		fmt.Fprintf(w, "\n%s: top kernel functions by inclusive share of %s (%d samples)\n", a.Role, a.SampleType, a.Samples)
 		if err := report.WriteTopText(w, []report.Attribution{a}); err != nil {
 			fmt.Fprintf(w, "  (cannot print: %v)\n", err)
 		}
 	}
-	printWall(w, step, pf.out, pf.top)
+	printWall(w, step, tops.blocking)
 	if len(step.Warnings) > 0 {
 		fmt.Fprintln(w, "\nwarnings:")
 		for _, m := range step.Warnings {

@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"io"
-	"path/filepath"
 	"text/tabwriter"
 	"time"
 
@@ -33,7 +32,7 @@ func addWall(rs *report.RoleSummary, r *profile.Role, mode string, comments []st
 // printWall prints the wall view of a step: per role, wall time split in
 // on-CPU and off-CPU, switches and wake-ups per GiB, and where each role
 // slept.
-func printWall(w io.Writer, step *report.Step, dir string, top int) {
+func printWall(w io.Writer, step *report.Step, blocking []report.Attribution) {
 	if step.View != "wall" {
 		return
 	}
@@ -51,27 +50,32 @@ func printWall(w io.Writer, step *report.Step, dir string, top int) {
 			float64(r.Switches)/gib, float64(r.Wakeups)/gib)
 	}
 	tw.Flush()
-	for _, r := range step.Roles {
-		if r.WallProfile == "" || r.OffCPUNanos == 0 {
-			continue
+	for _, a := range blocking {
+		fmt.Fprintf(w, "\n%s: where it blocked, by inclusive share of off-CPU time\n", a.Role)
+		if err := report.WriteTopText(w, []report.Attribution{a}); err != nil {
+			fmt.Fprintf(w, "  (cannot print: %v)\n", err)
 		}
-		p, err := report.OpenProfile(filepath.Join(dir, r.WallProfile))
-		if err != nil {
-			fmt.Fprintf(w, "\n%s: blocking sites: %v\n", r.Role, err)
+	}
+}
+
+// blockingSites attributes each role's off-CPU time in its wall profile
+// (profiles[wallPrefix+role], as stepProfiles made them) to kernel
+// symbols. A role that cannot be attributed adds a warning to step.
+func blockingSites(step *report.Step, profiles map[string]*pprof.Profile, top int) []report.Attribution {
+	var out []report.Attribution
+	for _, r := range step.Roles {
+		p := profiles[wallPrefix+r.Role]
+		if p == nil || r.OffCPUNanos == 0 {
 			continue
 		}
 		as, err := report.Attribute(p, report.Options{SampleType: "offcpu/nanoseconds", Top: top})
 		if err != nil {
-			fmt.Fprintf(w, "\n%s: blocking sites: %v\n", r.Role, err)
+			step.Warnings = append(step.Warnings, r.Role+": blocking sites: "+err.Error())
 			continue
 		}
-		for _, a := range as {
-			fmt.Fprintf(w, "\n%s: where it blocked, by inclusive share of off-CPU time\n", r.Role)
-			if err := report.WriteTopText(w, []report.Attribution{a}); err != nil {
-				fmt.Fprintf(w, "  (cannot print: %v)\n", err)
-			}
-		}
+		out = append(out, as...)
 	}
+	return out
 }
 
 // ms formats nanoseconds as milliseconds.
