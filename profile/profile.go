@@ -175,7 +175,7 @@ func New(cfg Config) (*Profiler, error) {
 	if err := validate(&cfg); err != nil {
 		return nil, err
 	}
-	p := &Profiler{cfg: cfg, release: kernelRelease(), warned: make(map[string]bool), pidRole: make(map[uint32]*roleState)}
+	p := &Profiler{cfg: cfg, release: KernelRelease(), warned: make(map[string]bool), pidRole: make(map[uint32]*roleState)}
 	kern, err := LoadKallsyms()
 	if err != nil {
 		p.warn(fmt.Sprintf("kernel symbols: %v; kernel frames stay addresses", err))
@@ -217,8 +217,8 @@ func newCounters() []Counter {
 	return cs
 }
 
-// kernelRelease returns uname -r.
-func kernelRelease() string {
+// KernelRelease returns uname -r, or "" when uname fails.
+func KernelRelease() string {
 	var u unix.Utsname
 	if err := unix.Uname(&u); err != nil {
 		return ""

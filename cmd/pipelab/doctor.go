@@ -90,7 +90,7 @@ func runChecks() []check {
 }
 
 func checkKernel() check {
-	rel := kernelRelease()
+	rel := profile.KernelRelease()
 	c := check{Name: "kernel", Status: statusOK, Detail: "Linux " + rel}
 	if rel == "" {
 		c.Status, c.Detail = statusLimited, "uname failed"
@@ -269,7 +269,7 @@ func checkSymbols() check {
 		return c
 	}
 	defer f.Close()
-	st, err := report.ResolveAliases(f, kernelRelease())
+	st, err := report.ResolveAliases(f, profile.KernelRelease())
 	if err != nil {
 		c.Status, c.Detail = statusLimited, "read /proc/kallsyms: "+err.Error()
 		return c

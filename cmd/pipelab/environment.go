@@ -7,8 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/pipelab/pipelab/bench"
 	"github.com/pipelab/pipelab/profile"
 	"github.com/pipelab/pipelab/report"
@@ -18,7 +16,7 @@ import (
 // that cannot be read are left empty (or -1) rather than failing the run.
 func collectEnv() report.Env {
 	e := report.Env{
-		Kernel:    kernelRelease(),
+		Kernel:    profile.KernelRelease(),
 		CPUModel:  cpuModel(),
 		CPUs:      runtime.NumCPU(),
 		GoVersion: runtime.Version(),
@@ -40,15 +38,6 @@ func collectEnv() report.Env {
 		e.PipeMaxSize = -1
 	}
 	return e
-}
-
-// kernelRelease is uname -r.
-func kernelRelease() string {
-	var u unix.Utsname
-	if err := unix.Uname(&u); err != nil {
-		return ""
-	}
-	return unix.ByteSliceToString(u.Release[:])
 }
 
 // cpuModel is the first "model name" of /proc/cpuinfo.
