@@ -121,7 +121,7 @@ func TestSizePipeRefused(t *testing.T) {
 // buffer is present but not a huge page, an untouched one is not present.
 func TestCheckHugeRefuses(t *testing.T) {
 	mustHaveHugePages(t) // the same pagemap and kpageflags access
-	buf, err := pageBuffer(64 << 10)
+	buf, err := pageBuffer(64<<10, 0)
 	if err != nil {
 		t.Fatal(err)
 	}

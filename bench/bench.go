@@ -43,6 +43,14 @@ type Options struct {
 	// SameBuffer makes the vmsplice writer splice the same half-buffer
 	// every time instead of alternating between two.
 	SameBuffer bool
+	// BufOffset is how many bytes past a page boundary a buffer of small
+	// pages starts, 0 to 4095. MallocOffset (DefaultOptions) stands for
+	// where the post's programs have their buffers: glibc's malloc serves
+	// a block this large from its own mmap, 16 bytes past the page
+	// boundary. Huge-page buffers always start on a 2MiB boundary, as
+	// aligned_alloc places them in the post, so only 0 and MallocOffset
+	// go with them. See Effective.
+	BufOffset int
 	// PinWriter and PinReader are the CPUs the children are pinned to;
 	// -1 leaves a child unpinned.
 	PinWriter, PinReader int
@@ -76,10 +84,20 @@ type Observer interface {
 	Stop() error
 }
 
-// DefaultOptions returns the post's settings: mode write, a 256KiB buffer,
-// 10GiB piped, the kernel's pipe size (half the buffer for vmsplice modes),
-// writer pinned to CPU 0 and reader to CPU 1 when this process may run on
-// both (else unpinned), and 5 repeats.
+// MallocOffset is the BufOffset that places buffers where the post's
+// programs have them: 16 bytes past a page boundary for small pages (the
+// header glibc's malloc puts before a block it maps on its own, which it
+// does from 128KiB up), on a 2MiB boundary for huge pages.
+const MallocOffset = -1
+
+// mallocHeader is the offset malloc gives a block it maps on its own: the
+// chunk header of two size_t.
+const mallocHeader = 16
+
+// DefaultOptions returns the post's settings: mode write, a 256KiB buffer
+// placed as malloc places it, 10GiB piped, the kernel's pipe size (half
+// the buffer for vmsplice modes), writer pinned to CPU 0 and reader to
+// CPU 1 when this process may run on both (else unpinned), and 5 repeats.
 func DefaultOptions() Options {
 	o := Options{
 		Mode:         "write",
@@ -88,6 +106,7 @@ func DefaultOptions() Options {
 		PinWriter:    -1,
 		PinReader:    -1,
 		Repeat:       5,
+		BufOffset:    MallocOffset,
 	}
 	cpus, err := OnlineCPUs()
 	if err == nil && contains(cpus, 0) && contains(cpus, 1) {

@@ -70,6 +70,9 @@ type ChildReport struct {
 	// HugeChecked is true when --check-huge proved every page of the
 	// buffer to be part of a transparent huge page.
 	HugeChecked bool
+	// BufPageOffset is the address of the buffer the hot loop passes to
+	// the kernel, modulo the page size (see Options.BufOffset).
+	BufPageOffset int
 	// Bytes is how many bytes the child moved through the pipe.
 	Bytes int64
 	// DurationNanos is the reader's time from the gate opening to its
@@ -220,7 +223,7 @@ func (c *child) setupBuffer() error {
 	if c.p.Huge {
 		c.buf, err = hugeBuffer(c.o.BufSizeBytes)
 	} else {
-		c.buf, err = pageBuffer(c.o.BufSizeBytes)
+		c.buf, err = pageBuffer(c.o.BufSizeBytes, c.o.Effective().BufOffset)
 	}
 	if err != nil {
 		return err
@@ -237,6 +240,7 @@ func (c *child) setupBuffer() error {
 			fill(c.buf.data, 'X')
 		}
 	}
+	c.rep.BufPageOffset = int(addrOf(c.buf.data) % uintptr(pageSize))
 	if c.o.CheckHuge {
 		if err := checkHuge(c.buf.data); err != nil {
 			return fmt.Errorf("%s buffer: %w", c.role, err)

@@ -339,6 +339,47 @@ func TestKnobGiftSameBuffer(t *testing.T) {
 	}
 }
 
+// TestKnobBufOffset: both children pass the kernel buffers that start
+// where --buf-offset says, and the offset changes what vmsplice does. At
+// malloc's 16 bytes a 128KiB half spans 33 pages, one more than the
+// 32-slot pipe of the double-buffer scheme takes, so the writer needs at
+// least two vmsplice calls per half.
+func TestKnobBufOffset(t *testing.T) {
+	cases := []struct {
+		name   string
+		mode   string
+		offset int
+		want   int
+	}{
+		{"write malloc", "write", MallocOffset, 16},
+		{"write 100", "write", 100, 100},
+		{"vmsplice malloc", "vmsplice", MallocOffset, 16},
+		{"vmsplice aligned", "vmsplice", 0, 0},
+		{"huge malloc", "huge", MallocOffset, 0},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if planFor(Options{Mode: c.mode}).Huge {
+				mustHaveHugePages(t)
+			}
+			o := one(c.mode)
+			o.BufOffset = c.offset
+			r := runOne(t, o)
+			if r.Writer.BufPageOffset != c.want || r.Reader.BufPageOffset != c.want {
+				t.Errorf("buffer page offset: writer %d, reader %d; want %d", r.Writer.BufPageOffset, r.Reader.BufPageOffset, c.want)
+			}
+			if c.mode != "vmsplice" || c.want == 0 {
+				return
+			}
+			half := int64(o.BufSizeBytes / 2)
+			if min := 2 * (o.Bytes/half - 1); r.Writer.Calls < min {
+				t.Errorf("writer made %d vmsplice calls for %d halves of %d pages + %d bytes; want at least %d (two per half)",
+					r.Writer.Calls, o.Bytes/half, half/int64(pageSize), c.want, min)
+			}
+		})
+	}
+}
+
 // fdFlags returns the open flags of fd in pid, from /proc/PID/fdinfo.
 func fdFlags(t *testing.T, pid, fd int) int64 {
 	t.Helper()

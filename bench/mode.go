@@ -84,10 +84,17 @@ func planFor(o Options) plan {
 
 // Effective returns o with the knobs its mode implies turned on, as the
 // children run them: the -huge modes, huge and busy imply Huge, busy
-// implies Busy.
+// implies Busy, and BufOffset MallocOffset becomes 16 for small pages
+// and 0 for huge ones.
 func (o Options) Effective() Options {
 	m, _ := LookupMode(o.Mode)
 	o.Huge = o.Huge || m.huge
 	o.Busy = o.Busy || m.busy
+	if o.BufOffset == MallocOffset {
+		o.BufOffset = mallocHeader
+		if o.Huge {
+			o.BufOffset = 0
+		}
+	}
 	return o
 }

@@ -105,13 +105,18 @@ type buffer struct {
 	data    []byte
 }
 
-// pageBuffer maps size bytes of page-aligned anonymous memory.
-func pageBuffer(size int) (buffer, error) {
-	m, err := unix.Mmap(-1, 0, size, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS)
-	if err != nil {
-		return buffer{}, fmt.Errorf("mmap %s: %w", FormatSize(int64(size)), err)
+// pageBuffer maps size bytes of anonymous memory starting offset bytes
+// past a page boundary (0 <= offset < pageSize).
+func pageBuffer(size, offset int) (buffer, error) {
+	span := size
+	if offset > 0 {
+		span += pageSize
 	}
-	return buffer{mapping: m, data: m}, nil
+	m, err := unix.Mmap(-1, 0, span, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS)
+	if err != nil {
+		return buffer{}, fmt.Errorf("mmap %s: %w", FormatSize(int64(span)), err)
+	}
+	return buffer{mapping: m, data: m[offset : offset+size]}, nil
 }
 
 // hugeBuffer maps size bytes starting on a 2MiB boundary, madvised

@@ -45,7 +45,7 @@ func (e *OptionError) Error() string {
 func (o Options) Validate() error {
 	checks := []func(Options) *OptionError{
 		checkMode, checkSizes, checkPipeSize, checkPin, checkRepeat,
-		checkHugeKnobs, checkKnobCombinations, checkVerify,
+		checkHugeKnobs, checkBufOffset, checkKnobCombinations, checkVerify,
 	}
 	for _, check := range checks {
 		if err := check(o); err != nil {
@@ -183,6 +183,19 @@ func checkHugeKnobs(o Options) *OptionError {
 	}
 	if o.CheckHuge && o.DontTouchPages {
 		return &OptionError{"--check-huge", "", "cannot check pages that --dont-touch-pages leaves unfaulted", "drop one of the two"}
+	}
+	return nil
+}
+
+func checkBufOffset(o Options) *OptionError {
+	v := strconv.Itoa(o.BufOffset)
+	switch {
+	case o.BufOffset < MallocOffset || o.BufOffset >= pageSize:
+		return &OptionError{"--buf-offset", v, fmt.Sprintf("must be 0 to %d bytes past a page boundary", pageSize-1),
+			"e.g. 0 for page-aligned buffers; leave it out for malloc's 16"}
+	case o.BufOffset > 0 && planFor(o).Huge:
+		return &OptionError{"--buf-offset", v, "huge-page buffers start on a 2MiB boundary",
+			"drop --buf-offset or use a mode without huge pages"}
 	}
 	return nil
 }

@@ -2,6 +2,7 @@ package bench
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -13,7 +14,7 @@ func TestDefaultOptionsValid(t *testing.T) {
 	if err := o.Validate(); err != nil {
 		t.Fatalf("DefaultOptions().Validate() = %v, want nil", err)
 	}
-	want := Options{Mode: "write", BufSizeBytes: 256 << 10, Bytes: 10 << 30, PinWriter: o.PinWriter, PinReader: o.PinReader, Repeat: 5}
+	want := Options{Mode: "write", BufSizeBytes: 256 << 10, Bytes: 10 << 30, PinWriter: o.PinWriter, PinReader: o.PinReader, Repeat: 5, BufOffset: MallocOffset}
 	if o != want {
 		t.Errorf("DefaultOptions() = %+v, want %+v", o, want)
 	}
@@ -68,6 +69,12 @@ func TestValidate(t *testing.T) {
 			"--pin 0,7: CPU 7 is not available to this process (use CPUs from 0,1)"},
 		{"pin negative", func(o *Options) { o.PinWriter = -3 },
 			"--pin -3,1: CPU numbers must be 0 or more (give W,R such as 0,1, or -1 to leave a role unpinned)"},
+		{"offset beyond a page", func(o *Options) { o.BufOffset = pageSize },
+			fmt.Sprintf("--buf-offset %d: must be 0 to %d bytes past a page boundary (e.g. 0 for page-aligned buffers; leave it out for malloc's 16)", pageSize, pageSize-1)},
+		{"offset negative", func(o *Options) { o.BufOffset = -2 },
+			fmt.Sprintf("--buf-offset -2: must be 0 to %d bytes past a page boundary (e.g. 0 for page-aligned buffers; leave it out for malloc's 16)", pageSize-1)},
+		{"offset of a huge buffer", func(o *Options) { o.Mode = "vmsplice-huge"; o.BufOffset = 8 },
+			"--buf-offset 8: huge-page buffers start on a 2MiB boundary (drop --buf-offset or use a mode without huge pages)"},
 		{"repeat zero", func(o *Options) { o.Repeat = 0 }, "--repeat 0: must be at least 1 (e.g. 5)"},
 		{"timeout negative", func(o *Options) { o.Timeout = -time.Second }, "--timeout -1s: must not be negative (e.g. 10s, or 0 for none)"},
 		{"check-huge without huge", func(o *Options) { o.CheckHuge = true },
@@ -153,11 +160,18 @@ func TestEffectiveKnobs(t *testing.T) {
 	for _, c := range []struct {
 		mode       string
 		huge, busy bool
-	}{{"write", false, false}, {"write-huge", true, false}, {"vmsplice-huge", true, false}, {"huge", true, false}, {"busy", true, true}} {
+		offset     int // the default BufOffset as run
+	}{{"write", false, false, 16}, {"vmsplice", false, false, 16}, {"write-huge", true, false, 0},
+		{"vmsplice-huge", true, false, 0}, {"huge", true, false, 0}, {"busy", true, true, 0}} {
 		o := DefaultOptions()
 		o.Mode = c.mode
-		if e := o.Effective(); e.Huge != c.huge || e.Busy != c.busy {
-			t.Errorf("%s: huge %v busy %v, want %v %v", c.mode, e.Huge, e.Busy, c.huge, c.busy)
+		if e := o.Effective(); e.Huge != c.huge || e.Busy != c.busy || e.BufOffset != c.offset {
+			t.Errorf("%s: huge %v busy %v offset %d, want %v %v %d", c.mode, e.Huge, e.Busy, e.BufOffset, c.huge, c.busy, c.offset)
 		}
+	}
+	o := DefaultOptions()
+	o.BufOffset = 0
+	if e := o.Effective(); e.BufOffset != 0 {
+		t.Errorf("--buf-offset 0 runs with offset %d", e.BufOffset)
 	}
 }

@@ -29,6 +29,10 @@ type Step struct {
 	LockMemory     bool `json:"lock_memory"`
 	DontTouchPages bool `json:"dont_touch_pages"`
 	SameBuffer     bool `json:"same_buffer"`
+	// BufOffset is how many bytes past a page boundary the buffers
+	// started: 16 by default for small pages (where the post's malloc puts
+	// them), 0 for huge pages.
+	BufOffset int `json:"buf_offset"`
 	// PinWriter and PinReader are the CPUs of the children; -1 is unpinned.
 	PinWriter int  `json:"pin_writer"`
 	PinReader int  `json:"pin_reader"`

@@ -132,7 +132,11 @@ func settings(s Step) string {
 	}
 	parts := []string{fmt.Sprintf("%s per run × %d %s", sizeName(s.Bytes), len(s.Runs), runs)}
 	if s.BufSize > 0 {
-		parts = append(parts, sizeName(s.BufSize)+" buffer")
+		b := sizeName(s.BufSize) + " buffer"
+		if s.BufOffset > 0 {
+			b += fmt.Sprintf(" at page offset %d", s.BufOffset)
+		}
+		parts = append(parts, b)
 	}
 	if s.PipeSize > 0 {
 		parts = append(parts, sizeName(s.PipeSize)+" pipe")

@@ -133,14 +133,15 @@ func WriteStepsJSON(w io.Writer, steps []Step) error {
 // CSVHeader is the header of WriteStepsCSV. Its first nine columns are
 // those of the post's measure.py (bitonic/pipes-speed-test, the version
 // whose header starts with gigabytes_per_second), in its order; the later
-// measure.py's extra knobs follow, then pipelab's mode and run number.
+// measure.py's extra knobs follow, then pipelab's mode, run number and
+// buffer offset.
 // gigabytes_per_second holds GiB/s (2^30 bytes), as read.cpp computes
 // it despite the name. Booleans are 0 or 1, as read.cpp prints them.
 var CSVHeader = []string{
 	"gigabytes_per_second", "bytes_to_pipe", "buf_size", "write_with_vmsplice", "read_with_splice",
 	"huge_page", "busy_loop", "poll", "gift",
 	"pipe_size", "check_huge_page", "lock_memory", "dont_touch_pages", "same_buffer",
-	"mode", "run",
+	"mode", "run", "buf_offset",
 }
 
 // WriteStepsCSV writes one CSV row per run of every step, under
@@ -177,6 +178,6 @@ func csvRow(s Step, run int, g float64) []string {
 		strconv.FormatFloat(g, 'f', 6, 64), i64(s.Bytes), i64(s.BufSize), b(vmsplice), b(splice),
 		b(huge), b(busy), b(s.Poll), b(s.Gift),
 		i64(s.PipeSize), b(s.CheckHuge), b(s.LockMemory), b(s.DontTouchPages), b(s.SameBuffer),
-		s.Mode, strconv.Itoa(run + 1),
+		s.Mode, strconv.Itoa(run + 1), strconv.Itoa(s.BufOffset),
 	}
 }

@@ -158,6 +158,30 @@ func (v intSize) Set(s string) error {
 	return nil
 }
 
+// offsetValue is --buf-offset: a byte count, or "malloc" for
+// bench.MallocOffset.
+type offsetValue struct{ n *int }
+
+func (v offsetValue) String() string {
+	if v.n == nil || *v.n == bench.MallocOffset {
+		return "malloc"
+	}
+	return strconv.Itoa(*v.n)
+}
+
+func (v offsetValue) Set(s string) error {
+	if s == "malloc" {
+		*v.n = bench.MallocOffset
+		return nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 0 {
+		return errors.New("not a byte count (0 to 4095, or malloc)")
+	}
+	*v.n = n
+	return nil
+}
+
 // pinValue is --pin W,R: the CPUs of the writer and the reader, or "none".
 type pinValue struct{ w, r *int }
 
@@ -203,6 +227,7 @@ func runFlags(fs *flagSet, o *bench.Options) {
 	fs.BoolVar(&o.LockMemory, "lock-memory", o.LockMemory, "mlock the buffer")
 	fs.BoolVar(&o.DontTouchPages, "dont-touch-pages", o.DontTouchPages, "do not memset the buffer first (pages are not faulted in)")
 	fs.BoolVar(&o.SameBuffer, "same-buffer", o.SameBuffer, "vmsplice the same half-buffer every time instead of alternating")
+	fs.Var(offsetValue{&o.BufOffset}, "buf-offset", "`bytes` past a page boundary where each small-page buffer starts: malloc (16, where the post's malloc puts a 256KiB block) or 0 to 4095; huge-page buffers start on a 2MiB boundary")
 	fs.Var(pinValue{&o.PinWriter, &o.PinReader}, "pin", "pin the writer and reader to CPUs `W,R` (like the post's taskset), or none")
 	fs.IntVar(&o.Repeat, "repeat", o.Repeat, "run the transfer `N` times; figures are the median, min and max")
 	fs.BoolVar(&o.Verify, "verify", o.Verify, "writer stamps block sequence numbers; reader (read(2) modes) checks every byte")

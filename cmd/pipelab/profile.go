@@ -200,8 +200,8 @@ func stepComments(step *report.Step) []string {
 	return []string{
 		fmt.Sprintf("pipelab %s: %.2f GiB/s median (min %.2f, max %.2f) over %d run(s) of %s",
 			step.Mode, step.MedianGiBs, step.MinGiBs, step.MaxGiBs, len(step.Runs), bench.FormatSize(step.Bytes)),
-		fmt.Sprintf("settings: buf-size=%s pipe-size=%s busy=%t poll=%t huge=%t check-huge=%t gift=%t lock-memory=%t dont-touch-pages=%t same-buffer=%t pin=%d,%d repeat=%d verify=%t",
-			bench.FormatSize(step.BufSize), bench.FormatSize(step.PipeSize), step.Busy, step.Poll, step.Huge, step.CheckHuge, step.Gift,
+		fmt.Sprintf("settings: buf-size=%s buf-offset=%d pipe-size=%s busy=%t poll=%t huge=%t check-huge=%t gift=%t lock-memory=%t dont-touch-pages=%t same-buffer=%t pin=%d,%d repeat=%d verify=%t",
+			bench.FormatSize(step.BufSize), step.BufOffset, bench.FormatSize(step.PipeSize), step.Busy, step.Poll, step.Huge, step.CheckHuge, step.Gift,
 			step.LockMemory, step.DontTouchPages, step.SameBuffer, step.PinWriter, step.PinReader, step.Repeat, step.Verify),
 	}
 }

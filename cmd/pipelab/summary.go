@@ -17,7 +17,7 @@ func stepFromResult(res *bench.Result, runErr error) report.Step {
 	s := report.Step{
 		Mode: o.Mode, Bytes: o.Bytes, BufSize: int64(o.BufSizeBytes), PipeSize: int64(o.PipeSizeBytes),
 		Busy: o.Busy, Poll: o.Poll, Huge: o.Huge, CheckHuge: o.CheckHuge, Gift: o.Gift,
-		LockMemory: o.LockMemory, DontTouchPages: o.DontTouchPages, SameBuffer: o.SameBuffer,
+		LockMemory: o.LockMemory, DontTouchPages: o.DontTouchPages, SameBuffer: o.SameBuffer, BufOffset: o.BufOffset,
 		PinWriter: o.PinWriter, PinReader: o.PinReader, Repeat: o.Repeat, Verify: o.Verify,
 		Warnings:    append([]string(nil), res.Warnings...),
 		Incomplete:  res.Incomplete,
