@@ -36,10 +36,8 @@ func (p *Profiler) Start() error {
 			return fmt.Errorf("profile: start: %w", err)
 		}
 	}
-	for _, s := range p.samplers {
-		if err := s.ev.Enable(); err != nil {
-			return fmt.Errorf("profile: start: enable cpu-clock %s: %w", s.name(), err)
-		}
+	if err := enableSamplers(p.samplers); err != nil {
+		return fmt.Errorf("profile: start: %w", err)
 	}
 	return nil
 }

@@ -1,6 +1,41 @@
 package profile
 
+import perf "github.com/elastic/go-perf"
+
 // SampleEachThread makes p sample every thread of the children instead of
 // every CPU, the fallback taken where CPU-wide events are refused, so the
 // tests exercise it here too.
 func SampleEachThread(p *Profiler) { p.perThread = true }
+
+// CPUSampleTimes opens a CPU-wide cpu-clock sampler at freqHz on each of
+// cpus, starts them as Start does, runs busy, and returns the perf-clock
+// time of every sample of pid, by CPU.
+func CPUSampleTimes(cpus []int, freqHz, pid int, busy func()) (map[int][]uint64, error) {
+	ss, _, err := openCPUSamplers(cpus, freqHz)
+	if err != nil {
+		return nil, err
+	}
+	defer closeSamplers(ss)
+	if err := enableSamplers(ss); err != nil {
+		return nil, err
+	}
+	busy()
+	times := map[int][]uint64{}
+	for _, s := range ss {
+		s.ev.Disable()
+		var raw perf.RawRecord
+		var rec record
+		for s.ev.HasRecord() {
+			if err := s.ev.ReadRawRecord(expiredCtx(), &raw); err != nil {
+				return nil, err
+			}
+			if err := decodeBody(uint32(raw.Header.Type), uint16(raw.Header.Misc), raw.Data, &rec); err != nil {
+				return nil, err
+			}
+			if rec.typ == recordSample && int(rec.pid) == pid {
+				times[s.cpu] = append(times[s.cpu], rec.time)
+			}
+		}
+	}
+	return times, nil
+}
