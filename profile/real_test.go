@@ -2,6 +2,7 @@ package profile_test
 
 import (
 	"bytes"
+	"fmt"
 	"sort"
 	"strconv"
 	"strings"
@@ -171,11 +172,30 @@ func TestProfileSpliceMode(t *testing.T) {
 	res := profilePair(t, "splice", 1<<30)
 	w, r := res.Roles[0].Profile, res.Roles[1].Profile
 	if hasCall(r, "copy_page_to_iter", "") {
-		t.Errorf("reader: got copy_page_to_iter in splice mode, want none\n%s", top(r))
+		t.Errorf("reader: got copy_page_to_iter in splice mode, want none; first such stack, leaf first:\n%s", stackWith(r, "copy_page_to_iter"))
 	}
 	if !hasCall(w, "iov_iter_get_pages", "") {
 		t.Errorf("writer: no iov_iter_get_pages*\n%s", top(w))
 	}
+}
+
+// stackWith returns the first stack of p with a function whose name holds
+// name, one frame per line, leaf first, for failure messages.
+func stackWith(p *pprof.Profile, name string) string {
+	for _, s := range p.Sample {
+		var frames []string
+		hit := false
+		for _, l := range s.Location {
+			for _, ln := range l.Line {
+				frames = append(frames, "  "+ln.Function.Name)
+				hit = hit || strings.Contains(ln.Function.Name, name)
+			}
+		}
+		if hit {
+			return strings.Join(frames, "\n") + "\n  labels: " + fmt.Sprint(s.Label)
+		}
+	}
+	return "(none)"
 }
 
 // top lists the leaf functions of p by sample count, for failure messages.
