@@ -43,13 +43,12 @@ type Options struct {
 	// SameBuffer makes the vmsplice writer splice the same half-buffer
 	// every time instead of alternating between two.
 	SameBuffer bool
-	// BufOffset is how many bytes past a page boundary a buffer of small
-	// pages starts, 0 to 4095. MallocOffset (DefaultOptions) stands for
-	// where the post's programs have their buffers: glibc's malloc serves
-	// a block this large from its own mmap, 16 bytes past the page
-	// boundary. Huge-page buffers always start on a 2MiB boundary, as
-	// aligned_alloc places them in the post, so only 0 and MallocOffset
-	// go with them. See Effective.
+	// BufOffset is how many bytes past a page boundary (a 2MiB boundary
+	// for huge pages) the buffers start, 0 to 4095. MallocOffset
+	// (DefaultOptions) stands for where the post's programs have them:
+	// glibc's malloc serves a small-page block this large from its own
+	// mmap, 16 bytes past the page boundary, and aligned_alloc puts the
+	// huge-page buffer on the boundary. See Effective.
 	BufOffset int
 	// PinWriter and PinReader are the CPUs the children are pinned to;
 	// -1 leaves a child unpinned.

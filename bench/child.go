@@ -221,7 +221,7 @@ func (c *child) pin() error {
 func (c *child) setupBuffer() error {
 	var err error
 	if c.p.Huge {
-		c.buf, err = hugeBuffer(c.o.BufSizeBytes)
+		c.buf, err = hugeBuffer(c.o.BufSizeBytes, c.o.Effective().BufOffset)
 	} else {
 		c.buf, err = pageBuffer(c.o.BufSizeBytes, c.o.Effective().BufOffset)
 	}

@@ -88,7 +88,7 @@ func cpuList(set *unix.CPUSet) []int {
 // that it is backed by a transparent huge page. It returns nil only if it
 // is.
 func ProbeHugePage() error {
-	buf, err := hugeBuffer(hugePageBytes)
+	buf, err := hugeBuffer(hugePageBytes, 0)
 	if err != nil {
 		return err
 	}
@@ -119,10 +119,10 @@ func pageBuffer(size, offset int) (buffer, error) {
 	return buffer{mapping: m, data: m[offset : offset+size]}, nil
 }
 
-// hugeBuffer maps size bytes starting on a 2MiB boundary, madvised
-// MADV_HUGEPAGE over whole huge pages.
-func hugeBuffer(size int) (buffer, error) {
-	span := (size + hugePageBytes - 1) / hugePageBytes * hugePageBytes
+// hugeBuffer maps size bytes starting offset bytes past a 2MiB boundary,
+// madvised MADV_HUGEPAGE over whole huge pages.
+func hugeBuffer(size, offset int) (buffer, error) {
+	span := (offset + size + hugePageBytes - 1) / hugePageBytes * hugePageBytes
 	m, err := unix.Mmap(-1, 0, span+hugePageBytes, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS)
 	if err != nil {
 		return buffer{}, fmt.Errorf("mmap %s: %w", FormatSize(int64(span+hugePageBytes)), err)
@@ -136,7 +136,7 @@ func hugeBuffer(size int) (buffer, error) {
 		unix.Munmap(m)
 		return buffer{}, fmt.Errorf("madvise MADV_HUGEPAGE: %w (transparent huge pages must be madvise or always)", err)
 	}
-	return buffer{mapping: m, data: aligned[:size]}, nil
+	return buffer{mapping: m, data: aligned[offset : offset+size]}, nil
 }
 
 // checkHuge fails unless every page of b is present and part of a

@@ -188,14 +188,9 @@ func checkHugeKnobs(o Options) *OptionError {
 }
 
 func checkBufOffset(o Options) *OptionError {
-	v := strconv.Itoa(o.BufOffset)
-	switch {
-	case o.BufOffset < MallocOffset || o.BufOffset >= pageSize:
-		return &OptionError{"--buf-offset", v, fmt.Sprintf("must be 0 to %d bytes past a page boundary", pageSize-1),
-			"e.g. 0 for page-aligned buffers; leave it out for malloc's 16"}
-	case o.BufOffset > 0 && planFor(o).Huge:
-		return &OptionError{"--buf-offset", v, "huge-page buffers start on a 2MiB boundary",
-			"drop --buf-offset or use a mode without huge pages"}
+	if o.BufOffset < MallocOffset || o.BufOffset >= pageSize {
+		return &OptionError{"--buf-offset", strconv.Itoa(o.BufOffset), fmt.Sprintf("must be 0 to %d bytes past a page boundary", pageSize-1),
+			"e.g. 0 for page-aligned buffers; leave it out for where the post's programs put them"}
 	}
 	return nil
 }

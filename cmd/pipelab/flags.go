@@ -227,7 +227,7 @@ func runFlags(fs *flagSet, o *bench.Options) {
 	fs.BoolVar(&o.LockMemory, "lock-memory", o.LockMemory, "mlock the buffer")
 	fs.BoolVar(&o.DontTouchPages, "dont-touch-pages", o.DontTouchPages, "do not memset the buffer first (pages are not faulted in)")
 	fs.BoolVar(&o.SameBuffer, "same-buffer", o.SameBuffer, "vmsplice the same half-buffer every time instead of alternating")
-	fs.Var(offsetValue{&o.BufOffset}, "buf-offset", "`bytes` past a page boundary where each small-page buffer starts: malloc (16, where the post's malloc puts a 256KiB block) or 0 to 4095; huge-page buffers start on a 2MiB boundary")
+	fs.Var(offsetValue{&o.BufOffset}, "buf-offset", "`bytes` past a page boundary (2MiB for huge pages) where each buffer starts, 0 to 4095, or malloc: where the post's programs have it, 16 for small pages (malloc) and 0 for huge pages (aligned_alloc)")
 	fs.Var(pinValue{&o.PinWriter, &o.PinReader}, "pin", "pin the writer and reader to CPUs `W,R` (like the post's taskset), or none")
 	fs.IntVar(&o.Repeat, "repeat", o.Repeat, "run the transfer `N` times; figures are the median, min and max")
 	fs.BoolVar(&o.Verify, "verify", o.Verify, "writer stamps block sequence numbers; reader (read(2) modes) checks every byte")
