@@ -173,6 +173,9 @@ func (c *child) setup() error {
 	if err := c.pin(); err != nil {
 		return err
 	}
+	if err := idleOtherThreads(); err != nil {
+		return err
+	}
 	m, err := unix.Mmap(fdShared, 0, sharedSize, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
 	if err != nil {
 		return fmt.Errorf("mmap progress counters: %w", err)
@@ -195,6 +198,34 @@ func (c *child) setup() error {
 		return err
 	}
 	return c.lockedKiB()
+}
+
+// idleOtherThreads puts every thread of this process but the calling one
+// (the hot loop's, locked to it) under SCHED_IDLE, so that the Go
+// runtime's own threads, sysmon above all, which wakes every 10ms, run
+// only when the CPU has nothing else to do and never preempt the hot
+// loop. The hot loop needs none of them: it makes raw system calls, does
+// not allocate and runs with the GC off. Without this, a busy-mode run
+// showed each hot thread preempted by its runtime threads about 100
+// times a second; with it, busy went from 0.94 to 0.97 of the C build
+// in the same minutes (medians of 6 interleaved 4GiB runs).
+func idleOtherThreads() error {
+	me := unix.Gettid()
+	tids, err := os.ReadDir("/proc/self/task")
+	if err != nil {
+		return fmt.Errorf("list threads: %w", err)
+	}
+	for _, e := range tids {
+		tid, err := strconv.Atoi(e.Name())
+		if err != nil || tid == me {
+			continue
+		}
+		err = unix.SchedSetAttr(tid, &unix.SchedAttr{Policy: unix.SCHED_IDLE}, 0)
+		if err != nil && err != unix.ESRCH { // ESRCH: the thread has exited
+			return fmt.Errorf("sched_setattr SCHED_IDLE on runtime thread %d: %w", tid, err)
+		}
+	}
+	return nil
 }
 
 func (c *child) pin() error {

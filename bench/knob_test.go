@@ -102,6 +102,64 @@ func TestKnobPin(t *testing.T) {
 	}
 }
 
+// TestRuntimeThreadsIdle: in each gated child every thread but the hot
+// loop's runs under SCHED_IDLE, so the Go runtime's threads cannot preempt
+// the hot loop; the hot thread keeps SCHED_OTHER.
+func TestRuntimeThreadsIdle(t *testing.T) {
+	var policies [2]map[int]int
+	obs := &observer{attach: func(wp, rp int) error {
+		policies = [2]map[int]int{threadPolicies(t, wp), threadPolicies(t, rp)}
+		return nil
+	}}
+	res, err := Run(context.Background(), one("vmsplice"), obs, nil)
+	noChildren(t)
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	for i, rep := range []ChildReport{res.Runs[0].Writer, res.Runs[0].Reader} {
+		role := []string{"writer", "reader"}[i]
+		if len(policies[i]) < 2 {
+			t.Errorf("%s: %d threads seen, want the hot one and the runtime's", role, len(policies[i]))
+		}
+		for tid, pol := range policies[i] {
+			want := unix.SCHED_IDLE
+			if tid == rep.TID {
+				want = 0 // SCHED_OTHER
+			}
+			if pol != want {
+				t.Errorf("%s thread %d (hot thread %d): policy %d, want %d", role, tid, rep.TID, pol, want)
+			}
+		}
+	}
+}
+
+// threadPolicies returns the scheduling policy of every thread of pid,
+// field 41 of /proc/PID/task/TID/stat.
+func threadPolicies(t *testing.T, pid int) map[int]int {
+	paths, err := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/stat", pid))
+	if err != nil || len(paths) == 0 {
+		t.Errorf("threads of %d: %v", pid, err)
+	}
+	pol := map[int]int{}
+	for _, path := range paths {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			continue
+		}
+		s := string(b)
+		// Fields after the command, which ends at the last ')', start at
+		// field 3.
+		f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+		tid, err1 := strconv.Atoi(filepath.Base(filepath.Dir(path)))
+		p, err2 := strconv.Atoi(f[41-3])
+		if err1 != nil || err2 != nil {
+			t.Fatalf("parse %s: %q", path, s)
+		}
+		pol[tid] = p
+	}
+	return pol
+}
+
 // threadAffinities returns Cpus_allowed_list of every thread of pid.
 func threadAffinities(t *testing.T, pid int) []string {
 	tasks, err := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/status", pid))
