@@ -6,6 +6,7 @@ import (
 	"os"
 	"sort"
 	"strconv"
+	"time"
 
 	perf "github.com/elastic/go-perf"
 )
@@ -75,8 +76,16 @@ func samplingAttr(freqHz int) perf.Attr {
 			ExcludeIdle: true,
 		},
 	}
-	a.SetSampleFreq(uint64(freqHz))
+	a.SetSamplePeriod(samplePeriodNS(freqHz))
 	return a
+}
+
+// samplePeriodNS is the cpu-clock period for freqHz. cpu-clock is a
+// timer, so the kernel turns a frequency into this fixed period anyway
+// (perf_swevent_init_hrtimer); giving the period makes
+// PERF_EVENT_IOC_PERIOD, which rephase uses, mean nanoseconds.
+func samplePeriodNS(freqHz int) uint64 {
+	return uint64(time.Second) / uint64(freqHz)
 }
 
 // excludeKernel makes a an event of user space only: what an unprivileged

@@ -4,6 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
 
 	perf "github.com/elastic/go-perf"
 	"golang.org/x/sys/unix"
@@ -193,25 +197,137 @@ func (p *Profiler) handleFrom(s *sampler, raw *perf.RawRecord) {
 	p.handle(r, raw)
 }
 
-// enableSamplers starts every sampler, back to back with nothing in
-// between, so that the cpu-clock timers of all CPUs fire in step: the
-// kernel arms a cpu-clock timer when its event is enabled and moves it on
-// by whole periods after each sample, so timers enabled a few
-// microseconds apart stay that close (TestSamplersFireInStep). It
-// matters in a guest like this one, where each timer interrupt stalls
-// its CPU for tens of microseconds: in the modes where writer and reader
-// take turns, the side that waits sits out every stall of the other, and
-// stalls in step overlap instead of adding up. Measured with a bare
-// 999 Hz cpu-clock event per CPU beside `pipelab run --mode
-// vmsplice-huge`: timers in step kept 0.92-0.94 of the throughput
-// without them, timers half a period apart 0.74-0.76. Starting them from
-// one thread pinned to each CPU at a common moment was tried and came out
-// no closer than this (medians of 6-12µs against 5-33µs).
-func enableSamplers(ss []*sampler) error {
+// enableSamplers starts every sampler, then puts the cpu-clock timers of
+// the CPU-wide ones in step (see rephase). It reports whether they are: a
+// machine too busy to run a pinned thread on time leaves them out of step,
+// which costs throughput, not samples.
+func enableSamplers(ss []*sampler, periodNS uint64) (inStep bool, err error) {
+	var cpuWide []*sampler
 	for _, s := range ss {
 		if err := s.ev.Enable(); err != nil {
-			return fmt.Errorf("enable cpu-clock %s: %w", s.name(), err)
+			return false, fmt.Errorf("enable cpu-clock %s: %w", s.name(), err)
+		}
+		if s.cpu >= 0 {
+			cpuWide = append(cpuWide, s)
 		}
 	}
-	return nil
+	if len(cpuWide) < 2 {
+		return true, nil
+	}
+	return rephase(cpuWide, periodNS)
+}
+
+// Timing of rephase: the first common moment is phaseDelay ahead (time
+// for a thread to be created and moved to each CPU), the next ones
+// phaseStep apart, phaseAttempts in all. A thread is on time if it makes
+// its call within phaseSlack of the moment and the call returns within
+// ioctlTime.
+const (
+	phaseDelay    = 3 * time.Millisecond
+	phaseStep     = 200 * time.Microsecond
+	phaseAttempts = 20
+	phaseSlack    = 3 * time.Microsecond
+	ioctlTime     = 10 * time.Microsecond // PERF_EVENT_IOC_PERIOD: 4-80µs here, mostly under 10
+)
+
+// rephase restarts the cpu-clock timers of ss at one common moment: a
+// thread pinned to each sampler's CPU waits for the moment and sets the
+// event's period there (PERF_EVENT_IOC_PERIOD restarts the timer a whole
+// period from now; the kernel then moves it on by whole periods after
+// each sample). If any thread was late, all try again at the next moment.
+// It reports whether an attempt had every thread on time.
+//
+// Why: each timer interrupt stalls its CPU for 30-40µs in a guest like
+// this one, and in the modes where writer and reader take turns the side
+// that waits sits out every stall of the other; stalls in step overlap
+// instead of adding up. Beside `pipelab run --mode vmsplice-huge`, two
+// bare 999 Hz cpu-clock events kept 0.92-0.94 of the throughput in step
+// and 0.74-0.76 half a period apart, and 20µs apart cost as much as half
+// a period. Enabling the events back to back from one thread leaves them
+// 5-43µs apart.
+func rephase(ss []*sampler, periodNS uint64) (bool, error) {
+	n := int32(len(ss))
+	first := time.Now().Add(phaseDelay)
+	var (
+		finished [phaseAttempts]atomic.Int32 // threads done with attempt k
+		late     [phaseAttempts]atomic.Int32 // threads late at attempt k
+		inStep   atomic.Bool
+	)
+	errs := make([]error, len(ss))
+	var wg sync.WaitGroup
+	for i, s := range ss {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			k := 0
+			defer func() { // a thread that stops early counts as late from there on
+				for ; k < phaseAttempts; k++ {
+					late[k].Add(1)
+					finished[k].Add(1)
+				}
+			}()
+			restore, err := pinForPhase(s.cpu)
+			if err != nil {
+				return
+			}
+			defer restore()
+			for ; k < phaseAttempts; k++ {
+				if k > 0 {
+					for finished[k-1].Load() < n {
+					}
+					if late[k-1].Load() == 0 {
+						inStep.Store(true)
+						k = phaseAttempts
+						return
+					}
+				}
+				at := first.Add(time.Duration(k) * phaseStep)
+				for time.Now().Before(at) {
+				}
+				start := time.Now()
+				if err := s.ev.UpdatePeriod(periodNS); err != nil {
+					errs[i] = fmt.Errorf("restart cpu-clock %s: %w", s.name(), err)
+					return
+				}
+				if start.Sub(at) > phaseSlack || time.Since(start) > ioctlTime {
+					late[k].Add(1)
+				}
+				finished[k].Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	if late[phaseAttempts-1].Load() == 0 {
+		inStep.Store(true)
+	}
+	return inStep.Load(), errors.Join(errs...)
+}
+
+// pinForPhase locks the calling goroutine to its thread, pins the thread
+// to cpu and makes it real-time where allowed, so that no other thread
+// takes the CPU while it waits for the moment. restore gives the thread
+// back as it was: a thread that exited instead would take with it the
+// children it forked, whose parent-death signal follows the forking
+// thread, not the process.
+func pinForPhase(cpu int) (restore func(), err error) {
+	runtime.LockOSThread()
+	var was, set unix.CPUSet
+	if err := unix.SchedGetaffinity(0, &was); err != nil {
+		runtime.UnlockOSThread()
+		return nil, err
+	}
+	set.Set(cpu)
+	if err := unix.SchedSetaffinity(0, &set); err != nil {
+		runtime.UnlockOSThread()
+		return nil, err
+	}
+	attr, err := unix.SchedGetAttr(0, 0)
+	rt := err == nil && unix.SchedSetAttr(0, &unix.SchedAttr{Policy: unix.SCHED_FIFO, Priority: 1}, 0) == nil
+	return func() {
+		if rt {
+			unix.SchedSetAttr(0, attr, 0)
+		}
+		unix.SchedSetaffinity(0, &was)
+		runtime.UnlockOSThread()
+	}, nil
 }

@@ -9,15 +9,17 @@ func SampleEachThread(p *Profiler) { p.perThread = true }
 
 // CPUSampleTimes opens a CPU-wide cpu-clock sampler at freqHz on each of
 // cpus, starts them as Start does, runs busy, and returns the perf-clock
-// time of every sample of pid, by CPU.
-func CPUSampleTimes(cpus []int, freqHz, pid int, busy func()) (map[int][]uint64, error) {
+// time of every sample of pid, by CPU, and whether the start reported the
+// timers in step.
+func CPUSampleTimes(cpus []int, freqHz, pid int, busy func()) (map[int][]uint64, bool, error) {
 	ss, _, err := openCPUSamplers(cpus, freqHz)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	defer closeSamplers(ss)
-	if err := enableSamplers(ss); err != nil {
-		return nil, err
+	inStep, err := enableSamplers(ss, samplePeriodNS(freqHz))
+	if err != nil {
+		return nil, false, err
 	}
 	busy()
 	times := map[int][]uint64{}
@@ -27,15 +29,15 @@ func CPUSampleTimes(cpus []int, freqHz, pid int, busy func()) (map[int][]uint64,
 		var rec record
 		for s.ev.HasRecord() {
 			if err := s.ev.ReadRawRecord(expiredCtx(), &raw); err != nil {
-				return nil, err
+				return nil, false, err
 			}
 			if err := decodeBody(uint32(raw.Header.Type), uint16(raw.Header.Misc), raw.Data, &rec); err != nil {
-				return nil, err
+				return nil, false, err
 			}
 			if rec.typ == recordSample && int(rec.pid) == pid {
 				times[s.cpu] = append(times[s.cpu], rec.time)
 			}
 		}
 	}
-	return times, nil
+	return times, inStep, nil
 }

@@ -17,9 +17,12 @@ import (
 // at the same moments, so that a writer and a reader taking turns wait
 // out one timer stall per period instead of two. Two threads spin, one
 // pinned to each CPU, while both CPUs are sampled at 999 Hz; each CPU 1
-// sample must land within 100µs of a CPU 0 sample. Timers started at
-// unrelated moments would be apart by a quarter of the 1ms period in
-// the median.
+// sample must land within 25µs of a CPU 0 sample in the median. Here that
+// median is 0.4-4µs on a quiet machine and 5-12µs with the other
+// packages' tests running; timers started at unrelated moments would be
+// a quarter period (250µs) apart. When the start says it could not place
+// the timers (a machine too busy to run a pinned thread on time), the
+// test skips.
 func TestSamplersFireInStep(t *testing.T) {
 	mustHavePerfEvents(t)
 	cpus := []int{0, 1}
@@ -28,9 +31,12 @@ func TestSamplersFireInStep(t *testing.T) {
 		t.Skip("needs CPUs 0 and 1")
 	}
 	const freq = 999
-	times, err := profile.CPUSampleTimes(cpus, freq, os.Getpid(), func() { spinOn(cpus, 300*time.Millisecond) })
+	times, inStep, err := profile.CPUSampleTimes(cpus, freq, os.Getpid(), func() { spinOn(cpus, 300*time.Millisecond) })
 	if err != nil {
 		t.Fatal(err)
+	}
+	if !inStep {
+		t.Skip("the machine was too busy to run a pinned thread on each CPU on time; timers left as enabled")
 	}
 	a, b := times[0], times[1]
 	if len(a) < 100 || len(b) < 100 {
@@ -51,8 +57,8 @@ func TestSamplersFireInStep(t *testing.T) {
 	slices.Sort(gaps)
 	med := gaps[len(gaps)/2]
 	t.Logf("CPU 1 sample to nearest CPU 0 sample: median %v, 90th percentile %v (%d samples)", med, gaps[len(gaps)*9/10], len(gaps))
-	if med > 100*time.Microsecond {
-		t.Errorf("the two CPUs' timers are %v apart in the median; want them in step (within 100µs)", med)
+	if med > 25*time.Microsecond {
+		t.Errorf("the two CPUs' timers are %v apart in the median; want them in step (within 25µs)", med)
 	}
 }
 
@@ -65,9 +71,12 @@ func spinOn(cpus []int, d time.Duration) {
 		go func() {
 			defer wg.Done()
 			runtime.LockOSThread()
-			var set unix.CPUSet
+			defer runtime.UnlockOSThread()
+			var was, set unix.CPUSet
+			unix.SchedGetaffinity(0, &was)
 			set.Set(cpu)
 			unix.SchedSetaffinity(0, &set)
+			defer unix.SchedSetaffinity(0, &was)
 			for time.Now().Before(end) {
 			}
 		}()
