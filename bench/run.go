@@ -58,6 +58,11 @@ func Run(ctx context.Context, o Options, obs Observer, progress func(Progress)) 
 	return res, nil
 }
 
+// VerifyWarningPrefix starts the warning that --verify found wrong bytes,
+// so that a caller that reports them its own way (from each run's
+// FirstCorruptOffset) can tell that warning from the others.
+const VerifyWarningPrefix = "--verify: "
+
 // appendVerifyWarning adds one line to warnings when --verify found wrong
 // bytes in any complete run, so that every output shows it.
 func appendVerifyWarning(warnings []string, runs []RunResult) []string {
@@ -75,7 +80,7 @@ func appendVerifyWarning(warnings []string, runs []RunResult) []string {
 	if len(offsets) == 0 {
 		return warnings
 	}
-	return append(warnings, fmt.Sprintf("--verify: the reader got wrong bytes in %d of %d runs (first corrupt stream offset of each: %s)",
+	return append(warnings, fmt.Sprintf(VerifyWarningPrefix+"the reader got wrong bytes in %d of %d runs (first corrupt stream offset of each: %s)",
 		len(offsets), complete, strings.Join(offsets, ", ")))
 }
 

@@ -75,7 +75,7 @@ func cmdRun(ctx context.Context, env *cli, args []string) error {
 // stderr (results stay alone on stdout).
 func printWarnings(env *cli, s report.Step) {
 	for _, w := range s.Warnings {
-		if strings.HasPrefix(w, "--verify:") {
+		if strings.HasPrefix(w, bench.VerifyWarningPrefix) {
 			continue // said below, once
 		}
 		fmt.Fprintf(env.stderr, "pipelab: %s: warning: %s\n", s.Mode, w)
