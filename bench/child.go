@@ -251,10 +251,11 @@ func (c *child) pin() error {
 // checks it is huge, as the knobs say.
 func (c *child) setupBuffer() error {
 	var err error
+	off := c.o.Effective().BufOffset
 	if c.p.Huge {
-		c.buf, err = hugeBuffer(c.o.BufSizeBytes, c.o.Effective().BufOffset)
+		c.buf, err = hugeBuffer(c.o.BufSizeBytes, off)
 	} else {
-		c.buf, err = pageBuffer(c.o.BufSizeBytes, c.o.Effective().BufOffset)
+		c.buf, err = pageBuffer(c.o.BufSizeBytes, off)
 	}
 	if err != nil {
 		return err

@@ -36,7 +36,7 @@ func (p *Profiler) Start() error {
 			return fmt.Errorf("profile: start: %w", err)
 		}
 	}
-	if _, err := enableSamplers(p.samplers, samplePeriodNS(p.cfg.FreqHz)); err != nil {
+	if _, err := enableSamplers(p.samplers); err != nil {
 		return fmt.Errorf("profile: start: %w", err)
 	}
 	return nil

@@ -48,6 +48,8 @@ type sampler struct {
 	ev  *perf.Event
 	cpu int // -1 for a per-thread sampler
 	tid int // -1 for a CPU-wide sampler
+	// periodNS is the cpu-clock period the event was opened with.
+	periodNS uint64
 	// role is the role of a per-thread sampler. A CPU-wide sampler sees
 	// every process on its CPU and finds the role by pid; last is the role
 	// of the latest sample that matched, which lost-record counts (whose
@@ -71,7 +73,7 @@ func openSampler(tid, cpu, freqHz, pages int, userOnly bool) (*sampler, []string
 	if userOnly {
 		excludeKernel(&attr)
 	}
-	s := &sampler{cpu: cpu, tid: tid}
+	s := &sampler{cpu: cpu, tid: tid, periodNS: attr.Sample}
 	ev, err := perf.Open(&attr, tid, cpu, nil)
 	if err != nil {
 		return nil, nil, openError("cpu-clock", tid, err)
@@ -201,7 +203,7 @@ func (p *Profiler) handleFrom(s *sampler, raw *perf.RawRecord) {
 // the CPU-wide ones in step (see rephase). It reports whether they are: a
 // machine too busy to run a pinned thread on time leaves them out of step,
 // which costs throughput, not samples.
-func enableSamplers(ss []*sampler, periodNS uint64) (inStep bool, err error) {
+func enableSamplers(ss []*sampler) (inStep bool, err error) {
 	var cpuWide []*sampler
 	for _, s := range ss {
 		if err := s.ev.Enable(); err != nil {
@@ -214,7 +216,7 @@ func enableSamplers(ss []*sampler, periodNS uint64) (inStep bool, err error) {
 	if len(cpuWide) < 2 {
 		return true, nil
 	}
-	return rephase(cpuWide, periodNS)
+	return rephase(cpuWide)
 }
 
 // Timing of rephase: the first common moment is phaseDelay ahead (time
@@ -245,7 +247,7 @@ const (
 // and 0.74-0.76 half a period apart, and 20µs apart cost as much as half
 // a period. Enabling the events back to back from one thread leaves them
 // 5-43µs apart.
-func rephase(ss []*sampler, periodNS uint64) (bool, error) {
+func rephase(ss []*sampler) (bool, error) {
 	n := int32(len(ss))
 	first := time.Now().Add(phaseDelay)
 	var (
@@ -285,7 +287,7 @@ func rephase(ss []*sampler, periodNS uint64) (bool, error) {
 				for time.Now().Before(at) {
 				}
 				start := time.Now()
-				if err := s.ev.UpdatePeriod(periodNS); err != nil {
+				if err := s.ev.UpdatePeriod(s.periodNS); err != nil {
 					errs[i] = fmt.Errorf("restart cpu-clock %s: %w", s.name(), err)
 					return
 				}
