@@ -344,3 +344,22 @@ func TestSummarizeFailedSteps(t *testing.T) {
 		t.Errorf("a folder without profiles or environment: want no attribution and no claim about the PMU")
 	}
 }
+
+// TestSettingsBufOffset: report.md's settings line says where the buffer
+// started when it was not on a page boundary.
+func TestSettingsBufOffset(t *testing.T) {
+	base := Step{Bytes: 1 << 30, BufSize: 256 << 10, PipeSize: 128 << 10, Runs: []float64{1}, PinWriter: 0, PinReader: 1}
+	for _, c := range []struct {
+		offset int
+		want   string
+	}{
+		{16, "1 GiB per run × 1 run, 256 KiB buffer at page offset 16, 128 KiB pipe, writer on CPU 0, reader on CPU 1"},
+		{0, "1 GiB per run × 1 run, 256 KiB buffer, 128 KiB pipe, writer on CPU 0, reader on CPU 1"},
+	} {
+		s := base
+		s.BufOffset = c.offset
+		if got := settings(s); !strings.HasPrefix(got, c.want) {
+			t.Errorf("offset %d: settings = %q, want it to start %q", c.offset, got, c.want)
+		}
+	}
+}
