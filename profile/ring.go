@@ -250,6 +250,10 @@ const (
 func rephase(ss []*sampler) (bool, error) {
 	n := int32(len(ss))
 	first := time.Now().Add(phaseDelay)
+	// A thread that waits for the others past this gives up, so that one
+	// kept off its CPU (say, queued behind a real-time spinner before it
+	// could move) cannot hold the rest spinning.
+	giveUp := first.Add(phaseAttempts*phaseStep + phaseDelay)
 	var (
 		finished [phaseAttempts]atomic.Int32 // threads done with attempt k
 		late     [phaseAttempts]atomic.Int32 // threads late at attempt k
@@ -276,6 +280,9 @@ func rephase(ss []*sampler) (bool, error) {
 			for ; k < phaseAttempts; k++ {
 				if k > 0 {
 					for finished[k-1].Load() < n {
+						if time.Now().After(giveUp) {
+							return
+						}
 					}
 					if late[k-1].Load() == 0 {
 						inStep.Store(true)
