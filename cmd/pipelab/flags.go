@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"regexp"
 	"strconv"
 	"strings"
@@ -176,7 +177,7 @@ func (v offsetValue) Set(s string) error {
 	}
 	n, err := strconv.Atoi(s)
 	if err != nil || n < 0 {
-		return errors.New("not a byte count (0 to 4095, or malloc)")
+		return fmt.Errorf("not a byte count (0 to %d, or malloc)", os.Getpagesize()-1)
 	}
 	*v.n = n
 	return nil
@@ -227,7 +228,7 @@ func runFlags(fs *flagSet, o *bench.Options) {
 	fs.BoolVar(&o.LockMemory, "lock-memory", o.LockMemory, "mlock the buffer")
 	fs.BoolVar(&o.DontTouchPages, "dont-touch-pages", o.DontTouchPages, "do not memset the buffer first (pages are not faulted in)")
 	fs.BoolVar(&o.SameBuffer, "same-buffer", o.SameBuffer, "vmsplice the same half-buffer every time instead of alternating")
-	fs.Var(offsetValue{&o.BufOffset}, "buf-offset", "`bytes` past a page boundary (2MiB for huge pages) where each buffer starts, 0 to 4095, or malloc: where the post's programs have it, 16 for small pages (malloc) and 0 for huge pages (aligned_alloc)")
+	fs.Var(offsetValue{&o.BufOffset}, "buf-offset", fmt.Sprintf("`bytes` past a page boundary (2MiB for huge pages) where each buffer starts, 0 to %d, or malloc: where the post's programs have it, 16 for small pages (malloc) and 0 for huge pages (aligned_alloc)", os.Getpagesize()-1))
 	fs.Var(pinValue{&o.PinWriter, &o.PinReader}, "pin", "pin the writer and reader to CPUs `W,R` (like the post's taskset), or none")
 	fs.IntVar(&o.Repeat, "repeat", o.Repeat, "run the transfer `N` times; figures are the median, min and max")
 	fs.BoolVar(&o.Verify, "verify", o.Verify, "writer stamps block sequence numbers; reader (read(2) modes) checks every byte")
