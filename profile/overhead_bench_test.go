@@ -18,7 +18,12 @@ var (
 	overheadBytes  = flag.String("overhead.bytes", "1GiB", "bytes piped per run by BenchmarkOverhead")
 	overheadRounds = flag.Int("overhead.rounds", 7, "interleaved rounds of BenchmarkOverhead")
 	overheadModes  = flag.String("overhead.modes", "", "comma-separated modes for BenchmarkOverhead (default all)")
+	overheadParts  = flag.Bool("overhead.parts", false, "BenchmarkOverhead also measures the counters alone and the sampling alone")
 )
+
+// overheadPartNames are the halves of profiling -overhead.parts measures
+// on their own (see profile.PartObserver).
+var overheadPartNames = []string{"counters", "sampling"}
 
 // overheadViews are the profile views BenchmarkOverhead measures; a view
 // that profile.New refuses on this build is skipped with a log line.
@@ -38,10 +43,13 @@ var overheadViews = []string{"cpu", "wall"}
 // (user + system, from getrusage of the reaped children), profiled over
 // unprofiled ("write-cputime-ratio"): a figure that other load on the
 // machine disturbs much less than throughput, since it does not count
-// time spent waiting for a CPU. Run it alone, as the throughput ratio is
-// only as good as the machine is quiet:
+// time spent waiting for a CPU. With -overhead.parts it also runs each
+// half of profiling on its own, the counters on every thread without
+// sampling ("write-counters-ratio") and the cpu-clock sampling without
+// counters ("write-sampling-ratio"), to show where the cost lies. Run it
+// alone, as the throughput ratio is only as good as the machine is quiet:
 //
-//	go test -run '^$' -bench Overhead -benchtime 1x ./profile
+//	go test -run '^$' -bench Overhead -benchtime 1x ./profile [-args -overhead.parts]
 func BenchmarkOverhead(b *testing.B) {
 	mustHavePerfEvents(b)
 	size, err := bench.ParseSize(*overheadBytes)
@@ -55,6 +63,9 @@ func BenchmarkOverhead(b *testing.B) {
 			continue
 		}
 		variants = append(variants, view)
+	}
+	if *overheadParts {
+		variants = append(variants, overheadPartNames...)
 	}
 	modes := overheadModeNames()
 	ratios := map[string][]float64{}    // throughput, by mode and view
@@ -78,8 +89,11 @@ func BenchmarkOverhead(b *testing.B) {
 			}
 		}
 	}
+	// One log line per mode: testing cuts a benchmark's log after ten
+	// lines unless run with -v.
 	for _, mode := range modes {
 		b.ReportMetric(median(base[mode]), mode+"-GiB/s")
+		line := fmt.Sprintf("%-13s ratio (range) / CPU time per GiB ratio:", mode)
 		for _, view := range variants[1:] {
 			name := mode
 			if view != "cpu" {
@@ -88,9 +102,9 @@ func BenchmarkOverhead(b *testing.B) {
 			r, c := ratios[mode+" "+view], cpuRatios[mode+" "+view]
 			b.ReportMetric(median(r), name+"-ratio")
 			b.ReportMetric(median(c), name+"-cputime-ratio")
-			b.Logf("%-13s %-4s ratio median %.3f of %s; CPU time per GiB ratio median %.3f of %s",
-				mode, view, median(r), fmtRatios(r), median(c), fmtRatios(c))
+			line += fmt.Sprintf("  %s %.3f (%s) / %.3f", view, median(r), fmtRange(r), median(c))
 		}
+		b.Log(line)
 	}
 	b.ReportMetric(float64(lost), "lost")
 }
@@ -115,13 +129,15 @@ type overheadFigures struct {
 }
 
 // overheadRun runs one transfer of mode, profiled in view (unprofiled when
-// view is "").
+// view is "", under one part of profiling when view is a part's name).
 func overheadRun(b *testing.B, mode string, size int64, view string) overheadFigures {
 	o := bench.DefaultOptions()
 	o.Mode, o.Bytes, o.Repeat = mode, size, 1
 	var p *profile.Profiler
 	var obs bench.Observer
-	if view != "" {
+	if slices.Contains(overheadPartNames, view) {
+		obs = profile.NewPartObserver(view, 999)
+	} else if view != "" {
 		var err error
 		if p, err = profile.New(profile.Config{FreqHz: 999, Mode: mode, View: view}); err != nil {
 			b.Fatal(err)
@@ -170,11 +186,10 @@ func median(xs []float64) float64 {
 	return s[len(s)/2]
 }
 
-// fmtRatios lists rs sorted, two decimals each.
-func fmtRatios(rs []float64) string {
-	var parts []string
-	for _, r := range slices.Sorted(slices.Values(rs)) {
-		parts = append(parts, fmt.Sprintf("%.2f", r))
+// fmtRange gives the smallest and the largest of rs, two decimals each.
+func fmtRange(rs []float64) string {
+	if len(rs) == 0 {
+		return "none"
 	}
-	return "[" + strings.Join(parts, " ") + "]"
+	return fmt.Sprintf("%.2f-%.2f", slices.Min(rs), slices.Max(rs))
 }
