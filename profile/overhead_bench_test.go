@@ -18,6 +18,7 @@ var (
 	overheadBytes  = flag.String("overhead.bytes", "1GiB", "bytes piped per run by BenchmarkOverhead")
 	overheadRounds = flag.Int("overhead.rounds", 7, "interleaved rounds of BenchmarkOverhead")
 	overheadModes  = flag.String("overhead.modes", "", "comma-separated modes for BenchmarkOverhead (default all)")
+	overheadFreq   = flag.Int("overhead.freq", 999, "sampling frequency of BenchmarkOverhead's profiled runs, in Hz (the target is for the default, 999)")
 	overheadParts  = flag.Bool("overhead.parts", false, "BenchmarkOverhead also measures the counters alone and the sampling alone")
 )
 
@@ -31,8 +32,8 @@ var overheadViews = []string{"cpu", "wall"}
 
 // BenchmarkOverhead measures how much profiling slows the transfer it
 // profiles: for every mode, throughput under bench.Run with a
-// profile.Profiler at the default 999 Hz divided by throughput of the same
-// run without an observer. Each round runs every variant of a mode back
+// profile.Profiler at the default 999 Hz (or -overhead.freq) divided by
+// throughput of the same run without an observer. Each round runs every variant of a mode back
 // to back, in an order that rotates from round to round, and the ratio is
 // taken within the round, so load that comes and goes on the machine
 // touches both sides of a ratio alike. It reports the median ratio per
@@ -58,7 +59,7 @@ func BenchmarkOverhead(b *testing.B) {
 	}
 	variants := []string{""} // "" runs without an observer
 	for _, view := range overheadViews {
-		if _, err := profile.New(profile.Config{FreqHz: 999, View: view}); err != nil {
+		if _, err := profile.New(profile.Config{FreqHz: *overheadFreq, View: view}); err != nil {
 			b.Logf("view %s not measured: %v", view, err)
 			continue
 		}
@@ -136,10 +137,10 @@ func overheadRun(b *testing.B, mode string, size int64, view string) overheadFig
 	var p *profile.Profiler
 	var obs bench.Observer
 	if slices.Contains(overheadPartNames, view) {
-		obs = profile.NewPartObserver(view, 999)
+		obs = profile.NewPartObserver(view, *overheadFreq)
 	} else if view != "" {
 		var err error
-		if p, err = profile.New(profile.Config{FreqHz: 999, Mode: mode, View: view}); err != nil {
+		if p, err = profile.New(profile.Config{FreqHz: *overheadFreq, Mode: mode, View: view}); err != nil {
 			b.Fatal(err)
 		}
 		obs = p
