@@ -33,22 +33,23 @@ var overheadViews = []string{"cpu", "wall"}
 // BenchmarkOverhead measures how much profiling slows the transfer it
 // profiles: for every mode, throughput under bench.Run with a
 // profile.Profiler at the default 999 Hz (or -overhead.freq) divided by
-// throughput of the same run without an observer. Each round runs every variant of a mode back
-// to back, in an order that rotates from round to round, and the ratio is
-// taken within the round, so load that comes and goes on the machine
-// touches both sides of a ratio alike. It reports the median ratio per
-// mode and view ("write-ratio" for the cpu view, "write-wall-ratio"), the
-// median GiB/s without profiling ("write-GiB/s"), and the samples lost
-// over all profiled runs ("lost"); the target is a ratio of at least 0.95.
-// It also reports what profiling costs in the children's CPU time per GiB
-// (user + system, from getrusage of the reaped children), profiled over
-// unprofiled ("write-cputime-ratio"): a figure that other load on the
-// machine disturbs much less than throughput, since it does not count
-// time spent waiting for a CPU. With -overhead.parts it also runs each
-// half of profiling on its own, the counters on every thread without
-// sampling ("write-counters-ratio") and the cpu-clock sampling without
-// counters ("write-sampling-ratio"), to show where the cost lies. Run it
-// alone, as the throughput ratio is only as good as the machine is quiet:
+// throughput of the same run without an observer. Each round runs every
+// variant of a mode back to back, in an order that rotates from round to
+// round, and the ratio is taken within the round, so load that comes and
+// goes on the machine touches both sides of a ratio alike. It reports the
+// median ratio per mode and view ("write-ratio" for the cpu view,
+// "write-wall-ratio"), the median GiB/s without profiling ("write-GiB/s"),
+// and the samples lost over all profiled runs ("lost"); the target is a
+// ratio of at least 0.95. It also reports what profiling costs in the
+// children's CPU time per GiB (user + system, from getrusage of the reaped
+// children), profiled over unprofiled ("write-cputime-ratio"): a figure
+// that other load on the machine disturbs much less than throughput, since
+// it does not count time spent waiting for a CPU. With -overhead.parts it
+// also runs each half of profiling on its own, the counters on every thread
+// without sampling ("write-counters-ratio") and the cpu-clock sampling
+// without counters ("write-sampling-ratio"), to show where the cost lies.
+// Run it alone, as the throughput ratio is only as good as the machine is
+// quiet:
 //
 //	go test -run '^$' -bench Overhead -benchtime 1x ./profile [-args -overhead.parts]
 func BenchmarkOverhead(b *testing.B) {
