@@ -157,6 +157,9 @@ func OpenFolder(dir string) (*Folder, error) {
 		if err := json.Unmarshal(data, &l); err != nil {
 			return nil, &FileError{Op: "read results", Path: filepath.Join(dir, "ladder.json"), Err: fmt.Errorf("%w (ladder.json is not valid JSON: %v)", ErrNoResults, err)}
 		}
+		if err := checkVersion(l.Version); err != nil {
+			return nil, &FileError{Op: "read results", Path: filepath.Join(dir, "ladder.json"), Err: err}
+		}
 		f.Ladder, f.Steps = &l, l.Steps
 	case errors.Is(err, os.ErrNotExist):
 		if f.Steps, err = readStepFiles(dir); err != nil {
@@ -193,6 +196,9 @@ func readStepFiles(dir string) ([]Step, error) {
 		var s Step
 		if json.Unmarshal(data, &s) != nil || s.Mode == "" {
 			continue // not a step: some other JSON file
+		}
+		if err := checkVersion(s.Version); err != nil {
+			return nil, &FileError{Op: "read results", Path: name, Err: err}
 		}
 		steps = append(steps, s)
 	}

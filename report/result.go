@@ -5,6 +5,10 @@ import "time"
 // Step is one mode's result: one object of `pipelab run --json`, and the
 // file OUT/MODE.json written by `pipelab profile` and `pipelab ladder`.
 type Step struct {
+	// Version is the exchange format's version (FormatVersion when
+	// written by this pipelab); 0, a file from before the field, reads as
+	// version 1.
+	Version int `json:"version,omitempty"`
 	// Mode names the strategy (write, vmsplice, splice, huge, busy, ...).
 	Mode string `json:"mode"`
 	// Bytes is how many bytes each run moved through the pipe.
@@ -56,6 +60,9 @@ type Step struct {
 	Incomplete bool `json:"incomplete,omitempty"`
 	// Interrupted marks a step stopped by SIGINT or SIGTERM.
 	Interrupted bool `json:"interrupted,omitempty"`
+	// Env is the machine the step ran on, recorded by pipelab profile (a
+	// ladder's steps carry it too); nil in files from before version 2.
+	Env *Env `json:"env,omitempty"`
 }
 
 // RoleSummary is what profiling saw of one role (writer or reader).
@@ -112,11 +119,15 @@ type Counter struct {
 	RunningNanos int64 `json:"running_ns"`
 }
 
-// Env describes the machine a ladder ran on.
+// Env describes the machine a ladder or a step ran on.
 type Env struct {
+	// Kernel is the kernel release (uname -r).
 	Kernel   string `json:"kernel"`
 	CPUModel string `json:"cpu_model"`
 	CPUs     int    `json:"cpus"`
+	// IdleDriver is /sys/devices/system/cpu/cpuidle/current_driver, e.g.
+	// "haltpoll"; empty when the machine has none or before version 2.
+	IdleDriver string `json:"idle_driver,omitempty"`
 	// THP is the transparent huge page mode, e.g. "madvise".
 	THP string `json:"thp"`
 	// PMU is "hardware" or "software only".
@@ -124,14 +135,23 @@ type Env struct {
 	PerfEventParanoid int    `json:"perf_event_paranoid"`
 	KptrRestrict      int    `json:"kptr_restrict"`
 	// PipeMaxSize is /proc/sys/fs/pipe-max-size in bytes.
-	PipeMaxSize int       `json:"pipe_max_size"`
-	GoVersion   string    `json:"go_version"`
-	Time        time.Time `json:"time"`
+	PipeMaxSize int    `json:"pipe_max_size"`
+	GoVersion   string `json:"go_version"`
+	// Pipelab is the version of the pipelab binary that measured, from its
+	// build information (module version, or the VCS revision of a
+	// development build); empty before version 2.
+	Pipelab string    `json:"pipelab,omitempty"`
+	Time    time.Time `json:"time"`
 }
 
 // Ladder is the file OUT/ladder.json: the environment and every step in
-// the order they ran.
+// the order they ran. README's "ladder.json, the exchange format" section
+// documents it.
 type Ladder struct {
-	Env   Env    `json:"env"`
-	Steps []Step `json:"steps"`
+	// Version is the exchange format's version (FormatVersion when
+	// written by this pipelab); 0, a file from before the field, reads as
+	// version 1.
+	Version int    `json:"version,omitempty"`
+	Env     Env    `json:"env"`
+	Steps   []Step `json:"steps"`
 }

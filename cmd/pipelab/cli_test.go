@@ -131,6 +131,12 @@ func TestLadder(t *testing.T) {
 	if len(lad.Steps) != len(modes) || lad.Env.Kernel == "" || lad.Env.CPUs < 1 {
 		t.Errorf("ladder.json: got %d steps, kernel %q, %d CPUs; want %d steps and the environment", len(lad.Steps), lad.Env.Kernel, lad.Env.CPUs, len(modes))
 	}
+	if lad.Version != report.FormatVersion || lad.Env.Pipelab == "" {
+		t.Errorf("ladder.json: got version %d, pipelab version %q; want version %d and pipelab's own version", lad.Version, lad.Env.Pipelab, report.FormatVersion)
+	}
+	if len(lad.Steps) > 0 && (lad.Steps[0].Version != report.FormatVersion || lad.Steps[0].Env == nil || lad.Steps[0].Env.Kernel != lad.Env.Kernel) {
+		t.Errorf("ladder.json: step %s has version %d and env %+v; want version %d and the ladder's kernel", lad.Steps[0].Mode, lad.Steps[0].Version, lad.Steps[0].Env, report.FormatVersion)
+	}
 	os.Remove(filepath.Join(out, "report.md"))
 	if stdout, stderr, code := pipelab(t, dir, "report", "out"); code != 0 || !strings.Contains(stdout, "report.md") {
 		t.Fatalf("report: status %d, %s%s", code, stdout, stderr)

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"os"
 	"runtime"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -16,12 +17,14 @@ import (
 // that cannot be read are left empty (or -1) rather than failing the run.
 func collectEnv() report.Env {
 	e := report.Env{
-		Kernel:    profile.KernelRelease(),
-		CPUModel:  cpuModel(),
-		CPUs:      runtime.NumCPU(),
-		GoVersion: runtime.Version(),
-		Time:      time.Now().UTC().Truncate(time.Second),
-		PMU:       "software only",
+		Kernel:     profile.KernelRelease(),
+		CPUModel:   cpuModel(),
+		CPUs:       runtime.NumCPU(),
+		IdleDriver: idleDriver(),
+		GoVersion:  runtime.Version(),
+		Pipelab:    pipelabVersion(),
+		Time:       time.Now().UTC().Truncate(time.Second),
+		PMU:        "software only",
 	}
 	e.THP, _ = bench.THPMode()
 	if profile.ProbeHardwareCounters() == nil {
@@ -55,4 +58,41 @@ func cpuModel() string {
 		}
 	}
 	return ""
+}
+
+// idleDriver is the cpuidle driver in use (e.g. haltpoll, intel_idle),
+// "none" when the kernel has none, empty when it cannot be read.
+func idleDriver() string {
+	b, err := os.ReadFile("/sys/devices/system/cpu/cpuidle/current_driver")
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(b))
+}
+
+// pipelabVersion is this binary's version from its build information: the
+// module version of an installed release, else "devel" with the VCS
+// revision (and "+dirty" for uncommitted changes) of a build from a
+// checkout, else "devel".
+func pipelabVersion() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "devel"
+	}
+	if v := bi.Main.Version; v != "" && v != "(devel)" {
+		return v
+	}
+	var rev, dirty string
+	for _, s := range bi.Settings {
+		switch {
+		case s.Key == "vcs.revision":
+			rev = s.Value
+		case s.Key == "vcs.modified" && s.Value == "true":
+			dirty = "+dirty"
+		}
+	}
+	if rev == "" {
+		return "devel"
+	}
+	return "devel " + rev[:min(12, len(rev))] + dirty
 }

@@ -56,7 +56,7 @@ func cmdLadder(ctx context.Context, env *cli, args []string) error {
 	if err := prepareOut(pf.out); err != nil {
 		return err
 	}
-	lad := report.Ladder{Env: collectEnv()}
+	lad := report.Ladder{Version: report.FormatVersion, Env: collectEnv()}
 	var runErr error
 	for _, m := range steps {
 		o.Mode = m

@@ -142,6 +142,8 @@ func profileStep(ctx context.Context, env *cli, o bench.Options, pf profileFlags
 		return nil, stepTops{}, runErr
 	}
 	step := stepFromResult(res, runErr)
+	machine := collectEnv()
+	step.Env = &machine
 	pr := p.Result()
 	if !attached(pr) {
 		// Nothing was profiled (perf_event_open refused outright): write

@@ -15,7 +15,8 @@ import (
 func stepFromResult(res *bench.Result, runErr error) report.Step {
 	o := res.Options.Effective() // the knobs as the children ran them
 	s := report.Step{
-		Mode: o.Mode, Bytes: o.Bytes, BufSize: int64(o.BufSizeBytes), PipeSize: int64(o.PipeSizeBytes),
+		Version: report.FormatVersion,
+		Mode:    o.Mode, Bytes: o.Bytes, BufSize: int64(o.BufSizeBytes), PipeSize: int64(o.PipeSizeBytes),
 		Busy: o.Busy, Poll: o.Poll, Huge: o.Huge, CheckHuge: o.CheckHuge, Gift: o.Gift,
 		LockMemory: o.LockMemory, DontTouchPages: o.DontTouchPages, SameBuffer: o.SameBuffer, BufOffset: o.BufOffset,
 		PinWriter: o.PinWriter, PinReader: o.PinReader, Repeat: o.Repeat, Verify: o.Verify,
