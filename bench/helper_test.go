@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/pipelab/pipelab/internal/testenv"
 )
 
 // mustHaveHugePages skips unless a madvised buffer really gets a
@@ -13,14 +15,7 @@ import (
 // PIPELAB_REQUIRE_PERF=1 it fails instead.
 func mustHaveHugePages(t *testing.T) {
 	t.Helper()
-	err := ProbeHugePage()
-	if err == nil {
-		return
-	}
-	if os.Getenv("PIPELAB_REQUIRE_PERF") == "1" {
-		t.Fatalf("huge pages refused and PIPELAB_REQUIRE_PERF=1: %v", err)
-	}
-	t.Skipf("huge pages refused: %v", err)
+	testenv.Require(t, ProbeHugePage(), "huge pages")
 }
 
 // one returns options for a single short real run of mode: 16MiB, one
@@ -56,7 +51,7 @@ func runOne(t *testing.T, o Options) RunResult {
 // is left (Run must kill and reap both children before it returns).
 func noChildren(t *testing.T) {
 	t.Helper()
-	if kids := childPIDs(); len(kids) > 0 {
+	if kids := testenv.Children(os.Getpid()); len(kids) > 0 {
 		t.Errorf("child processes left after Run: %v", kids)
 	}
 }

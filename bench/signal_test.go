@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/pipelab/pipelab/internal/testenv"
 )
 
 // envHelper makes the test binary act as a program that calls Run (see
@@ -42,7 +44,7 @@ func runHelper() {
 	o := one("write")
 	o.Bytes = 1 << 40
 	res, err := Run(ctx, o, obs, nil)
-	rep := helperReport{Kids: childPIDs()}
+	rep := helperReport{Kids: testenv.Children(os.Getpid())}
 	if err != nil {
 		rep.Err = err.Error()
 	}

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/pipelab/pipelab/internal/testenv"
 	"github.com/pipelab/pipelab/profile"
 )
 
@@ -73,10 +74,7 @@ func TestParseKallsymsEmpty(t *testing.T) {
 func TestLoadKallsymsHere(t *testing.T) {
 	k, err := profile.LoadKallsyms()
 	if errors.Is(err, profile.ErrRestrictedKernel) {
-		if os.Getenv("PIPELAB_REQUIRE_PERF") == "1" {
-			t.Fatal(err)
-		}
-		t.Skip(err)
+		testenv.Require(t, err, "kernel symbols")
 	}
 	if err != nil {
 		t.Fatal(err)

@@ -2,7 +2,6 @@ package profile
 
 import (
 	"fmt"
-	"os"
 	"runtime"
 	"slices"
 	"testing"
@@ -10,6 +9,8 @@ import (
 
 	perf "github.com/elastic/go-perf"
 	"golang.org/x/sys/unix"
+
+	"github.com/pipelab/pipelab/internal/testenv"
 )
 
 // TestLostSamplesSurface overflows a real one-page ring and checks that
@@ -24,12 +25,7 @@ func TestLostSamplesSurface(t *testing.T) {
 	}
 	attr := samplingAttr(20000)
 	ev, err := perf.Open(&attr, unix.Gettid(), perf.AnyCPU, nil)
-	if err != nil {
-		if os.Getenv("PIPELAB_REQUIRE_PERF") == "1" {
-			t.Fatal(err)
-		}
-		t.Skipf("perf events refused: %v", err)
-	}
+	testenv.Require(t, err, "perf events")
 	defer ev.Close()
 	if err := ev.MapRingNumPages(1); err != nil {
 		t.Fatal(err)

@@ -1,7 +1,6 @@
 package profile_test
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -13,13 +12,9 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/pipelab/pipelab/bench"
+	"github.com/pipelab/pipelab/internal/testenv"
 	"github.com/pipelab/pipelab/profile"
 )
-
-// The wall view's tests run the real strategies through bench.Run, which
-// re-executes this test binary as writer and reader: bench.Child turns
-// such a process into its role before TestMain runs.
-func init() { bench.Child() }
 
 // profileMode runs mode through bench with a profiler of view and returns
 // what it recorded, after checking every wall profile round-trips.
@@ -30,12 +25,7 @@ func profileMode(t *testing.T, mode, view string, bytes int64) (*profile.Result,
 	if err != nil {
 		t.Fatal(err)
 	}
-	o := bench.DefaultOptions()
-	o.Mode, o.Bytes, o.Repeat = mode, bytes, 1
-	br, err := bench.Run(context.Background(), o, p, nil)
-	if err != nil {
-		t.Fatalf("bench.Run %s: %v", mode, err)
-	}
+	br := runPair(t, mode, bytes, p)
 	res := p.Result()
 	for _, r := range res.Roles {
 		if r.Wall != nil {
@@ -49,14 +39,7 @@ func profileMode(t *testing.T, mode, view string, bytes int64) (*profile.Result,
 // events open here; with PIPELAB_REQUIRE_PERF=1 it fails instead.
 func mustHaveContextSwitches(t *testing.T) {
 	t.Helper()
-	err := profile.ProbeContextSwitches()
-	if err == nil {
-		return
-	}
-	if os.Getenv("PIPELAB_REQUIRE_PERF") == "1" {
-		t.Fatalf("context-switch events refused and PIPELAB_REQUIRE_PERF=1: %v", err)
-	}
-	t.Skipf("context-switch events refused: %v", err)
+	testenv.Require(t, profile.ProbeContextSwitches(), "context-switch events")
 }
 
 // wallProfile profiles mode in the wall view and wants the view to run.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"encoding/xml"
 	"errors"
+	"fmt"
 	"math"
 	"os"
 	"os/exec"
@@ -18,6 +19,7 @@ import (
 	pprof "github.com/google/pprof/profile"
 	"golang.org/x/sys/unix"
 
+	"github.com/pipelab/pipelab/internal/testenv"
 	"github.com/pipelab/pipelab/report"
 )
 
@@ -27,10 +29,7 @@ func mustHavePerfEvents(t *testing.T) {
 	t.Helper()
 	for _, c := range runChecks()[:2] {
 		if c.Status == statusNo {
-			if os.Getenv("PIPELAB_REQUIRE_PERF") == "1" {
-				t.Fatalf("PIPELAB_REQUIRE_PERF=1 but %s: %s", c.Name, c.Detail)
-			}
-			t.Skipf("%s: %s", c.Name, c.Detail)
+			testenv.Require(t, errors.New(c.Detail), c.Name)
 		}
 	}
 }
@@ -225,7 +224,7 @@ func TestInterrupt(t *testing.T) {
 			if len(leftovers) > 0 {
 				t.Errorf("temporary files left behind: %v", leftovers)
 			}
-			if orphans := childrenOf(os.Getpid()); len(orphans) > 0 {
+			if orphans := testenv.Children(os.Getpid()); len(orphans) > 0 {
 				t.Errorf("processes left behind by pipelab: %v", orphans)
 				for _, pid := range orphans {
 					syscall.Kill(pid, syscall.SIGKILL)
@@ -238,7 +237,7 @@ func TestInterrupt(t *testing.T) {
 }
 
 // becomeSubreaper makes the test process the reaper of its descendants'
-// orphans until the test ends, so childrenOf sees any process a pipelab
+// orphans until the test ends, so testenv.Children sees any process a pipelab
 // child process leaves behind.
 func becomeSubreaper(t *testing.T) {
 	t.Helper()
@@ -246,29 +245,6 @@ func becomeSubreaper(t *testing.T) {
 		t.Fatalf("prctl(PR_SET_CHILD_SUBREAPER): %v", err)
 	}
 	t.Cleanup(func() { unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0) })
-}
-
-// childrenOf lists the processes whose parent is pid (zombies included).
-func childrenOf(pid int) []int {
-	ents, _ := os.ReadDir("/proc")
-	var out []int
-	for _, e := range ents {
-		p, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		stat, err := os.ReadFile("/proc/" + e.Name() + "/stat")
-		if err != nil {
-			continue
-		}
-		// pid (comm) state ppid ...: comm may hold spaces, so cut at the last ')'.
-		rest := string(stat[strings.LastIndexByte(string(stat), ')')+1:])
-		f := strings.Fields(rest)
-		if len(f) > 1 && f[1] == strconv.Itoa(pid) {
-			out = append(out, p)
-		}
-	}
-	return out
 }
 
 // readStep reads a MODE.json result file.
@@ -323,10 +299,7 @@ func TestProfileWall(t *testing.T) {
 	}
 	s := readStep(t, filepath.Join(dir, "out", "write.json"))
 	if s.View != "wall" {
-		if os.Getenv("PIPELAB_REQUIRE_PERF") == "1" {
-			t.Fatalf("write.json view: got %q, want wall (warnings: %v)", s.View, s.Warnings)
-		}
-		t.Skipf("the wall view fell back to %q here: %v", s.View, s.Warnings)
+		testenv.Require(t, fmt.Errorf("it fell back to the %q view: %v", s.View, s.Warnings), "the wall view")
 	}
 	for _, want := range []string{"wall time per role", "off-CPU", "where it blocked"} {
 		if !strings.Contains(stdout, want) {
@@ -485,7 +458,7 @@ func TestChildStalls(t *testing.T) {
 		t.Errorf("write.json: incomplete=%v, want true", s.Incomplete)
 	}
 	readProfile(t, filepath.Join(dir, "out", "write.writer.pb.gz"))
-	if orphans := childrenOf(os.Getpid()); len(orphans) > 0 {
+	if orphans := testenv.Children(os.Getpid()); len(orphans) > 0 {
 		t.Errorf("processes left behind by pipelab: %v", orphans)
 	}
 }
