@@ -167,11 +167,12 @@ type roleTally struct {
 	irqSelf int64
 	sym     counts // by kernelName
 	alias   counts // by Alias.Post
+	user    counts // user frames, by name (flame graphs colour them too)
 }
 
 // tally walks the samples of one role once.
 func tally(p *pprof.Profile, role string, idx int) *roleTally {
-	t := &roleTally{sym: newCounts(), alias: newCounts()}
+	t := &roleTally{sym: newCounts(), alias: newCounts(), user: newCounts()}
 	count := findType(p, "samples/count")
 	for _, s := range p.Sample {
 		if sampleRole(s) != role {
@@ -190,9 +191,17 @@ func tally(p *pprof.Profile, role string, idx int) *roleTally {
 }
 
 func (t *roleTally) add(fs []frame, v int64) {
-	seenSym, seenAlias := map[string]bool{}, map[string]bool{}
+	seenSym, seenAlias, seenUser := map[string]bool{}, map[string]bool{}, map[string]bool{}
 	for i, f := range fs {
 		if !f.kernel {
+			if i == 0 {
+				t.user.self[f.key] += v
+			}
+			if !seenUser[f.key] {
+				seenUser[f.key] = true
+				t.user.cum[f.key] += v
+				t.user.spell(f.key, f.name, v)
+			}
 			continue
 		}
 		a, isAlias := aliasIndex[f.key]

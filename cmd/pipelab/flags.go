@@ -97,6 +97,9 @@ func (fs *flagSet) printHelp(w io.Writer) {
 	fs.VisitAll(func(f *flag.Flag) {
 		name, usage := flag.UnquoteUsage(f)
 		line := "  --" + f.Name
+		if len(f.Name) == 1 {
+			line = "  -" + f.Name // a one-letter flag such as flame's -o
+		}
 		if name != "" {
 			line += " " + name
 		}

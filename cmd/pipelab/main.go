@@ -10,6 +10,7 @@
 //	pipelab profile [flags]        the same run, with counters and sampled stacks per role
 //	pipelab ladder  [flags]        profile every step of the post; write a Markdown report
 //	pipelab diff    [flags] A B    kernel-symbol share change between two profiles or folders
+//	pipelab flame   [flags] P      an SVG flame graph of any pprof file; --diff A B a differential one
 //	pipelab report  DIR            rebuild report.md and the chart of a saved ladder folder
 //	pipelab doctor  [--json]       what this machine allows, with remedies
 //
@@ -38,6 +39,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/pipelab/pipelab/bench"
@@ -82,6 +84,7 @@ func commands() []command {
 		{"profile", "run with counters and sampled kernel+user stacks; write pprof files", cmdProfile},
 		{"ladder", "profile every step of the post and write a Markdown report", cmdLadder},
 		{"diff", "kernel-symbol share change between two profiles or result folders", cmdDiff},
+		{"flame", "draw a flame graph (or a differential one) of any pprof file as SVG", cmdFlame},
 		{"report", "rebuild report.md and throughput.svg from a saved ladder folder", cmdReport},
 		{"doctor", "say what this machine allows, with remedies", cmdDoctor},
 	}
@@ -112,7 +115,11 @@ func realMain(args []string, env *cli) int {
 		err := c.run(ctx, env, args[1:])
 		return exitStatus(env, err, sig)
 	}
-	fmt.Fprintf(env.stderr, "pipelab: unknown command %q (want one of: run, profile, ladder, diff, report, doctor; see pipelab help)\n", name)
+	var names []string
+	for _, c := range commands() {
+		names = append(names, c.name)
+	}
+	fmt.Fprintf(env.stderr, "pipelab: unknown command %q (want one of: %s; see pipelab help)\n", name, strings.Join(names, ", "))
 	return exitUsage
 }
 

@@ -60,7 +60,7 @@ type badInput struct {
 func badInputs(dir string) []badInput {
 	const sizeHint = "(use e.g. 4096, 256KiB, 1.5GiB or 10G; units are powers of 1024)"
 	return []badInput{
-		{[]string{"frob"}, `pipelab: unknown command "frob" (want one of: run, profile, ladder, diff, report, doctor; see pipelab help)`, 2},
+		{[]string{"frob"}, `pipelab: unknown command "frob" (want one of: run, profile, ladder, diff, flame, report, doctor; see pipelab help)`, 2},
 		{[]string{"run", "--mode", "nope"}, "pipelab: --mode nope: unknown mode (want one of: write, write-huge, vmsplice, vmsplice-huge, splice, huge, busy, all)", 2},
 		{[]string{"run", "--bytes", "0"}, "pipelab: run: --bytes 0: must be positive " + sizeHint + " (see pipelab run --help)", 2},
 		{[]string{"run", "--bytes", "-5"}, "pipelab: run: --bytes -5: must be positive " + sizeHint + " (see pipelab run --help)", 2},
@@ -112,6 +112,15 @@ func badInputs(dir string) []badInput {
 		{[]string{"ladder", "--modes", ","}, `pipelab: --modes: unknown mode "" (want a comma-separated list of: write, write-huge, vmsplice, vmsplice-huge, splice, huge, busy)`, 2},
 		{[]string{"run", "--mode", "vmsplice", "--rewrite-after-splice"}, "pipelab: --rewrite-after-splice: needs --verify and a vmsplice writer (add --verify and use mode vmsplice or vmsplice-huge)", 2},
 		{[]string{"doctor", "extra"}, `pipelab: doctor: unexpected argument "extra" (flags start with --; see pipelab doctor --help)`, 2},
+		{[]string{"flame"}, "pipelab: flame: want one profile, got 0 argument(s) (see pipelab flame --help)", 2},
+		{[]string{"flame", "notprof.txt"}, "pipelab: read profile notprof.txt: not a pprof profile (parsing profile: unrecognized profile format; give a .pb.gz file written by pipelab profile or go tool pprof -proto)", 2},
+		{[]string{"flame", "nosamples.pb.gz"}, "pipelab: flame nosamples.pb.gz: no samples (the profile holds no samples with a positive samples/count; profile a run that does some work)", 2},
+		{[]string{"flame", "--sample-type", "alloc_space", "kernel.pb.gz"}, "pipelab: flame kernel.pb.gz: different sample types (no sample type alloc_space; the profile has samples/count, cpu/nanoseconds)", 2},
+		{[]string{"flame", "--tagfocus", "role=writer", "kernel.pb.gz"}, "pipelab: flame kernel.pb.gz: no samples (no sample has the tag role=writer; the profile's role tags are: none)", 2},
+		{[]string{"flame", "--tagfocus", "writer", "kernel.pb.gz"}, "pipelab: --tagfocus writer: not key=value (e.g. role=writer)", 2},
+		{[]string{"flame", "kernel.pb.gz", "-o", "/proc/nope/x.svg"}, "pipelab: -o /proc/nope/x.svg: no such file or directory (choose a writable path)", 2},
+		{[]string{"flame", "--diff", "kernel.pb.gz"}, "pipelab: flame --diff: want two profiles, A and B, got 1 argument(s) (see pipelab flame --help)", 2},
+		{[]string{"flame", "--diff", "count.pb.gz", "kernel.pb.gz"}, "pipelab: flame --diff count.pb.gz kernel.pb.gz: different sample types (samples/count vs samples/count, cpu/nanoseconds; compare profiles of the same kind)", 2},
 	}
 }
 
@@ -147,7 +156,7 @@ func TestUsage(t *testing.T) {
 	if code != 2 || !strings.Contains(stderr, "Usage: pipelab COMMAND [flags]") {
 		t.Errorf("no arguments: got status %d and %q, want 2 and the usage", code, stderr)
 	}
-	for _, cmd := range []string{"run", "profile", "ladder", "diff", "report", "doctor"} {
+	for _, cmd := range []string{"run", "profile", "ladder", "diff", "flame", "report", "doctor"} {
 		stdout, _, code := pipelab(t, t.TempDir(), cmd, "--help")
 		if code != 0 || !strings.HasPrefix(stdout, "Usage: pipelab "+cmd) {
 			t.Errorf("%s --help: got status %d and %.60q, want 0 and its usage", cmd, code, stdout)
@@ -157,8 +166,8 @@ func TestUsage(t *testing.T) {
 
 // writeFixtureProfiles writes three small profiles into dir for diff's bad
 // input: user.pb.gz (user frames only), kernel.pb.gz (a kernel frame,
-// samples/count and cpu/nanoseconds) and count.pb.gz (a kernel frame,
-// samples/count only).
+// samples/count and cpu/nanoseconds), count.pb.gz (a kernel frame,
+// samples/count only) and nosamples.pb.gz (no samples at all).
 func writeFixtureProfiles(t *testing.T, dir string) {
 	t.Helper()
 	user := &pprof.Mapping{ID: 1, Start: 0x400000, Limit: 0x500000, File: "/usr/bin/true", HasFunctions: true}
@@ -173,7 +182,9 @@ func writeFixtureProfiles(t *testing.T, dir string) {
 			p.SampleType = append(p.SampleType, &pprof.ValueType{Type: typ, Unit: unit})
 			vals = append(vals, 1)
 		}
-		p.Sample = []*pprof.Sample{{Location: []*pprof.Location{loc}, Value: vals}}
+		if name != "nosamples.pb.gz" {
+			p.Sample = []*pprof.Sample{{Location: []*pprof.Location{loc}, Value: vals}}
+		}
 		if err := p.CheckValid(); err != nil {
 			t.Fatal(err)
 		}
@@ -188,6 +199,7 @@ func writeFixtureProfiles(t *testing.T, dir string) {
 	mk("user.pb.gz", user, "main", "samples/count", "cpu/nanoseconds")
 	mk("kernel.pb.gz", kernel, "anon_pipe_write", "samples/count", "cpu/nanoseconds")
 	mk("count.pb.gz", kernel, "anon_pipe_write", "samples/count")
+	mk("nosamples.pb.gz", kernel, "anon_pipe_write", "samples/count")
 }
 
 // badInputRow is how README.md's bad-input table shows a case.

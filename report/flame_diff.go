@@ -1,0 +1,101 @@
+package report
+
+import (
+	"sort"
+
+	pprof "github.com/google/pprof/profile"
+)
+
+// DiffFlame computes the differential flame graph of b against a: b's
+// stacks, sized by b's values, each frame carrying its function's
+// inclusive share of the role's total in A and in B, normalised per role
+// as Diff does (the same tally), and, in Gone, the functions on A's
+// stacks of a role that b's stacks of the role never show. Bad input is
+// a *FileError: different sample types (ErrSampleTypes), or either
+// profile failing as in Flame.
+func DiffFlame(a, b *pprof.Profile, opt FlameOptions) (*FlameGraph, error) {
+	if err := sameSampleTypes(a, b); err != nil {
+		return nil, &FileError{Op: "flame --diff", Err: err}
+	}
+	qa, idx, err := flameInput(a, opt, "A")
+	if err != nil {
+		return nil, err
+	}
+	qb, _, err := flameInput(b, opt, "B")
+	if err != nil {
+		return nil, err
+	}
+	rs := unionRoles(qa, qb)
+	byRole := len(rs) > 1
+	tb := buildTree(qb, idx, byRole)
+	totB := roleTotals(qb, idx)
+	// One tally per role of A and of B; in a graph without role frames
+	// the frames' role "" stands for the one role there is.
+	tallies := map[string][2]*roleTally{}
+	for _, r := range rs {
+		key := r
+		if !byRole {
+			key = ""
+		}
+		tallies[key] = [2]*roleTally{tally(qa, r, idx), tally(qb, r, idx)}
+	}
+	g := &FlameGraph{Title: opt.Title, SampleType: typeName(qb.SampleType[idx]), Total: tb.value, Diff: true}
+	if g.Title == "" {
+		g.Title = "Differential flame graph"
+		if ma, mb := labelValue(qa, "mode"), labelValue(qb, "mode"); ma != "" && mb != "" {
+			g.Title += ": " + ma + " → " + mb
+		}
+	}
+	g.Subtitle = flameSubtitle(g.SampleType+" of B", opt.TagFocus, "; colour: change of the function's inclusive share of its role from A to B")
+	tb.layout(g, nil, 0, 0, "", func(f *FlameFrame, n, _ *node) {
+		f.Share = float64(n.value) / float64(tb.value)
+		f.RoleShare = float64(n.value) / float64(totB[f.Role])
+		if n.kind != KindKernel && n.kind != KindUser {
+			f.ShareA, f.ShareB = 1, 1
+			return
+		}
+		t := tallies[f.Role]
+		f.ShareA, f.ShareB = t[0].cumShare(n.kind, kernelKey(n)), t[1].cumShare(n.kind, kernelKey(n))
+	})
+	for _, r := range rs {
+		key := r
+		if !byRole {
+			key = ""
+		}
+		g.Gone = append(g.Gone, goneFrames(key, tallies[key][0], tallies[key][1])...)
+	}
+	sort.SliceStable(g.Gone, func(i, j int) bool { return g.Gone[i].ShareA > g.Gone[j].ShareA })
+	return g, nil
+}
+
+// cumShare is the inclusive share of the role's total of the kernel
+// symbol or user function key.
+func (t *roleTally) cumShare(kind, key string) float64 {
+	if kind == KindKernel {
+		return t.share(t.sym.cum[key])
+	}
+	return t.share(t.user.cum[key])
+}
+
+// goneFrames lists the functions with time in ta that tb never shows,
+// most first.
+func goneFrames(role string, ta, tb *roleTally) []GoneFrame {
+	var out []GoneFrame
+	for _, c := range []struct {
+		kernel bool
+		a, b   counts
+	}{{true, ta.sym, tb.sym}, {false, ta.user, tb.user}} {
+		for k, v := range c.a.cum {
+			if v > 0 && c.b.cum[k] == 0 {
+				out = append(out, GoneFrame{Role: role, Name: c.a.spelling(k), Kernel: c.kernel, ShareA: ta.share(v)})
+			}
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].ShareA != out[j].ShareA {
+			return out[i].ShareA > out[j].ShareA
+		}
+		return out[i].Name < out[j].Name
+	})
+	return out
+}
