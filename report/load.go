@@ -150,15 +150,15 @@ type Folder struct {
 // ErrNoResults.
 func OpenFolder(dir string) (*Folder, error) {
 	f := &Folder{Dir: dir}
-	data, err := os.ReadFile(filepath.Join(dir, "ladder.json"))
+	data, err := os.ReadFile(filepath.Join(dir, LadderFile))
 	switch {
 	case err == nil:
 		var l Ladder
 		if err := json.Unmarshal(data, &l); err != nil {
-			return nil, &FileError{Op: "read results", Path: filepath.Join(dir, "ladder.json"), Err: fmt.Errorf("%w (ladder.json is not valid JSON: %v)", ErrNoResults, err)}
+			return nil, &FileError{Op: "read results", Path: filepath.Join(dir, LadderFile), Err: fmt.Errorf("%w (%s is not valid JSON: %v)", ErrNoResults, LadderFile, err)}
 		}
 		if err := checkVersion(l.Version); err != nil {
-			return nil, &FileError{Op: "read results", Path: filepath.Join(dir, "ladder.json"), Err: err}
+			return nil, &FileError{Op: "read results", Path: filepath.Join(dir, LadderFile), Err: err}
 		}
 		f.Ladder, f.Steps = &l, l.Steps
 	case errors.Is(err, os.ErrNotExist):
@@ -176,7 +176,7 @@ func OpenFolder(dir string) (*Folder, error) {
 
 // readStepFiles reads every *.json file of dir that holds a Step.
 func readStepFiles(dir string) ([]Step, error) {
-	names, err := filepath.Glob(filepath.Join(dir, "*.json"))
+	names, err := filepath.Glob(filepath.Join(dir, Artefact{Kind: KindStep}.Name("*")))
 	if err != nil {
 		return nil, fmt.Errorf("read results: %w", err)
 	}
@@ -209,14 +209,14 @@ func readStepFiles(dir string) ([]Step, error) {
 // roles: MODE.pb.gz, or else MODE.writer.pb.gz and MODE.reader.pb.gz
 // merged. It returns nil and no error when the step was not profiled.
 func (f *Folder) StepProfile(mode string) (*pprof.Profile, error) {
-	both := filepath.Join(f.Dir, mode+".pb.gz")
+	both := filepath.Join(f.Dir, Artefact{Kind: KindProfile}.Name(mode))
 	if _, err := os.Stat(both); err == nil {
 		return OpenProfile(both)
 	}
 	var parts []*pprof.Profile
 	var paths []string
 	for _, role := range []string{"writer", "reader"} {
-		path := filepath.Join(f.Dir, mode+"."+role+".pb.gz")
+		path := filepath.Join(f.Dir, Artefact{KindProfile, role}.Name(mode))
 		if _, err := os.Stat(path); err != nil {
 			continue
 		}
@@ -282,7 +282,7 @@ func OpenInput(path string) (*pprof.Profile, error) {
 		modes = append(modes, s.Mode)
 	}
 	if len(modes) != 1 {
-		return nil, &FileError{Op: "read results", Path: path, Err: fmt.Errorf("holds %d steps (%s; name one profile, e.g. %s)", len(modes), strings.Join(modes, ", "), filepath.Join(path, modes[0]+".pb.gz"))}
+		return nil, &FileError{Op: "read results", Path: path, Err: fmt.Errorf("holds %d steps (%s; name one profile, e.g. %s)", len(modes), strings.Join(modes, ", "), filepath.Join(path, Artefact{Kind: KindProfile}.Name(modes[0])))}
 	}
 	p, err := f.StepProfile(modes[0])
 	if err == nil && p == nil {

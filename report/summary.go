@@ -133,7 +133,7 @@ func (s *Summary) addStep(f *Folder, i int, prev *pprof.Profile, opt Options) (*
 			note("the profile has no kernel frames, so no kernel symbol is attributed (profile as root, or with kernel.perf_event_paranoid<=1 and kernel.kptr_restrict=0)")
 			p = nil
 		} else if err != nil {
-			return nil, withPath(err, filepath.Join(f.Dir, step.Mode+".pb.gz"))
+			return nil, withPath(err, filepath.Join(f.Dir, Artefact{Kind: KindProfile}.Name(step.Mode)))
 		}
 		s.irqPoints(p, step.Mode)
 	}
@@ -250,7 +250,7 @@ func (f *Folder) stepWall(step Step, opt Options) ([]WallRole, error) {
 	for _, r := range step.Roles {
 		name := r.WallProfile
 		if name == "" {
-			name = step.Mode + "." + r.Role + ".wall.pb.gz"
+			name = Artefact{KindWall, r.Role}.Name(step.Mode)
 		}
 		path := filepath.Join(f.Dir, name)
 		if _, err := os.Stat(path); err != nil {

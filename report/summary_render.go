@@ -8,10 +8,6 @@ import (
 	"strings"
 )
 
-// ChartFile is the name of the throughput chart WriteReport writes next to
-// report.md.
-const ChartFile = "throughput.svg"
-
 // mdWriter collects Markdown and keeps the first write error.
 type mdWriter struct {
 	w   io.Writer

@@ -2,14 +2,9 @@ package report
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
+	"io"
 )
-
-// ReportFile is the name of the Markdown report WriteReport writes.
-const ReportFile = "report.md"
 
 // WriteReport reads the result folder dir (ladder.json or MODE.json, the
 // profiles MODE.pb.gz or MODE.ROLE.pb.gz, and the wall profiles
@@ -34,7 +29,7 @@ func WriteReport(dir string, opt Options) error {
 	if err := WriteThroughputSVG(&svg, s.Throughput, chartOptions(s)); err != nil {
 		return fmt.Errorf("render %s: %w", ChartFile, err)
 	}
-	return writeFiles(dir, []outFile{{ChartFile, svg.Bytes()}, {ReportFile, md.Bytes()}})
+	return WriteFiles(dir, bytesOutput(ChartFile, svg.Bytes()), bytesOutput(ReportFile, md.Bytes()))
 }
 
 // chartOptions titles the chart with the machine it describes.
@@ -46,50 +41,10 @@ func chartOptions(s *Summary) ChartOptions {
 	return opt
 }
 
-type outFile struct {
-	name string
-	data []byte
-}
-
-// writeFiles writes every file to a temporary file in dir, then renames
-// them into place; on error it removes the temporary files.
-func writeFiles(dir string, files []outFile) (err error) {
-	var tmps []string
-	defer func() {
-		if err != nil {
-			for _, t := range tmps {
-				os.Remove(t)
-			}
-		}
-	}()
-	for _, f := range files {
-		t, err := writeTemp(dir, f)
-		if t != "" {
-			tmps = append(tmps, t)
-		}
-		if err != nil {
-			return err
-		}
-	}
-	for i, f := range files {
-		if err := os.Rename(tmps[i], filepath.Join(dir, f.name)); err != nil {
-			return fmt.Errorf("write %s: %w", filepath.Join(dir, f.name), err)
-		}
-	}
-	return nil
-}
-
-// writeTemp writes f to a new temporary file in dir and returns its path,
-// also on error once the file exists.
-func writeTemp(dir string, f outFile) (string, error) {
-	t, err := os.CreateTemp(dir, "."+f.name+".*.tmp")
-	if err != nil {
-		return "", fmt.Errorf("write %s: %w", filepath.Join(dir, f.name), err)
-	}
-	_, werr := t.Write(f.data)
-	err = errors.Join(werr, t.Chmod(0o644), t.Sync(), t.Close())
-	if err != nil {
-		return t.Name(), fmt.Errorf("write %s: %w", filepath.Join(dir, f.name), err)
-	}
-	return t.Name(), nil
+// bytesOutput is the output that writes data as name.
+func bytesOutput(name string, data []byte) Output {
+	return Output{Name: name, Write: func(w io.Writer) error {
+		_, err := w.Write(data)
+		return err
+	}}
 }

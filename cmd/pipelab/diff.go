@@ -7,7 +7,6 @@ import (
 	"io"
 	"path/filepath"
 
-	"github.com/pipelab/pipelab/profile"
 	"github.com/pipelab/pipelab/report"
 )
 
@@ -47,7 +46,7 @@ func cmdDiff(ctx context.Context, env *cli, args []string) error {
 		if err != nil {
 			return inputError(err)
 		}
-		if err := profile.WriteFile(output, d); err != nil {
+		if err := report.WriteFiles(filepath.Dir(output), report.ProfileOutput(filepath.Base(output), d)); err != nil {
 			return fmt.Errorf("--output %s: %w", filepath.Clean(output), err)
 		}
 	}

@@ -105,11 +105,11 @@ func parseModeList(s string) ([]string, error) {
 // writeLadder writes ladder.json, then rebuilds report.md and
 // throughput.svg from the folder, as `pipelab report` would.
 func writeLadder(dir string, lad *report.Ladder) error {
-	err := writeAtomic(filepath.Join(dir, "ladder.json"), func(w io.Writer) error {
+	err := report.WriteFiles(dir, report.Output{Name: report.LadderFile, Write: func(w io.Writer) error {
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
 		return enc.Encode(lad)
-	})
+	}})
 	if err != nil {
 		return err
 	}

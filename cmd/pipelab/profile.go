@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -123,15 +122,15 @@ func newProfiler(o bench.Options, pf profileFlags) (*profile.Profiler, error) {
 	return p, nil
 }
 
-// profileStep runs o under a profiler and writes the step's files into
-// pf.out. It returns the step (also when the run failed part way, marked so)
-// and the attribution of each role's profile.
 // stepTops are the top kernel functions of a profiled step, per role: by
 // cpu-clock time, and by off-CPU time in the wall view.
 type stepTops struct {
 	cpu, blocking []report.Attribution
 }
 
+// profileStep runs o under a profiler and writes the step's files into
+// pf.out. It returns the step (also when the run failed part way, marked so)
+// and the attribution of each role's profile.
 func profileStep(ctx context.Context, env *cli, o bench.Options, pf profileFlags, folded bool) (*report.Step, stepTops, error) {
 	p, err := newProfiler(o, pf)
 	if err != nil {
@@ -155,11 +154,11 @@ func profileStep(ctx context.Context, env *cli, o bench.Options, pf profileFlags
 	if err != nil {
 		return nil, stepTops{}, errors.Join(runErr, err)
 	}
-	if err := writeStep(pf.out, &step, profiles, pr, folded); err != nil {
+	if err := report.SaveStep(pf.out, report.SavedStep{Step: &step, Profiles: profiles, Folded: folded}); err != nil {
 		return &step, stepTops{}, errors.Join(runErr, err)
 	}
 	var tops stepTops
-	tops.cpu, err = report.Attribute(profiles[""], report.Options{Top: pf.top})
+	tops.cpu, err = report.Attribute(profiles[report.Artefact{Kind: report.KindProfile}], report.Options{Top: pf.top})
 	if err != nil {
 		step.Warnings = append(step.Warnings, "attribution: "+err.Error())
 	}
@@ -168,15 +167,15 @@ func profileStep(ctx context.Context, env *cli, o bench.Options, pf profileFlags
 }
 
 // stepProfiles fills step.Roles from the profiler's result and returns the
-// profiles to write, keyed by role ("" is both roles), with comments that
-// carry the run's settings, throughput and counters.
-func stepProfiles(step *report.Step, pr *profile.Result) (map[string]*pprof.Profile, error) {
+// profiles to write, with comments that carry the run's settings,
+// throughput and counters.
+func stepProfiles(step *report.Step, pr *profile.Result) (map[report.Artefact]*pprof.Profile, error) {
 	comments := stepComments(step)
-	out := map[string]*pprof.Profile{}
+	out := map[report.Artefact]*pprof.Profile{}
 	step.View = pr.View
 	for _, r := range pr.Roles {
 		rs := report.RoleSummary{Role: r.Name, PIDs: r.PIDs, Samples: r.Samples, Lost: r.Lost,
-			Profile: fmt.Sprintf("%s.%s.pb.gz", step.Mode, r.Name)}
+			Profile: report.Artefact{Kind: report.KindProfile, Role: r.Name}.Name(step.Mode)}
 		for _, c := range r.Counters {
 			rs.Counters = append(rs.Counters, report.Counter{Name: c.Name, Supported: c.Supported, Value: c.Value,
 				Raw: c.Raw, EnabledNanos: c.Enabled.Nanoseconds(), RunningNanos: c.Running.Nanoseconds()})
@@ -184,14 +183,14 @@ func stepProfiles(step *report.Step, pr *profile.Result) (map[string]*pprof.Prof
 		addWall(&rs, r, step.Mode, comments, out)
 		step.Roles = append(step.Roles, rs)
 		r.Profile.Comments = append(r.Profile.Comments, comments...)
-		out[r.Name] = r.Profile
+		out[report.Artefact{Kind: report.KindProfile, Role: r.Name}] = r.Profile
 	}
 	both, err := pr.Combined()
 	if err != nil {
 		return nil, fmt.Errorf("combine writer and reader profiles: %w", err)
 	}
 	both.Comments = append(both.Comments, comments...)
-	out[""] = both
+	out[report.Artefact{Kind: report.KindProfile}] = both
 	return out, nil
 }
 
@@ -208,72 +207,16 @@ func stepComments(step *report.Step) []string {
 	}
 }
 
-// writeStep writes the step's profiles, folded stacks (when asked) and
-// JSON into dir, each atomically.
-func writeStep(dir string, step *report.Step, profiles map[string]*pprof.Profile, pr *profile.Result, folded bool) error {
-	for role, p := range profiles {
-		name := step.Mode + ".pb.gz"
-		if r, ok := strings.CutPrefix(role, wallPrefix); ok {
-			name = step.Mode + "." + r + ".wall.pb.gz"
-		} else if role != "" {
-			name = step.Mode + "." + role + ".pb.gz"
-		}
-		if err := profile.WriteFile(filepath.Join(dir, name), p); err != nil {
-			return fmt.Errorf("write %s: %w", name, err)
-		}
-	}
-	if folded {
-		for _, r := range pr.Roles {
-			stacks := report.Folded(profiles[""], r.Name)
-			name := filepath.Join(dir, step.Mode+"."+r.Name+".folded")
-			if err := writeAtomic(name, func(w io.Writer) error { return report.WriteFolded(w, stacks) }); err != nil {
-				return err
-			}
-		}
-	}
-	return writeAtomic(filepath.Join(dir, step.Mode+".json"), func(w io.Writer) error {
-		return report.WriteStepsJSON(w, []report.Step{*step})
-	})
-}
-
 // stepFiles lists the files a profiled step wrote, for the user.
 func stepFiles(dir string, step *report.Step) []string {
-	files := []string{filepath.Join(dir, step.Mode+".pb.gz")}
+	files := []string{filepath.Join(dir, report.Artefact{Kind: report.KindProfile}.Name(step.Mode))}
 	for _, r := range step.Roles {
 		files = append(files, filepath.Join(dir, r.Profile))
 		if r.WallProfile != "" {
 			files = append(files, filepath.Join(dir, r.WallProfile))
 		}
 	}
-	return append(files, filepath.Join(dir, step.Mode+".json"))
-}
-
-// writeAtomic writes a file through a temporary file in the same directory
-// and renames it into place, so no half-written file is ever left.
-func writeAtomic(path string, write func(io.Writer) error) (err error) {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
-	if err := write(f); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := f.Chmod(0o644); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := os.Rename(f.Name(), path); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return nil
+	return append(files, filepath.Join(dir, report.Artefact{Kind: report.KindStep}.Name(step.Mode)))
 }
 
 // attached reports whether the profiler got onto any child at all.

@@ -12,21 +12,18 @@ import (
 	"github.com/pipelab/pipelab/report"
 )
 
-// wallPrefix marks a role's wall profile in stepProfiles' map:
-// wallPrefix+role.
-const wallPrefix = "wall:"
-
 // addWall copies the wall view of one role into its summary and the
 // profiles to write (MODE.ROLE.wall.pb.gz). It does nothing in the cpu view.
-func addWall(rs *report.RoleSummary, r *profile.Role, mode string, comments []string, out map[string]*pprof.Profile) {
+func addWall(rs *report.RoleSummary, r *profile.Role, mode string, comments []string, out map[report.Artefact]*pprof.Profile) {
 	if r.Wall == nil {
 		return
 	}
-	rs.WallProfile = fmt.Sprintf("%s.%s.wall.pb.gz", mode, r.Name)
+	wall := report.Artefact{Kind: report.KindWall, Role: r.Name}
+	rs.WallProfile = wall.Name(mode)
 	rs.WallNanos, rs.OnCPUNanos, rs.OffCPUNanos, rs.PreemptedNanos = r.WallNanos, r.OnCPUNanos, r.OffCPUNanos, r.PreemptedNanos
 	rs.Switches, rs.Wakeups = r.Switches, r.Wakeups
 	r.Wall.Comments = append(r.Wall.Comments, comments...)
-	out[wallPrefix+r.Name] = r.Wall
+	out[wall] = r.Wall
 }
 
 // printWall prints the wall view of a step: per role, wall time split in
@@ -59,12 +56,12 @@ func printWall(w io.Writer, step *report.Step, blocking []report.Attribution) {
 }
 
 // blockingSites attributes each role's off-CPU time in its wall profile
-// (profiles[wallPrefix+role], as stepProfiles made them) to kernel
-// symbols. A role that cannot be attributed adds a warning to step.
-func blockingSites(step *report.Step, profiles map[string]*pprof.Profile, top int) []report.Attribution {
+// (as stepProfiles made them) to kernel symbols. A role that cannot be
+// attributed adds a warning to step.
+func blockingSites(step *report.Step, profiles map[report.Artefact]*pprof.Profile, top int) []report.Attribution {
 	var out []report.Attribution
 	for _, r := range step.Roles {
-		p := profiles[wallPrefix+r.Role]
+		p := profiles[report.Artefact{Kind: report.KindWall, Role: r.Role}]
 		if p == nil || r.OffCPUNanos == 0 {
 			continue
 		}
