@@ -92,6 +92,14 @@ func ProfileOutput(name string, p *pprof.Profile) Output {
 	}}
 }
 
+// BytesOutput is the output that writes data, rendered already, as name.
+func BytesOutput(name string, data []byte) Output {
+	return Output{Name: name, Write: func(w io.Writer) error {
+		_, err := w.Write(data)
+		return err
+	}}
+}
+
 // WriteFiles writes every output into dir atomically: each goes to a
 // temporary file in dir first, and only once all are written are they
 // renamed into place, in order. On error no temporary file is left, and no

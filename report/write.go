@@ -3,7 +3,6 @@ package report
 import (
 	"bytes"
 	"fmt"
-	"io"
 )
 
 // WriteReport reads the result folder dir (ladder.json or MODE.json, the
@@ -29,7 +28,7 @@ func WriteReport(dir string, opt Options) error {
 	if err := WriteThroughputSVG(&svg, s.Throughput, chartOptions(s)); err != nil {
 		return fmt.Errorf("render %s: %w", ChartFile, err)
 	}
-	return WriteFiles(dir, bytesOutput(ChartFile, svg.Bytes()), bytesOutput(ReportFile, md.Bytes()))
+	return WriteFiles(dir, BytesOutput(ChartFile, svg.Bytes()), BytesOutput(ReportFile, md.Bytes()))
 }
 
 // chartOptions titles the chart with the machine it describes.
@@ -39,12 +38,4 @@ func chartOptions(s *Summary) ChartOptions {
 		opt.Subtitle = fmt.Sprintf("Linux %s · %s · %d CPUs · %s", e.Kernel, e.CPUModel, e.CPUs, e.Time.UTC().Format("2006-01-02"))
 	}
 	return opt
-}
-
-// bytesOutput is the output that writes data as name.
-func bytesOutput(name string, data []byte) Output {
-	return Output{Name: name, Write: func(w io.Writer) error {
-		_, err := w.Write(data)
-		return err
-	}}
 }

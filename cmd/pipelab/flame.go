@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -64,7 +63,7 @@ func cmdFlame(ctx context.Context, env *cli, args []string) error {
 		_, err := env.stdout.Write(svg.Bytes())
 		return err
 	}
-	if err := writeAtomic(output, func(w io.Writer) error { _, err := w.Write(svg.Bytes()); return err }); err != nil {
+	if err := report.WriteFiles(filepath.Dir(output), report.BytesOutput(filepath.Base(output), svg.Bytes())); err != nil {
 		var pe *os.PathError
 		if errors.As(err, &pe) {
 			err = pe.Err
