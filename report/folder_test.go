@@ -45,7 +45,7 @@ func stepProfile(role string, n int64) *pprof.Profile {
 // report` does: every file under its name, nothing else in the folder.
 func TestSaveStep(t *testing.T) {
 	dir := t.TempDir()
-	step := &Step{Mode: "write", Runs: []float64{1}, View: "wall", Roles: []RoleSummary{
+	step := &Step{Settings: Settings{Mode: "write"}, Runs: []float64{1}, View: "wall", Roles: []RoleSummary{
 		{Role: "writer", Profile: "write.writer.pb.gz", WallProfile: "write.writer.wall.pb.gz"},
 		{Role: "reader", Profile: "write.reader.pb.gz"},
 	}}

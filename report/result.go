@@ -9,6 +9,41 @@ type Step struct {
 	// written by this pipelab); 0, a file from before the field, reads as
 	// version 1.
 	Version int `json:"version,omitempty"`
+	// Settings are how the step ran; they read and write as fields of the
+	// step's own JSON object.
+	Settings
+	// Runs holds the throughput of each run in GiB/s (GiB = 2^30 bytes).
+	Runs []float64 `json:"runs"`
+	// MedianGiBs, MinGiBs and MaxGiBs summarize Runs, in GiB/s.
+	MedianGiBs float64 `json:"median_gib_s"`
+	MinGiBs    float64 `json:"min_gib_s"`
+	MaxGiBs    float64 `json:"max_gib_s"`
+
+	// CorruptOffsets holds, for each run whose reader found wrong bytes
+	// under --verify, the stream offset of the first wrong byte.
+	CorruptOffsets []int64 `json:"corrupt_offsets,omitempty"`
+
+	// View is the profile view that ran: "cpu" or "wall"; empty when not
+	// profiled.
+	View string `json:"view,omitempty"`
+	// Roles holds one summary per profiled role; empty when not profiled.
+	Roles []RoleSummary `json:"roles,omitempty"`
+	// Warnings are non-fatal problems (lost samples, too few runs, ...).
+	Warnings []string `json:"warnings,omitempty"`
+	// Incomplete marks a step whose writer or reader failed part way.
+	Incomplete bool `json:"incomplete,omitempty"`
+	// Interrupted marks a step stopped by SIGINT or SIGTERM.
+	Interrupted bool `json:"interrupted,omitempty"`
+	// Env is the machine the step ran on, recorded by pipelab profile (a
+	// ladder's steps carry it too); nil in files from before version 2.
+	Env *Env `json:"env,omitempty"`
+}
+
+// Settings are the knobs one step ran with, as the children ran them: the
+// mode, the sizes and every flag of the post's write.cpp and read.cpp.
+// cmd/pipelab fills them from bench.Options in one place; a new knob is a
+// field here and a line there.
+type Settings struct {
 	// Mode names the strategy (write, vmsplice, splice, huge, busy, ...).
 	Mode string `json:"mode"`
 	// Bytes is how many bytes each run moved through the pipe.
@@ -17,14 +52,7 @@ type Step struct {
 	BufSize int64 `json:"buf_size"`
 	// PipeSize is the pipe's size in bytes (F_GETPIPE_SZ after setting it).
 	PipeSize int64 `json:"pipe_size"`
-	// Runs holds the throughput of each run in GiB/s (GiB = 2^30 bytes).
-	Runs []float64 `json:"runs"`
-	// MedianGiBs, MinGiBs and MaxGiBs summarize Runs, in GiB/s.
-	MedianGiBs float64 `json:"median_gib_s"`
-	MinGiBs    float64 `json:"min_gib_s"`
-	MaxGiBs    float64 `json:"max_gib_s"`
-
-	// The knobs of the post's write.cpp and read.cpp, flat.
+	// The knobs of the post's write.cpp and read.cpp.
 	Busy           bool `json:"busy"`
 	Poll           bool `json:"poll"`
 	Huge           bool `json:"huge"`
@@ -45,24 +73,6 @@ type Step struct {
 	// RewriteAfterSplice is the vmsplice-reuse experiment: the writer
 	// rewrites a half-buffer as soon as vmsplice returns.
 	RewriteAfterSplice bool `json:"rewrite_after_splice,omitempty"`
-	// CorruptOffsets holds, for each run whose reader found wrong bytes
-	// under --verify, the stream offset of the first wrong byte.
-	CorruptOffsets []int64 `json:"corrupt_offsets,omitempty"`
-
-	// View is the profile view that ran: "cpu" or "wall"; empty when not
-	// profiled.
-	View string `json:"view,omitempty"`
-	// Roles holds one summary per profiled role; empty when not profiled.
-	Roles []RoleSummary `json:"roles,omitempty"`
-	// Warnings are non-fatal problems (lost samples, too few runs, ...).
-	Warnings []string `json:"warnings,omitempty"`
-	// Incomplete marks a step whose writer or reader failed part way.
-	Incomplete bool `json:"incomplete,omitempty"`
-	// Interrupted marks a step stopped by SIGINT or SIGTERM.
-	Interrupted bool `json:"interrupted,omitempty"`
-	// Env is the machine the step ran on, recorded by pipelab profile (a
-	// ladder's steps carry it too); nil in files from before version 2.
-	Env *Env `json:"env,omitempty"`
 }
 
 // RoleSummary is what profiling saw of one role (writer or reader).

@@ -348,7 +348,7 @@ func TestSummarizeFailedSteps(t *testing.T) {
 // TestSettingsBufOffset: report.md's settings line says where the buffer
 // started when it was not on a page boundary.
 func TestSettingsBufOffset(t *testing.T) {
-	base := Step{Bytes: 1 << 30, BufSize: 256 << 10, PipeSize: 128 << 10, Runs: []float64{1}, PinWriter: 0, PinReader: 1}
+	base := Step{Settings: Settings{Bytes: 1 << 30, BufSize: 256 << 10, PipeSize: 128 << 10, PinWriter: 0, PinReader: 1}, Runs: []float64{1}}
 	for _, c := range []struct {
 		offset int
 		want   string

@@ -69,7 +69,7 @@ func TestThroughputFigures(t *testing.T) {
 }
 
 func TestThroughputWithoutRuns(t *testing.T) {
-	rows := Throughput([]Step{{Mode: "write", MedianGiBs: 2, MinGiBs: 1.5, MaxGiBs: 2.2}, {Mode: "busy", MedianGiBs: 8, MinGiBs: 8, MaxGiBs: 8}})
+	rows := Throughput([]Step{{Settings: Settings{Mode: "write"}, MedianGiBs: 2, MinGiBs: 1.5, MaxGiBs: 2.2}, {Settings: Settings{Mode: "busy"}, MedianGiBs: 8, MinGiBs: 8, MaxGiBs: 8}})
 	if rows[0].Spread != "25%" || !rows[0].RangeSpread {
 		t.Errorf("spread %q (range %v), want 25%% from the range", rows[0].Spread, rows[0].RangeSpread)
 	}

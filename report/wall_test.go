@@ -102,8 +102,8 @@ const (
 func syntheticWallSteps() []Step {
 	ms := func(n int64) int64 { return n * int64(time.Millisecond) }
 	step := func(mode string, gibs float64) Step {
-		return Step{Mode: mode, Bytes: 1 << 30, BufSize: 256 << 10, PipeSize: 1 << 20, Runs: []float64{gibs},
-			MedianGiBs: gibs, MinGiBs: gibs, MaxGiBs: gibs, PinWriter: 0, PinReader: 1, Repeat: 1, View: "wall"}
+		return Step{Settings: Settings{Mode: mode, Bytes: 1 << 30, BufSize: 256 << 10, PipeSize: 1 << 20, PinWriter: 0, PinReader: 1, Repeat: 1},
+			Runs: []float64{gibs}, MedianGiBs: gibs, MinGiBs: gibs, MaxGiBs: gibs, View: "wall"}
 	}
 	w := step("write", 1)
 	w.Warnings = []string{"cycles: not supported here (no hardware PMU)"}

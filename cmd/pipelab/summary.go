@@ -13,18 +13,13 @@ import (
 // stepFromResult turns a bench result into the step schema report reads
 // and writes. runErr marks the step incomplete or interrupted.
 func stepFromResult(res *bench.Result, runErr error) report.Step {
-	o := res.Options.Effective() // the knobs as the children ran them
 	s := report.Step{
-		Version: report.FormatVersion,
-		Mode:    o.Mode, Bytes: o.Bytes, BufSize: int64(o.BufSizeBytes), PipeSize: int64(o.PipeSizeBytes),
-		Busy: o.Busy, Poll: o.Poll, Huge: o.Huge, CheckHuge: o.CheckHuge, Gift: o.Gift,
-		LockMemory: o.LockMemory, DontTouchPages: o.DontTouchPages, SameBuffer: o.SameBuffer, BufOffset: o.BufOffset,
-		PinWriter: o.PinWriter, PinReader: o.PinReader, Repeat: o.Repeat, Verify: o.Verify,
+		Version:     report.FormatVersion,
+		Settings:    settings(res.Options.Effective()), // the knobs as the children ran them
 		Warnings:    append([]string(nil), res.Warnings...),
 		Incomplete:  res.Incomplete,
 		Interrupted: res.Interrupted || errors.Is(runErr, bench.ErrInterrupted),
 	}
-	s.RewriteAfterSplice = o.RewriteAfterSplice
 	for _, r := range res.Runs {
 		if r.FirstCorruptOffset >= 0 && r.Verified {
 			s.CorruptOffsets = append(s.CorruptOffsets, r.FirstCorruptOffset)
@@ -44,6 +39,18 @@ func stepFromResult(res *bench.Result, runErr error) report.Step {
 		s.Warnings = append(s.Warnings, runErr.Error())
 	}
 	return s
+}
+
+// settings copies bench's options into the step's saved settings: the one
+// place a new knob of bench.Options reaches the result files.
+func settings(o bench.Options) report.Settings {
+	return report.Settings{
+		Mode: o.Mode, Bytes: o.Bytes, BufSize: int64(o.BufSizeBytes), PipeSize: int64(o.PipeSizeBytes),
+		Busy: o.Busy, Poll: o.Poll, Huge: o.Huge, CheckHuge: o.CheckHuge, Gift: o.Gift,
+		LockMemory: o.LockMemory, DontTouchPages: o.DontTouchPages, SameBuffer: o.SameBuffer, BufOffset: o.BufOffset,
+		PinWriter: o.PinWriter, PinReader: o.PinReader, Repeat: o.Repeat, Verify: o.Verify,
+		RewriteAfterSplice: o.RewriteAfterSplice,
+	}
 }
 
 // printProfileSummary prints what a user checks after `pipelab profile`:
