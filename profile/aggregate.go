@@ -11,6 +11,11 @@ type stack struct {
 	samples  int64
 	cpuNS    int64 // sum of sample periods (cpu-clock periods are nanoseconds)
 	offNS    int64 // off-CPU nanoseconds (wall view)
+	// wakeNS is the wake-up latency within offNS (wall view, wake-ups
+	// recorded): from the wake-up to running again.
+	wakeNS int64
+	// waker is the waker's class in a wakers profile (see wake.go).
+	waker string
 }
 
 // aggregator folds samples into distinct stacks. Memory grows with
@@ -27,8 +32,8 @@ func newAggregator() *aggregator {
 }
 
 // add accounts one sample: rawChain is the callchain as the kernel wrote
-// it (little-endian u64 entries).
-func (a *aggregator) add(pid, tid uint32, rawChain []byte, samples, cpuNS, offNS int64) {
+// it (little-endian u64 entries). It returns the stack it added to.
+func (a *aggregator) add(pid, tid uint32, rawChain []byte, samples, cpuNS, offNS int64) *stack {
 	a.key = binary.LittleEndian.AppendUint32(a.key[:0], pid)
 	a.key = binary.LittleEndian.AppendUint32(a.key, tid)
 	a.key = append(a.key, rawChain...)
@@ -44,4 +49,5 @@ func (a *aggregator) add(pid, tid uint32, rawChain []byte, samples, cpuNS, offNS
 	s.samples += samples
 	s.cpuNS += cpuNS
 	s.offNS += offNS
+	return s
 }

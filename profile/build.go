@@ -91,7 +91,8 @@ type buildInput struct {
 	stacks     []*stack
 	lost       int64 // lost samples, shown under a [lost] frame
 	periodNS   int64 // nominal sampling period, nanoseconds
-	wall       bool  // add the offcpu/nanoseconds sample type
+	wall       bool  // add the offcpu/nanoseconds and wakeup/nanoseconds sample types
+	wakers     bool  // a wakers profile (see wakersTypes); not with wall
 	timeNanos  int64
 	durNanos   int64
 	comments   []string
@@ -119,7 +120,13 @@ func buildProfile(sym *symbolizer, in buildInput) *pprof.Profile {
 		},
 	}
 	if in.wall {
-		b.p.SampleType = append(b.p.SampleType, &pprof.ValueType{Type: "offcpu", Unit: "nanoseconds"})
+		b.p.SampleType = append(b.p.SampleType, &pprof.ValueType{Type: "offcpu", Unit: "nanoseconds"},
+			&pprof.ValueType{Type: "wakeup", Unit: "nanoseconds"})
+	}
+	if in.wakers {
+		b.p.SampleType = wakersTypes()
+		b.p.PeriodType = &pprof.ValueType{Type: "sleep", Unit: "nanoseconds"}
+		b.p.Period = 0
 	}
 	for _, s := range in.stacks {
 		b.addStack(in, s)
@@ -134,16 +141,23 @@ func buildProfile(sym *symbolizer, in buildInput) *pprof.Profile {
 // addStack appends one pprof sample for s.
 func (b *builder) addStack(in buildInput, s *stack) {
 	values := []int64{s.samples, s.cpuNS}
-	if in.wall {
-		values = append(values, s.offNS)
+	switch {
+	case in.wall:
+		values = append(values, s.offNS, s.wakeNS)
+	case in.wakers:
+		values = []int64{s.samples, s.wakeNS, s.offNS}
+	}
+	label := map[string][]string{
+		"role": {in.role}, "mode": {in.mode},
+		"pid": {strconv.Itoa(int(s.pid))}, "tid": {strconv.Itoa(int(s.tid))},
+	}
+	if in.wakers {
+		label["waker"] = []string{s.waker}
 	}
 	b.p.Sample = append(b.p.Sample, &pprof.Sample{
 		Location: b.locations(s.pid, s.chain),
 		Value:    values,
-		Label: map[string][]string{
-			"role": {in.role}, "mode": {in.mode},
-			"pid": {strconv.Itoa(int(s.pid))}, "tid": {strconv.Itoa(int(s.tid))},
-		},
+		Label:    label,
 	})
 }
 
@@ -155,7 +169,7 @@ func (b *builder) addLost(in buildInput) {
 	b.p.Location = append(b.p.Location, b.lostLoc)
 	values := []int64{in.lost, in.lost * in.periodNS}
 	if in.wall {
-		values = append(values, 0)
+		values = append(values, 0, 0)
 	}
 	b.p.Sample = append(b.p.Sample, &pprof.Sample{
 		Location: []*pprof.Location{b.lostLoc},

@@ -137,6 +137,7 @@ func (p *Profiler) Result() *Result {
 	}
 	res.Warnings = append(append([]string(nil), p.warnings...), p.roleWarnings()...)
 	res.Warnings = append(res.Warnings, p.wallWarnings()...)
+	res.Warnings = append(res.Warnings, p.wakeWarnings()...)
 	p.result = res
 	return res
 }

@@ -108,6 +108,11 @@ type Role struct {
 	// Switches counts switch-outs; Wakeups the voluntary ones (sleeps the
 	// thread was woken from).
 	Switches, Wakeups uint64
+	// Wake splits the sleeps by their wake-ups (sched:sched_waking) and
+	// Wakers is the role's wakers profile (see wake.go); both nil unless
+	// the wake-ups were recorded.
+	Wake   *WakeFigures
+	Wakers *pprof.Profile
 }
 
 // Counter is one counting event's total for a role.
@@ -145,6 +150,7 @@ type Profiler struct {
 	// pidRole maps the children's pids to their roles, for CPU-wide
 	// samplers; written by Attach only.
 	pidRole map[uint32]*roleState
+	wake    wakeState // who woke whom (wall view)
 	// perThread samples each thread instead of each CPU: the fallback
 	// when CPU-wide events are refused, and a test hook.
 	perThread bool

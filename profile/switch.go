@@ -130,11 +130,12 @@ func (p *Profiler) startWall(ctx context.Context) error {
 			continue
 		}
 		for _, se := range r.wall.events {
-			se.tl.startNS, se.tl.lastNS = now, now
+			se.tl.startNS, se.tl.lastNS, se.tl.inNS = now, now, now
 			p.readers.Add(1)
 			go p.readSwitches(ctx, se)
 		}
 	}
+	p.startWakes(ctx)
 	for _, r := range p.roles {
 		if r.wall == nil {
 			continue
@@ -145,7 +146,7 @@ func (p *Profiler) startWall(ctx context.Context) error {
 			}
 		}
 	}
-	return nil
+	return p.enableWakes()
 }
 
 // readSwitches feeds one switch ring into its timeline until the thread
@@ -191,6 +192,7 @@ func (p *Profiler) stopWall(stopNS int64) {
 				continue // never started
 			}
 			se.tl.stop(stopNS)
+			p.joinWakes(se.tl)
 			se.tl.taskClockNS = p.taskClock(int(se.tl.tid))
 			w.timelines = append(w.timelines, se.tl)
 			w.lost += se.lost
@@ -199,6 +201,7 @@ func (p *Profiler) stopWall(stopNS int64) {
 		}
 		w.closeEvents()
 	}
+	p.stopWakes()
 }
 
 // taskClock reads the task-clock counter of thread tid in nanoseconds, or

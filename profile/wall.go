@@ -52,6 +52,10 @@ type timeline struct {
 	hasSample bool   // pending holds a sample taken since the last switch-out
 	offChain  []byte // stack charged with the current off-CPU interval
 	voluntary bool   // the current off-CPU interval is a sleep
+	outNS     int64  // time of the last switch-out
+	inNS      int64  // time of the last switch-in, or the window start
+	sleeps    []sleep
+	wake      *wakeSplit // the sleeps split by their wake-ups; nil if not recorded
 
 	onNS, offNS       int64
 	preemptedNS       int64 // off-CPU time after involuntary switch-outs
@@ -62,7 +66,7 @@ type timeline struct {
 }
 
 func newTimeline(pid, tid uint32, startNS int64) *timeline {
-	return &timeline{pid: pid, tid: tid, startNS: startNS, lastNS: startNS, off: newAggregator()}
+	return &timeline{pid: pid, tid: tid, startNS: startNS, lastNS: startNS, inNS: startNS, off: newAggregator()}
 }
 
 // sample records the stack of a context-switches sample: the thread is
@@ -85,6 +89,7 @@ func (tl *timeline) switchOut(tNS int64, preempt bool) {
 		tl.mismatches++ // the switch-in before this was lost
 	}
 	tl.onNS += tl.advance(tNS)
+	tl.outNS = tl.lastNS
 	tl.state = stateOff
 	tl.switches++
 	tl.voluntary = !preempt
@@ -105,19 +110,31 @@ func (tl *timeline) switchIn(tNS int64) {
 		tl.offChain = tl.offChain[:0]
 	case stateUnknown:
 		// Asleep since before Start: the window starts now.
-		tl.startNS, tl.lastNS, tl.state = tNS, tNS, stateOn
+		tl.startNS, tl.lastNS, tl.inNS, tl.state = tNS, tNS, tNS, stateOn
 		return
 	case stateOff:
 		if tl.voluntary {
 			tl.wakeups++
 		}
 	}
+	tl.endOff(tNS)
+	tl.inNS = tl.lastNS
+	tl.state = stateOn
+}
+
+// endOff charges the off-CPU interval that ends at tNS: a sleep when the
+// thread is off after a voluntary switch-out, preempted time when after
+// an involuntary one.
+func (tl *timeline) endOff(tNS int64) {
 	d := tl.advance(tNS)
-	tl.chargeOff(d)
-	if tl.state == stateOff && !tl.voluntary {
+	st := tl.chargeOff(d)
+	switch {
+	case tl.state != stateOff:
+	case tl.voluntary:
+		tl.sleeps = append(tl.sleeps, sleep{outNS: tl.outNS, inNS: tl.lastNS, prevInNS: tl.inNS, st: st})
+	default:
 		tl.preemptedNS += d
 	}
-	tl.state = stateOn
 }
 
 // exit handles the thread's PERF_RECORD_EXIT at tNS: the exiting thread is
@@ -145,11 +162,7 @@ func (tl *timeline) stop(tNS int64) {
 	case stateOn:
 		tl.onNS += tl.advance(tNS)
 	case stateOff:
-		d := tl.advance(tNS)
-		tl.chargeOff(d)
-		if !tl.voluntary {
-			tl.preemptedNS += d
-		}
+		tl.endOff(tNS)
 	}
 	tl.close(tNS)
 }
@@ -166,12 +179,14 @@ func (tl *timeline) advance(tNS int64) int64 {
 }
 
 // chargeOff adds an off-CPU interval of d nanoseconds to the current
-// off-CPU stack (an empty stack when it is not known).
-func (tl *timeline) chargeOff(d int64) {
+// off-CPU stack (an empty stack when it is not known) and returns that
+// stack, nil when d is 0.
+func (tl *timeline) chargeOff(d int64) *stack {
 	tl.offNS += d
 	if d > 0 {
-		tl.off.add(tl.pid, tl.tid, tl.offChain, 0, 0, d)
+		return tl.off.add(tl.pid, tl.tid, tl.offChain, 0, 0, d)
 	}
+	return nil
 }
 
 func (tl *timeline) close(tNS int64) {
@@ -314,8 +329,22 @@ func (p *Profiler) addWall(r *roleState, role *Role, in buildInput) {
 		fmt.Sprintf("wall: threads %s; wall %d ns = on-CPU %d ns + off-CPU %d ns (%d ns of it preempted), from context-switch timestamps; task-clock %d ns; %d switch-outs, %d wakeups; %d cpu-clock samples lost",
 			strings.Join(tids, ","), f.wallNS, f.onNS, f.offNS, f.preemptedNS, f.taskClockNS, f.switches, f.wakeups, r.lost),
 		"wall: cpu/nanoseconds is the on-CPU time from the switch timestamps, spread over the stacks in proportion to their cpu-clock samples (samples/count keeps the raw sample counts); offcpu/nanoseconds is each switch-out to switch-in interval, charged to the stack at switch-out")
+	if p.wake.rec != nil || anyWake(tls) {
+		in.comments = append(in.comments, "wall: wakeup/nanoseconds is the part of each sleep from its wake-up (sched:"+wakeTracepoint+") until the thread ran again, charged to the stack it slept in; the wakers are in MODE.ROLE.wakers.pb.gz")
+	}
 	role.Wall = buildProfile(p.sym, in)
 	markNoStack(role.Wall)
+	p.addWakes(tls, role, in)
+}
+
+// anyWake reports whether the wake-ups of any of tls were recorded.
+func anyWake(tls []*timeline) bool {
+	for _, tl := range tls {
+		if tl.wake != nil {
+			return true
+		}
+	}
+	return false
 }
 
 // onCPUStacks returns tl's cpu-clock stacks from all with their

@@ -219,7 +219,7 @@ func TestWallProfile(t *testing.T) {
 	for _, st := range q.SampleType {
 		types = append(types, st.Type+"/"+st.Unit)
 	}
-	if want := []string{"samples/count", "cpu/nanoseconds", "offcpu/nanoseconds"}; !reflect.DeepEqual(types, want) {
+	if want := []string{"samples/count", "cpu/nanoseconds", "offcpu/nanoseconds", "wakeup/nanoseconds"}; !reflect.DeepEqual(types, want) {
 		t.Errorf("sample types: got %v, want %v", types, want)
 	}
 	type row struct {

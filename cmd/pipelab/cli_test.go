@@ -27,7 +27,7 @@ import (
 // `pipelab doctor` says perf_event_open cannot work here.
 func mustHavePerfEvents(t *testing.T) {
 	t.Helper()
-	for _, c := range runChecks()[:2] {
+	for _, c := range runChecks(false)[:2] {
 		if c.Status == statusNo {
 			testenv.Require(t, errors.New(c.Detail), c.Name)
 		}
@@ -315,8 +315,8 @@ func TestProfileWall(t *testing.T) {
 			t.Errorf("%s: on %d + off %d ns, want wall %d ns within 5%%", r.Role, r.OnCPUNanos, r.OffCPUNanos, r.WallNanos)
 		}
 		p := readProfile(t, filepath.Join(dir, "out", r.WallProfile))
-		if len(p.SampleType) != 3 || p.SampleType[2].Type != "offcpu" {
-			t.Errorf("%s: sample types %v, want samples, cpu and offcpu", r.WallProfile, p.SampleType)
+		if len(p.SampleType) != 4 || p.SampleType[2].Type != "offcpu" || p.SampleType[3].Type != "wakeup" {
+			t.Errorf("%s: %d sample types, want samples, cpu, offcpu and wakeup", r.WallProfile, len(p.SampleType))
 		}
 		if hasFunction(p, "anon_pipe_write") || hasFunction(p, "anon_pipe_read") {
 			blocked = true

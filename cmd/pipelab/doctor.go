@@ -33,18 +33,26 @@ type check struct {
 }
 
 func cmdDoctor(ctx context.Context, env *cli, args []string) error {
-	asJSON := false
-	fs := newFlagSet("doctor", "[--json]",
+	asJSON, mount := false, false
+	fs := newFlagSet("doctor", "[--json] [--mount-tracefs]",
 		"Say what this machine allows pipelab to do, one line per fact, each OK, LIMITED or NO with the\n"+
 			"remedy. Exit status 0 when profile can work fully, 1 when limited, 2 when it cannot work.")
 	fs.BoolVar(&asJSON, "json", false, "print the checks as JSON")
+	fs.BoolVar(&mount, "mount-tracefs", false, "mount tracefs at "+profile.TracefsMountPoint+" if it is not mounted (root), so --view wall records who woke whom")
 	if err := fs.parse(env, args); err != nil {
 		return err
 	}
 	if err := checkArgs(fs); err != nil {
 		return err
 	}
-	checks := runChecks()
+	mounted := false
+	if mount {
+		var err error
+		if mounted, err = mountTracefs(); err != nil {
+			return err
+		}
+	}
+	checks := runChecks(mounted)
 	var err error
 	if asJSON {
 		err = writeChecksJSON(env.stdout, checks)
@@ -72,7 +80,7 @@ func doctorStatus(checks []check) int {
 	return code
 }
 
-func runChecks() []check {
+func runChecks(mounted bool) []check {
 	// One probe serves both lines: it samples for 50ms.
 	callchainErr := profile.ProbeKernelCallchain()
 	return []check{
@@ -81,10 +89,12 @@ func runChecks() []check {
 		checkKernelCallchains(callchainErr),
 		checkKallsyms(),
 		checkWallView(),
+		checkTracefs(mounted),
 		checkPMU(),
 		checkTHP(),
 		checkPipeMaxSize(),
 		checkCPUs(),
+		checkIdle(),
 		checkSymbols(),
 	}
 }

@@ -49,7 +49,8 @@ func TestDoctor(t *testing.T) {
 		t.Errorf("exit status %d, want at least %d for %+v", got.Exit, worst, got.Checks)
 	}
 	for _, name := range []string{"kernel", "perf_event_open", "kernel callchains", "kernel symbols", "wall view",
-		"hardware counters", "transparent huge pages", "pipe-max-size", "CPUs for pinning", "post's kernel symbols"} {
+		"hardware counters", "transparent huge pages", "pipe-max-size", "CPUs for pinning", "post's kernel symbols",
+		"sched tracepoints", "CPU idle"} {
 		if _, ok := byName[name]; !ok {
 			t.Errorf("no %q line", name)
 		}
