@@ -9,6 +9,7 @@ import (
 
 	pprof "github.com/google/pprof/profile"
 
+	"github.com/pipelab/pipelab/internal/testenv"
 	"github.com/pipelab/pipelab/profile"
 )
 
@@ -17,14 +18,7 @@ import (
 // tracefs first).
 func mustHaveWakeups(t *testing.T) {
 	t.Helper()
-	err := profile.ProbeWakeups()
-	if err == nil {
-		return
-	}
-	if os.Getenv("PIPELAB_REQUIRE_PERF") == "1" {
-		t.Fatalf("sched tracepoints refused and PIPELAB_REQUIRE_PERF=1: %v", err)
-	}
-	t.Skipf("sched tracepoints refused: %v", err)
+	testenv.Require(t, profile.ProbeWakeups(), "sched tracepoints")
 }
 
 // wakeProfile profiles mode in the wall view and wants the wake-ups
