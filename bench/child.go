@@ -176,6 +176,9 @@ func (c *child) setup() error {
 	if err := idleOtherThreads(); err != nil {
 		return err
 	}
+	if err := nameThreads("pipelab-" + c.role); err != nil {
+		return err
+	}
 	m, err := unix.Mmap(fdShared, 0, sharedSize, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
 	if err != nil {
 		return fmt.Errorf("mmap progress counters: %w", err)
@@ -223,6 +226,32 @@ func idleOtherThreads() error {
 		err = unix.SchedSetAttr(tid, &unix.SchedAttr{Policy: unix.SCHED_IDLE}, 0)
 		if err != nil && err != unix.ESRCH { // ESRCH: the thread has exited
 			return fmt.Errorf("sched_setattr SCHED_IDLE on runtime thread %d: %w", tid, err)
+		}
+	}
+	return nil
+}
+
+// nameThreads names every thread of the child, the hot one by
+// prctl(PR_SET_NAME) and the runtime's through /proc/self/task/TID/comm,
+// so that ps, top and perf's comm show the role instead of "exe" (the
+// name of /proc/self/exe, which the runner executes). Threads the runtime
+// starts later inherit the name from the thread that clones them.
+func nameThreads(name string) error {
+	if err := setThreadName(name); err != nil {
+		return fmt.Errorf("prctl PR_SET_NAME %s: %w", name, err)
+	}
+	me := strconv.Itoa(unix.Gettid())
+	tids, err := os.ReadDir("/proc/self/task")
+	if err != nil {
+		return fmt.Errorf("list threads: %w", err)
+	}
+	for _, e := range tids {
+		if e.Name() == me {
+			continue
+		}
+		err := os.WriteFile("/proc/self/task/"+e.Name()+"/comm", []byte(name), 0)
+		if err != nil && !errors.Is(err, os.ErrNotExist) { // gone: the thread has exited
+			return fmt.Errorf("name runtime thread %s: %w", e.Name(), err)
 		}
 	}
 	return nil

@@ -2,6 +2,9 @@ package bench
 
 import (
 	"context"
+	"os"
+	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -41,5 +44,44 @@ func TestEveryModeMovesExactBytes(t *testing.T) {
 			}
 			t.Logf("%s: median %.2f GiB/s (min %.2f, max %.2f)", m.Name, med, lo, hi)
 		})
+	}
+}
+
+// TestChildNames: ps, top and perf's comm show each child by its role, on
+// every thread, while it waits at the gate.
+func TestChildNames(t *testing.T) {
+	names := map[string][]string{}
+	obs := &observer{attach: func(w, r int) error {
+		for role, pid := range map[string]int{"writer": w, "reader": r} {
+			tasks, err := os.ReadDir("/proc/" + strconv.Itoa(pid) + "/task")
+			if err != nil {
+				return err
+			}
+			for _, task := range append([]os.DirEntry{nil}, tasks...) {
+				path := "/proc/" + strconv.Itoa(pid) + "/comm" // the process, as ps shows it
+				if task != nil {
+					path = "/proc/" + strconv.Itoa(pid) + "/task/" + task.Name() + "/comm"
+				}
+				b, err := os.ReadFile(path)
+				if err != nil {
+					return err
+				}
+				names[role] = append(names[role], strings.TrimSpace(string(b)))
+			}
+		}
+		return nil
+	}}
+	if _, err := Run(context.Background(), one("vmsplice"), obs, nil); err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	for _, role := range []string{"writer", "reader"} {
+		if len(names[role]) < 2 {
+			t.Errorf("%s: read %d names, want the process's and at least one thread's", role, len(names[role]))
+		}
+		for _, n := range names[role] {
+			if n != "pipelab-"+role {
+				t.Errorf("%s: comm %q among %v, want every one pipelab-%s", role, n, names[role], role)
+			}
+		}
 	}
 }
