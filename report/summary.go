@@ -53,6 +53,9 @@ type StepSummary struct {
 	Wall []WallRole `json:"wall,omitempty"`
 	// Prev is the mode of the step before; empty for the first step.
 	Prev string `json:"prev,omitempty"`
+	// Verdict checks the post's claim about the step against its profile;
+	// nil when the post makes none or the step has no CPU profile.
+	Verdict *Verdict `json:"verdict,omitempty"`
 	// Diff compares Prev's profile with this step's, per role; nil when
 	// either has no profile or they cannot be compared (Notes say why).
 	Diff []RoleDiff `json:"diff,omitempty"`
@@ -136,6 +139,9 @@ func (s *Summary) addStep(f *Folder, i int, prev *pprof.Profile, opt Options) (*
 			return nil, withPath(err, filepath.Join(f.Dir, Artefact{Kind: KindProfile}.Name(step.Mode)))
 		}
 		s.irqPoints(p, step.Mode)
+		if p != nil {
+			ss.Verdict = CheckClaim(step.Mode, p, opt)
+		}
 	}
 	if ss.Wall, err = f.stepWall(step, opt); err != nil {
 		return nil, err

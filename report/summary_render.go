@@ -41,6 +41,7 @@ func WriteSummaryMarkdown(w io.Writer, s *Summary) error {
 		m.err = WriteThroughputMarkdown(m.w, s.Throughput)
 	}
 	m.printf("\n![Median GiB/s per step, min–max whiskers, the post's figures as markers](%s)\n\n", ChartFile)
+	writeVerdicts(m, s)
 	m.printf("## Steps\n\n")
 	m.printf("Shares are of each role's on-CPU time as sampled by cpu-clock: **self** counts samples whose leaf is the symbol, **inclusive** those with the symbol anywhere on the stack. A post symbol is matched through the alias table; the kernel symbol column says what it is called on this kernel.\n\n")
 	for i, st := range s.Steps {
@@ -105,6 +106,9 @@ func writeStep(m *mdWriter, st StepSummary, prevRuns int) {
 	s := st.Step
 	m.printf("### %s — %s GiB/s\n\n", s.Mode, gibs(s.MedianGiBs))
 	m.printf("%s.%s\n\n", settings(s), noteRefs(st.Notes))
+	if v := st.Verdict; v != nil {
+		m.printf("**The post's bottleneck**: %s — “%s”. **%s**: %s.\n\n", v.Claim.Bottleneck, v.Claim.Words, v.Outcome(), v.mdFigures())
+	}
 	if st.Attribution == nil {
 		m.printf("No kernel attribution for this step (no CPU profile with kernel frames in the folder).\n\n")
 	}
@@ -358,4 +362,21 @@ func sizeName(b int64) string {
 		}
 	}
 	return strconv.FormatInt(b, 10) + " bytes"
+}
+
+// writeVerdicts writes the table of the post's claims checked against the
+// steps that have one.
+func writeVerdicts(m *mdWriter, s *Summary) {
+	var rows [][]string
+	for _, st := range s.Steps {
+		if v := st.Verdict; v != nil {
+			rows = append(rows, []string{"`" + st.Step.Mode + "`", v.Claim.Bottleneck, "**" + v.Outcome() + "**", v.mdFigures()})
+		}
+	}
+	if len(rows) == 0 {
+		return
+	}
+	m.printf("## Verdicts\n\n")
+	m.printf("What the post names as each step's bottleneck, checked against this run's writer profile: a claim holds when its functions take at least %s of the time in the syscall the post looked at (at most %s for the busy loop's sleeping). The interval is the sampling error alone.\n\n", pctShort(MinClaimShare), pctShort(MaxAbsentShare))
+	m.table("llll", []string{"step", "the post's bottleneck", "verdict", "figures"}, rows)
 }

@@ -91,6 +91,21 @@ func TestProfileWrite(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "anon_pipe_write") {
 		t.Errorf("diff: status %d, stderr %q, stdout lacks anon_pipe_write:\n%s", code, stderr, out)
 	}
+	if !strings.Contains(stdout, "\n  verdict: holds on this kernel: ") && !strings.Contains(stdout, "\n  verdict: differs: ") {
+		t.Errorf("summary lacks the verdict on the post's claim:\n%s", stdout)
+	}
+	// The writer's flame graph of a real write step: anon_pipe_write
+	// boxes sit on vfs_write boxes.
+	if _, stderr, code := pipelab(t, dir, "flame", "out/write.pb.gz", "--tagfocus", "role=writer", "-o", "w.svg"); code != 0 {
+		t.Fatalf("flame: status %d: %s", code, stderr)
+	}
+	svg, err := os.ReadFile(filepath.Join(dir, "w.svg"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := framesUnder(t, svg, "anon_pipe_write", "vfs_write"); n == 0 {
+		t.Error("the writer's flame graph has no anon_pipe_write box on a vfs_write box")
+	}
 }
 
 // TestLadder runs a small ladder and checks report.md, the chart and
@@ -117,6 +132,9 @@ func TestLadder(t *testing.T) {
 				t.Errorf("step %s: %v", m, err)
 			}
 		}
+	}
+	if !strings.Contains(string(md), "## Verdicts") || !strings.Contains(string(md), "**The post's bottleneck**: copying pages and allocating them") {
+		t.Error("report.md lacks the verdicts on the post's claims")
 	}
 	checkChart(t, filepath.Join(out, "throughput.svg"), modes)
 	var lad report.Ladder

@@ -71,3 +71,41 @@ func TestFlameCommand(t *testing.T) {
 		t.Errorf("a failed flame left %v behind", left)
 	}
 }
+
+// framesUnder counts the boxes of fn in a flame graph SVG that sit right
+// on a box of parent (the root is at the bottom).
+func framesUnder(t *testing.T, svg []byte, fn, parent string) int {
+	t.Helper()
+	wellFormed(t, "flame graph", svg)
+	type rect struct {
+		X     float64 `xml:"x,attr"`
+		Y     float64 `xml:"y,attr"`
+		Width float64 `xml:"width,attr"`
+	}
+	var boxes struct {
+		G []struct {
+			Title string `xml:"title"`
+			Rect  rect   `xml:"rect"`
+		} `xml:"g"`
+	}
+	if err := xml.Unmarshal(svg, &boxes); err != nil {
+		t.Fatal(err)
+	}
+	name := func(title string) string {
+		n, _, _ := strings.Cut(title, "\n")
+		return strings.TrimSuffix(n, " [kernel]")
+	}
+	n := 0
+	for _, b := range boxes.G {
+		if name(b.Title) != fn {
+			continue
+		}
+		for _, p := range boxes.G {
+			if name(p.Title) == parent && p.Rect.Y > b.Rect.Y && p.Rect.Y-b.Rect.Y < 20 && p.Rect.X <= b.Rect.X+0.05 && p.Rect.X+p.Rect.Width >= b.Rect.X+b.Rect.Width-0.15 {
+				n++
+				break
+			}
+		}
+	}
+	return n
+}

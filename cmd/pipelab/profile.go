@@ -126,6 +126,8 @@ func newProfiler(o bench.Options, pf profileFlags) (*profile.Profiler, error) {
 // cpu-clock time, and by off-CPU time in the wall view.
 type stepTops struct {
 	cpu, blocking []report.Attribution
+	// verdict checks the post's claim about the step; nil when it makes none.
+	verdict *report.Verdict
 }
 
 // profileStep runs o under a profiler and writes the step's files into
@@ -161,6 +163,9 @@ func profileStep(ctx context.Context, env *cli, o bench.Options, pf profileFlags
 	tops.cpu, err = report.Attribute(profiles[report.Artefact{Kind: report.KindProfile}], report.Options{Top: pf.top})
 	if err != nil {
 		step.Warnings = append(step.Warnings, "attribution: "+err.Error())
+	}
+	if err == nil {
+		tops.verdict = report.CheckClaim(step.Mode, profiles[""], report.Options{})
 	}
 	tops.blocking = blockingSites(&step, profiles, pf.top)
 	return &step, tops, runErr

@@ -55,7 +55,8 @@ func settings(o bench.Options) report.Settings {
 
 // printProfileSummary prints what a user checks after `pipelab profile`:
 // throughput, counters per role side by side and per GiB moved, samples,
-// and the top kernel functions of each role.
+// the top kernel functions of each role, and the post's verdict on the
+// step checked against them.
 func printProfileSummary(w io.Writer, step *report.Step, tops stepTops) {
 	fmt.Fprintf(w, "%s: %.2f GiB/s median (min %.2f, max %.2f), %d run(s) of %s\n",
 		step.Mode, step.MedianGiBs, step.MinGiBs, step.MaxGiBs, len(step.Runs), bench.FormatSize(step.Bytes))
@@ -71,6 +72,9 @@ func printProfileSummary(w io.Writer, step *report.Step, tops stepTops) {
 		if err := report.WriteTopText(w, []report.Attribution{a}); err != nil {
 			fmt.Fprintf(w, "  (cannot print: %v)\n", err)
 		}
+	}
+	if v := tops.verdict; v != nil {
+		fmt.Fprintf(w, "\nthe post's bottleneck for %s: %s (%q)\n  verdict: %s\n", step.Mode, v.Claim.Bottleneck, v.Claim.PlainWords(), v.Sentence())
 	}
 	printWall(w, step, tops.blocking)
 	if len(step.Warnings) > 0 {

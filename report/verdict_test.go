@@ -1,0 +1,104 @@
+package report
+
+import (
+	"math"
+	"strings"
+	"testing"
+)
+
+// TestClaimsUseTheAliasTable: every function a claim names is a post
+// symbol of the alias table, so it is found on any kernel the table
+// knows.
+func TestClaimsUseTheAliasTable(t *testing.T) {
+	posts := map[string]bool{}
+	for _, a := range Aliases {
+		posts[a.Post] = true
+	}
+	for _, c := range Claims {
+		for _, s := range append([]string{c.Within}, c.Symbols...) {
+			if !posts[s] {
+				t.Errorf("claim %s names %s, which is not a post symbol of Aliases", c.Mode, s)
+			}
+		}
+		if !strings.Contains(c.Words, "`") {
+			t.Errorf("claim %s: Words name no function in `backquotes`", c.Mode)
+		}
+	}
+}
+
+// TestVerdictsOnCapturedSteps checks the post's claims against the steps
+// captured on this VM: the write step's copying and allocating is not
+// what dominates here (its writer sleeps in schedule), while the huge
+// step's waiting and waking is, and the busy loop does not sleep.
+func TestVerdictsOnCapturedSteps(t *testing.T) {
+	for _, c := range []struct {
+		mode    string
+		holds   bool
+		low     float64 // Share is above
+		high    float64 // and below
+		instead string
+	}{
+		{"write", false, 0.30, 0.40, "schedule"},
+		{"vmsplice", false, 0.15, 0.25, "wait_for_space"},
+		{"splice", false, 0.20, 0.35, "wait_for_space"},
+		{"huge", true, 0.65, 0.80, ""},
+		{"busy", true, 0, 0.01, "__mutex_lock.constprop.0"},
+	} {
+		t.Run(c.mode, func(t *testing.T) {
+			v := CheckClaim(c.mode, fixture(t, c.mode), Options{})
+			if v == nil || !v.Checked {
+				t.Fatalf("got %+v, want a checked verdict", v)
+			}
+			if v.Holds != c.holds {
+				t.Errorf("holds: got %v, want %v (%s)", v.Holds, c.holds, v.Sentence())
+			}
+			if v.Share < c.low || v.Share > c.high {
+				t.Errorf("share: got %.3f, want %.2f..%.2f", v.Share, c.low, c.high)
+			}
+			if !(v.Low <= v.Share && v.Share <= v.High) || v.High-v.Low > 0.2 {
+				t.Errorf("interval %.3f..%.3f does not hold the share %.3f tightly", v.Low, v.High, v.Share)
+			}
+			if c.instead != "" && v.Instead != c.instead {
+				t.Errorf("instead: got %s, want %s", v.Instead, c.instead)
+			}
+			want := DiffersText
+			if c.holds {
+				want = HoldsText
+			}
+			if !strings.HasPrefix(v.Sentence(), want+": ") {
+				t.Errorf("sentence %q: want it to start with %q", v.Sentence(), want)
+			}
+		})
+	}
+}
+
+// TestVerdictUnchecked: a step whose writer never enters the claim's
+// syscall cannot be checked, and says why.
+func TestVerdictUnchecked(t *testing.T) {
+	v := CheckClaim("write", fixture(t, "splice"), Options{})
+	if v.Checked {
+		t.Fatalf("the write claim checked on a splice profile: %s", v.Sentence())
+	}
+	if want := "cannot be checked: the writer's stacks never pass through pipe_write (anon_pipe_write)"; v.Sentence() != want {
+		t.Errorf("got %q\nwant %q", v.Sentence(), want)
+	}
+	if CheckClaim("write-huge", fixture(t, "write"), Options{}) != nil {
+		t.Error("a verdict for write-huge, about which the post claims nothing")
+	}
+}
+
+func TestWilson(t *testing.T) {
+	for _, c := range []struct {
+		k, n   int64
+		lo, hi float64
+	}{
+		{50, 100, 0.4038, 0.5962},
+		{0, 79, 0, 0.0463},
+		{10, 10, 0.7225, 1},
+	} {
+		lo, hi := wilson(c.k, c.n)
+		if math.Abs(lo-c.lo) > 1e-3 || math.Abs(hi-c.hi) > 1e-3 {
+			t.Errorf("wilson(%d, %d): got %.4f..%.4f, want %.4f..%.4f", c.k, c.n, lo, hi, c.lo, c.hi)
+		}
+	}
+}
