@@ -27,10 +27,10 @@ type FlameOptions struct {
 
 // Frame kinds, which the SVG colours apart.
 const (
-	KindRoot   = "root"
-	KindRole   = "role"
-	KindKernel = "kernel"
-	KindUser   = "user"
+	FrameRoot   = "root"
+	FrameRole   = "role"
+	FrameKernel = "kernel"
+	FrameUser   = "user"
 )
 
 // FlameFrame is one box of a flame graph: a function at one call path.
@@ -38,7 +38,7 @@ type FlameFrame struct {
 	// Name is the function as the profile spells it ("writer" or "reader"
 	// for a role frame, "all" for the root).
 	Name string `json:"name"`
-	// Kind is KindRoot, KindRole, KindKernel or KindUser.
+	// Kind is FrameRoot, FrameRole, FrameKernel or FrameUser.
 	Kind string `json:"kind"`
 	// Role is the role the frame's samples belong to: the role frame's
 	// name, or "" in a graph without role frames (and for the root).
@@ -257,7 +257,7 @@ func (n *node) child(key, name, kind string) *node {
 // buildTree merges the stacks of p's samples (positive values only) into
 // a tree, root first, with a role frame on top of the root when byRole.
 func buildTree(p *pprof.Profile, idx int, byRole bool) *node {
-	root := &node{name: "all", kind: KindRoot, children: map[string]*node{}}
+	root := &node{name: "all", kind: FrameRoot, children: map[string]*node{}}
 	for _, s := range p.Sample {
 		v := s.Value[idx]
 		if v <= 0 {
@@ -267,14 +267,14 @@ func buildTree(p *pprof.Profile, idx int, byRole bool) *node {
 		n.value += v
 		if byRole {
 			r := sampleRole(s)
-			n = n.child("\x00role "+r, r, KindRole)
+			n = n.child("\x00role "+r, r, FrameRole)
 			n.value += v
 		}
 		fs := frames(s)
 		for i := len(fs) - 1; i >= 0; i-- {
-			kind := KindUser
+			kind := FrameUser
 			if fs[i].kernel {
-				kind = KindKernel
+				kind = FrameKernel
 			}
 			n = n.child(kind+" "+fs[i].key, fs[i].name, kind)
 			n.value += v
@@ -308,14 +308,14 @@ func (n *node) sortedChildren() []*node {
 // childKey is the key n has under its parent; layout recomputes it to
 // walk a second tree along the same paths.
 func (n *node) childKey() string {
-	if n.kind == KindRole {
+	if n.kind == FrameRole {
 		return "\x00role " + n.name
 	}
 	return n.kind + " " + kernelKey(n)
 }
 
 func kernelKey(n *node) string {
-	if n.kind == KindKernel {
+	if n.kind == FrameKernel {
 		return kernelName(n.name)
 	}
 	return n.name
@@ -325,7 +325,7 @@ func kernelKey(n *node) string {
 // on every frame appended with its node and the node of the same call
 // path in another tree (match, nil when that tree lacks it).
 func (n *node) layout(g *FlameGraph, match *node, depth int, start int64, role string, each func(f *FlameFrame, n, match *node)) {
-	if n.kind == KindRole {
+	if n.kind == FrameRole {
 		role = n.name
 	}
 	g.Frames = append(g.Frames, FlameFrame{Name: n.name, Kind: n.kind, Role: role, Depth: depth, Start: start, Value: n.value, Self: n.self})

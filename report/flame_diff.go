@@ -50,7 +50,7 @@ func DiffFlame(a, b *pprof.Profile, opt FlameOptions) (*FlameGraph, error) {
 	tb.layout(g, nil, 0, 0, "", func(f *FlameFrame, n, _ *node) {
 		f.Share = float64(n.value) / float64(tb.value)
 		f.RoleShare = float64(n.value) / float64(totB[f.Role])
-		if n.kind != KindKernel && n.kind != KindUser {
+		if n.kind != FrameKernel && n.kind != FrameUser {
 			f.ShareA, f.ShareB = 1, 1
 			return
 		}
@@ -71,7 +71,7 @@ func DiffFlame(a, b *pprof.Profile, opt FlameOptions) (*FlameGraph, error) {
 // cumShare is the inclusive share of the role's total of the kernel
 // symbol or user function key.
 func (t *roleTally) cumShare(kind, key string) float64 {
-	if kind == KindKernel {
+	if kind == FrameKernel {
 		return t.share(t.sym.cum[key])
 	}
 	return t.share(t.user.cum[key])

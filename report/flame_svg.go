@@ -70,7 +70,7 @@ func WriteFlameSVG(w io.Writer, g *FlameGraph) error {
 		x := flamePad + float64(f.Start)*scale
 		y := flameTop + graphH - (f.Depth+1)*flameFrameH
 		fill := frameColor(f)
-		if g.Diff && f.Kind != KindRoot && f.Kind != KindRole {
+		if g.Diff && f.Kind != FrameRoot && f.Kind != FrameRole {
 			fill = deltaColor(f.Delta(), maxDelta)
 		}
 		frameBox(&b, "f", x, y, wpx, fill, f.Name, frameTooltip(g, f))
@@ -111,9 +111,9 @@ func fitName(name string, w float64) string {
 func frameTooltip(g *FlameGraph, f FlameFrame) string {
 	kind := ""
 	switch f.Kind {
-	case KindKernel:
+	case FrameKernel:
 		kind = " [kernel]"
-	case KindUser:
+	case FrameUser:
 		kind = " [user]"
 	}
 	of := "of all"
@@ -175,7 +175,7 @@ func writeGone(b *bytes.Buffer, g *FlameGraph, gone []GoneFrame, y0 int, maxDelt
 func (g *FlameGraph) maxDelta() float64 {
 	m := 0.01
 	for _, f := range g.Frames {
-		if f.Kind != KindRoot && f.Kind != KindRole {
+		if f.Kind != FrameRoot && f.Kind != FrameRole {
 			m = math.Max(m, math.Abs(f.Delta()))
 		}
 	}
@@ -207,9 +207,9 @@ func frameColor(f FlameFrame) string {
 	v := h.Sum32()
 	a, c := int(v%55), int((v>>8)%55)
 	switch f.Kind {
-	case KindKernel:
+	case FrameKernel:
 		return fmt.Sprintf("rgb(%d,%d,%d)", 235+a%20, 120+c, 30+a/2)
-	case KindUser:
+	case FrameUser:
 		return fmt.Sprintf("rgb(%d,%d,%d)", 60+a, 175+c, 70+a/2)
 	}
 	return "rgb(200,200,200)"

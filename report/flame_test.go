@@ -260,7 +260,7 @@ func TestDiffFlameSharesAreDiffs(t *testing.T) {
 	checked := 0
 	for _, f := range g.Frames {
 		r, ok := want[f.Role+" "+f.Name]
-		if f.Kind != KindKernel || !ok {
+		if f.Kind != FrameKernel || !ok {
 			continue
 		}
 		checked++

@@ -165,7 +165,7 @@ func profileStep(ctx context.Context, env *cli, o bench.Options, pf profileFlags
 		step.Warnings = append(step.Warnings, "attribution: "+err.Error())
 	}
 	if err == nil {
-		tops.verdict = report.CheckClaim(step.Mode, profiles[""], report.Options{})
+		tops.verdict = report.CheckClaim(step.Mode, profiles[report.Artefact{Kind: report.KindProfile}], report.Options{})
 	}
 	tops.blocking = blockingSites(&step, profiles, pf.top)
 	return &step, tops, runErr
