@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"syscall"
 	"time"
 
@@ -82,6 +83,31 @@ func (r *Result) GiBPerSec() (median, min, max float64) {
 		median = (v[n/2-1] + v[n/2]) / 2
 	}
 	return median, v[0], v[n-1]
+}
+
+// Merge adds the runs of other, a Result of the same options run later
+// (one transfer of an interleaved sequence, say), to r: its runs after
+// r's, its warnings once each, with the --verify warning counted over
+// all the runs, and Incomplete and Interrupted if either has them.
+// Options.Repeat becomes the number of runs attempted.
+func (r *Result) Merge(other *Result) {
+	keep := r.Warnings[:0]
+	for _, w := range r.Warnings {
+		if !strings.HasPrefix(w, VerifyWarningPrefix) {
+			keep = append(keep, w)
+		}
+	}
+	r.Warnings = keep
+	for _, w := range other.Warnings {
+		if !strings.HasPrefix(w, VerifyWarningPrefix) {
+			r.Warnings = appendOnce(r.Warnings, w)
+		}
+	}
+	r.Runs = append(r.Runs, other.Runs...)
+	r.Options.Repeat = len(r.Runs)
+	r.Incomplete = r.Incomplete || other.Incomplete
+	r.Interrupted = r.Interrupted || other.Interrupted
+	r.Warnings = appendVerifyWarning(r.Warnings, r.Runs)
 }
 
 // gibPerSec converts bytes over d to GiB/s.

@@ -15,7 +15,7 @@ import (
 // reader per sampler (ReadRawRecord is not safe for concurrent use on one
 // event). Call it right before the children's gate opens.
 func (p *Profiler) Start() error {
-	if p.threads == nil {
+	if !p.attached {
 		return errors.New("profile: start: not attached (call Attach first)")
 	}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -46,8 +46,11 @@ func (p *Profiler) Start() error {
 // cycle. bench calls it once the children have exited, so the rings hold
 // everything. Samples and counters accumulate over cycles.
 func (p *Profiler) Stop() error {
-	if p.threads == nil {
+	if !p.attached {
 		return nil
+	}
+	if len(p.threads) > 0 {
+		p.counted++
 	}
 	stopNS := monotonicNS()
 	if !p.start.IsZero() {
@@ -131,7 +134,7 @@ func (p *Profiler) Result() *Result {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	res := &Result{Kernel: p.release, Duration: p.dur, View: p.cfg.View}
+	res := &Result{Kernel: p.release, Duration: p.dur, View: p.cfg.View, Counted: p.counted, CountedSeparately: !p.countInline}
 	for _, r := range p.roles {
 		res.Roles = append(res.Roles, p.roleResult(r))
 	}
@@ -153,13 +156,21 @@ func (p *Profiler) roleResult(r *roleState) *Role {
 	role := &Role{
 		Name:     r.name,
 		PIDs:     append([]int(nil), r.pids...),
-		Counters: append([]Counter(nil), r.counters...),
+		Counters: p.roleCounters(r),
 		Samples:  r.samples,
 		Lost:     r.lost,
 		Profile:  buildProfile(p.sym, in),
 	}
 	p.addWall(r, role, in)
 	return role
+}
+
+// roleCounters returns r's counters, or nil when no cycle counted.
+func (p *Profiler) roleCounters(r *roleState) []Counter {
+	if p.counted == 0 {
+		return nil
+	}
+	return append([]Counter(nil), r.counters...)
 }
 
 // roleWarnings lists lost samples, undecodable records and multiplexed
@@ -192,6 +203,9 @@ func (p *Profiler) comments(r *roleState) []string {
 		"kernel: " + p.release,
 		fmt.Sprintf("samples: %d, lost: %d", r.samples, r.lost),
 	}
+	if p.counted == 0 {
+		return append(cs, "counters: not counted")
+	}
 	var parts []string
 	for _, c := range r.counters {
 		if c.Supported {
@@ -200,7 +214,11 @@ func (p *Profiler) comments(r *roleState) []string {
 			parts = append(parts, c.Name+"=not-supported")
 		}
 	}
-	return append(cs, "counters: "+strings.Join(parts, " "))
+	from := fmt.Sprintf("in the %d profiled transfer(s)", p.counted)
+	if !p.countInline {
+		from = fmt.Sprintf("in %d counted transfer(s) of their own, not the sampled ones", p.counted)
+	}
+	return append(cs, "counters ("+from+"): "+strings.Join(parts, " "))
 }
 
 // Combined returns both roles in one profile; the role label tells them

@@ -62,6 +62,11 @@ type Result struct {
 	Kernel string
 	// Duration is the time between Start and Stop, summed over cycles.
 	Duration time.Duration
+	// Counted is how many transfers carried the counters; CountedSeparately
+	// says they were counted transfers of their own (the cpu view, see
+	// Counting) rather than the profiled transfers (the wall view).
+	Counted           int
+	CountedSeparately bool
 	// View is the view that ran: "cpu", or "wall" when Config.View asked
 	// for it and the kernel allowed the context-switch events (else a
 	// warning says what is missing and View is "cpu").
@@ -74,9 +79,10 @@ type Role struct {
 	Name string
 	// PIDs are the processes profiled in this role, one per cycle.
 	PIDs []int
-	// Counters are summed over the role's threads and cycles, in the
-	// order task-clock, context-switches, cpu-migrations, page-faults,
-	// cycles, instructions, cache-misses, dTLB-load-misses.
+	// Counters are summed over the role's threads and counted transfers
+	// (Result.Counted), in the order task-clock, context-switches,
+	// cpu-migrations, page-faults, cycles, instructions, cache-misses,
+	// dTLB-load-misses; nil when nothing was counted.
 	Counters []Counter
 	// Samples is how many samples arrived; Lost how many the kernel
 	// dropped (PERF_RECORD_LOST and LOST_SAMPLES).
@@ -145,7 +151,18 @@ type Profiler struct {
 	// event after that excludes the kernel.
 	userOnly bool
 
-	threads  []*threadEvents // of the current cycle
+	// attached is set from Attach to Stop.
+	attached bool
+	// countInline opens the counters on the children's threads in the
+	// profiled transfers themselves: the wall view, whose switch events
+	// hook every context switch anyway. In the cpu view the counters come
+	// from transfers of their own (Counting), so that no per-task event
+	// rides on the sampled children's context switches.
+	countInline bool
+	// counted is how many cycles carried counters.
+	counted  int
+	tids     []int           // the children's threads, of the current cycle
+	threads  []*threadEvents // counters of the current cycle
 	samplers []*sampler      // of the current cycle
 	// pidRole maps the children's pids to their roles, for CPU-wide
 	// samplers; written by Attach only.
@@ -171,7 +188,8 @@ type roleState struct {
 	counters      []Counter
 	samples, lost uint64
 	badRecords    int
-	threads       []*threadEvents // of the current cycle
+	tids          []int           // of the current cycle
+	threads       []*threadEvents // counters of the current cycle
 	wall          *wallRole       // nil unless the wall view runs
 }
 
@@ -181,7 +199,8 @@ func New(cfg Config) (*Profiler, error) {
 	if err := validate(&cfg); err != nil {
 		return nil, err
 	}
-	p := &Profiler{cfg: cfg, release: KernelRelease(), warned: make(map[string]bool), pidRole: make(map[uint32]*roleState)}
+	p := &Profiler{cfg: cfg, release: KernelRelease(), warned: make(map[string]bool), pidRole: make(map[uint32]*roleState),
+		countInline: cfg.View == "wall"}
 	kern, err := LoadKallsyms()
 	if err != nil {
 		p.warn(fmt.Sprintf("kernel symbols: %v; kernel frames stay addresses", err))
@@ -240,14 +259,16 @@ func (p *Profiler) warn(msg string) {
 	}
 }
 
-// Attach opens disabled counters on every thread of the writer and the
-// reader, disabled cpu-clock samplers on every CPU they may run on (or on
-// every thread, where CPU-wide events are refused), and reads their
-// executable mappings. On error nothing stays open.
+// Attach opens disabled cpu-clock samplers on every CPU the writer and
+// the reader may run on (or on every thread, where CPU-wide events are
+// refused), in the wall view also the context-switch events and the
+// counters on every thread, and reads the children's executable mappings.
+// On error nothing stays open.
 func (p *Profiler) Attach(writer, reader int) error {
-	if p.threads != nil {
+	if p.attached {
 		return errors.New("profile: attach: already attached (call Stop first)")
 	}
+	p.attached = true
 	for i, pid := range []int{writer, reader} {
 		if err := p.attachRole(p.roles[i], pid); err != nil {
 			p.closeThreads()
@@ -266,13 +287,9 @@ func (p *Profiler) Attach(writer, reader int) error {
 // p.perThread is set, one per thread.
 func (p *Profiler) openSamplers() error {
 	if !p.perThread {
-		var tids []int
-		for _, t := range p.threads {
-			tids = append(tids, t.tid)
-		}
-		cpus := cpusOf(tids)
+		cpus := cpusOf(p.tids)
 		if len(cpus) == 0 {
-			return fmt.Errorf("sched_getaffinity: no CPU found for threads %v", tids)
+			return fmt.Errorf("sched_getaffinity: no CPU found for threads %v", p.tids)
 		}
 		ss, warns, err := openCPUSamplers(cpus, p.cfg.FreqHz)
 		if err == nil {
@@ -286,10 +303,10 @@ func (p *Profiler) openSamplers() error {
 		p.warn(fmt.Sprintf("cpu-clock: CPU-wide sampling refused (%v); sampling each thread instead, which costs the children two timer reprogrammings per context switch", err))
 	}
 	for _, r := range p.roles {
-		for _, t := range r.threads {
-			s, warns, err := openSampler(t.tid, perf.AnyCPU, p.cfg.FreqHz, threadRingPages, p.userOnly)
+		for _, tid := range r.tids {
+			s, warns, err := openSampler(tid, perf.AnyCPU, p.cfg.FreqHz, threadRingPages, p.userOnly)
 			if p.degradeToUser(err) {
-				s, warns, err = openSampler(t.tid, perf.AnyCPU, p.cfg.FreqHz, threadRingPages, true)
+				s, warns, err = openSampler(tid, perf.AnyCPU, p.cfg.FreqHz, threadRingPages, true)
 			}
 			if err != nil {
 				return err
@@ -319,13 +336,12 @@ func (p *Profiler) attachRole(r *roleState, pid int) error {
 	if err != nil {
 		return err
 	}
-	for _, tid := range tids {
-		t, err := p.openThread(tid)
-		if err != nil {
+	r.tids = tids
+	p.tids = append(p.tids, tids...)
+	if p.countInline {
+		if err := p.openCounters(r, tids); err != nil {
 			return err
 		}
-		r.threads = append(r.threads, t)
-		p.threads = append(p.threads, t)
 	}
 	r.pids = append(r.pids, pid)
 	p.pidRole[uint32(pid)] = r
@@ -334,6 +350,19 @@ func (p *Profiler) attachRole(r *roleState, pid int) error {
 		sp.add(m)
 	}
 	p.attachWall(r, pid, tids)
+	return nil
+}
+
+// openCounters opens the counters on every thread of tids for role r.
+func (p *Profiler) openCounters(r *roleState, tids []int) error {
+	for _, tid := range tids {
+		t, err := p.openThread(tid)
+		if err != nil {
+			return err
+		}
+		r.threads = append(r.threads, t)
+		p.threads = append(p.threads, t)
+	}
 	return nil
 }
 
@@ -381,8 +410,11 @@ func (p *Profiler) closeThreads() {
 	closeSamplers(p.samplers)
 	p.samplers = nil
 	p.threads = nil
+	p.tids = nil
+	p.attached = false
 	for _, r := range p.roles {
 		r.threads = nil
+		r.tids = nil
 		if r.wall != nil {
 			r.wall.closeEvents()
 		}

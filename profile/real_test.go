@@ -27,7 +27,11 @@ func profilePair(t *testing.T, mode string, bytes int64, setup ...func(*profile.
 		f(p)
 	}
 	runPair(t, mode, bytes, p)
+	runPair(t, mode, bytes, p.Counting())
 	res := p.Result()
+	if res.Counted != 1 || !res.CountedSeparately {
+		t.Errorf("counted %d transfer(s), separately %v; want 1 counted transfer of its own", res.Counted, res.CountedSeparately)
+	}
 	if len(res.Roles) != 2 || res.Roles[0].Name != "writer" || res.Roles[1].Name != "reader" {
 		t.Fatalf("roles: got %v, want writer and reader", res.Roles)
 	}

@@ -1,6 +1,9 @@
 package report
 
-import "time"
+import (
+	"fmt"
+	"time"
+)
 
 // Step is one mode's result: one object of `pipelab run --json`, and the
 // file OUT/MODE.json written by `pipelab profile` and `pipelab ladder`.
@@ -26,6 +29,12 @@ type Step struct {
 	// View is the profile view that ran: "cpu" or "wall"; empty when not
 	// profiled.
 	View string `json:"view,omitempty"`
+	// ThroughputFrom says which transfers Runs measured: "unprofiled"
+	// (the baseline interleaved with the profiled ones) or "profiled"
+	// (--no-baseline); empty for pipelab run, where nothing is profiled.
+	ThroughputFrom string `json:"throughput_from,omitempty"`
+	// Observer is what profiling cost the step; nil without a baseline.
+	Observer *Observer `json:"observer,omitempty"`
 	// Roles holds one summary per profiled role; empty when not profiled.
 	Roles []RoleSummary `json:"roles,omitempty"`
 	// Warnings are non-fatal problems (lost samples, too few runs, ...).
@@ -75,6 +84,34 @@ type Settings struct {
 	RewriteAfterSplice bool `json:"rewrite_after_splice,omitempty"`
 }
 
+// Observer compares a step's profiled transfers with its unprofiled
+// ones, run interleaved (unprofiled, profiled, ... in each round).
+type Observer struct {
+	// ProfiledMedianGiBs and UnprofiledMedianGiBs are the medians of the
+	// two kinds of transfer, in GiB/s; Ratio is profiled over unprofiled.
+	ProfiledMedianGiBs   float64 `json:"profiled_median_gib_s"`
+	UnprofiledMedianGiBs float64 `json:"unprofiled_median_gib_s"`
+	Ratio                float64 `json:"ratio"`
+	// Runs is how many transfers of each kind ran.
+	Runs int `json:"runs"`
+	// CountedMedianGiBs is the median of the counted transfers, which
+	// carried the per-thread counters (the cpu view); CountedRuns how
+	// many ran. Zero in the wall view, whose profiled transfers count.
+	CountedMedianGiBs float64 `json:"counted_median_gib_s,omitempty"`
+	CountedRuns       int     `json:"counted_runs,omitempty"`
+}
+
+// CostLine says what profiling cost, e.g. "profiling cost: 4% of
+// throughput (9.1 vs 9.5 GiB/s, 3+3 interleaved runs)".
+func (o *Observer) CostLine() string {
+	what := fmt.Sprintf("%.0f%% of throughput", 100*(1-o.Ratio))
+	if o.Ratio > 1 {
+		what = fmt.Sprintf("none measurable (profiled runs %.0f%% faster)", 100*(o.Ratio-1))
+	}
+	return fmt.Sprintf("profiling cost: %s (%.2f vs %.2f GiB/s, %d+%d interleaved runs)",
+		what, o.ProfiledMedianGiBs, o.UnprofiledMedianGiBs, o.Runs, o.Runs)
+}
+
 // RoleSummary is what profiling saw of one role (writer or reader).
 type RoleSummary struct {
 	// Role is "writer" or "reader".
@@ -85,8 +122,12 @@ type RoleSummary struct {
 	// kernel dropped (PERF_RECORD_LOST, PERF_RECORD_LOST_SAMPLES).
 	Samples uint64 `json:"samples"`
 	Lost    uint64 `json:"lost"`
-	// Counters holds the perf_event_open counters of the role.
-	Counters []Counter `json:"counters,omitempty"`
+	// Counters holds the perf_event_open counters of the role, summed
+	// over CountedRuns transfers: in the cpu view transfers of their own
+	// (the counters never ride on a sampled transfer), in the wall view the
+	// profiled ones.
+	Counters    []Counter `json:"counters,omitempty"`
+	CountedRuns int       `json:"counted_runs,omitempty"`
 	// Profile is the file name, inside the result folder, of the role's
 	// pprof profile (MODE.ROLE.pb.gz).
 	Profile string `json:"profile,omitempty"`

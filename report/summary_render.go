@@ -106,6 +106,12 @@ func writeStep(m *mdWriter, st StepSummary, prevRuns int) {
 	s := st.Step
 	m.printf("### %s — %s GiB/s\n\n", s.Mode, gibs(s.MedianGiBs))
 	m.printf("%s.%s\n\n", settings(s), noteRefs(st.Notes))
+	switch {
+	case s.Observer != nil:
+		m.printf("Throughput from the unprofiled transfers; %s.\n\n", s.Observer.CostLine())
+	case s.ThroughputFrom == "profiled":
+		m.printf("Throughput from the profiled transfers (--no-baseline; the cost of profiling was not measured).\n\n")
+	}
 	if v := st.Verdict; v != nil {
 		m.printf("**The post's bottleneck**: %s — “%s”. **%s**: %s.\n\n", v.Claim.Bottleneck, v.Claim.Words, v.Outcome(), v.mdFigures())
 	}

@@ -480,3 +480,50 @@ func TestChildStalls(t *testing.T) {
 		t.Errorf("processes left behind by pipelab: %v", orphans)
 	}
 }
+
+// TestProfileInterleaved checks what profile --repeat 2 promises: two
+// unprofiled, two profiled and two counted transfers; throughput from the
+// unprofiled ones, the observer's figures in MODE.json and the cost line
+// in the summary; and that --no-baseline runs no unprofiled transfer and
+// says where its throughput came from.
+func TestProfileInterleaved(t *testing.T) {
+	mustHavePerfEvents(t)
+	dir := t.TempDir()
+	stdout, stderr, code := pipelab(t, dir, "profile", "--mode", "splice", "--bytes", "128MiB", "--repeat", "2", "--out", "out")
+	if code != 0 {
+		t.Fatalf("exit status %d: %s", code, stderr)
+	}
+	s := readStep(t, filepath.Join(dir, "out", "splice.json"))
+	ob := s.Observer
+	if ob == nil {
+		t.Fatalf("splice.json has no observer:\n%s", stdout)
+	}
+	if ob.Runs != 2 || ob.CountedRuns != 2 || len(s.Runs) != 2 || s.ThroughputFrom != "unprofiled" {
+		t.Errorf("got %d+%d runs, %d counted, %d throughput runs from %q; want 2+2, 2 counted, 2 from unprofiled", ob.Runs, ob.Runs, ob.CountedRuns, len(s.Runs), s.ThroughputFrom)
+	}
+	if ob.UnprofiledMedianGiBs != s.MedianGiBs || math.Abs(ob.Ratio-ob.ProfiledMedianGiBs/ob.UnprofiledMedianGiBs) > 1e-9 {
+		t.Errorf("observer %+v: want unprofiled median %.3f (the step's) and ratio profiled/unprofiled", ob, s.MedianGiBs)
+	}
+	if !strings.Contains(stdout, ob.CostLine()) || !strings.HasPrefix(ob.CostLine(), "profiling cost: ") || !strings.Contains(ob.CostLine(), "2+2 interleaved runs") {
+		t.Errorf("summary lacks the cost line %q:\n%s", ob.CostLine(), stdout)
+	}
+	for _, r := range s.Roles {
+		if r.CountedRuns != 2 || len(r.Counters) == 0 || r.Counters[1].Name != "context-switches" || r.Counters[1].Raw == 0 {
+			t.Errorf("%s: counted %d transfers, counters %+v; want context switches from 2 counted transfers", r.Role, r.CountedRuns, r.Counters)
+		}
+		if len(r.PIDs) != 2 {
+			t.Errorf("%s: pids %v, want the two profiled transfers' children", r.Role, r.PIDs)
+		}
+	}
+	stdout, stderr, code = pipelab(t, dir, "profile", "--mode", "splice", "--bytes", "64MiB", "--no-baseline", "--out", "nobase")
+	if code != 0 {
+		t.Fatalf("--no-baseline: exit status %d: %s", code, stderr)
+	}
+	s = readStep(t, filepath.Join(dir, "nobase", "splice.json"))
+	if s.Observer != nil || s.ThroughputFrom != "profiled" || len(s.Runs) != 1 {
+		t.Errorf("--no-baseline: observer %+v, throughput from %q over %d runs; want none, profiled, 1", s.Observer, s.ThroughputFrom, len(s.Runs))
+	}
+	if !strings.Contains(stdout, "throughput from the profiled transfers (--no-baseline") {
+		t.Errorf("--no-baseline: summary does not say where throughput came from:\n%s", stdout)
+	}
+}

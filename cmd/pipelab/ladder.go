@@ -18,7 +18,7 @@ var ladderModes = []string{"write", "vmsplice", "splice", "huge", "busy"}
 
 func cmdLadder(ctx context.Context, env *cli, args []string) error {
 	o := bench.DefaultOptions()
-	o.Bytes = 4 << 30 // with 6 runs a step: 30 to 60 s for the whole ladder on a 2-CPU VM
+	o.Bytes = 1 << 30 // 6 rounds of 3 transfers a step: about 30 s for the whole ladder on a 2-CPU VM
 	o.Repeat = 6      // enough for benchmath's 95% confidence interval of the median
 	pf := defaultProfileFlags()
 	modes := strings.Join(ladderModes, ",")
@@ -57,18 +57,26 @@ func cmdLadder(ctx context.Context, env *cli, args []string) error {
 		return err
 	}
 	lad := report.Ladder{Version: report.FormatVersion, Env: collectEnv()}
-	var runErr error
+	var plans []*stepRuns
 	for _, m := range steps {
 		o.Mode = m
-		fmt.Fprintf(env.stderr, "ladder: %s ...\n", m)
-		step, _, err := profileStep(ctx, env, o, pf, true)
+		sr, err := newProfiledStep(o, pf)
+		if err != nil {
+			return err
+		}
+		plans = append(plans, sr)
+	}
+	fmt.Fprintf(env.stderr, "ladder: %d rounds of %s, in a new order each round ...\n", o.Repeat, strings.Join(steps, ", "))
+	runRounds(ctx, env, plans, o.Repeat) // a failure stays in its step's err
+	var runErr error
+	for _, sr := range plans {
+		step, _, err := finishStep(sr, pf, true)
 		if step != nil {
 			lad.Steps = append(lad.Steps, *step)
-			fmt.Fprintf(env.stderr, "ladder: %s %.2f GiB/s median\n", m, step.MedianGiBs)
+			fmt.Fprintf(env.stderr, "ladder: %s %.2f GiB/s median\n", step.Mode, step.MedianGiBs)
 		}
 		if err != nil {
-			runErr = fmt.Errorf("ladder step %s: %w", m, err)
-			break
+			runErr = errors.Join(runErr, fmt.Errorf("ladder step %s: %w", sr.o.Mode, err))
 		}
 	}
 	if len(lad.Steps) == 0 {

@@ -77,6 +77,7 @@ func badInputs(dir string) []badInput {
 		{[]string{"run", "--timeout", "-1s"}, "pipelab: --timeout -1s: must not be negative (e.g. 10s, or 0 for none)", 2},
 		{[]string{"run", "--busy=maybe"}, "pipelab: run: --busy maybe: not true or false (see pipelab run --help)", 2},
 		{[]string{"run", "--json", "--csv"}, "pipelab: run: --json and --csv exclude each other (pick one)", 2},
+		{[]string{"run", "--no-baseline"}, "pipelab: run: --no-baseline: run profiles nothing, so every transfer it makes is the baseline (the flag is for profile and ladder)", 2},
 		{[]string{"run", "extra"}, `pipelab: run: unexpected argument "extra" (flags start with --; see pipelab run --help)`, 2},
 		{[]string{"run", "--frob"}, "pipelab: run: unknown flag --frob (see pipelab run --help)", 2},
 		{[]string{"run", "--check-huge"}, "pipelab: --check-huge: needs a huge-page buffer (add --huge or use a -huge mode)", 2},

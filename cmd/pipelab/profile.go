@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	pprof "github.com/google/pprof/profile"
@@ -17,10 +18,11 @@ import (
 
 // profileFlags are the flags profile and ladder add to the run knobs.
 type profileFlags struct {
-	freq int
-	out  string
-	view string
-	top  int
+	freq       int
+	out        string
+	view       string
+	top        int
+	noBaseline bool
 }
 
 func addProfileFlags(fs *flagSet, pf *profileFlags) {
@@ -28,6 +30,7 @@ func addProfileFlags(fs *flagSet, pf *profileFlags) {
 	fs.StringVar(&pf.out, "out", pf.out, "`dir`ectory for the pprof profiles, JSON and reports (created if missing)")
 	fs.StringVar(&pf.view, "view", pf.view, "`view`: cpu (cpu-clock samples) or wall (cpu plus off-CPU time at each blocking stack)")
 	fs.IntVar(&pf.top, "top", pf.top, "how many kernel functions to list per role in the summary")
+	fs.BoolVar(&pf.noBaseline, "no-baseline", pf.noBaseline, "run no unprofiled transfers between the profiled ones: throughput then comes from the profiled transfers and the cost of profiling is not measured")
 }
 
 func (pf *profileFlags) check() error {
@@ -82,7 +85,12 @@ func cmdProfile(ctx context.Context, env *cli, args []string) error {
 	if err := prepareOut(pf.out); err != nil {
 		return err
 	}
-	step, tops, err := profileStep(ctx, env, o, pf, false)
+	sr, err := newProfiledStep(o, pf)
+	if err != nil {
+		return err
+	}
+	runRounds(ctx, env, []*stepRuns{sr}, o.Repeat) // a failure stays in sr.err
+	step, tops, err := finishStep(sr, pf, false)
 	if step != nil {
 		printProfileSummary(env.stdout, step, tops)
 		fmt.Fprintf(env.stderr, "wrote %s\n", strings.Join(stepFiles(pf.out, step), " "))
@@ -130,22 +138,42 @@ type stepTops struct {
 	verdict *report.Verdict
 }
 
-// profileStep runs o under a profiler and writes the step's files into
-// pf.out. It returns the step (also when the run failed part way, marked so)
-// and the attribution of each role's profile.
-func profileStep(ctx context.Context, env *cli, o bench.Options, pf profileFlags, folded bool) (*report.Step, stepTops, error) {
+// newProfiledStep plans the transfers of one profiled step of o's mode.
+func newProfiledStep(o bench.Options, pf profileFlags) (*stepRuns, error) {
 	p, err := newProfiler(o, pf)
 	if err != nil {
-		return nil, stepTops{}, err
+		return nil, err
 	}
-	res, runErr := bench.Run(ctx, o, p, progressPrinter(env, o.Mode, o))
-	if res == nil {
+	return newStepRuns(o, p, pf.noBaseline), nil
+}
+
+// finishStep builds the step from the transfers sr ran and writes its
+// files into pf.out: throughput from the unprofiled transfers (the
+// profiled ones under --no-baseline), profiles from the profiled ones,
+// counters from the counted ones. It returns the step (also when the runs
+// failed part way, marked so) and the attribution of each role's profile.
+func finishStep(sr *stepRuns, pf profileFlags, folded bool) (*report.Step, stepTops, error) {
+	runErr := sr.err
+	res, from := sr.throughput()
+	if res == nil || sr.res[profiled] == nil {
 		return nil, stepTops{}, runErr
 	}
 	step := stepFromResult(res, runErr)
+	step.Repeat = sr.o.Repeat
+	step.ThroughputFrom = from
+	step.Observer = sr.observer()
+	for _, r := range sr.res {
+		if r != nil && r != res {
+			for _, w := range r.Warnings {
+				if !slices.Contains(step.Warnings, w) && !strings.HasPrefix(w, bench.VerifyWarningPrefix) {
+					step.Warnings = append(step.Warnings, w)
+				}
+			}
+		}
+	}
 	machine := collectEnv()
 	step.Env = &machine
-	pr := p.Result()
+	pr := sr.p.Result()
 	if !attached(pr) {
 		// Nothing was profiled (perf_event_open refused outright): write
 		// no empty profile that looks like a result.
@@ -181,6 +209,9 @@ func stepProfiles(step *report.Step, pr *profile.Result) (map[report.Artefact]*p
 	for _, r := range pr.Roles {
 		rs := report.RoleSummary{Role: r.Name, PIDs: r.PIDs, Samples: r.Samples, Lost: r.Lost,
 			Profile: report.Artefact{Kind: report.KindProfile, Role: r.Name}.Name(step.Mode)}
+		if len(r.Counters) > 0 {
+			rs.CountedRuns = pr.Counted
+		}
 		for _, c := range r.Counters {
 			rs.Counters = append(rs.Counters, report.Counter{Name: c.Name, Supported: c.Supported, Value: c.Value,
 				Raw: c.Raw, EnabledNanos: c.Enabled.Nanoseconds(), RunningNanos: c.Running.Nanoseconds()})
@@ -203,13 +234,17 @@ func stepProfiles(step *report.Step, pr *profile.Result) (map[report.Artefact]*p
 // wrote (role, sampling, kernel, counters): throughput and settings, which
 // `go tool pprof -comments` shows.
 func stepComments(step *report.Step) []string {
-	return []string{
-		fmt.Sprintf("pipelab %s: %.2f GiB/s median (min %.2f, max %.2f) over %d run(s) of %s",
-			step.Mode, step.MedianGiBs, step.MinGiBs, step.MaxGiBs, len(step.Runs), bench.FormatSize(step.Bytes)),
+	cs := []string{
+		fmt.Sprintf("pipelab %s: %.2f GiB/s median (min %.2f, max %.2f) over %d %s run(s) of %s",
+			step.Mode, step.MedianGiBs, step.MinGiBs, step.MaxGiBs, len(step.Runs), step.ThroughputFrom, bench.FormatSize(step.Bytes)),
 		fmt.Sprintf("settings: buf-size=%s buf-offset=%d pipe-size=%s busy=%t poll=%t huge=%t check-huge=%t gift=%t lock-memory=%t dont-touch-pages=%t same-buffer=%t pin=%d,%d repeat=%d verify=%t",
 			bench.FormatSize(step.BufSize), step.BufOffset, bench.FormatSize(step.PipeSize), step.Busy, step.Poll, step.Huge, step.CheckHuge, step.Gift,
 			step.LockMemory, step.DontTouchPages, step.SameBuffer, step.PinWriter, step.PinReader, step.Repeat, step.Verify),
 	}
+	if step.Observer != nil {
+		cs = append(cs, step.Observer.CostLine())
+	}
+	return cs
 }
 
 // stepFiles lists the files a profiled step wrote, for the user.

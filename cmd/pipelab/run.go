@@ -18,11 +18,14 @@ func cmdRun(ctx context.Context, env *cli, args []string) error {
 	o.Mode = "write"
 	fs := newFlagSet("run", "[flags]",
 		"Measure the throughput of one strategy (or --mode all), like ./write | ./read in the post.\n"+
+			"With --mode all every round runs each mode once, in a new random order (as the post's measure.py).\n"+
 			"The writer and the reader are two processes joined by one pipe; the reader times the transfer.\n"+
 			"Prints median, min and max GiB/s (GiB = 2^30 bytes) over --repeat runs.")
 	fs.StringVar(&o.Mode, "mode", o.Mode, "strategy: "+strings.Join(modeNames(), ", ")+", or all")
 	runFlags(fs, &o)
 	var out outputFormat
+	var noBaseline bool
+	fs.BoolVar(&noBaseline, "no-baseline", false, "(profile and ladder only) refused here: every transfer of run is unprofiled")
 	fs.BoolVar(&out.json, "json", false, "print one JSON object per mode instead of the table")
 	fs.BoolVar(&out.csv, "csv", false, "print CSV with the post's measure.py columns (gigabytes_per_second first)")
 	if err := fs.parse(env, args); err != nil {
@@ -30,6 +33,9 @@ func cmdRun(ctx context.Context, env *cli, args []string) error {
 	}
 	if err := checkArgs(fs); err != nil {
 		return err
+	}
+	if noBaseline {
+		return usagef("run: --no-baseline: run profiles nothing, so every transfer it makes is the baseline (the flag is for profile and ladder)")
 	}
 	if out.json && out.csv {
 		return usagef("run: --json and --csv exclude each other (pick one)")
@@ -44,17 +50,22 @@ func cmdRun(ctx context.Context, env *cli, args []string) error {
 			return err
 		}
 	}
-	var steps []report.Step
-	var runErr error
+	var plans []*stepRuns
 	for _, m := range modes {
 		o.Mode = m
-		res, err := bench.Run(ctx, o, nil, progressPrinter(env, m, o))
-		if res != nil {
-			steps = append(steps, stepFromResult(res, err))
+		plans = append(plans, newStepRuns(o, nil, false))
+	}
+	runRounds(ctx, env, plans, o.Repeat) // a failure stays in its step's err
+	var steps []report.Step
+	var runErr error
+	for _, sr := range plans {
+		if res := sr.res[unprofiled]; res != nil {
+			step := stepFromResult(res, sr.err)
+			step.Repeat = o.Repeat
+			steps = append(steps, step)
 		}
-		if err != nil {
-			runErr = fmt.Errorf("run --mode %s: %w", m, err)
-			break
+		if sr.err != nil {
+			runErr = fmt.Errorf("run --mode %s: %w", sr.o.Mode, sr.err)
 		}
 	}
 	if len(steps) > 0 {

@@ -60,6 +60,7 @@ func settings(o bench.Options) report.Settings {
 func printProfileSummary(w io.Writer, step *report.Step, tops stepTops) {
 	fmt.Fprintf(w, "%s: %.2f GiB/s median (min %.2f, max %.2f), %d run(s) of %s\n",
 		step.Mode, step.MedianGiBs, step.MinGiBs, step.MaxGiBs, len(step.Runs), bench.FormatSize(step.Bytes))
+	printSources(w, step)
 	if step.Interrupted {
 		fmt.Fprintln(w, "INTERRUPTED: figures cover the runs that finished")
 	} else if step.Incomplete {
@@ -81,6 +82,29 @@ func printProfileSummary(w io.Writer, step *report.Step, tops stepTops) {
 		fmt.Fprintln(w, "\nwarnings:")
 		for _, m := range step.Warnings {
 			fmt.Fprintf(w, "  - %s\n", m)
+		}
+	}
+}
+
+// printSources says which transfers each figure came from, and what
+// profiling cost.
+func printSources(w io.Writer, step *report.Step) {
+	switch step.ThroughputFrom {
+	case "unprofiled":
+		fmt.Fprintf(w, "throughput from the unprofiled transfers, interleaved with as many profiled ones\n")
+	case "profiled":
+		fmt.Fprintf(w, "throughput from the profiled transfers (--no-baseline: profiling cost not measured)\n")
+	}
+	if step.Observer != nil {
+		fmt.Fprintln(w, step.Observer.CostLine())
+	}
+	if len(step.Roles) > 0 && step.Roles[0].CountedRuns > 0 {
+		if step.View == "wall" {
+			fmt.Fprintf(w, "counters from the %d profiled transfer(s) (the wall view's switch events hook every switch anyway)\n", step.Roles[0].CountedRuns)
+		} else if ob := step.Observer; ob != nil && ob.CountedRuns > 0 {
+			fmt.Fprintf(w, "counters from %d counted transfer(s) of their own, %.2f GiB/s median (per-thread counters slow the context switches; the sampled transfers carry none)\n", ob.CountedRuns, ob.CountedMedianGiBs)
+		} else {
+			fmt.Fprintf(w, "counters from %d counted transfer(s) of their own (the sampled transfers carry none)\n", step.Roles[0].CountedRuns)
 		}
 	}
 }
