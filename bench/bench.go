@@ -67,6 +67,13 @@ type Options struct {
 	// reader may not have read those pages yet. Needs Verify, so that the
 	// reader reports what it saw.
 	RewriteAfterSplice bool
+	// WriterCmd and ReaderCmd, when set, are shell command lines (run
+	// with /bin/sh -c) that take the place of pipelab's writer or reader:
+	// the writer command's stdout is the pipe's write end, the reader
+	// command's stdin its read end. The other side stays pipelab's own
+	// strategy for Mode, and Bytes stops the transfer only where that side
+	// is pipelab's (see external.go).
+	WriterCmd, ReaderCmd string
 }
 
 // Observer is told about each run's children. bench declares it and the

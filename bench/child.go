@@ -75,8 +75,8 @@ type ChildReport struct {
 	BufPageOffset int
 	// Bytes is how many bytes the child moved through the pipe.
 	Bytes int64
-	// DurationNanos is the reader's time from the gate opening to its
-	// last byte (0 for the writer).
+	// DurationNanos is the child's time from the gate opening to its
+	// last byte.
 	DurationNanos int64
 	// Calls counts the syscalls that moved bytes.
 	Calls int64
@@ -109,7 +109,6 @@ func Child() {
 	runtime.LockOSThread()
 	runtime.GOMAXPROCS(1)
 	debug.SetGCPercent(-1)
-	signal.Ignore(syscall.SIGPIPE)
 	if err := runChild(role); err != nil {
 		send(childMsg{Kind: "error", Error: err.Error()})
 		if errors.As(err, new(peerGone)) {
@@ -137,6 +136,13 @@ func runChild(role string) error {
 		return fmt.Errorf("decode %s: %w", envOptions, err)
 	}
 	c.p = planFor(c.o)
+	if cmdline := c.o.command(role); cmdline != "" {
+		return c.runCommand(cmdline)
+	}
+	// A pipelab writer learns that the reader has gone from EPIPE; an
+	// external command keeps the default (dispositions set to ignore
+	// survive execve).
+	signal.Ignore(syscall.SIGPIPE)
 	if r, action, ok := strings.Cut(os.Getenv(envFault), ":"); ok && r == role {
 		c.fault = action
 	}

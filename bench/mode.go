@@ -66,6 +66,9 @@ func modeNames() string {
 // plan is what a run actually does once the mode and the knobs are
 // combined: the effective settings both children follow.
 type plan struct {
+	// Writer and Reader are the syscalls of pipelab's own sides, or
+	// external for a side given as a command (Options.WriterCmd,
+	// ReaderCmd).
 	Writer, Reader string
 	Huge, Busy     bool
 	PipeSizeBytes  int // 0 keeps the kernel default
@@ -75,6 +78,12 @@ type plan struct {
 func planFor(o Options) plan {
 	m, _ := LookupMode(o.Mode)
 	p := plan{Writer: m.Writer, Reader: m.Reader, Huge: m.huge || o.Huge, Busy: m.busy || o.Busy}
+	if o.WriterCmd != "" {
+		p.Writer = external
+	}
+	if o.ReaderCmd != "" {
+		p.Reader = external
+	}
 	p.PipeSizeBytes = o.PipeSizeBytes
 	if p.PipeSizeBytes == 0 && p.Writer == "vmsplice" {
 		p.PipeSizeBytes = o.BufSizeBytes / 2

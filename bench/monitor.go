@@ -7,48 +7,78 @@ import (
 )
 
 // monitor waits for both children once the gate is open, calling progress
-// and enforcing --timeout. It returns nil when both exited cleanly.
+// and enforcing --timeout. It returns nil when both exited cleanly, or a
+// writer command ended as it should once the reader had closed the pipe.
 func (r *runner) monitor(ctx context.Context) error {
 	ticker := time.NewTicker(tick)
 	defer ticker.Stop()
 	wDone, rDone := r.writer.done, r.reader.done
 	s := stallWatch{last: time.Now()}
-	var readerAt, progressAt time.Time
+	var readerAt, writerAt, progressAt time.Time
 	for wDone != nil || rDone != nil {
 		select {
 		case <-wDone:
-			wDone = nil
-			if r.writer.failed() {
+			wDone, writerAt = nil, time.Now()
+			if r.writerClosedOut(rDone == nil) {
+				r.writer.afterClose = true
+			} else if r.writer.failed() {
 				return r.fail(r.writer, r.reader)
 			}
 		case <-rDone:
-			rDone = nil
-			if r.reader.failed() {
+			rDone, readerAt = nil, time.Now()
+			if r.reader.failed() && !r.reader.stopped {
 				return r.fail(r.reader, r.writer)
 			}
-			readerAt = time.Now()
 		case <-ctx.Done():
 			r.killBoth()
 			return fmt.Errorf("%w: %v", ErrInterrupted, context.Cause(ctx))
 		case now := <-ticker.C:
 			if r.progress != nil && now.Sub(progressAt) >= progressTick {
 				progressAt = now
-				r.progress(Progress{Run: r.index + 1, Bytes: r.readerBytes(), Elapsed: now.Sub(r.started)})
+				r.progress(Progress{Run: r.index + 1, Bytes: r.movedBytes(), Elapsed: now.Sub(r.started)})
 			}
-			if rDone == nil {
-				if now.Sub(readerAt) > stopGrace {
+			switch {
+			case rDone == nil && now.Sub(readerAt) > stopGrace:
+				if r.writer.command == "" {
 					r.killBoth()
 					return &ChildError{Role: "writer", ExitStatus: -1,
 						Message: fmt.Sprintf("did not stop within %s of the reader closing the pipe", stopGrace)}
 				}
-				continue
-			}
-			if err := r.checkStall(&s, now); err != nil {
-				return err
+				r.stopLate(r.writer, "the reader closed the pipe")
+			case rDone == nil:
+			case wDone == nil && r.reader.command != "":
+				if now.Sub(writerAt) > stopGrace {
+					r.stopLate(r.reader, "the writer closed the pipe")
+				}
+			case r.p.Writer == external && r.p.Reader == external:
+				// Nobody on the pipe counts bytes: no --timeout.
+			default:
+				if err := r.checkStall(&s, now); err != nil {
+					return err
+				}
 			}
 		}
 	}
 	return nil
+}
+
+// writerClosedOut reports whether a writer command that has exited did so
+// because its reader had closed the pipe: the reader had exited, or
+// pipelab's reader had taken all its bytes, or the command died of
+// SIGPIPE. Its exit status then is no failure.
+func (r *runner) writerClosedOut(readerDone bool) bool {
+	if r.writer.command == "" {
+		return false
+	}
+	return readerDone || r.writer.sigpiped() || r.p.Reader != external && r.readerBytes() >= r.o.Bytes
+}
+
+// stopLate stops a command that did not exit within stopGrace of its
+// peer closing the pipe, and says so.
+func (r *runner) stopLate(k *kid, why string) {
+	r.warnings = append(r.warnings, fmt.Sprintf("%s command %q did not exit within %s of %s: stopped it (SIGTERM, SIGKILL %s later)",
+		k.role, k.command, stopGrace, why, termGrace))
+	k.kill()
 }
 
 // fail handles k's abnormal exit: stop the other child, then blame the
@@ -56,7 +86,7 @@ func (r *runner) monitor(ctx context.Context) error {
 // writer's failure.
 func (r *runner) fail(k, other *kid) error {
 	other.kill()
-	if k.cmd.ProcessState.ExitCode() == exitPeerGone && other.failed() {
+	if k.command == "" && k.cmd.ProcessState.ExitCode() == exitPeerGone && other.failed() {
 		return other.childError()
 	}
 	return k.childError()
@@ -100,6 +130,15 @@ func (r *runner) stalledRole(s *stallWatch) string {
 	return "reader"
 }
 
+// movedBytes is what pipelab's side has moved so far: its reader's
+// count, or its writer's in front of a reader command.
+func (r *runner) movedBytes() int64 {
+	if r.p.Reader == external {
+		return counterAt(r.shared, offWriterBytes).Load()
+	}
+	return r.readerBytes()
+}
+
 func (r *runner) readerBytes() int64 {
 	return counterAt(r.shared, offReaderBytes).Load()
 }
@@ -126,7 +165,20 @@ func (r *runner) partial() *RunResult {
 		}
 		r.setChild(rr, k.role, *rep)
 	}
+	rr.Commands = r.commands()
 	return rr
+}
+
+// commands lists the status of each external command that has been
+// reaped, writer first.
+func (r *runner) commands() []CommandStatus {
+	var cs []CommandStatus
+	for _, k := range []*kid{r.writer, r.reader} {
+		if k != nil && k.command != "" && k.exited() {
+			cs = append(cs, k.status())
+		}
+	}
+	return cs
 }
 
 func (r *runner) setChild(rr *RunResult, role string, rep ChildReport) {
@@ -138,25 +190,85 @@ func (r *runner) setChild(rr *RunResult, role string, rep ChildReport) {
 }
 
 // complete builds the result of a run in which both children exited
-// cleanly, from their result lines.
+// cleanly (or a writer command ended once the pipe was closed), from
+// their result lines: the bytes and the time of pipelab's reader, or of
+// pipelab's writer in front of a reader command, or of the commands'
+// I/O accounting when both sides are commands (see external.go).
 func (r *runner) complete() (*RunResult, error) {
 	r.writer.drain()
 	r.reader.drain()
-	rep := r.reader.result
-	if rep == nil || r.writer.result == nil {
-		return r.partial(), fmt.Errorf("children exited without a result (a pipelab bug)")
-	}
-	if rep.Bytes != r.o.Bytes {
-		return r.partial(), fmt.Errorf("reader took %d bytes, want %d (a pipelab bug)", rep.Bytes, r.o.Bytes)
-	}
-	rr := &RunResult{
-		Bytes:              rep.Bytes,
-		Duration:           time.Duration(rep.DurationNanos),
-		Verified:           rep.Verified,
-		FirstCorruptOffset: rep.FirstCorruptOffset,
+	rr := &RunResult{FirstCorruptOffset: -1, Commands: r.commands()}
+	switch {
+	case r.p.Reader != external:
+		rep := r.reader.result
+		if rep == nil {
+			return r.partial(), fmt.Errorf("reader exited without a result (a pipelab bug)")
+		}
+		if r.p.Writer != external && rep.Bytes != r.o.Bytes {
+			return r.partial(), fmt.Errorf("reader took %d bytes, want %d (a pipelab bug)", rep.Bytes, r.o.Bytes)
+		}
+		if rep.Bytes < r.o.Bytes {
+			r.warnings = append(r.warnings, fmt.Sprintf("the writer command closed the pipe after %s, before --bytes %s",
+				FormatSize(rep.Bytes), FormatSize(r.o.Bytes)))
+		}
+		rr.Bytes, rr.Duration = rep.Bytes, time.Duration(rep.DurationNanos)
+		rr.Verified, rr.FirstCorruptOffset = rep.Verified, rep.FirstCorruptOffset
+	case r.p.Writer != external:
+		rep := r.writer.result
+		if rep == nil {
+			return r.partial(), fmt.Errorf("writer exited without a result (a pipelab bug)")
+		}
+		if rep.Bytes < r.o.Bytes {
+			r.warnings = append(r.warnings, fmt.Sprintf("the reader command closed the pipe after taking at most %s, before --bytes %s (the rest of what pipelab's writer wrote, up to a pipe's worth, may have gone unread)",
+				FormatSize(rep.Bytes), FormatSize(r.o.Bytes)))
+		}
+		rr.Bytes, rr.Duration = rep.Bytes, time.Duration(rep.DurationNanos)
+	default:
+		rr.Duration = r.lastExit().Sub(r.started)
+		rr.Bytes = r.countedBytes()
 	}
 	rr.GiBPerSec = gibPerSec(rr.Bytes, rr.Duration)
-	r.setChild(rr, "writer", *r.writer.result)
-	r.setChild(rr, "reader", *rep)
+	for _, k := range []*kid{r.writer, r.reader} {
+		rep := k.result
+		if rep == nil {
+			rep = k.ready
+		}
+		if rep != nil {
+			r.setChild(rr, k.role, *rep)
+		}
+	}
 	return rr, nil
+}
+
+// lastExit is when the later of the two children exited.
+func (r *runner) lastExit() time.Time {
+	if r.writer.exitedAt.After(r.reader.exitedAt) {
+		return r.writer.exitedAt
+	}
+	return r.reader.exitedAt
+}
+
+// countedBytes is what crossed the pipe between two commands, as far as
+// the kernel's I/O accounting tells: the writer's wchar and the reader's
+// rchar (see ioCounts), when they agree within 1MiB and 1%. Otherwise 0,
+// with a warning that says why: either side may move bytes with
+// splice(2) or vmsplice(2), which are not accounted, or read and write
+// other files, or pass bytes along a pipeline of its own.
+func (r *runner) countedBytes() int64 {
+	w, rd := r.writer.io.since(r.writer.ioBase), r.reader.io.since(r.reader.ioBase)
+	if !w.ok || !rd.ok {
+		r.warnings = appendOnce(r.warnings, "both sides are commands and their /proc/PID/io could not be read: the bytes that crossed the pipe are unknown, and so is the throughput")
+		return 0
+	}
+	diff := w.wchar - rd.rchar
+	if diff < 0 {
+		diff = -diff
+	}
+	if diff > 1<<20+max(w.wchar, rd.rchar)/100 {
+		r.warnings = appendOnce(r.warnings, fmt.Sprintf("both sides are commands and their I/O accounting disagrees (writer wrote %d bytes, reader read %d, counting read/write/sendfile on any file and no splice or vmsplice): the bytes that crossed the pipe cannot be counted honestly, so no throughput is given",
+			w.wchar, rd.rchar))
+		return 0
+	}
+	r.warnings = appendOnce(r.warnings, "both sides are commands: bytes are the smaller of the writer's wchar and the reader's rchar (/proc/PID/io: read/write/sendfile family, no splice or vmsplice; they agree within 1%), time is from the gate to the later exit, and --bytes stops nothing")
+	return min(w.wchar, rd.rchar)
 }

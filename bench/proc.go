@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -25,6 +26,17 @@ type kid struct {
 	ready  *ChildReport
 	result *ChildReport
 	errMsg string // the child's own error line, if any
+
+	// Set for an external command only (see external.go).
+	command  string
+	stdout   *headBuffer // a reader command's stdout
+	io       ioCounts    // its process tree's I/O accounting at exit
+	ioBase   ioCounts    // the gated child's own, before the command ran
+	exitedAt time.Time   // when it exited, before it was reaped
+	stopped  bool        // the runner had to stop it
+	// afterClose is set when a writer command ended once its reader had
+	// closed the pipe (see runner.writerClosedOut).
+	afterClose bool
 }
 
 // startKid re-executes this binary as role with files as fds 3.. and
@@ -39,10 +51,19 @@ func startKid(role string, o Options, files []*os.File) (*kid, error) {
 		return nil, fmt.Errorf("status pipe: %w", err)
 	}
 	defer sw.Close()
-	k := &kid{role: role, msgs: make(chan childMsg, 4), done: make(chan struct{}), stderr: &headBuffer{}}
+	k := &kid{role: role, msgs: make(chan childMsg, 4), done: make(chan struct{}), stderr: &headBuffer{}, command: o.command(role)}
 	k.cmd = exec.Command("/proc/self/exe")
 	k.cmd.Args = []string{"pipelab-" + role}
-	k.cmd.Env = append(os.Environ(), envRole+"="+role, envOptions+"="+string(opts), "GODEBUG=asyncpreemptoff=1")
+	k.cmd.Env = append(os.Environ(), envRole+"="+role, envOptions+"="+string(opts))
+	if k.command == "" {
+		k.cmd.Env = append(k.cmd.Env, "GODEBUG=asyncpreemptoff=1")
+	} else {
+		k.cmd.WaitDelay = termGrace // a descendant may keep stderr open
+		if role == "reader" {
+			k.stdout = &headBuffer{}
+			k.cmd.Stdout = k.stdout
+		}
+	}
 	k.cmd.ExtraFiles = []*os.File{files[0], files[1], sw, files[2]}
 	k.cmd.Stderr = k.stderr
 	// A process group of its own keeps a terminal's Ctrl-C (SIGINT to the
@@ -57,6 +78,10 @@ func startKid(role string, o Options, files []*os.File) (*kid, error) {
 	}
 	go k.readStatus(sr)
 	go func() {
+		if k.command != "" {
+			k.io = ioAtExit(k.cmd.Process.Pid)
+		}
+		k.exitedAt = time.Now()
 		k.cmd.Wait()
 		close(k.done)
 	}()
@@ -111,8 +136,13 @@ func (k *kid) failed() bool {
 	return !k.cmd.ProcessState.Success()
 }
 
-// kill sends SIGKILL if the child still runs, and reaps it.
+// kill stops the child if it still runs, and reaps it: SIGKILL for
+// pipelab's own, stopCommand for an external command.
 func (k *kid) kill() {
+	if k.command != "" {
+		k.stopCommand()
+		return
+	}
 	if !k.exited() {
 		k.cmd.Process.Kill()
 	}
@@ -122,7 +152,7 @@ func (k *kid) kill() {
 // childError describes how the reaped child failed.
 func (k *kid) childError() *ChildError {
 	k.drain()
-	e := &ChildError{Role: k.role, ExitStatus: -1, Message: k.errMsg}
+	e := &ChildError{Role: k.role, Command: k.command, ExitStatus: -1, Message: k.errMsg}
 	ws, ok := k.cmd.ProcessState.Sys().(syscall.WaitStatus)
 	switch {
 	case ok && ws.Signaled():
@@ -149,6 +179,13 @@ func (h *headBuffer) Write(p []byte) (int, error) {
 		h.buf.Write(p[:min(room, len(p))])
 	}
 	return len(p), nil
+}
+
+// String returns what was kept.
+func (h *headBuffer) String() string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.buf.String()
 }
 
 func (h *headBuffer) firstLine() string {

@@ -43,6 +43,8 @@ func (c *child) readLoop() error {
 		switch {
 		case err != nil:
 			return fmt.Errorf("read from pipe after %d bytes: %w", off, err)
+		case n == 0 && c.p.Writer == external:
+			return nil // the writer command ended the stream
 		case n == 0:
 			return peerGone{fmt.Errorf("read from pipe: writer closed it after %d of %d bytes", off, c.o.Bytes)}
 		}
@@ -90,6 +92,8 @@ func (c *child) spliceLoop() error {
 		switch {
 		case err != nil:
 			return fmt.Errorf("splice from pipe after %d bytes: %w", off, err)
+		case n == 0 && c.p.Writer == external:
+			return nil // the writer command ended the stream
 		case n == 0:
 			return peerGone{fmt.Errorf("splice from pipe: writer closed it after %d of %d bytes", off, c.o.Bytes)}
 		}

@@ -60,8 +60,13 @@ type RunResult struct {
 	// Partial is set on a run that did not finish (failure or interrupt).
 	Partial bool
 	// Writer and Reader are what each child reported (for a partial run,
-	// what it reported before the gate).
+	// what it reported before the gate). For an external command, only
+	// what its child reported before it exec'd the command: PID, TID,
+	// CPUs and PipeSizeBytes.
 	Writer, Reader ChildReport
+	// Commands says how each external command ended, writer first; empty
+	// when both sides are pipelab's.
+	Commands []CommandStatus
 }
 
 // GiBPerSec returns the median, minimum and maximum throughput of the
@@ -122,6 +127,9 @@ func gibPerSec(bytes int64, d time.Duration) float64 {
 type ChildError struct {
 	// Role is "writer" or "reader".
 	Role string
+	// Command is the external command of the role (Options.WriterCmd or
+	// ReaderCmd), or "" for pipelab's own child.
+	Command string
 	// Signal is the signal that killed the child, or 0.
 	Signal syscall.Signal
 	// ExitStatus is the child's non-zero exit status, or -1.
@@ -137,16 +145,22 @@ type ChildError struct {
 // signal 9 (SIGKILL)", "writer: exited with status 3: <its error>",
 // "reader: made no progress for 10s (--timeout)" or "writer: was not ready
 // after 30s".
+// An external command is named after its role: `writer command "exit 3":
+// exited with status 3`.
 func (e *ChildError) Error() string {
+	who := e.Role
+	if e.Command != "" {
+		who = fmt.Sprintf("%s command %q", e.Role, e.Command)
+	}
 	switch {
 	case e.Stalled > 0:
-		return fmt.Sprintf("%s: made no progress for %s (--timeout)", e.Role, e.Stalled)
+		return fmt.Sprintf("%s: made no progress for %s (--timeout)", who, e.Stalled)
 	case e.Signal != 0:
-		return fmt.Sprintf("%s: killed by signal %d (%s)", e.Role, int(e.Signal), unix.SignalName(e.Signal))
+		return fmt.Sprintf("%s: killed by signal %d (%s)", who, int(e.Signal), unix.SignalName(e.Signal))
 	case e.ExitStatus >= 0 && e.Message != "":
-		return fmt.Sprintf("%s: exited with status %d: %s", e.Role, e.ExitStatus, e.Message)
+		return fmt.Sprintf("%s: exited with status %d: %s", who, e.ExitStatus, e.Message)
 	case e.ExitStatus >= 0:
-		return fmt.Sprintf("%s: exited with status %d", e.Role, e.ExitStatus)
+		return fmt.Sprintf("%s: exited with status %d", who, e.ExitStatus)
 	}
-	return e.Role + ": " + e.Message
+	return who + ": " + e.Message
 }

@@ -283,9 +283,16 @@ func (r *runner) readyMsg(k *kid, m childMsg, ok bool) error {
 	return k.childError()
 }
 
+// killBoth stops both children side by side (a command may take
+// termGrace to stop) and reaps them.
 func (r *runner) killBoth() {
-	r.writer.kill()
+	done := make(chan struct{})
+	go func() {
+		r.writer.kill()
+		close(done)
+	}()
 	r.reader.kill()
+	<-done
 }
 
 // attach tells the observer about the gated children and opens the gate.
@@ -296,6 +303,11 @@ func (r *runner) attach() error {
 		}
 		if err := r.obs.Start(); err != nil {
 			return fmt.Errorf("observer start: %w", err)
+		}
+	}
+	for _, k := range []*kid{r.writer, r.reader} {
+		if k.command != "" {
+			k.ioBase = readIO(k.cmd.Process.Pid) // what the gated child did itself
 		}
 	}
 	r.started = time.Now()

@@ -44,7 +44,7 @@ func (e *OptionError) Error() string {
 // wrong bytes; --verify shows it).
 func (o Options) Validate() error {
 	checks := []func(Options) *OptionError{
-		checkMode, checkSizes, checkPipeSize, checkPin, checkRepeat,
+		checkMode, checkCommands, checkSizes, checkPipeSize, checkPin, checkRepeat,
 		checkHugeKnobs, checkBufOffset, checkKnobCombinations, checkVerify,
 	}
 	for _, check := range checks {
@@ -72,7 +72,7 @@ func checkSizes(o Options) *OptionError {
 	if o.Bytes <= 0 {
 		return &OptionError{"--bytes", strconv.FormatInt(o.Bytes, 10), "must be positive", "e.g. 10GiB"}
 	}
-	m, _ := LookupMode(o.Mode)
+	m := planFor(o)
 	if m.Writer == "vmsplice" && o.BufSizeBytes%(2*pageSize) != 0 {
 		return &OptionError{"--buf-size", FormatSize(int64(o.BufSizeBytes)),
 			fmt.Sprintf("vmsplice's double buffer needs two halves of whole %s pages", FormatSize(int64(pageSize))),

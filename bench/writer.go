@@ -2,23 +2,42 @@ package bench
 
 import (
 	"fmt"
+	"math"
+	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
 
 // write runs the writer's hot loop until the reader closes its end
-// (EPIPE), which is how a writer finishes.
+// (EPIPE), which is how a writer finishes. In front of a reader command,
+// which does not count, the writer stops after o.Bytes and closes its end
+// instead, so the command sees EOF.
 //
 // The hot loops of both roles make raw system calls (rawsys.go) with
 // asynchronous preemption off in the child (GODEBUG=asyncpreemptoff=1,
 // set by the runner), so the Go runtime stays out of the transfer; see
 // rawsys.go for why and what it measured.
 func (c *child) write() error {
+	start := time.Now()
+	var err error
 	if c.p.Writer == "vmsplice" {
-		return c.vmspliceLoop()
+		err = c.vmspliceLoop()
+	} else {
+		err = c.writeLoop()
 	}
-	return c.writeLoop()
+	c.rep.DurationNanos = time.Since(start).Nanoseconds()
+	unix.Close(fdPipe)
+	return err
+}
+
+// limit is how many bytes the writer writes in all: o.Bytes in front of
+// a reader command, else no limit (the reader stops the transfer).
+func (c *child) limit() int64 {
+	if c.p.Reader == external {
+		return c.o.Bytes
+	}
+	return math.MaxInt64
 }
 
 // writeLoop is write(2) of the whole buffer, again and again.
@@ -26,15 +45,16 @@ func (c *child) writeLoop() error {
 	bytes, tries := counterAt(c.shared, offWriterBytes), counterAt(c.shared, offWriterTries)
 	fds := []unix.PollFd{{Fd: fdPipe, Events: unix.POLLOUT}}
 	buf := c.buf.data
+	limit := c.limit()
 	var off int64
-	for {
+	for off < limit {
 		if c.fault == "stall" && off > 0 {
 			stall()
 		}
 		if c.o.Verify {
 			stamp(buf, off)
 		}
-		for rest := buf; len(rest) > 0; {
+		for rest := buf[:min(int64(len(buf)), limit-off)]; len(rest) > 0; {
 			if c.o.Poll {
 				c.poll(fds)
 			}
@@ -56,6 +76,7 @@ func (c *child) writeLoop() error {
 			bytes.Store(off)
 		}
 	}
+	return nil
 }
 
 // vmspliceLoop is the post's double-buffer scheme: vmsplice one half until
@@ -75,7 +96,7 @@ func (c *child) vmspliceLoop() error {
 		flags |= unix.SPLICE_F_NONBLOCK
 	}
 	var off int64
-	for i := 0; ; i ^= 1 {
+	for i := 0; off < c.limit(); i ^= 1 {
 		if c.fault == "stall" && off > 0 {
 			stall()
 		}
@@ -93,6 +114,7 @@ func (c *child) vmspliceLoop() error {
 			stamp(h, off+int64(half))
 		}
 	}
+	return nil
 }
 
 // vmspliceAll splices all of h into the pipe. It reports done when the
@@ -101,6 +123,9 @@ func (c *child) vmspliceAll(h []byte, off *int64, flags int) (done bool, err err
 	bytes, tries := counterAt(c.shared, offWriterBytes), counterAt(c.shared, offWriterTries)
 	fds := []unix.PollFd{{Fd: fdPipe, Events: unix.POLLOUT}}
 	iov := []unix.Iovec{{}}
+	if rest := c.limit() - *off; rest < int64(len(h)) {
+		h = h[:rest]
+	}
 	for pos := 0; pos < len(h); {
 		if c.o.Poll {
 			c.poll(fds)

@@ -46,6 +46,9 @@ type Step struct {
 	// Env is the machine the step ran on, recorded by pipelab profile (a
 	// ladder's steps carry it too); nil in files from before version 2.
 	Env *Env `json:"env,omitempty"`
+	// Commands says how each external command ended, per run, writer
+	// first.
+	Commands []CommandStatus `json:"commands,omitempty"`
 }
 
 // Settings are the knobs one step ran with, as the children ran them: the
@@ -82,6 +85,36 @@ type Settings struct {
 	// RewriteAfterSplice is the vmsplice-reuse experiment: the writer
 	// rewrites a half-buffer as soon as vmsplice returns.
 	RewriteAfterSplice bool `json:"rewrite_after_splice,omitempty"`
+	// Strategy is the mode of pipelab's own side when Mode is a label of
+	// the user's (--name) or a command takes a side; empty otherwise.
+	Strategy string `json:"strategy,omitempty"`
+	// WriterCmd and ReaderCmd are the external commands that took the
+	// writer's or the reader's side (--writer-cmd, --reader-cmd).
+	WriterCmd string `json:"writer_cmd,omitempty"`
+	ReaderCmd string `json:"reader_cmd,omitempty"`
+}
+
+// CommandStatus is how one external command ended in one run.
+type CommandStatus struct {
+	// Run counts from 1.
+	Run     int    `json:"run"`
+	Role    string `json:"role"`
+	Command string `json:"command"`
+	PID     int    `json:"pid"`
+	// ExitStatus is -1 when a signal killed the command; Signal names it.
+	ExitStatus int    `json:"exit_status"`
+	Signal     string `json:"signal,omitempty"`
+	// Status is the whole ending in words, e.g. "killed by SIGPIPE after
+	// the reader closed the pipe".
+	Status string `json:"status"`
+	// Stderr and Stdout (a reader command's) are their first 4KiB.
+	Stderr string `json:"stderr,omitempty"`
+	Stdout string `json:"stdout,omitempty"`
+	// ReadBytes and WrittenBytes are rchar and wchar of /proc/PID/io of
+	// the command's process tree (read/write/sendfile family syscalls on
+	// any file; splice and vmsplice are not accounted), -1 when unknown.
+	ReadBytes    int64 `json:"read_bytes"`
+	WrittenBytes int64 `json:"written_bytes"`
 }
 
 // Observer compares a step's profiled transfers with its unprofiled

@@ -169,10 +169,14 @@ func csvRow(s Step, run int, g float64) []string {
 		}
 		return "0"
 	}
-	vmsplice := s.Mode != "write" && s.Mode != "write-huge"
-	splice := s.Mode == "splice" || s.Mode == "huge" || s.Mode == "busy"
-	huge := s.Huge || s.Mode == "write-huge" || s.Mode == "vmsplice-huge" || s.Mode == "huge" || s.Mode == "busy"
-	busy := s.Busy || s.Mode == "busy"
+	mode := s.Mode
+	if s.Strategy != "" {
+		mode = s.Strategy // Mode is a --name label
+	}
+	vmsplice := mode != "write" && mode != "write-huge"
+	splice := mode == "splice" || mode == "huge" || mode == "busy"
+	huge := s.Huge || mode == "write-huge" || mode == "vmsplice-huge" || mode == "huge" || mode == "busy"
+	busy := s.Busy || mode == "busy"
 	i64 := func(v int64) string { return strconv.FormatInt(v, 10) }
 	return []string{
 		strconv.FormatFloat(g, 'f', 6, 64), i64(s.Bytes), i64(s.BufSize), b(vmsplice), b(splice),

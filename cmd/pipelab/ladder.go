@@ -50,7 +50,7 @@ func cmdLadder(ctx context.Context, env *cli, args []string) error {
 			return err
 		}
 	}
-	if _, err := newProfiler(o, pf); err != nil {
+	if _, err := newProfiler(o.Mode, pf); err != nil {
 		return err
 	}
 	if err := prepareOut(pf.out); err != nil {
@@ -60,7 +60,7 @@ func cmdLadder(ctx context.Context, env *cli, args []string) error {
 	var plans []*stepRuns
 	for _, m := range steps {
 		o.Mode = m
-		sr, err := newProfiledStep(o, pf)
+		sr, err := newProfiledStep(o, m, pf)
 		if err != nil {
 			return err
 		}

@@ -122,6 +122,18 @@ func badInputs(dir string) []badInput {
 		{[]string{"flame", "kernel.pb.gz", "-o", "/proc/nope/x.svg"}, "pipelab: -o /proc/nope/x.svg: no such file or directory (choose a writable path)", 2},
 		{[]string{"flame", "--diff", "kernel.pb.gz"}, "pipelab: flame --diff: want two profiles, A and B, got 1 argument(s) (see pipelab flame --help)", 2},
 		{[]string{"flame", "--diff", "count.pb.gz", "kernel.pb.gz"}, "pipelab: flame --diff count.pb.gz kernel.pb.gz: different sample types (samples/count vs samples/count, cpu/nanoseconds; compare profiles of the same kind)", 2},
+		{[]string{"run", "--writer-cmd", ""}, "pipelab: --writer-cmd: empty command (give a shell command line, e.g. 'head -c 1G /dev/zero')", 2},
+		{[]string{"profile", "--reader-cmd", " "}, "pipelab: --reader-cmd: empty command (give a shell command line, e.g. 'head -c 1G /dev/zero')", 2},
+		{[]string{"run", "--writer-cmd", "yes", "--mode", "vmsplice", "--gift"}, "pipelab: --gift: is SPLICE_F_GIFT of pipelab's vmsplice writer (or SPLICE_F_MOVE of its splice reader), and --writer-cmd replaces pipelab's writer (drop it, or use a splice mode for pipelab's reader)", 2},
+		{[]string{"run", "--writer-cmd", "yes", "--mode", "vmsplice", "--same-buffer"}, "pipelab: --same-buffer: is a knob of pipelab's vmsplice writer, and --writer-cmd replaces pipelab's writer (drop it)", 2},
+		{[]string{"run", "--writer-cmd", "yes", "--mode", "splice", "--huge"}, "pipelab: --huge: applies to the buffer of pipelab's own side, and its splice reader has none (--writer-cmd replaces pipelab's writer) (drop it)", 2},
+		{[]string{"run", "--reader-cmd", "wc -c", "--verify"}, "pipelab: --verify: needs pipelab's own writer and reader (the writer stamps each block, the reader checks it), and --reader-cmd replaces pipelab's reader (drop --verify)", 2},
+		{[]string{"run", "--writer-cmd", "yes", "--reader-cmd", "wc -c", "--bytes", "1G"}, "pipelab: --bytes: both sides are commands, so pipelab has no side that could stop the transfer (drop --bytes; the run ends when the commands do)", 2},
+		{[]string{"run", "--writer-cmd", "yes", "--reader-cmd", "wc -c", "--busy"}, "pipelab: --busy: applies to pipelab's own side, and --writer-cmd and --reader-cmd replace both of pipelab's sides (drop it)", 2},
+		{[]string{"run", "--writer-cmd", "yes", "--reader-cmd", "wc -c", "--timeout", "5s"}, "pipelab: --timeout 5s: watches the bytes pipelab's own writer or reader moves, and --writer-cmd and --reader-cmd replace both of pipelab's sides (drop it)", 2},
+		{[]string{"run", "--mode", "all", "--writer-cmd", "yes"}, "pipelab: --mode all: runs every mode, so it takes no --name, --writer-cmd or --reader-cmd (give one --mode)", 2},
+		{[]string{"profile", "--name", "a/b"}, "pipelab: --name a/b: holds a path separator (the label names files OUT/NAME.*; give a plain name such as fizzbuzz)", 2},
+		{[]string{"run", "--name", ".."}, "pipelab: --name ..: starts with a dot (the label names files OUT/NAME.*; give a plain name such as fizzbuzz)", 2},
 	}
 }
 

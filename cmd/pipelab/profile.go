@@ -64,10 +64,16 @@ func cmdProfile(ctx context.Context, env *cli, args []string) error {
 	fs.StringVar(&o.Mode, "mode", o.Mode, "strategy: "+strings.Join(modeNames(), ", "))
 	runFlags(fs, &o)
 	addProfileFlags(fs, &pf)
+	var cf commandFlags
+	addCommandFlags(fs, &cf)
 	if err := fs.parse(env, args); err != nil {
 		return err
 	}
 	if err := checkArgs(fs); err != nil {
+		return err
+	}
+	name, err := cf.resolve(fs.FlagSet, &o)
+	if err != nil {
 		return err
 	}
 	if _, err := selectModes(o.Mode); err != nil || o.Mode == "all" {
@@ -85,7 +91,7 @@ func cmdProfile(ctx context.Context, env *cli, args []string) error {
 	if err := prepareOut(pf.out); err != nil {
 		return err
 	}
-	sr, err := newProfiledStep(o, pf)
+	sr, err := newProfiledStep(o, name, pf)
 	if err != nil {
 		return err
 	}
@@ -93,6 +99,7 @@ func cmdProfile(ctx context.Context, env *cli, args []string) error {
 	step, tops, err := finishStep(sr, pf, false)
 	if step != nil {
 		printProfileSummary(env.stdout, step, tops)
+		printCommands(env, *step)
 		fmt.Fprintf(env.stderr, "wrote %s\n", strings.Join(stepFiles(pf.out, step), " "))
 	}
 	return err
@@ -122,8 +129,8 @@ func unwrapPath(err error) error {
 
 // newProfiler opens a profiler for o's mode and turns a bad --freq into a
 // usage error.
-func newProfiler(o bench.Options, pf profileFlags) (*profile.Profiler, error) {
-	p, err := profile.New(profile.Config{FreqHz: pf.freq, Mode: o.Mode, View: pf.view})
+func newProfiler(name string, pf profileFlags) (*profile.Profiler, error) {
+	p, err := profile.New(profile.Config{FreqHz: pf.freq, Mode: name, View: pf.view})
 	if err != nil {
 		return nil, &usageError{err.Error()}
 	}
@@ -139,12 +146,14 @@ type stepTops struct {
 }
 
 // newProfiledStep plans the transfers of one profiled step of o's mode.
-func newProfiledStep(o bench.Options, pf profileFlags) (*stepRuns, error) {
-	p, err := newProfiler(o, pf)
+func newProfiledStep(o bench.Options, name string, pf profileFlags) (*stepRuns, error) {
+	p, err := newProfiler(name, pf)
 	if err != nil {
 		return nil, err
 	}
-	return newStepRuns(o, p, pf.noBaseline), nil
+	sr := newStepRuns(o, p, pf.noBaseline)
+	sr.name = name
+	return sr, nil
 }
 
 // finishStep builds the step from the transfers sr ran and writes its
@@ -173,6 +182,7 @@ func finishStep(sr *stepRuns, pf profileFlags, folded bool) (*report.Step, stepT
 	}
 	machine := collectEnv()
 	step.Env = &machine
+	labelStep(&step, sr.name, res)
 	pr := sr.p.Result()
 	if !attached(pr) {
 		// Nothing was profiled (perf_event_open refused outright): write

@@ -32,6 +32,7 @@ func (k transfer) String() string {
 // stepRuns is one mode's transfers, gathered over the rounds.
 type stepRuns struct {
 	o     bench.Options     // Repeat is the number of rounds
+	name  string            // the step's label: o.Mode, or --name's
 	p     *profile.Profiler // nil for pipelab run
 	kinds []transfer        // what each round runs, in its first order
 	res   [3]*bench.Result  // by kind, merged over rounds
@@ -42,7 +43,7 @@ type stepRuns struct {
 // profiler; with one, profiled, unprofiled (unless noBaseline), and
 // counted when the profiler counts in transfers of its own.
 func newStepRuns(o bench.Options, p *profile.Profiler, noBaseline bool) *stepRuns {
-	sr := &stepRuns{o: o, p: p}
+	sr := &stepRuns{o: o, name: o.Mode, p: p}
 	if p == nil {
 		sr.kinds = []transfer{unprofiled}
 		return sr
@@ -95,9 +96,9 @@ func (sr *stepRuns) run(ctx context.Context, env *cli, k transfer, round, rounds
 	case counted:
 		obs = sr.p.Counting()
 	}
-	label := o.Mode
+	label := sr.name
 	if sr.p != nil {
-		label = fmt.Sprintf("%s %s", o.Mode, k)
+		label = fmt.Sprintf("%s %s", sr.name, k)
 	}
 	res, err := bench.Run(ctx, o, obs, progressPrinter(env, fmt.Sprintf("%s %d/%d", label, round+1, rounds), o))
 	if u := errors.Unwrap(err); u != nil { // bench says "run 1 of 1"; say which of the rounds

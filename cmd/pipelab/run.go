@@ -23,6 +23,8 @@ func cmdRun(ctx context.Context, env *cli, args []string) error {
 			"Prints median, min and max GiB/s (GiB = 2^30 bytes) over --repeat runs.")
 	fs.StringVar(&o.Mode, "mode", o.Mode, "strategy: "+strings.Join(modeNames(), ", ")+", or all")
 	runFlags(fs, &o)
+	var cf commandFlags
+	addCommandFlags(fs, &cf)
 	var out outputFormat
 	var noBaseline bool
 	fs.BoolVar(&noBaseline, "no-baseline", false, "(profile and ladder only) refused here: every transfer of run is unprofiled")
@@ -44,6 +46,13 @@ func cmdRun(ctx context.Context, env *cli, args []string) error {
 	if err != nil {
 		return err
 	}
+	name, err := cf.resolve(fs.FlagSet, &o)
+	if err != nil {
+		return err
+	}
+	if len(modes) > 1 && (name != o.Mode || o.WriterCmd != "" || o.ReaderCmd != "") {
+		return usagef("--mode all: runs every mode, so it takes no --name, --writer-cmd or --reader-cmd (give one --mode)")
+	}
 	for _, m := range modes {
 		o.Mode = m
 		if err := validate(o); err != nil {
@@ -53,7 +62,11 @@ func cmdRun(ctx context.Context, env *cli, args []string) error {
 	var plans []*stepRuns
 	for _, m := range modes {
 		o.Mode = m
-		plans = append(plans, newStepRuns(o, nil, false))
+		sr := newStepRuns(o, nil, false)
+		if len(modes) == 1 {
+			sr.name = name
+		}
+		plans = append(plans, sr)
 	}
 	runRounds(ctx, env, plans, o.Repeat) // a failure stays in its step's err
 	var steps []report.Step
@@ -62,10 +75,11 @@ func cmdRun(ctx context.Context, env *cli, args []string) error {
 		if res := sr.res[unprofiled]; res != nil {
 			step := stepFromResult(res, sr.err)
 			step.Repeat = o.Repeat
+			labelStep(&step, sr.name, res)
 			steps = append(steps, step)
 		}
 		if sr.err != nil {
-			runErr = fmt.Errorf("run --mode %s: %w", sr.o.Mode, sr.err)
+			runErr = fmt.Errorf("run %s: %w", runLabel(sr.name, sr.o), sr.err)
 		}
 	}
 	if len(steps) > 0 {
@@ -74,12 +88,22 @@ func cmdRun(ctx context.Context, env *cli, args []string) error {
 		}
 	}
 	for _, s := range steps {
+		printCommands(env, s)
 		printWarnings(env, s)
 	}
 	if runErr == nil {
 		runErr = verifyError(steps)
 	}
 	return runErr
+}
+
+// runLabel names a run in an error: "--mode write", or its label when a
+// command or --name sets one.
+func runLabel(label string, o bench.Options) string {
+	if label == o.Mode && o.WriterCmd == "" && o.ReaderCmd == "" {
+		return "--mode " + label
+	}
+	return label
 }
 
 // printWarnings puts a step's warnings, and what --verify found, on

@@ -1,0 +1,312 @@
+package bench
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// External commands. Options.WriterCmd and ReaderCmd put a shell command
+// line on one side of the pipe, or on both. The command runs in the child
+// the runner starts for that role anyway: the child pins itself, reports
+// ready, waits on the start gate like a pipelab writer or reader, and only
+// then makes its end of the pipe its stdout (writer) or stdin (reader) and
+// execs /bin/sh -c CMD. The command therefore keeps the child's pid, and
+// an observer that attached at the gate sees its first instruction. What
+// the command forks inherits the pinning and the process group, which is
+// how the runner stops the whole command (see kid.stop).
+//
+// Where one side is pipelab's, that side counts the bytes: pipelab's
+// reader stops after Options.Bytes (or at EOF, when the writer command
+// ends the stream first) and closes its end, so the writer command gets
+// SIGPIPE or EPIPE, as under `| head -c`; pipelab's writer writes
+// Options.Bytes and closes, so the reader command sees EOF. Where both
+// sides are commands, nobody on the pipe counts: the runner reads the
+// kernel's I/O accounting of each command's process tree (see ioBytes)
+// and trusts it only when both sides agree.
+
+// external is plan.Writer or plan.Reader of a side given as a command.
+const external = "external"
+
+// command returns the command line of role, or "" for pipelab's own.
+func (o Options) command(role string) string {
+	if role == "writer" {
+		return o.WriterCmd
+	}
+	return o.ReaderCmd
+}
+
+// checkCommands refuses knobs that belong to a side a command replaces.
+func checkCommands(o Options) *OptionError {
+	for _, c := range []struct{ flag, cmd string }{{"--writer-cmd", o.WriterCmd}, {"--reader-cmd", o.ReaderCmd}} {
+		if c.cmd != "" && strings.TrimSpace(c.cmd) == "" {
+			return &OptionError{c.flag, "", "empty command", "give a shell command line, e.g. 'head -c 1G /dev/zero'"}
+		}
+	}
+	if o.WriterCmd == "" && o.ReaderCmd == "" {
+		return nil
+	}
+	p := planFor(o)
+	both := p.Writer == external && p.Reader == external
+	replaced := "--writer-cmd replaces pipelab's writer"
+	if p.Reader == external && p.Writer != external {
+		replaced = "--reader-cmd replaces pipelab's reader"
+	}
+	if both {
+		replaced = "--writer-cmd and --reader-cmd replace both of pipelab's sides"
+	}
+	switch {
+	case o.Verify:
+		return &OptionError{"--verify", "", "needs pipelab's own writer and reader (the writer stamps each block, the reader checks it), and " + replaced, "drop --verify"}
+	case o.RewriteAfterSplice:
+		return &OptionError{"--rewrite-after-splice", "", "is an experiment of pipelab's vmsplice writer, and " + replaced, "drop it"}
+	case o.SameBuffer && p.Writer == external:
+		return &OptionError{"--same-buffer", "", "is a knob of pipelab's vmsplice writer, and " + replaced, "drop it"}
+	case o.Gift && p.Writer == external && p.Reader != "splice":
+		return &OptionError{"--gift", "", "is SPLICE_F_GIFT of pipelab's vmsplice writer (or SPLICE_F_MOVE of its splice reader), and " + replaced, "drop it, or use a splice mode for pipelab's reader"}
+	case o.Timeout > 0 && both:
+		return &OptionError{"--timeout", o.Timeout.String(), "watches the bytes pipelab's own writer or reader moves, and " + replaced, "drop it"}
+	}
+	noBuffer := both || p.Writer == external && p.Reader == "splice"
+	why := "applies to pipelab's own side, and " + replaced
+	if !both {
+		why = "applies to the buffer of pipelab's own side, and its splice reader has none (" + replaced + ")"
+	}
+	for _, k := range []struct {
+		flag string
+		set  bool
+	}{
+		{"--huge", o.Huge && noBuffer}, {"--check-huge", o.CheckHuge && noBuffer},
+		{"--lock-memory", o.LockMemory && noBuffer}, {"--dont-touch-pages", o.DontTouchPages && noBuffer},
+		{"--buf-offset", o.BufOffset != MallocOffset && noBuffer},
+		{"--busy", o.Busy && both}, {"--poll", o.Poll && both},
+	} {
+		if k.set {
+			return &OptionError{k.flag, "", why, "drop it"}
+		}
+	}
+	return nil
+}
+
+// runCommand is the child side of an external command: pin, report
+// ready, wait for the gate, then exec /bin/sh -c cmdline with the pipe as
+// stdout (writer) or stdin (reader). It returns only on failure.
+func (c *child) runCommand(cmdline string) error {
+	if err := c.pin(); err != nil {
+		return err
+	}
+	sz, err := unix.FcntlInt(fdPipe, unix.F_GETPIPE_SZ, 0)
+	if err != nil {
+		return fmt.Errorf("fcntl F_GETPIPE_SZ: %w", err)
+	}
+	c.rep.PipeSizeBytes = sz
+	send(childMsg{Kind: "ready", Report: &c.rep})
+	if err := waitGate(); err != nil {
+		return err
+	}
+	std := 1
+	if c.role == "reader" {
+		std = 0
+	}
+	if err := unix.Dup2(fdPipe, std); err != nil {
+		return fmt.Errorf("dup2 the pipe onto fd %d: %w", std, err)
+	}
+	for _, fd := range []int{fdPipe, fdGate, fdStatus, fdShared} {
+		unix.CloseOnExec(fd)
+	}
+	err = unix.Exec("/bin/sh", []string{"sh", "-c", cmdline}, commandEnv())
+	return fmt.Errorf("exec /bin/sh -c %q: %w", cmdline, err)
+}
+
+// commandEnv is the child's environment without the child protocol's
+// variables: what the user's shell had.
+func commandEnv() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		k, _, _ := strings.Cut(kv, "=")
+		if k != envRole && k != envOptions && k != envFault {
+			env = append(env, kv)
+		}
+	}
+	return env
+}
+
+// TermGrace is how long the runner waits for an external command to
+// exit after SIGTERM before it sends SIGKILL; a variable so tests can
+// shorten it.
+var termGrace = 2 * time.Second
+
+// TermGrace returns how long an external command has between SIGTERM and
+// SIGKILL when the runner stops it.
+func TermGrace() time.Duration { return termGrace }
+
+// stopCommand stops an external command and reaps it: SIGTERM to its
+// process group (the command and whatever it forked), SIGKILL to the
+// group termGrace later if the command has not exited by then. Once the
+// command has exited, the group gets SIGKILL anyway, so that nothing it
+// left running in the background survives the run. A descendant that
+// made a process group or session of its own escapes this.
+func (k *kid) stopCommand() {
+	if !k.exited() {
+		k.stopped = true
+		k.signalGroup(unix.SIGTERM)
+		select {
+		case <-k.done:
+		case <-time.After(termGrace):
+			k.signalGroup(unix.SIGKILL)
+			<-k.done
+		}
+	}
+	k.signalGroup(unix.SIGKILL)
+}
+
+// signalGroup sends sig to the child's process group (its pid: the child
+// starts one with Setpgid).
+func (k *kid) signalGroup(sig unix.Signal) {
+	unix.Kill(-k.cmd.Process.Pid, sig)
+}
+
+// ioCounts are rchar and wchar of /proc/PID/io: bytes passed to the
+// read and write families of system calls (read, readv, pread, write,
+// writev, pwrite, sendfile, copy_file_range) on any file, by the process
+// and by the children it reaped. splice(2) and vmsplice(2) do not count
+// (fs/splice.c does not account them; checked on Linux 6.18).
+type ioCounts struct {
+	ok           bool
+	rchar, wchar int64
+}
+
+// ioAtExit waits for pid to exit without reaping it (WNOWAIT), so that
+// its /proc/PID/io, which then holds the whole tree's figures, can still
+// be read, and reads it.
+func ioAtExit(pid int) ioCounts {
+	var info unix.Siginfo
+	for {
+		err := unix.Waitid(unix.P_PID, pid, &info, unix.WEXITED|unix.WNOWAIT, nil)
+		if err != unix.EINTR {
+			if err != nil {
+				return ioCounts{}
+			}
+			break
+		}
+	}
+	return readIO(pid)
+}
+
+// readIO reads /proc/PID/io.
+func readIO(pid int) ioCounts {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/io")
+	if err != nil {
+		return ioCounts{}
+	}
+	return parseIO(string(b))
+}
+
+// since returns the counts that c has beyond base: what the command did
+// once the gate opened. Accounting survives execve, so the gated child's
+// own reads and writes (its status line, the Go runtime's start) are in
+// both.
+func (c ioCounts) since(base ioCounts) ioCounts {
+	if !c.ok || !base.ok {
+		return ioCounts{}
+	}
+	return ioCounts{ok: true, rchar: c.rchar - base.rchar, wchar: c.wchar - base.wchar}
+}
+
+// parseIO reads rchar and wchar from the text of /proc/PID/io.
+func parseIO(s string) ioCounts {
+	var c ioCounts
+	seen := 0
+	for _, line := range strings.Split(s, "\n") {
+		k, v, ok := strings.Cut(line, ":")
+		if !ok {
+			continue
+		}
+		n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+		if err != nil {
+			continue
+		}
+		switch k {
+		case "rchar":
+			c.rchar, seen = n, seen+1
+		case "wchar":
+			c.wchar, seen = n, seen+1
+		}
+	}
+	c.ok = seen == 2
+	return c
+}
+
+// CommandStatus is how an external command ended in one run.
+type CommandStatus struct {
+	// Role is "writer" or "reader"; Command the command line.
+	Role, Command string
+	// PID is the command's pid (the child's, which exec'd it).
+	PID int
+	// ExitStatus is its exit status, or -1 when a signal killed it;
+	// Signal then names the signal, e.g. "SIGPIPE".
+	ExitStatus int
+	Signal     string
+	// Stderr is the start (up to 4KiB) of what it wrote to stderr;
+	// Stdout the same of a reader command's stdout.
+	Stderr, Stdout string
+	// ReadBytes and WrittenBytes are rchar and wchar of its process tree
+	// as it exited (see ioCounts), or -1 when they could not be read.
+	ReadBytes, WrittenBytes int64
+	// AfterClose is set when a writer command ended after its reader had
+	// closed the pipe: SIGPIPE or a failed write then is how it stops, not
+	// a failure.
+	AfterClose bool
+	// Stopped is set when the runner stopped the command (SIGTERM, then
+	// SIGKILL after TermGrace).
+	Stopped bool
+}
+
+// String renders the status in a few words: "exited with status 0",
+// "killed by SIGPIPE after the reader closed the pipe".
+func (c CommandStatus) String() string {
+	s := fmt.Sprintf("exited with status %d", c.ExitStatus)
+	if c.Signal != "" {
+		s = "killed by " + c.Signal
+	}
+	if c.Stopped {
+		s += " (stopped by pipelab)"
+	}
+	if c.AfterClose {
+		s += " after the reader closed the pipe"
+	}
+	return s
+}
+
+// status describes the reaped external command k.
+func (k *kid) status() CommandStatus {
+	c := CommandStatus{Role: k.role, Command: k.command, PID: k.cmd.Process.Pid, ExitStatus: -1,
+		Stderr: k.stderr.String(), ReadBytes: -1, WrittenBytes: -1, Stopped: k.stopped, AfterClose: k.afterClose}
+	if k.stdout != nil {
+		c.Stdout = k.stdout.String()
+	}
+	if ws, ok := k.cmd.ProcessState.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+		c.Signal = unix.SignalName(ws.Signal())
+	} else {
+		c.ExitStatus = k.cmd.ProcessState.ExitCode()
+	}
+	if io := k.io.since(k.ioBase); io.ok {
+		c.ReadBytes, c.WrittenBytes = io.rchar, io.wchar
+	}
+	return c
+}
+
+// sigpiped reports whether the reaped child died of SIGPIPE, or exited
+// with 128+SIGPIPE, as a shell does whose last command died of it.
+func (k *kid) sigpiped() bool {
+	ws, ok := k.cmd.ProcessState.Sys().(syscall.WaitStatus)
+	if !ok {
+		return false
+	}
+	return ws.Signaled() && ws.Signal() == syscall.SIGPIPE || ws.Exited() && ws.ExitStatus() == 128+int(syscall.SIGPIPE)
+}
