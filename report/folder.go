@@ -55,7 +55,20 @@ const (
 	// KindFolded is MODE.ROLE.folded: a role's folded stacks, for
 	// flame-graph tools.
 	KindFolded Kind = "folded"
+	// KindFlame is MODE.ROLE.svg: a role's on-CPU flame graph, written
+	// with report.md.
+	KindFlame Kind = "svg"
+	// KindOffCPUFlame is MODE.ROLE.offcpu.svg: the wall view's off-CPU
+	// flame graph of a role.
+	KindOffCPUFlame Kind = "offcpu.svg"
+	// KindDiffFlame is FROM-TO.ROLE.diff.svg: a role's differential flame
+	// graph from step FROM to step TO; its "mode" is Transition(FROM, TO).
+	KindDiffFlame Kind = "diff.svg"
 )
+
+// Transition names the step-to-step change from one mode to the next, as
+// the mode part of a KindDiffFlame file name: "FROM-TO".
+func Transition(from, to string) string { return from + "-" + to }
 
 // Artefact is one file of a step: its kind and its role ("writer",
 // "reader", or "" for the step as a whole). It is the key of the step's

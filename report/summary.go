@@ -56,6 +56,11 @@ type StepSummary struct {
 	// Verdict checks the post's claim about the step against its profile;
 	// nil when the post makes none or the step has no CPU profile.
 	Verdict *Verdict `json:"verdict,omitempty"`
+	// Flames are the on-CPU flame graphs of the roles, OffCPUFlames the
+	// off-CPU ones (wall view), DiffFlames the differential ones from Prev.
+	Flames       []StepFlame `json:"flames,omitempty"`
+	OffCPUFlames []StepFlame `json:"offcpu_flames,omitempty"`
+	DiffFlames   []StepFlame `json:"diff_flames,omitempty"`
 	// Diff compares Prev's profile with this step's, per role; nil when
 	// either has no profile or they cannot be compared (Notes say why).
 	Diff []RoleDiff `json:"diff,omitempty"`
@@ -141,11 +146,17 @@ func (s *Summary) addStep(f *Folder, i int, prev *pprof.Profile, opt Options) (*
 		s.irqPoints(p, step.Mode)
 		if p != nil {
 			ss.Verdict = CheckClaim(step.Mode, p, opt)
+			ss.Flames = stepFlames(step.Mode, p, opt)
 		}
 	}
-	if ss.Wall, err = f.stepWall(step, opt); err != nil {
+	wall, err := f.wallProfiles(step)
+	if err != nil {
 		return nil, err
 	}
+	if ss.Wall, err = Wall(step, wall, opt.top()); err != nil {
+		return nil, err
+	}
+	ss.OffCPUFlames = offCPUFlames(step.Mode, wall)
 	for _, w := range ss.Wall {
 		s.HasWall = true
 		if sum := w.OnCPUNanos + w.OffCPUNanos; !w.FromProfile && math.Abs(float64(sum-w.WallNanos)) > wallTolerance*float64(w.WallNanos) {
@@ -159,6 +170,8 @@ func (s *Summary) addStep(f *Folder, i int, prev *pprof.Profile, opt Options) (*
 			if ss.Diff, err = Diff(prev, p, Options{SampleType: opt.SampleType, Top: opt.top()}); err != nil {
 				note("not compared with %s: %v", ss.Prev, err)
 				ss.Diff = nil
+			} else {
+				ss.DiffFlames = diffFlames(ss.Prev, step.Mode, prev, p, opt)
 			}
 		}
 		ss.WallChange = WallChanges(before.Wall, ss.Wall)
@@ -249,9 +262,9 @@ func (s *Summary) addIRQ(pt IRQPoint) {
 	s.IRQEnable = append(s.IRQEnable, pt)
 }
 
-// stepWall reads the step's wall profiles (RoleSummary.WallProfile, else
-// MODE.ROLE.wall.pb.gz when it exists) and summarizes the wall view.
-func (f *Folder) stepWall(step Step, opt Options) ([]WallRole, error) {
+// wallProfiles reads the step's wall profiles by role
+// (RoleSummary.WallProfile, else MODE.ROLE.wall.pb.gz when it exists).
+func (f *Folder) wallProfiles(step Step) (map[string]*pprof.Profile, error) {
 	profiles := map[string]*pprof.Profile{}
 	for _, r := range step.Roles {
 		name := r.WallProfile
@@ -275,7 +288,7 @@ func (f *Folder) stepWall(step Step, opt Options) ([]WallRole, error) {
 		labelRole(p, r.Role)
 		profiles[r.Role] = p
 	}
-	return Wall(step, profiles, opt.top())
+	return profiles, nil
 }
 
 // withPath fills in the path of a *FileError that has none.

@@ -118,12 +118,14 @@ func writeStep(m *mdWriter, st StepSummary, prevRuns int) {
 	if st.Attribution == nil {
 		m.printf("No kernel attribution for this step (no CPU profile with kernel frames in the folder).\n\n")
 	}
+	writeFlames(m, "Flame graphs of on-CPU time, per role (kernel frames orange, user frames green)", st.Flames)
 	for _, a := range st.Attribution {
 		writeRoleAttribution(m, a)
 	}
 	if st.Wall != nil {
 		writeWall(m, st.Wall)
 	}
+	writeFlames(m, "Flame graphs of off-CPU time, per role: the stacks at switch-out, sized by the time until each ran again", st.OffCPUFlames)
 	if st.Prev != "" {
 		writeTransition(m, st, prevRuns)
 	}
@@ -255,6 +257,7 @@ func writeTransition(m *mdWriter, st StepSummary, prevRuns int) {
 		}
 		m.printf(".\n\n")
 	}
+	writeFlames(m, fmt.Sprintf("Differential flame graphs, per role: %s's stacks, red where a function's inclusive share of the role grew from %s, blue where it shrank, and beneath them the functions only %s had", st.Step.Mode, st.Prev, st.Prev), st.DiffFlames)
 	for _, c := range st.WallChange {
 		more := "less"
 		if c.Removed < 0 {

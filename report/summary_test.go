@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -61,10 +62,14 @@ func TestWriteReportGolden(t *testing.T) {
 	golden(t, "report.md", md)
 
 	got := strings.Join(listDir(t, dir), " ")
-	want := "busy.pb.gz huge.pb.gz ladder.json report.md splice.pb.gz throughput.svg vmsplice.pb.gz write.pb.gz"
+	want := "busy.pb.gz busy.reader.svg busy.writer.svg huge-busy.reader.diff.svg huge-busy.writer.diff.svg huge.pb.gz huge.reader.svg huge.writer.svg ladder.json report.md " +
+		"splice-huge.reader.diff.svg splice-huge.writer.diff.svg splice.pb.gz splice.reader.svg splice.writer.svg throughput.svg " +
+		"vmsplice-splice.reader.diff.svg vmsplice-splice.writer.diff.svg vmsplice.pb.gz vmsplice.reader.svg vmsplice.writer.svg " +
+		"write-vmsplice.reader.diff.svg write-vmsplice.writer.diff.svg write.pb.gz write.reader.svg write.writer.svg"
 	if got != want {
 		t.Errorf("folder holds %s, want %s (no temporary files)", got, want)
 	}
+	checkEmbeddedImages(t, dir, md)
 	svg, err := os.ReadFile(filepath.Join(dir, ChartFile))
 	if err != nil {
 		t.Fatal(err)
@@ -360,6 +365,33 @@ func TestSettingsBufOffset(t *testing.T) {
 		s.BufOffset = c.offset
 		if got := settings(s); !strings.HasPrefix(got, c.want) {
 			t.Errorf("offset %d: settings = %q, want it to start %q", c.offset, got, c.want)
+		}
+	}
+}
+
+// checkEmbeddedImages checks that every image report.md embeds is a
+// relative link to an SVG in the folder that parses as XML, and that it
+// embeds every flame graph the folder holds.
+func checkEmbeddedImages(t *testing.T, dir string, md []byte) {
+	t.Helper()
+	linked := map[string]bool{}
+	for _, m := range regexp.MustCompile(`!\[[^\]]*\]\(([^)]+)\)`).FindAllStringSubmatch(string(md), -1) {
+		name := m[1]
+		linked[name] = true
+		if filepath.IsAbs(name) || strings.Contains(name, "/") {
+			t.Errorf("report.md embeds %s: want a file name relative to the folder", name)
+			continue
+		}
+		data, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			t.Errorf("report.md embeds %s: %v", name, err)
+			continue
+		}
+		parseFlameSVG(t, data)
+	}
+	for _, name := range listDir(t, dir) {
+		if strings.HasSuffix(name, ".svg") && !linked[name] {
+			t.Errorf("report.md does not embed %s", name)
 		}
 	}
 }

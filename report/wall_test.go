@@ -368,4 +368,14 @@ func TestWriteReportCapturedWall(t *testing.T) {
 		t.Fatal(err)
 	}
 	golden(t, "report.wall.md", md)
+	checkEmbeddedImages(t, dir, md)
+	for _, name := range []string{"vmsplice.writer.offcpu.svg", "vmsplice.reader.offcpu.svg"} {
+		data, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(data), "<title>pipe_wait_writable [kernel]") && name == "vmsplice.writer.offcpu.svg" {
+			t.Errorf("%s: no pipe_wait_writable box in the writer's off-CPU flame graph", name)
+		}
+	}
 }

@@ -7,8 +7,10 @@ import (
 
 // WriteReport reads the result folder dir (ladder.json or MODE.json, the
 // profiles MODE.pb.gz or MODE.ROLE.pb.gz, and the wall profiles
-// MODE.ROLE.wall.pb.gz when present) and writes dir/report.md and
-// dir/throughput.svg. Both are rendered in memory first and then written
+// MODE.ROLE.wall.pb.gz when present) and writes dir/report.md,
+// dir/throughput.svg and the flame graphs report.md embeds (MODE.ROLE.svg,
+// MODE.ROLE.offcpu.svg, FROM-TO.ROLE.diff.svg). All are rendered in memory
+// first and then written
 // atomically (a temporary file in dir, then a rename), so an error leaves
 // neither half-written nor any temporary file behind. Bad input is a
 // *FileError.
@@ -28,7 +30,12 @@ func WriteReport(dir string, opt Options) error {
 	if err := WriteThroughputSVG(&svg, s.Throughput, chartOptions(s)); err != nil {
 		return fmt.Errorf("render %s: %w", ChartFile, err)
 	}
-	return WriteFiles(dir, BytesOutput(ChartFile, svg.Bytes()), BytesOutput(ReportFile, md.Bytes()))
+	outs, err := flameOutputs(s)
+	if err != nil {
+		return err
+	}
+	outs = append(outs, BytesOutput(ChartFile, svg.Bytes()), BytesOutput(ReportFile, md.Bytes()))
+	return WriteFiles(dir, outs...)
 }
 
 // chartOptions titles the chart with the machine it describes.

@@ -127,7 +127,7 @@ func TestLadder(t *testing.T) {
 		if !strings.Contains(string(md), "### "+m+" ") {
 			t.Errorf("report.md has no section for step %s", m)
 		}
-		for _, f := range []string{".json", ".pb.gz", ".writer.folded", ".reader.folded"} {
+		for _, f := range []string{".json", ".pb.gz", ".writer.folded", ".reader.folded", ".writer.svg", ".reader.svg"} {
 			if _, err := os.Stat(filepath.Join(out, m+f)); err != nil {
 				t.Errorf("step %s: %v", m, err)
 			}
@@ -137,6 +137,20 @@ func TestLadder(t *testing.T) {
 		t.Error("report.md lacks the verdicts on the post's claims")
 	}
 	checkChart(t, filepath.Join(out, "throughput.svg"), modes)
+	for i := 1; i < len(modes); i++ {
+		for _, role := range []string{"writer", "reader"} {
+			name := modes[i-1] + "-" + modes[i] + "." + role + ".diff.svg"
+			data, err := os.ReadFile(filepath.Join(out, name))
+			if err != nil {
+				t.Errorf("transition %s → %s: %v", modes[i-1], modes[i], err)
+				continue
+			}
+			wellFormed(t, name, data)
+			if !strings.Contains(string(md), "("+name+")") {
+				t.Errorf("report.md does not embed %s", name)
+			}
+		}
+	}
 	var lad report.Ladder
 	data, err := os.ReadFile(filepath.Join(out, "ladder.json"))
 	if err != nil {

@@ -64,8 +64,8 @@ func inputError(err error) error {
 
 func cmdReport(ctx context.Context, env *cli, args []string) error {
 	fs := newFlagSet("report", "DIR",
-		"Rebuild DIR/report.md and DIR/throughput.svg from a saved ladder folder (ladder.json,\n"+
-			"MODE.json and the profiles), without running anything.")
+		"Rebuild DIR/report.md, DIR/throughput.svg and the flame graphs report.md embeds from a saved\n"+
+			"ladder folder (ladder.json, MODE.json and the profiles), without running anything.")
 	if err := fs.parse(env, args); err != nil {
 		return err
 	}

@@ -26,7 +26,9 @@ func cmdLadder(ctx context.Context, env *cli, args []string) error {
 		"Replay the post: profile every step in order, then write OUT/report.md (environment, throughput,\n"+
 			"top kernel symbols per step and role, what changed at each transition), OUT/throughput.svg,\n"+
 			"OUT/ladder.json, and per step OUT/MODE.json, OUT/MODE.{writer,reader}.pb.gz, OUT/MODE.pb.gz and\n"+
-			"OUT/MODE.{writer,reader}.folded (folded stacks for flame-graph tools).\n"+
+			"OUT/MODE.{writer,reader}.folded (folded stacks for flame-graph tools); report.md embeds the flame\n"+
+			"graphs OUT/MODE.{writer,reader}.svg, OUT/FROM-TO.{writer,reader}.diff.svg per transition and,\n"+
+			"with --view wall, OUT/MODE.{writer,reader}.offcpu.svg.\n"+
 			"Every run and profile flag applies to every step.")
 	fs.StringVar(&modes, "modes", modes, "comma-separated `list` of steps to run, in order: any of "+strings.Join(modeNames(), ", "))
 	runFlags(fs, &o)
