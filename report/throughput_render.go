@@ -130,18 +130,16 @@ func WriteStepsJSON(w io.Writer, steps []Step) error {
 	return nil
 }
 
-// CSVHeader is the header of WriteStepsCSV. Its first nine columns are
-// those of the post's measure.py (bitonic/pipes-speed-test, the version
-// whose header starts with gigabytes_per_second), in its order; the later
-// measure.py's extra knobs follow, then pipelab's mode, run number and
-// buffer offset.
-// gigabytes_per_second holds GiB/s (2^30 bytes), as read.cpp computes
-// it despite the name. Booleans are 0 or 1, as read.cpp prints them.
+// CSVHeader is the header of WriteStepsCSV. Its first fifteen columns are
+// those of the post's measure.py, in its order, so its pandas step reads
+// pipelab's CSV unchanged: name is the mode, gibibytes_per_second the rate
+// in GiB/s (2^30 bytes), booleans are 0 or 1. pipelab's own columns follow:
+// the run's number within its step, and where the buffer started.
 var CSVHeader = []string{
-	"gigabytes_per_second", "bytes_to_pipe", "buf_size", "write_with_vmsplice", "read_with_splice",
-	"huge_page", "busy_loop", "poll", "gift",
-	"pipe_size", "check_huge_page", "lock_memory", "dont_touch_pages", "same_buffer",
-	"mode", "run", "buf_offset",
+	"name", "gibibytes_per_second", "bytes_to_pipe", "buf_size", "pipe_size",
+	"busy_loop", "poll", "huge_page", "check_huge_page", "write_with_vmsplice", "read_with_splice",
+	"gift", "lock_memory", "dont_touch_pages", "same_buffer",
+	"run", "buf_offset",
 }
 
 // WriteStepsCSV writes one CSV row per run of every step, under
@@ -179,9 +177,9 @@ func csvRow(s Step, run int, g float64) []string {
 	busy := s.Busy || mode == "busy"
 	i64 := func(v int64) string { return strconv.FormatInt(v, 10) }
 	return []string{
-		strconv.FormatFloat(g, 'f', 6, 64), i64(s.Bytes), i64(s.BufSize), b(vmsplice), b(splice),
-		b(huge), b(busy), b(s.Poll), b(s.Gift),
-		i64(s.PipeSize), b(s.CheckHuge), b(s.LockMemory), b(s.DontTouchPages), b(s.SameBuffer),
-		s.Mode, strconv.Itoa(run + 1), strconv.Itoa(s.BufOffset),
+		s.Mode, strconv.FormatFloat(g, 'f', 6, 64), i64(s.Bytes), i64(s.BufSize), i64(s.PipeSize),
+		b(busy), b(s.Poll), b(huge), b(s.CheckHuge), b(vmsplice), b(splice),
+		b(s.Gift), b(s.LockMemory), b(s.DontTouchPages), b(s.SameBuffer),
+		strconv.Itoa(run + 1), strconv.Itoa(s.BufOffset),
 	}
 }

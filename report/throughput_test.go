@@ -2,8 +2,9 @@ package report
 
 import (
 	"bytes"
-	"encoding/csv"
 	"encoding/json"
+	"fmt"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -78,27 +79,64 @@ func TestThroughputWithoutRuns(t *testing.T) {
 	}
 }
 
-func TestStepsCSVMatchesPostColumns(t *testing.T) {
+// measureColumns are the columns of the post's measure.py, in its order.
+const measureColumns = "name,gibibytes_per_second,bytes_to_pipe,buf_size,pipe_size,busy_loop,poll,huge_page,check_huge_page,write_with_vmsplice,read_with_splice,gift,lock_memory,dont_touch_pages,same_buffer"
+
+// csvCheck reads a CSV on stdin with Python's csv module the way
+// measure.py's columns are typed (the rate a float, sizes integers, knobs
+// 0/1 booleans) and prints, per name, the rows and the mean rate, then
+// the last row's knobs.
+const csvCheck = `
+import csv, sys
+want = sys.argv[1].split(",")
+rows = list(csv.DictReader(sys.stdin))
+fields = list(rows[0].keys())
+if fields[:len(want)] != want:
+    sys.exit("header %s, want %s first" % (fields, want))
+rates = {}
+for r in rows:
+    rate = float(r["gibibytes_per_second"])
+    for k in ("bytes_to_pipe", "buf_size", "pipe_size"):
+        int(r[k])
+    for k in want[5:]:
+        if r[k] not in ("0", "1"):
+            sys.exit("%s: %r is not a 0/1 boolean" % (k, r[k]))
+    rates.setdefault(r["name"], []).append(rate)
+for name, rs in rates.items():
+    print("%s %d %.4f" % (name, len(rs), sum(rs) / len(rs)))
+last = rows[-1]
+print(" ".join("%s=%s" % (k, last[k]) for k in ("busy_loop", "huge_page", "write_with_vmsplice", "read_with_splice", "run")))
+`
+
+// TestStepsCSVReadsAsMeasurePy feeds WriteStepsCSV's output through
+// Python's csv module with measure.py's column list.
+func TestStepsCSVReadsAsMeasurePy(t *testing.T) {
+	python, err := exec.LookPath("python3")
+	if err != nil {
+		t.Skipf("no python3 to read the CSV as measure.py does: %v", err)
+	}
 	var buf bytes.Buffer
 	steps := ladderSteps(t)
 	if err := WriteStepsCSV(&buf, steps); err != nil {
 		t.Fatal(err)
 	}
-	recs, err := csv.NewReader(&buf).ReadAll()
+	cmd := exec.Command(python, "-c", csvCheck, measureColumns)
+	cmd.Stdin = &buf
+	out, err := cmd.CombinedOutput()
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("python3: %v\n%s", err, out)
 	}
-	post := "gigabytes_per_second,bytes_to_pipe,buf_size,write_with_vmsplice,read_with_splice,huge_page,busy_loop,poll,gift"
-	if got := strings.Join(recs[0][:9], ","); got != post {
-		t.Errorf("header starts %s, want measure.py's %s", got, post)
+	var want strings.Builder
+	for _, s := range steps {
+		sum := 0.0
+		for _, g := range s.Runs {
+			sum += g
+		}
+		fmt.Fprintf(&want, "%s %d %.4f\n", s.Mode, len(s.Runs), sum/float64(len(s.Runs)))
 	}
-	if len(recs) != 1+5*5 {
-		t.Fatalf("got %d records, want header + 25 runs", len(recs))
-	}
-	// busy: vmsplice, splice, huge page, busy loop.
-	busy := recs[len(recs)-1]
-	if got := strings.Join(busy[3:7], ","); got != "1,1,1,1" || busy[14] != "busy" || busy[15] != "5" {
-		t.Errorf("busy row %v: want write_with_vmsplice..busy_loop 1,1,1,1, mode busy, run 5", busy)
+	want.WriteString("busy_loop=1 huge_page=1 write_with_vmsplice=1 read_with_splice=1 run=5\n")
+	if string(out) != want.String() {
+		t.Errorf("python3 read:\n%s\nwant:\n%s", out, want.String())
 	}
 }
 

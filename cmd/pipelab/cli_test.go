@@ -57,8 +57,8 @@ func TestRunCSV(t *testing.T) {
 		t.Fatalf("exit status %d: %s", code, stderr)
 	}
 	lines := strings.Split(strings.TrimSpace(stdout), "\n")
-	if len(lines) != 2 || !strings.HasPrefix(lines[0], "gigabytes_per_second,") {
-		t.Errorf("got %q, want a header starting with gigabytes_per_second and one row", stdout)
+	if len(lines) != 2 || !strings.HasPrefix(lines[0], "name,gibibytes_per_second,") || !strings.HasPrefix(lines[1], "write,") {
+		t.Errorf("got %q, want a header starting with name,gibibytes_per_second and one row of write", stdout)
 	}
 }
 

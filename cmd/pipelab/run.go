@@ -29,7 +29,7 @@ func cmdRun(ctx context.Context, env *cli, args []string) error {
 	var noBaseline bool
 	fs.BoolVar(&noBaseline, "no-baseline", false, "(profile and ladder only) refused here: every transfer of run is unprofiled")
 	fs.BoolVar(&out.json, "json", false, "print one JSON object per mode instead of the table")
-	fs.BoolVar(&out.csv, "csv", false, "print CSV with the post's measure.py columns (gigabytes_per_second first)")
+	fs.BoolVar(&out.csv, "csv", false, "print CSV with the post's measure.py columns first, in its order (name, gibibytes_per_second, ...), then run and buf_offset")
 	if err := fs.parse(env, args); err != nil {
 		return err
 	}
