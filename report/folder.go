@@ -37,6 +37,11 @@ const (
 	// ChartFile is the throughput chart WriteReport writes next to
 	// ReportFile.
 	ChartFile = "throughput.svg"
+	// CompareFile is the Markdown comparison `pipelab compare --out DIR`
+	// writes (WriteLaddersFiles), and CompareChartFile its grouped bar
+	// chart.
+	CompareFile      = "compare.md"
+	CompareChartFile = "compare.svg"
 )
 
 // Kind is a kind of file a step saves; its value is the file name's suffix

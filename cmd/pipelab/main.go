@@ -11,6 +11,7 @@
 //	pipelab ladder  [flags]        profile every step of the post; write a Markdown report
 //	pipelab diff    [flags] A B    kernel-symbol share change between two profiles or folders
 //	pipelab flame   [flags] P      an SVG flame graph of any pprof file; --diff A B a differential one
+//	pipelab compare [flags] DIR... the same steps in two or more result folders, side by side
 //	pipelab report  DIR            rebuild report.md and the chart of a saved ladder folder
 //	pipelab doctor  [--json]       what this machine allows, with remedies
 //
@@ -85,6 +86,7 @@ func commands() []command {
 		{"ladder", "profile every step of the post and write a Markdown report", cmdLadder},
 		{"diff", "kernel-symbol share change between two profiles or result folders", cmdDiff},
 		{"flame", "draw a flame graph (or a differential one) of any pprof file as SVG", cmdFlame},
+		{"compare", "set two or more result folders (ladders, machines, kernels) side by side", cmdCompare},
 		{"report", "rebuild report.md and throughput.svg from a saved ladder folder", cmdReport},
 		{"doctor", "say what this machine allows, with remedies", cmdDoctor},
 	}

@@ -60,7 +60,7 @@ type badInput struct {
 func badInputs(dir string) []badInput {
 	const sizeHint = "(use e.g. 4096, 256KiB, 1.5GiB or 10G; units are powers of 1024)"
 	return []badInput{
-		{[]string{"frob"}, `pipelab: unknown command "frob" (want one of: run, profile, ladder, diff, flame, report, doctor; see pipelab help)`, 2},
+		{[]string{"frob"}, `pipelab: unknown command "frob" (want one of: run, profile, ladder, diff, flame, compare, report, doctor; see pipelab help)`, 2},
 		{[]string{"run", "--mode", "nope"}, "pipelab: --mode nope: unknown mode (want one of: write, write-huge, vmsplice, vmsplice-huge, splice, huge, busy, all)", 2},
 		{[]string{"run", "--bytes", "0"}, "pipelab: run: --bytes 0: must be positive " + sizeHint + " (see pipelab run --help)", 2},
 		{[]string{"run", "--bytes", "-5"}, "pipelab: run: --bytes -5: must be positive " + sizeHint + " (see pipelab run --help)", 2},
@@ -134,6 +134,11 @@ func badInputs(dir string) []badInput {
 		{[]string{"run", "--mode", "all", "--writer-cmd", "yes"}, "pipelab: --mode all: runs every mode, so it takes no --name, --writer-cmd or --reader-cmd (give one --mode)", 2},
 		{[]string{"profile", "--name", "a/b"}, "pipelab: --name a/b: holds a path separator (the label names files OUT/NAME.*; give a plain name such as fizzbuzz)", 2},
 		{[]string{"run", "--name", ".."}, "pipelab: --name ..: starts with a dot (the label names files OUT/NAME.*; give a plain name such as fizzbuzz)", 2},
+		{[]string{"compare", "res"}, "pipelab: compare: want two or more result folders, got 1 argument(s) (see pipelab compare --help)", 2},
+		{[]string{"compare", "res", "empty"}, "pipelab: read results empty: no pipelab results (no ladder.json and no MODE.json; write some with pipelab profile --out empty or pipelab ladder --out empty)", 2},
+		{[]string{"compare", "res", "newer"}, "pipelab: read results newer/ladder.json: unknown format version 3 (this pipelab reads versions 1 to 2; read it with a newer pipelab)", 2},
+		{[]string{"compare", "res", "./res"}, "pipelab: compare res ./res: the same folder named twice (name two different result folders)", 2},
+		{[]string{"compare", "--format", "yaml", "res", "empty"}, "pipelab: --format yaml: unknown format (want text, markdown or json)", 2},
 	}
 }
 
@@ -148,6 +153,7 @@ func TestBadInput(t *testing.T) {
 		t.Fatal(err)
 	}
 	writeFixtureProfiles(t, dir)
+	writeFixtureResults(t, dir)
 	for _, c := range badInputs(dir) {
 		t.Run(strings.Join(c.args, " "), func(t *testing.T) {
 			stdout, stderr, code := pipelab(t, dir, c.args...)
@@ -169,7 +175,7 @@ func TestUsage(t *testing.T) {
 	if code != 2 || !strings.Contains(stderr, "Usage: pipelab COMMAND [flags]") {
 		t.Errorf("no arguments: got status %d and %q, want 2 and the usage", code, stderr)
 	}
-	for _, cmd := range []string{"run", "profile", "ladder", "diff", "flame", "report", "doctor"} {
+	for _, cmd := range []string{"run", "profile", "ladder", "diff", "flame", "compare", "report", "doctor"} {
 		stdout, _, code := pipelab(t, t.TempDir(), cmd, "--help")
 		if code != 0 || !strings.HasPrefix(stdout, "Usage: pipelab "+cmd) {
 			t.Errorf("%s --help: got status %d and %.60q, want 0 and its usage", cmd, code, stdout)
@@ -213,6 +219,26 @@ func writeFixtureProfiles(t *testing.T, dir string) {
 	mk("kernel.pb.gz", kernel, "anon_pipe_write", "samples/count", "cpu/nanoseconds")
 	mk("count.pb.gz", kernel, "anon_pipe_write", "samples/count")
 	mk("nosamples.pb.gz", kernel, "anon_pipe_write", "samples/count")
+}
+
+// writeFixtureResults writes two result folders into dir for compare's
+// bad input: res (one step, format version 2) and newer (a ladder.json of
+// a format version this pipelab does not know).
+func writeFixtureResults(t *testing.T, dir string) {
+	t.Helper()
+	files := map[string]string{
+		"res/write.json":    `{"version":2,"mode":"write","bytes":1048576,"runs":[1.5],"median_gib_s":1.5,"min_gib_s":1.5,"max_gib_s":1.5}`,
+		"newer/ladder.json": `{"version":3,"env":{},"steps":[]}`,
+	}
+	for name, content := range files {
+		path := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
 
 // badInputRow is how README.md's bad-input table shows a case.

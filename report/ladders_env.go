@@ -1,0 +1,151 @@
+package report
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// field is one named value of an environment or of a step's settings.
+type field struct {
+	name, value string
+}
+
+// envFields are the environment facts a comparison sets side by side, in
+// the order the header lists them; nil for a folder that recorded none.
+func envFields(e *Env) []field {
+	if e == nil {
+		return nil
+	}
+	cpu := e.CPUModel
+	if cpu == "" {
+		cpu = "unknown CPU"
+	}
+	return []field{
+		{"cpu", fmt.Sprintf("%s ×%d", cpu, e.CPUs)},
+		{"kernel", e.Kernel},
+		{"idle_driver", e.IdleDriver},
+		{"thp", e.THP},
+		{"pmu", e.PMU},
+		{"pipelab", e.Pipelab},
+		{"go_version", e.GoVersion},
+	}
+}
+
+// stepSettings are the settings that shape what a step measures. The
+// repeat count is left out: it changes how many runs there are, not what
+// one run measures.
+func stepSettings(s *Step) []field {
+	b := strconv.FormatBool
+	return []field{
+		{"bytes", sizeName(s.Bytes)},
+		{"buf_size", sizeName(s.BufSize)},
+		{"pipe_size", sizeName(s.PipeSize)},
+		{"buf_offset", strconv.Itoa(s.BufOffset)},
+		{"busy", b(s.Busy)},
+		{"poll", b(s.Poll)},
+		{"huge", b(s.Huge)},
+		{"check_huge", b(s.CheckHuge)},
+		{"gift", b(s.Gift)},
+		{"lock_memory", b(s.LockMemory)},
+		{"dont_touch_pages", b(s.DontTouchPages)},
+		{"same_buffer", b(s.SameBuffer)},
+		{"pin", fmt.Sprintf("%d,%d", s.PinWriter, s.PinReader)},
+		{"verify", b(s.Verify)},
+		{"rewrite_after_splice", b(s.RewriteAfterSplice)},
+		{"view", s.View},
+	}
+}
+
+// diffFields returns the fields with two different known values among
+// the entries of per (a nil entry, a folder that recorded nothing, and an
+// empty value, a field it did not record, are unknown: "").
+func diffFields(per [][]field) []FieldDiff {
+	var names []string
+	for _, fs := range per {
+		if fs != nil {
+			for _, f := range fs {
+				names = append(names, f.name)
+			}
+			break
+		}
+	}
+	var out []FieldDiff
+	for k, name := range names {
+		d := FieldDiff{Field: name, Values: make([]string, len(per))}
+		seen := map[string]bool{}
+		for i, fs := range per {
+			if fs != nil {
+				d.Values[i] = fs[k].value
+				if fs[k].value != "" {
+					seen[fs[k].value] = true
+				}
+			}
+		}
+		if len(seen) > 1 {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+// settingDiffs compares the settings of one step across the folders that
+// have it.
+func settingDiffs(steps []*Step) []FieldDiff {
+	per := make([][]field, len(steps))
+	for i, s := range steps {
+		if s != nil {
+			per[i] = stepSettings(s)
+		}
+	}
+	return diffFields(per)
+}
+
+// envDiffs compares the folders' environments and sums them up in one
+// line: "same machine, kernel 6.17.2 vs 6.18.4", "same kernel, different
+// CPUs: A ×2 vs B ×8", "same machine, same kernel".
+func envDiffs(folders []LadderFolder) ([]FieldDiff, string) {
+	per := make([][]field, len(folders))
+	var unknown []string
+	for i, f := range folders {
+		if per[i] = envFields(f.Env); per[i] == nil {
+			unknown = append(unknown, f.Name)
+		}
+	}
+	diffs := diffFields(per)
+	differs := map[string]FieldDiff{}
+	for _, d := range diffs {
+		differs[d.Field] = d
+	}
+	var same, other []string
+	if d, ok := differs["cpu"]; ok {
+		other = append(other, "different CPUs: "+vs(d.Values))
+	} else if len(unknown) < len(folders) {
+		same = append(same, "same machine")
+	}
+	if d, ok := differs["kernel"]; ok {
+		other = append(other, "kernel "+vs(d.Values))
+	} else if len(unknown) < len(folders) {
+		same = append(same, "same kernel")
+	}
+	for _, d := range diffs {
+		if d.Field != "cpu" && d.Field != "kernel" {
+			other = append(other, strings.ReplaceAll(d.Field, "_", " ")+" "+vs(d.Values))
+		}
+	}
+	if len(unknown) > 0 {
+		other = append(other, "no environment recorded in "+strings.Join(unknown, ", "))
+	}
+	return diffs, strings.Join(append(same, other...), ", ")
+}
+
+// vs joins values with " vs ", "?" for an unknown one.
+func vs(values []string) string {
+	out := make([]string, len(values))
+	for i, v := range values {
+		if out[i] = v; v == "" {
+			out[i] = "?"
+		}
+	}
+	return strings.Join(out, " vs ")
+}

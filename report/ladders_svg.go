@@ -1,0 +1,120 @@
+package report
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"math"
+	"path/filepath"
+	"strings"
+)
+
+// folderFills colour the folders' bars, the base first.
+var folderFills = []string{"#4878a8", "#e08a3c", "#5a9e5a", "#b0504f", "#8a6bb0", "#7f7f7f"}
+
+// WriteLaddersSVG writes a grouped bar chart of a comparison: one group
+// per step, one bar per folder (its median GiB/s, the value on top),
+// min–max whiskers, "missing" where a folder lacks the step, and a legend
+// naming the folders. The SVG stands alone.
+func WriteLaddersSVG(w io.Writer, l *Ladders) error {
+	top := 0.0
+	for _, st := range l.Steps {
+		for _, c := range st.Cells {
+			top = math.Max(top, math.Max(c.Throughput.Max, c.Throughput.Median))
+		}
+	}
+	tick, yMax := niceScale(top)
+	y := func(v float64) float64 { return plotB - (plotB-plotT)*v/yMax }
+	title := "Pipe throughput per step, " + strings.Join(folderNames(l), " vs ")
+	var b bytes.Buffer
+	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" font-family="sans-serif" role="img">`+"\n", chartW, chartH, chartW, chartH)
+	fmt.Fprintf(&b, "<title>%s</title>\n", esc(title))
+	fmt.Fprintf(&b, `<rect width="%d" height="%d" fill="white"/>`+"\n", chartW, chartH)
+	text(&b, chartW/2, 30, "middle", 16, "bold", "Pipe throughput per step and folder")
+	text(&b, chartW/2, 52, "middle", 12, "normal", l.Machine)
+	yAxis(&b, tick, yMax, y)
+	groupedBars(&b, l, y)
+	folderLegend(&b, l)
+	b.WriteString("</svg>\n")
+	_, err := w.Write(b.Bytes())
+	return err
+}
+
+func folderNames(l *Ladders) []string {
+	var out []string
+	for _, f := range l.Folders {
+		out = append(out, f.Name)
+	}
+	return out
+}
+
+func groupedBars(b *bytes.Buffer, l *Ladders, y func(float64) float64) {
+	if len(l.Steps) == 0 {
+		return
+	}
+	slot := float64(plotR-plotL) / float64(len(l.Steps))
+	bw := math.Min(slot*0.8/float64(len(l.Folders)), 60)
+	for i, st := range l.Steps {
+		left := plotL + slot*(float64(i)+0.5) - bw*float64(len(l.Folders))/2
+		for j, c := range st.Cells {
+			cx := left + bw*(float64(j)+0.5)
+			if c.Missing {
+				fmt.Fprintf(b, `<text class="missing" x="%.1f" y="%d" text-anchor="end" font-size="10" transform="rotate(-90 %.1f %d)">missing</text>`+"\n", cx+3, plotB-4, cx+3, plotB-4)
+				continue
+			}
+			r := c.Throughput
+			fill := folderFills[j%len(folderFills)]
+			fmt.Fprintf(b, `<rect class="bar" x="%.1f" y="%.1f" width="%.1f" height="%.1f" fill="%s" stroke="black" stroke-width="0.5"><title>%s, %s: %s GiB/s median (min %s, max %s, %d runs)</title></rect>`+"\n",
+				cx-bw/2, y(r.Median), bw, plotB-y(r.Median), fill, esc(st.Mode), esc(l.Folders[j].Name), gibs(r.Median), gibs(r.Min), gibs(r.Max), r.N)
+			if r.Max > r.Min {
+				fmt.Fprintf(b, `<line class="whisker" x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="black"/>`+"\n", cx, y(r.Min), cx, y(r.Max))
+				for _, v := range []float64{r.Min, r.Max} {
+					fmt.Fprintf(b, `<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="black"/>`+"\n", cx-bw/4, y(v), cx+bw/4, y(v))
+				}
+			}
+			text(b, int(cx), math.Min(y(r.Median), y(r.Max))-6, "middle", 10, "normal", gibs(r.Median))
+		}
+		label := st.Mode
+		if len(st.Settings) > 0 {
+			label += settingsMark
+		}
+		text(b, int(plotL+slot*(float64(i)+0.5)), plotB+18, "middle", 13, "normal", label)
+	}
+}
+
+// folderLegend names each folder's colour and explains the marks.
+func folderLegend(b *bytes.Buffer, l *Ladders) {
+	x := float64(plotL)
+	for j, f := range l.Folders {
+		fmt.Fprintf(b, `<rect x="%.1f" y="%d" width="12" height="12" fill="%s" stroke="black" stroke-width="0.5"/>`+"\n", x, chartH-44, folderFills[j%len(folderFills)])
+		text(b, int(x)+16, float64(chartH-34), "start", 11, "normal", f.Name)
+		x += 16 + 7*float64(len([]rune(f.Name))) + 20
+	}
+	note := "bars: median GiB/s; whiskers: min–max of the runs"
+	for _, st := range l.Steps {
+		if len(st.Settings) > 0 {
+			note += "; ≠ measured with different settings"
+			break
+		}
+	}
+	text(b, chartW/2, chartH-12, "middle", 11, "normal", note)
+}
+
+// WriteLaddersFiles writes dir/compare.md and the chart dir/compare.svg
+// it shows, each atomically.
+func WriteLaddersFiles(dir string, l *Ladders) error {
+	var md, svg bytes.Buffer
+	if err := WriteLaddersMarkdown(&md, l, CompareChartFile); err != nil {
+		return fmt.Errorf("render %s: %w", CompareFile, err)
+	}
+	if err := WriteLaddersSVG(&svg, l); err != nil {
+		return fmt.Errorf("render %s: %w", CompareChartFile, err)
+	}
+	return WriteFiles(dir, BytesOutput(CompareChartFile, svg.Bytes()), BytesOutput(CompareFile, md.Bytes()))
+}
+
+// LaddersFiles lists the files WriteLaddersFiles writes into dir,
+// space-separated, for the user.
+func LaddersFiles(dir string) string {
+	return filepath.Join(dir, CompareFile) + " " + filepath.Join(dir, CompareChartFile)
+}
