@@ -32,9 +32,11 @@ func envFields(e *Env) []field {
 	}
 }
 
-// stepSettings are the settings that shape what a step measures. The
-// repeat count is left out: it changes how many runs there are, not what
-// one run measures.
+// stepSettings are the settings that shape what a step measures: its
+// Settings but the mode (the same in every folder compared) and the
+// repeat count (it changes how many runs there are, not what one run
+// measures), and the profile view. A new field of Settings that changes
+// what a run measures belongs here too.
 func stepSettings(s *Step) []field {
 	b := strconv.FormatBool
 	return []field{
