@@ -56,6 +56,9 @@ func stepSettings(s *Step) []field {
 		{"verify", b(s.Verify)},
 		{"rewrite_after_splice", b(s.RewriteAfterSplice)},
 		{"view", s.View},
+		{"strategy", s.Strategy},
+		{"writer_cmd", s.WriterCmd},
+		{"reader_cmd", s.ReaderCmd},
 	}
 }
 
