@@ -55,17 +55,27 @@ func stepSettings(s *Step) []field {
 		{"pin", fmt.Sprintf("%d,%d", s.PinWriter, s.PinReader)},
 		{"verify", b(s.Verify)},
 		{"rewrite_after_splice", b(s.RewriteAfterSplice)},
-		{"view", s.View},
-		{"strategy", s.Strategy},
-		{"writer_cmd", s.WriterCmd},
-		{"reader_cmd", s.ReaderCmd},
+		{"view", orNone(s.View)},
+		{"strategy", orNone(s.Strategy)},
+		{"writer_cmd", orNone(s.WriterCmd)},
+		{"reader_cmd", orNone(s.ReaderCmd)},
 	}
 }
 
+// orNone spells an empty setting "none" (no view, no command).
+func orNone(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return s
+}
+
 // diffFields returns the fields with two different known values among
-// the entries of per (a nil entry, a folder that recorded nothing, and an
-// empty value, a field it did not record, are unknown: "").
-func diffFields(per [][]field) []FieldDiff {
+// the entries of per: a nil entry (a folder that recorded nothing) is
+// unknown, and so is an empty value when emptyUnknown is set (an
+// environment field an older version did not record); a setting's empty
+// value is a value.
+func diffFields(per [][]field, emptyUnknown bool) []FieldDiff {
 	var names []string
 	for _, fs := range per {
 		if fs != nil {
@@ -82,7 +92,7 @@ func diffFields(per [][]field) []FieldDiff {
 		for i, fs := range per {
 			if fs != nil {
 				d.Values[i] = fs[k].value
-				if fs[k].value != "" {
+				if fs[k].value != "" || !emptyUnknown {
 					seen[fs[k].value] = true
 				}
 			}
@@ -103,7 +113,7 @@ func settingDiffs(steps []*Step) []FieldDiff {
 			per[i] = stepSettings(s)
 		}
 	}
-	return diffFields(per)
+	return diffFields(per, false)
 }
 
 // envDiffs compares the folders' environments and sums them up in one
@@ -117,7 +127,7 @@ func envDiffs(folders []LadderFolder) ([]FieldDiff, string) {
 			unknown = append(unknown, f.Name)
 		}
 	}
-	diffs := diffFields(per)
+	diffs := diffFields(per, true)
 	differs := map[string]FieldDiff{}
 	for _, d := range diffs {
 		differs[d.Field] = d

@@ -282,3 +282,17 @@ func TestCompareLaddersJSONRoundTrip(t *testing.T) {
 		t.Errorf("round trip: got %d steps, machine %q, %d folders", len(back.Steps), back.Machine, len(back.Folders))
 	}
 }
+
+// TestSettingDiffs: a setting that is empty in one folder (no external
+// command) and set in another differs; equal settings do not.
+func TestSettingDiffs(t *testing.T) {
+	a := &Step{Settings: Settings{Mode: "fizzbuzz", PipeSize: 65536}}
+	b := &Step{Settings: Settings{Mode: "fizzbuzz", PipeSize: 65536, WriterCmd: "./fizzbuzz"}}
+	got := settingDiffs([]*Step{a, b, nil})
+	if len(got) != 1 || got[0].Field != "writer_cmd" || vs(got[0].Values) != "none vs ./fizzbuzz vs ?" {
+		t.Errorf("got %+v, want writer_cmd none vs ./fizzbuzz vs ?", got)
+	}
+	if got := settingDiffs([]*Step{a, a}); len(got) != 0 {
+		t.Errorf("equal settings: got %+v, want none", got)
+	}
+}
