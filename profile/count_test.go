@@ -112,3 +112,56 @@ func TestCountedMatchesKernelAccounting(t *testing.T) {
 		}
 	}
 }
+
+// TestEventChoice checks the sampled event: the default is cycles where a
+// PMU exists and cpu-clock, with the reason, where none does; --event
+// cycles without a PMU is refused naming the PMU and the remedy.
+func TestEventChoice(t *testing.T) {
+	hwErr := profile.ProbeHardwareCounters()
+	p, err := profile.New(profile.Config{FreqHz: 99})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := p.Result()
+	if hwErr == nil && (res.Event != profile.EventCycles || res.EventReason != "") {
+		t.Errorf("with a PMU: got event %q (reason %q), want cycles", res.Event, res.EventReason)
+	}
+	if hwErr != nil && (res.Event != profile.EventCPUClock || res.EventReason != "no hardware PMU: cycles does not open here") {
+		t.Errorf("without a PMU: got event %q (reason %q), want cpu-clock and why", res.Event, res.EventReason)
+	}
+	_, err = profile.New(profile.Config{FreqHz: 99, Event: profile.EventCycles})
+	if hwErr != nil && (err == nil || !strings.Contains(err.Error(), "--event cycles: no hardware PMU here") || !strings.Contains(err.Error(), "use --event cpu-clock")) {
+		t.Errorf("--event cycles without a PMU: got %v, want the missing PMU and the remedy", err)
+	}
+	if hwErr == nil && err != nil {
+		t.Errorf("--event cycles with a PMU: %v", err)
+	}
+}
+
+// TestProfileCycles samples cycles, the default where a PMU exists: the
+// profiles must hold the write path and say they sampled cycles, with no
+// irq-enable caveat. It cannot run without a PMU (this is not a skip that
+// PIPELAB_REQUIRE_PERF turns into a failure: no setting gives a VM a PMU).
+func TestProfileCycles(t *testing.T) {
+	if err := profile.ProbeHardwareCounters(); err != nil {
+		t.Skipf("cycles needs a hardware PMU: %v", err)
+	}
+	mustHavePerfEvents(t)
+	p, err := profile.New(profile.Config{FreqHz: 999, Mode: "write", Event: profile.EventCycles})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runPair(t, "write", 256<<20, p)
+	res := p.Result()
+	if res.Event != profile.EventCycles {
+		t.Errorf("event %q, want cycles", res.Event)
+	}
+	w := res.Roles[0]
+	if w.Samples == 0 || !hasCall(w.Profile, "copy_page_from_iter", "pipe_write") {
+		t.Errorf("writer: %d samples, want copy_page_from_iter under anon_pipe_write\n%s", w.Samples, top(w.Profile))
+	}
+	c := strings.Join(w.Profile.Comments, "\n")
+	if !strings.Contains(c, "sampling: cycles at 999 Hz") || strings.Contains(c, "irq-enable") {
+		t.Errorf("comments do not say cycles was sampled, or carry the cpu-clock caveat:\n%s", c)
+	}
+}

@@ -55,14 +55,26 @@ func counterAttr(c counterSpec) perf.Attr {
 // sampleFormat is the PERF_RECORD_SAMPLE layout decodeSample expects.
 var sampleFormat = perf.SampleFormat{IP: true, Tid: true, Time: true, Period: true, Callchain: true}
 
-// samplingAttr configures cpu-clock sampling at freqHz with callchains and
-// the side-band records symbolization needs. No Inherit: the kernel
-// refuses to mmap inherited per-task events. No PreciseIP. ExcludeIdle
-// keeps a CPU-wide ring free of the idle task's samples. Wakeup stays 0:
-// the reader is woken when half the ring is full (see ring.go).
-func samplingAttr(freqHz int) perf.Attr {
+// Sampled events. cpu-clock is a software timer (hrtimer) event: it works
+// everywhere, but its interrupt cannot fire while interrupts are off, so
+// in a VM without a PMU a sample due in an irq-off section lands where
+// interrupts come back on (_raw_spin_unlock_irqrestore, finish_task_switch,
+// ...). cycles is the hardware cycle counter, whose overflow interrupt is
+// an NMI on x86 and is not held back by irq-off sections.
+const (
+	EventCPUClock = "cpu-clock"
+	EventCycles   = "cycles"
+)
+
+// samplingAttr configures sampling of event (EventCPUClock or
+// EventCycles) at freqHz with callchains and the side-band records
+// symbolization needs. No Inherit: the kernel refuses to mmap inherited
+// per-task events. No PreciseIP. ExcludeIdle keeps a CPU-wide ring free
+// of the idle task's samples. Wakeup stays 0: the reader is woken when
+// half the ring is full (see ring.go).
+func samplingAttr(event string, freqHz int) perf.Attr {
 	a := perf.Attr{
-		Label:        "cpu-clock",
+		Label:        event,
 		Type:         perf.SoftwareEvent,
 		Config:       uint64(perf.CPUClock),
 		SampleFormat: sampleFormat,
@@ -75,6 +87,13 @@ func samplingAttr(freqHz int) perf.Attr {
 			SampleIDAll: true,
 			ExcludeIdle: true,
 		},
+	}
+	if event == EventCycles {
+		// A cycle count per sample is not known in advance: the kernel
+		// adjusts the period to reach freqHz samples per second of CPU.
+		a.Type, a.Config = perf.HardwareEvent, uint64(perf.CPUCycles)
+		a.SetSampleFreq(uint64(freqHz))
+		return a
 	}
 	a.SetSamplePeriod(samplePeriodNS(freqHz))
 	return a

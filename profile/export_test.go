@@ -59,7 +59,7 @@ func (o *PartObserver) Attach(writer, reader int) error {
 			o.threads = append(o.threads, t)
 		}
 	case "sampling":
-		ss, _, err := openCPUSamplers(cpusOf(tids), o.freqHz)
+		ss, _, err := openCPUSamplers(EventCPUClock, cpusOf(tids), o.freqHz)
 		if err != nil {
 			return err
 		}

@@ -84,7 +84,7 @@ func (p *Profiler) handle(r *roleState, raw *perf.RawRecord) {
 	switch rec.typ {
 	case recordSample:
 		r.samples++
-		r.agg.add(rec.pid, rec.tid, rec.chain, 1, int64(rec.period), 0)
+		r.agg.add(rec.pid, rec.tid, rec.chain, 1, p.sampleNS(rec.period), 0)
 	case recordMmap, recordMmap2:
 		if rec.prot&0x4 != 0 { // PROT_EXEC
 			p.sym.space(rec.pid).add(userMap{start: rec.addr, limit: rec.addr + rec.length, pgoff: rec.pgoff, file: rec.file})
@@ -92,6 +92,17 @@ func (p *Profiler) handle(r *roleState, raw *perf.RawRecord) {
 	case recordLost, recordLostSamples:
 		r.lost += rec.lost
 	}
+}
+
+// sampleNS is the CPU time one sample of period stands for: its period
+// for cpu-clock (nanoseconds), the nominal 1/FreqHz for cycles, whose
+// period counts cycles and which the kernel adjusts to reach FreqHz
+// samples per second of CPU time.
+func (p *Profiler) sampleNS(period uint64) int64 {
+	if p.cfg.Event == EventCycles {
+		return int64(time.Second) / int64(p.cfg.FreqHz)
+	}
+	return int64(period)
 }
 
 // readCounters adds the current cycle's counts of role r, scaling each
@@ -134,7 +145,8 @@ func (p *Profiler) Result() *Result {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	res := &Result{Kernel: p.release, Duration: p.dur, View: p.cfg.View, Counted: p.counted, CountedSeparately: !p.countInline}
+	res := &Result{Kernel: p.release, Duration: p.dur, View: p.cfg.View, Counted: p.counted, CountedSeparately: !p.countInline,
+		Event: p.cfg.Event, EventReason: p.eventReason}
 	for _, r := range p.roles {
 		res.Roles = append(res.Roles, p.roleResult(r))
 	}
@@ -199,7 +211,7 @@ func (p *Profiler) roleWarnings() []string {
 func (p *Profiler) comments(r *roleState) []string {
 	cs := []string{
 		fmt.Sprintf("pipelab profile: role=%s mode=%s view=%s", r.name, p.cfg.Mode, p.cfg.View),
-		fmt.Sprintf("sampling: cpu-clock at %d Hz, kernel and user callchains", p.cfg.FreqHz),
+		fmt.Sprintf("sampling: %s at %d Hz, kernel and user callchains%s", p.cfg.Event, p.cfg.FreqHz, p.eventNote()),
 		"kernel: " + p.release,
 		fmt.Sprintf("samples: %d, lost: %d", r.samples, r.lost),
 	}
@@ -219,6 +231,19 @@ func (p *Profiler) comments(r *roleState) []string {
 		from = fmt.Sprintf("in %d counted transfer(s) of their own, not the sampled ones", p.counted)
 	}
 	return append(cs, "counters ("+from+"): "+strings.Join(parts, " "))
+}
+
+// eventNote explains the sampled event in a comment: why cpu-clock was
+// taken, and its irq-enable skew.
+func (p *Profiler) eventNote() string {
+	if p.cfg.Event != EventCPUClock {
+		return ""
+	}
+	note := "; cpu-clock cannot fire with interrupts off, so self time piles on irq-enable points (inclusive shares stay right)"
+	if p.eventReason != "" {
+		note = " (" + p.eventReason + ")" + note
+	}
+	return note
 }
 
 // Combined returns both roles in one profile; the role label tells them

@@ -23,7 +23,7 @@ func TestLostSamplesSurface(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	attr := samplingAttr(20000)
+	attr := samplingAttr(EventCPUClock, 20000)
 	ev, err := perf.Open(&attr, unix.Gettid(), perf.AnyCPU, nil)
 	testenv.Require(t, err, "perf events")
 	defer ev.Close()

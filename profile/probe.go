@@ -64,7 +64,7 @@ func ProbeUserSampling() error {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	tid := unix.Gettid()
-	attr := samplingAttr(1000)
+	attr := samplingAttr(EventCPUClock, 1000)
 	excludeKernel(&attr)
 	ev, err := perf.Open(&attr, tid, perf.AnyCPU, nil)
 	if err != nil {
@@ -80,7 +80,7 @@ func ProbeKernelCallchain() error {
 	runtime.LockOSThread() // the event follows this thread only
 	defer runtime.UnlockOSThread()
 	tid := unix.Gettid()
-	attr := samplingAttr(10000)
+	attr := samplingAttr(EventCPUClock, 10000)
 	ev, err := perf.Open(&attr, tid, perf.AnyCPU, nil)
 	if err != nil {
 		return openError("cpu-clock", tid, err)

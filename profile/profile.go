@@ -47,6 +47,9 @@ type Config struct {
 	Mode string
 	// View is "cpu" (the default when empty) or "wall".
 	View string
+	// Event is the sampled event: EventCycles, EventCPUClock, or "" for
+	// cycles where a PMU exists and cpu-clock elsewhere.
+	Event string
 }
 
 // Result is what a Profiler recorded over all its Attach/Start/Stop
@@ -67,6 +70,10 @@ type Result struct {
 	// Counting) rather than the profiled transfers (the wall view).
 	Counted           int
 	CountedSeparately bool
+	// Event is the sampled event, EventCycles or EventCPUClock;
+	// EventReason says why cpu-clock was chosen when Config.Event left it
+	// to the profiler (e.g. no hardware PMU), else it is empty.
+	Event, EventReason string
 	// View is the view that ran: "cpu", or "wall" when Config.View asked
 	// for it and the kernel allowed the context-switch events (else a
 	// warning says what is missing and View is "cpu").
@@ -141,8 +148,10 @@ type Counter struct {
 type Profiler struct {
 	cfg     Config
 	release string
-	sym     *symbolizer
-	roles   [2]*roleState
+	// eventReason says why Config.Event "" became cpu-clock.
+	eventReason string
+	sym         *symbolizer
+	roles       [2]*roleState
 
 	warnings []string
 	warned   map[string]bool
@@ -199,8 +208,12 @@ func New(cfg Config) (*Profiler, error) {
 	if err := validate(&cfg); err != nil {
 		return nil, err
 	}
+	reason, err := chooseEvent(&cfg)
+	if err != nil {
+		return nil, err
+	}
 	p := &Profiler{cfg: cfg, release: KernelRelease(), warned: make(map[string]bool), pidRole: make(map[uint32]*roleState),
-		countInline: cfg.View == "wall"}
+		countInline: cfg.View == "wall", eventReason: reason}
 	kern, err := LoadKallsyms()
 	if err != nil {
 		p.warn(fmt.Sprintf("kernel symbols: %v; kernel frames stay addresses", err))
@@ -232,6 +245,28 @@ func validate(cfg *Config) error {
 		return fmt.Errorf("profile: --view %q: unknown view (use cpu or wall)", cfg.View)
 	}
 	return nil
+}
+
+// chooseEvent settles cfg.Event: cycles needs a PMU, and "" takes cycles
+// where one exists. It returns why "" became cpu-clock.
+func chooseEvent(cfg *Config) (reason string, err error) {
+	switch cfg.Event {
+	case EventCPUClock:
+		return "", nil
+	case EventCycles:
+		if err := ProbeHardwareCounters(); err != nil {
+			return "", fmt.Errorf("profile: --event cycles: no hardware PMU here (%v) (use --event cpu-clock; cycles needs a PMU: bare metal, or a VM that exposes one)", err)
+		}
+		return "", nil
+	case "":
+		if err := ProbeHardwareCounters(); err != nil {
+			cfg.Event = EventCPUClock
+			return "no hardware PMU: cycles does not open here", nil
+		}
+		cfg.Event = EventCycles
+		return "", nil
+	}
+	return "", fmt.Errorf("profile: --event %s: unknown event (want cycles or cpu-clock)", cfg.Event)
 }
 
 func newCounters() []Counter {
@@ -291,7 +326,7 @@ func (p *Profiler) openSamplers() error {
 		if len(cpus) == 0 {
 			return fmt.Errorf("sched_getaffinity: no CPU found for threads %v", p.tids)
 		}
-		ss, warns, err := openCPUSamplers(cpus, p.cfg.FreqHz)
+		ss, warns, err := openCPUSamplers(p.cfg.Event, cpus, p.cfg.FreqHz)
 		if err == nil {
 			p.samplers = ss
 			p.warnAll(warns)
@@ -300,13 +335,13 @@ func (p *Profiler) openSamplers() error {
 		if !refused(err) {
 			return err
 		}
-		p.warn(fmt.Sprintf("cpu-clock: CPU-wide sampling refused (%v); sampling each thread instead, which costs the children two timer reprogrammings per context switch", err))
+		p.warn(fmt.Sprintf("%s: CPU-wide sampling refused (%v); sampling each thread instead, which costs the children a perf context switched out and in at every context switch", p.cfg.Event, err))
 	}
 	for _, r := range p.roles {
 		for _, tid := range r.tids {
-			s, warns, err := openSampler(tid, perf.AnyCPU, p.cfg.FreqHz, threadRingPages, p.userOnly)
+			s, warns, err := openSampler(p.cfg.Event, tid, perf.AnyCPU, p.cfg.FreqHz, threadRingPages, p.userOnly)
 			if p.degradeToUser(err) {
-				s, warns, err = openSampler(tid, perf.AnyCPU, p.cfg.FreqHz, threadRingPages, true)
+				s, warns, err = openSampler(p.cfg.Event, tid, perf.AnyCPU, p.cfg.FreqHz, threadRingPages, true)
 			}
 			if err != nil {
 				return err

@@ -70,7 +70,7 @@ func TestDecodeRecordFixture(t *testing.T) {
 func captureRing(t *testing.T) {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
-	attr := samplingAttr(10000)
+	attr := samplingAttr(EventCPUClock, 10000)
 	ev, err := perf.Open(&attr, unix.Gettid(), perf.AnyCPU, nil)
 	if err != nil {
 		t.Skipf("perf events refused: %v", err)
@@ -243,4 +243,29 @@ func FuzzDecodeRecord(f *testing.F) {
 		}
 		r.hasKernelFrame()
 	})
+}
+
+// TestSamplingAttr checks the two sampled events' attributes: cpu-clock a
+// software timer with a period in nanoseconds, cycles the hardware counter
+// at a frequency, both disabled, idle excluded, with callchains.
+func TestSamplingAttr(t *testing.T) {
+	for _, c := range []struct {
+		event  string
+		typ    perf.EventType
+		config uint64
+		freq   bool
+		sample uint64
+	}{
+		{EventCPUClock, perf.SoftwareEvent, uint64(perf.CPUClock), false, 1001001},
+		{EventCycles, perf.HardwareEvent, uint64(perf.CPUCycles), true, 999},
+	} {
+		a := samplingAttr(c.event, 999)
+		if a.Type != c.typ || a.Config != c.config || a.Options.Freq != c.freq || a.Sample != c.sample || a.Label != c.event {
+			t.Errorf("%s: got type %v config %d freq %v sample %d label %q; want %v %d %v %d %q",
+				c.event, a.Type, a.Config, a.Options.Freq, a.Sample, a.Label, c.typ, c.config, c.freq, c.sample, c.event)
+		}
+		if !a.Options.Disabled || !a.Options.ExcludeIdle || !a.SampleFormat.Callchain {
+			t.Errorf("%s: want disabled, idle excluded, callchains: %+v", c.event, a.Options)
+		}
+	}
 }

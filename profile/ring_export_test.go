@@ -12,7 +12,7 @@ func SampleEachThread(p *Profiler) { p.perThread = true }
 // time of every sample of pid, by CPU, and whether the start reported the
 // timers in step.
 func CPUSampleTimes(cpus []int, freqHz, pid int, busy func()) (map[int][]uint64, bool, error) {
-	ss, _, err := openCPUSamplers(cpus, freqHz)
+	ss, _, err := openCPUSamplers(EventCPUClock, cpus, freqHz)
 	if err != nil {
 		return nil, false, err
 	}

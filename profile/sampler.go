@@ -28,7 +28,10 @@ type sampler struct {
 	ev  *perf.Event
 	cpu int // -1 for a per-thread sampler
 	tid int // -1 for a CPU-wide sampler
-	// periodNS is the cpu-clock period the event was opened with.
+	// event is the sampled event's name (EventCPUClock, EventCycles).
+	event string
+	// periodNS is the cpu-clock period the event was opened with; 0 for
+	// cycles, whose period the kernel adjusts and which rephase leaves be.
 	periodNS uint64
 	// role is the role of a per-thread sampler. A CPU-wide sampler sees
 	// every process on its CPU and finds the role by pid; last is the role
@@ -48,28 +51,31 @@ func (s *sampler) name() string {
 // openSampler opens cpu-clock sampling at freqHz on tid (cpu -1) or on
 // every task of cpu (tid -1), and maps a ring of pages, or of
 // smallRingPages when the locked-memory limit refuses that.
-func openSampler(tid, cpu, freqHz, pages int, userOnly bool) (*sampler, []string, error) {
-	attr := samplingAttr(freqHz)
+func openSampler(event string, tid, cpu, freqHz, pages int, userOnly bool) (*sampler, []string, error) {
+	attr := samplingAttr(event, freqHz)
 	if userOnly {
 		excludeKernel(&attr)
 	}
-	s := &sampler{cpu: cpu, tid: tid, periodNS: attr.Sample}
+	s := &sampler{cpu: cpu, tid: tid, event: event}
+	if !attr.Options.Freq {
+		s.periodNS = attr.Sample
+	}
 	ev, err := perf.Open(&attr, tid, cpu, nil)
 	if err != nil {
-		return nil, nil, openError("cpu-clock", tid, err)
+		return nil, nil, openError(event, tid, err)
 	}
 	s.ev = ev
 	var warn []string
 	if err := ev.MapRingNumPages(pages); err != nil {
 		if !errors.Is(err, unix.EPERM) {
 			ev.Close()
-			return nil, nil, fmt.Errorf("mmap cpu-clock ring %s: %w", s.name(), err)
+			return nil, nil, fmt.Errorf("mmap %s ring %s: %w", event, s.name(), err)
 		}
 		if err := ev.MapRingNumPages(smallRingPages); err != nil {
 			ev.Close()
-			return nil, nil, fmt.Errorf("mmap cpu-clock ring %s: %w (raise kernel.perf_event_mlock_kb or run as root)", s.name(), err)
+			return nil, nil, fmt.Errorf("mmap %s ring %s: %w (raise kernel.perf_event_mlock_kb or run as root)", event, s.name(), err)
 		}
-		warn = append(warn, fmt.Sprintf("cpu-clock: ring of %d pages refused, using %d (raise kernel.perf_event_mlock_kb); samples may be lost", pages, smallRingPages))
+		warn = append(warn, fmt.Sprintf(event+": ring of %d pages refused, using %d (raise kernel.perf_event_mlock_kb); samples may be lost", pages, smallRingPages))
 	}
 	return s, warn, nil
 }
@@ -77,11 +83,11 @@ func openSampler(tid, cpu, freqHz, pages int, userOnly bool) (*sampler, []string
 // openCPUSamplers opens a CPU-wide sampler on each of cpus. It returns
 // an error wrapping EACCES or EPERM when CPU-wide events are not allowed,
 // and closes what it opened on any error.
-func openCPUSamplers(cpus []int, freqHz int) ([]*sampler, []string, error) {
+func openCPUSamplers(event string, cpus []int, freqHz int) ([]*sampler, []string, error) {
 	var ss []*sampler
 	var warns []string
 	for _, cpu := range cpus {
-		s, w, err := openSampler(-1, cpu, freqHz, cpuRingPages, false)
+		s, w, err := openSampler(event, -1, cpu, freqHz, cpuRingPages, false)
 		if err != nil {
 			closeSamplers(ss)
 			return nil, nil, err
@@ -135,9 +141,9 @@ func enableSamplers(ss []*sampler) (inStep bool, err error) {
 	var cpuWide []*sampler
 	for _, s := range ss {
 		if err := s.ev.Enable(); err != nil {
-			return false, fmt.Errorf("enable cpu-clock %s: %w", s.name(), err)
+			return false, fmt.Errorf("enable %s %s: %w", s.event, s.name(), err)
 		}
-		if s.cpu >= 0 {
+		if s.cpu >= 0 && s.periodNS > 0 { // cpu-clock timers only
 			cpuWide = append(cpuWide, s)
 		}
 	}

@@ -29,6 +29,11 @@ type Step struct {
 	// View is the profile view that ran: "cpu" or "wall"; empty when not
 	// profiled.
 	View string `json:"view,omitempty"`
+	// Event is the sampled event, "cycles" or "cpu-clock" (empty in files
+	// from before the field: cpu-clock); EventReason says why cpu-clock
+	// was taken when the user left the choice to pipelab.
+	Event       string `json:"event,omitempty"`
+	EventReason string `json:"event_reason,omitempty"`
 	// ThroughputFrom says which transfers Runs measured: "unprofiled"
 	// (the baseline interleaved with the profiled ones) or "profiled"
 	// (--no-baseline); empty for pipelab run, where nothing is profiled.
@@ -143,6 +148,15 @@ func (o *Observer) CostLine() string {
 	}
 	return fmt.Sprintf("profiling cost: %s (%.2f vs %.2f GiB/s, %d+%d interleaved runs)",
 		what, o.ProfiledMedianGiBs, o.UnprofiledMedianGiBs, o.Runs, o.Runs)
+}
+
+// SampledEvent is the step's sampled event, cpu-clock for files from
+// before the field.
+func (s *Step) SampledEvent() string {
+	if s.Event == "" {
+		return "cpu-clock"
+	}
+	return s.Event
 }
 
 // RoleSummary is what profiling saw of one role (writer or reader).

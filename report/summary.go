@@ -27,6 +27,9 @@ type Summary struct {
 	// and role.
 	Lost    uint64 `json:"lost"`
 	Samples uint64 `json:"samples"`
+	// CPUClock is set when some profiled step sampled cpu-clock, whose
+	// samples skew onto irq-enable points; Cycles when some sampled cycles.
+	CPUClock, Cycles bool `json:"-"`
 	// HasWall is set when some step has wall-view data.
 	HasWall bool `json:"has_wall"`
 	// Notes are the footnotes (warnings), numbered from 1 in order; a
@@ -127,6 +130,10 @@ func Summarize(f *Folder, opt Options) (*Summary, error) {
 func (s *Summary) addStep(f *Folder, i int, prev *pprof.Profile, opt Options) (*pprof.Profile, error) {
 	step := f.Steps[i]
 	ss := StepSummary{Step: step, Throughput: s.Throughput[i]}
+	if len(step.Roles) > 0 {
+		s.CPUClock = s.CPUClock || step.SampledEvent() == "cpu-clock"
+		s.Cycles = s.Cycles || step.SampledEvent() == "cycles"
+	}
 	note := func(format string, a ...any) {
 		ss.Notes = append(ss.Notes, s.note(step.Mode, fmt.Sprintf(format, a...)))
 	}

@@ -106,6 +106,13 @@ func writeStep(m *mdWriter, st StepSummary, prevRuns int) {
 	s := st.Step
 	m.printf("### %s — %s GiB/s\n\n", s.Mode, gibs(s.MedianGiBs))
 	m.printf("%s.%s\n\n", settings(s), noteRefs(st.Notes))
+	if s.Event != "" {
+		why := ""
+		if s.EventReason != "" {
+			why = " (" + s.EventReason + ")"
+		}
+		m.printf("Sampled event: `%s`%s.\n\n", s.Event, why)
+	}
 	switch {
 	case s.Observer != nil:
 		m.printf("Throughput from the unprofiled transfers; %s.\n\n", s.Observer.CostLine())
@@ -293,8 +300,45 @@ func writeTransition(m *mdWriter, st StepSummary, prevRuns int) {
 
 func writeCaveats(m *mdWriter, s *Summary) {
 	m.printf("## What these samples can and cannot show\n\n")
+	if s.Cycles {
+		m.printf("- **Sampled event.** Steps sampled with `cycles` used the hardware cycle counter, whose overflow interrupt (an NMI on x86) is not held back while interrupts are off: their self times are where the CPU was.\n")
+	}
+	if s.CPUClock {
+		writeIRQCaveat(m, s)
+	}
+	if s.Lost == 0 {
+		m.printf("- **Lost samples.** None: the kernel dropped none of the %d samples.\n", s.Samples)
+	} else {
+		m.printf("- **Lost samples.** The kernel dropped %d of %d samples (%s) when a ring filled; they stay in the profiles as a `[lost]` frame and the notes say where. Shares are of what was recorded.\n", s.Lost, s.Lost+s.Samples, pct(float64(s.Lost)/float64(s.Lost+s.Samples)))
+	}
+	m.printf("- **Blocking time.** A CPU profile samples a task only while it runs: time asleep in `pipe_wait_writable`, `pipe_wait_readable` or `wait_for_space`, and the wake-up latency after it, is invisible in the shares above, which is why a blocking step can be slow while its profile looks like a fast one.")
+	if s.HasWall {
+		m.printf(" The wall time tables come from the wall view, which records every switch-out with its stack and weighs it by the time until the task ran again (asleep, then waiting for a CPU after the wake-up), so on-CPU plus off-CPU should add up to the wall time; a note flags any role where they differ by more than 5%%.\n")
+	} else {
+		m.printf(" These steps ran without the wall view; `pipelab ladder --view wall` records switch-outs and time asleep and adds the on-CPU vs off-CPU split and the blocking sites to this report.\n")
+	}
+}
+
+// blockingName renders a blocking site as "`site` ← `caller`".
+func blockingName(site, caller string) string {
+	if caller == "" {
+		return code(site)
+	}
+	return code(site) + " ← " + code(caller)
+}
+
+// maxBlockingSites bounds the blocking sites listed per role.
+const maxBlockingSites = 5
+
+// writeIRQCaveat is the caveat of cpu-clock samples: they skew onto
+// irq-enable points.
+func writeIRQCaveat(m *mdWriter, s *Summary) {
 	sw := s.Env != nil && s.Env.PMU == "software only"
-	m.printf("- **Self time on irq-enable points.** pipelab samples the software cpu-clock event. Its timer interrupt cannot fire while interrupts are off, so a sample due inside an irq-off section lands at the point where interrupts come back on")
+	lead := "pipelab samples the software cpu-clock event."
+	if s.Cycles {
+		lead = "The steps that say `cpu-clock` sampled the software timer event."
+	}
+	m.printf("- **Self time on irq-enable points.** %s Its timer interrupt cannot fire while interrupts are off, so a sample due inside an irq-off section lands at the point where interrupts come back on", lead)
 	if sw {
 		m.printf(" (this machine has no PMU, so there is no NMI-based event to avoid it)")
 	}
@@ -321,29 +365,7 @@ func writeCaveats(m *mdWriter, s *Summary) {
 		m.printf("; none of the known points (%s) was a leaf here", "`_raw_spin_unlock_irqrestore`, `pvm_irq_enable`, ...")
 	}
 	m.printf(". Read self shares of those symbols as time spent in the irq-off section that ends there; the **inclusive** share of a named caller (e.g. `anon_pipe_write`) stays trustworthy.\n")
-	if s.Lost == 0 {
-		m.printf("- **Lost samples.** None: the kernel dropped none of the %d samples.\n", s.Samples)
-	} else {
-		m.printf("- **Lost samples.** The kernel dropped %d of %d samples (%s) when a ring filled; they stay in the profiles as a `[lost]` frame and the notes say where. Shares are of what was recorded.\n", s.Lost, s.Lost+s.Samples, pct(float64(s.Lost)/float64(s.Lost+s.Samples)))
-	}
-	m.printf("- **Blocking time.** A CPU profile samples a task only while it runs: time asleep in `pipe_wait_writable`, `pipe_wait_readable` or `wait_for_space`, and the wake-up latency after it, is invisible in the shares above, which is why a blocking step can be slow while its profile looks like a fast one.")
-	if s.HasWall {
-		m.printf(" The wall time tables come from the wall view, which records every switch-out with its stack and weighs it by the time until the task ran again (asleep, then waiting for a CPU after the wake-up), so on-CPU plus off-CPU should add up to the wall time; a note flags any role where they differ by more than 5%%.\n")
-	} else {
-		m.printf(" These steps ran without the wall view; `pipelab ladder --view wall` records switch-outs and time asleep and adds the on-CPU vs off-CPU split and the blocking sites to this report.\n")
-	}
 }
-
-// blockingName renders a blocking site as "`site` ← `caller`".
-func blockingName(site, caller string) string {
-	if caller == "" {
-		return code(site)
-	}
-	return code(site) + " ← " + code(caller)
-}
-
-// maxBlockingSites bounds the blocking sites listed per role.
-const maxBlockingSites = 5
 
 // maxIRQPoints bounds the irq-enable points the caveats name.
 const maxIRQPoints = 6

@@ -88,6 +88,8 @@ func badInputs(dir string) []badInput {
 		{[]string{"profile", "--out", "/proc/nope"}, "pipelab: --out /proc/nope: no such file or directory (choose a writable directory)", 2},
 		{[]string{"profile", "--view", "foo"}, "pipelab: --view foo: unknown view (want cpu or wall)", 2},
 		{[]string{"profile", "--mode", "all"}, "pipelab: --mode all: profile takes one mode (use pipelab ladder for several)", 2},
+		{[]string{"profile", "--event", "cycles"}, "pipelab: profile: --event cycles: no hardware PMU here (perf_event_open cycles pid 0: not supported here: perf_event_open: no such file or directory (no hardware PMU; software events only)) (use --event cpu-clock; cycles needs a PMU: bare metal, or a VM that exposes one)", 2},
+		{[]string{"profile", "--event", "foo"}, "pipelab: profile: --event foo: unknown event (want cycles or cpu-clock)", 2},
 		{[]string{"ladder", "--modes", "write,bogus"}, `pipelab: --modes: unknown mode "bogus" (want a comma-separated list of: write, write-huge, vmsplice, vmsplice-huge, splice, huge, busy)`, 2},
 		{[]string{"ladder", "--modes", "write,write"}, "pipelab: --modes: write is listed twice", 2},
 		{[]string{"diff", "a"}, "pipelab: diff: want two profiles or result folders, A and B, got 1 argument(s) (see pipelab diff --help)", 2},

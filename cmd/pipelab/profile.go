@@ -23,6 +23,7 @@ type profileFlags struct {
 	view       string
 	top        int
 	noBaseline bool
+	event      string
 }
 
 func addProfileFlags(fs *flagSet, pf *profileFlags) {
@@ -30,6 +31,7 @@ func addProfileFlags(fs *flagSet, pf *profileFlags) {
 	fs.StringVar(&pf.out, "out", pf.out, "`dir`ectory for the pprof profiles, JSON and reports (created if missing)")
 	fs.StringVar(&pf.view, "view", pf.view, "`view`: cpu (cpu-clock samples) or wall (cpu plus off-CPU time at each blocking stack)")
 	fs.IntVar(&pf.top, "top", pf.top, "how many kernel functions to list per role in the summary")
+	fs.StringVar(&pf.event, "event", pf.event, "sampled `event`: cycles (hardware, NMI-driven; needs a PMU) or cpu-clock (software timer; skews onto irq-enable points); default cycles where a PMU exists, else cpu-clock")
 	fs.BoolVar(&pf.noBaseline, "no-baseline", pf.noBaseline, "run no unprofiled transfers between the profiled ones: throughput then comes from the profiled transfers and the cost of profiling is not measured")
 }
 
@@ -130,7 +132,7 @@ func unwrapPath(err error) error {
 // newProfiler opens a profiler for o's mode and turns a bad --freq into a
 // usage error.
 func newProfiler(name string, pf profileFlags) (*profile.Profiler, error) {
-	p, err := profile.New(profile.Config{FreqHz: pf.freq, Mode: name, View: pf.view})
+	p, err := profile.New(profile.Config{FreqHz: pf.freq, Mode: name, View: pf.view, Event: pf.event})
 	if err != nil {
 		return nil, &usageError{err.Error()}
 	}
@@ -190,6 +192,7 @@ func finishStep(sr *stepRuns, pf profileFlags, folded bool) (*report.Step, stepT
 		return nil, stepTops{}, runErr
 	}
 	step.Warnings = append(step.Warnings, pr.Warnings...)
+	step.Event, step.EventReason = pr.Event, pr.EventReason
 	profiles, err := stepProfiles(&step, pr)
 	if err != nil {
 		return nil, stepTops{}, errors.Join(runErr, err)

@@ -89,6 +89,13 @@ func printProfileSummary(w io.Writer, step *report.Step, tops stepTops) {
 // printSources says which transfers each figure came from, and what
 // profiling cost.
 func printSources(w io.Writer, step *report.Step) {
+	if step.Event != "" {
+		fmt.Fprintf(w, "sampled %s", step.Event)
+		if step.EventReason != "" {
+			fmt.Fprintf(w, " (%s)", step.EventReason)
+		}
+		fmt.Fprintln(w)
+	}
 	switch step.ThroughputFrom {
 	case "unprofiled":
 		fmt.Fprintf(w, "throughput from the unprofiled transfers, interleaved with as many profiled ones\n")
