@@ -57,6 +57,9 @@ const (
 	// KindWall is MODE.ROLE.wall.pb.gz: the wall view's profile of a role
 	// (cpu/nanoseconds plus offcpu/nanoseconds).
 	KindWall Kind = "wall.pb.gz"
+	// KindWakers is MODE.ROLE.wakers.pb.gz: the stacks that woke a role,
+	// weighted by the sleep each ended (the wall view with wake-ups).
+	KindWakers Kind = "wakers.pb.gz"
 	// KindFolded is MODE.ROLE.folded: a role's folded stacks, for
 	// flame-graph tools.
 	KindFolded Kind = "folded"

@@ -198,6 +198,11 @@ type RoleSummary struct {
 	// many of those were sleeps it was woken from (voluntary switches).
 	Switches uint64 `json:"switches,omitempty"`
 	Wakeups  uint64 `json:"wakeups,omitempty"`
+	// WakersProfile is the file name of the role's wakers profile
+	// (MODE.ROLE.wakers.pb.gz) and Wake what the wake-ups showed; both
+	// empty when the wake-ups were not recorded.
+	WakersProfile string       `json:"wakers_profile,omitempty"`
+	Wake          *WakeSummary `json:"wake,omitempty"`
 }
 
 // Counter is one perf_event_open counter of one role.

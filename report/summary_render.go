@@ -230,6 +230,15 @@ func writeWall(m *mdWriter, ws []WallRole) {
 	}
 	m.table("l"+strings.Repeat("r", len(header)-1), header, rows)
 	for _, w := range ws {
+		if line := WakeSentence(w); line != "" {
+			m.printf("- %s %s (waiting %s, wake-up %s; wakers in `MODE.%s.wakers.pb.gz`).\n", w.Role, line,
+				ns(float64(w.Wake.WaitingNanos)), ns(float64(w.Wake.WakeupNanos)), w.Role)
+		}
+	}
+	if ws != nil && ws[0].Wake != nil {
+		m.printf("\n")
+	}
+	for _, w := range ws {
 		if len(w.Blocking) == 0 {
 			continue
 		}
@@ -278,6 +287,14 @@ func writeTransition(m *mdWriter, st StepSummary, prevRuns int) {
 		}
 		if len(sites) > 0 {
 			m.printf("  Blocking sites that changed most: %s.\n", strings.Join(sites, "; "))
+		}
+		if c.WakeupNanosPerGiBA > 0 {
+			verb := "removed"
+			if c.RemovedWakeup < 0 {
+				verb = "added"
+			}
+			m.printf("  Wake-up latency per GiB %s → %s: the step %s %s of it.\n",
+				ns(c.WakeupNanosPerGiBA), ns(c.WakeupNanosPerGiBB), verb, pct(math.Abs(c.RemovedWakeup)))
 		}
 	}
 	if len(st.WallChange) > 0 {

@@ -48,6 +48,11 @@ type WallRole struct {
 	// FromProfile is set when the times come from the wall profile's sums
 	// because the step's JSON did not record them.
 	FromProfile bool `json:"from_profile,omitempty"`
+	// Wake is how the role's sleeps ended, from the step's JSON; nil when
+	// the wake-ups were not recorded. WakeupNanosPerGiB is its wake-up
+	// latency per GiB moved.
+	Wake              *WakeSummary `json:"wake,omitempty"`
+	WakeupNanosPerGiB float64      `json:"wakeup_ns_per_gib,omitempty"`
 }
 
 // BlockingSite is where a role went to sleep: the first frame of the stack
@@ -78,6 +83,12 @@ type WallChange struct {
 	Removed       float64 `json:"removed"`
 	RemovedOnCPU  float64 `json:"removed_on_cpu"`
 	RemovedOffCPU float64 `json:"removed_off_cpu"`
+	// WakeupNanosPerGiBA and B are the wake-up latency per GiB in A and B,
+	// and RemovedWakeup the share of A's that B no longer spends (0..1,
+	// negative when B spends more); zero unless both recorded wake-ups.
+	WakeupNanosPerGiBA float64 `json:"wakeup_ns_per_gib_a,omitempty"`
+	WakeupNanosPerGiBB float64 `json:"wakeup_ns_per_gib_b,omitempty"`
+	RemovedWakeup      float64 `json:"removed_wakeup,omitempty"`
 	// Sites are the blocking sites whose off-CPU time per GiB changed
 	// most, biggest change first (at most maxSiteChanges), among the
 	// sites both steps list.
@@ -188,7 +199,7 @@ func Wall(s Step, profiles map[string]*pprof.Profile, n int) ([]WallRole, error)
 	var out []WallRole
 	for _, rs := range s.Roles {
 		p := profiles[rs.Role]
-		w := WallRole{Role: rs.Role, WallNanos: rs.WallNanos, OnCPUNanos: rs.OnCPUNanos, OffCPUNanos: rs.OffCPUNanos, PreemptedNanos: rs.PreemptedNanos}
+		w := WallRole{Role: rs.Role, WallNanos: rs.WallNanos, OnCPUNanos: rs.OnCPUNanos, OffCPUNanos: rs.OffCPUNanos, PreemptedNanos: rs.PreemptedNanos, Wake: rs.Wake}
 		if w.WallNanos <= 0 {
 			if p == nil {
 				continue
@@ -208,6 +219,9 @@ func Wall(s Step, profiles map[string]*pprof.Profile, n int) ([]WallRole, error)
 			w.OffCPUNanosPerGiB = float64(w.OffCPUNanos) / moved
 			w.SwitchesPerGiB = float64(rs.Switches) / moved
 			w.WakeupsPerGiB = float64(rs.Wakeups) / moved
+			if w.Wake != nil {
+				w.WakeupNanosPerGiB = float64(w.Wake.WakeupNanos) / moved
+			}
 		}
 		if p != nil {
 			b, err := BlockingSites(p, rs.Role, w.WallNanos, n)
@@ -257,13 +271,18 @@ func WallChanges(a, b []WallRole) []WallChange {
 				continue
 			}
 			base := wa.WallNanosPerGiB
-			out = append(out, WallChange{
+			c := WallChange{
 				Role: wb.Role, WallNanosPerGiBA: base, WallNanosPerGiBB: wb.WallNanosPerGiB,
 				Removed:       (base - wb.WallNanosPerGiB) / base,
 				RemovedOnCPU:  (wa.OnCPUNanosPerGiB - wb.OnCPUNanosPerGiB) / base,
 				RemovedOffCPU: (wa.OffCPUNanosPerGiB - wb.OffCPUNanosPerGiB) / base,
 				Sites:         siteChanges(wa, wb),
-			})
+			}
+			if wa.Wake != nil && wb.Wake != nil && wa.WakeupNanosPerGiB > 0 {
+				c.WakeupNanosPerGiBA, c.WakeupNanosPerGiBB = wa.WakeupNanosPerGiB, wb.WakeupNanosPerGiB
+				c.RemovedWakeup = (wa.WakeupNanosPerGiB - wb.WakeupNanosPerGiB) / wa.WakeupNanosPerGiB
+			}
+			out = append(out, c)
 		}
 	}
 	return out

@@ -20,6 +20,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/pipelab/pipelab/internal/testenv"
+	"github.com/pipelab/pipelab/profile"
 	"github.com/pipelab/pipelab/report"
 )
 
@@ -356,6 +357,24 @@ func TestProfileWall(t *testing.T) {
 	}
 	if !blocked {
 		t.Error("no wall profile has the pipe's read or write path")
+	}
+	testenv.Require(t, profile.ProbeWakeups(), "sched tracepoints")
+	other := map[string]string{"writer": "reader", "reader": "writer"}
+	for _, r := range s.Roles {
+		if r.WakersProfile != "write."+r.Role+".wakers.pb.gz" || r.Wake == nil {
+			t.Fatalf("%s: wakers profile %q, wake %v; want write.%s.wakers.pb.gz and figures", r.Role, r.WakersProfile, r.Wake, r.Role)
+		}
+		top := r.Wake.Wakers[0]
+		if top.Waker != other[r.Role] || !strings.Contains(top.From, "anon_pipe_") {
+			t.Errorf("%s: top waker %+v, want the %s from its anon_pipe_ path", r.Role, top, other[r.Role])
+		}
+		if !strings.Contains(stdout, r.Role+" slept ") {
+			t.Errorf("summary lacks %q:\n%s", r.Role+" slept", stdout)
+		}
+		p := readProfile(t, filepath.Join(dir, "out", r.WakersProfile))
+		if n := len(p.SampleType); n != 3 || p.SampleType[2].Type != "sleep" || len(p.Sample) == 0 || p.Sample[0].Label["waker"] == nil {
+			t.Errorf("%s: %d sample types, %d samples; want wakeups, wakeup, sleep, labelled by waker", r.WakersProfile, n, len(p.Sample))
+		}
 	}
 }
 

@@ -268,6 +268,9 @@ func stepFiles(dir string, step *report.Step) []string {
 		if r.WallProfile != "" {
 			files = append(files, filepath.Join(dir, r.WallProfile))
 		}
+		if r.WakersProfile != "" {
+			files = append(files, filepath.Join(dir, r.WakersProfile))
+		}
 	}
 	return append(files, filepath.Join(dir, report.Artefact{Kind: report.KindStep}.Name(step.Mode)))
 }

@@ -24,12 +24,32 @@ func addWall(rs *report.RoleSummary, r *profile.Role, mode string, comments []st
 	rs.Switches, rs.Wakeups = r.Switches, r.Wakeups
 	r.Wall.Comments = append(r.Wall.Comments, comments...)
 	out[wall] = r.Wall
+	if r.Wake == nil || r.Wakers == nil {
+		return
+	}
+	wakers := report.Artefact{Kind: report.KindWakers, Role: r.Name}
+	rs.WakersProfile = wakers.Name(mode)
+	r.Wakers.Comments = append(r.Wakers.Comments, comments...)
+	out[wakers] = r.Wakers
+	rs.Wake = wakeSummary(r.Wake, report.WakerSites(r.Wakers))
+}
+
+// wakeSummary turns the profiler's wake-up figures into the step's, with
+// where each waker woke the role (from, by waker).
+func wakeSummary(f *profile.WakeFigures, from map[string]string) *report.WakeSummary {
+	w := &report.WakeSummary{WaitingNanos: f.WaitingNanos, WakeupNanos: f.WakeupNanos, Sleeps: f.Latency.Count,
+		LatencyMedianNanos: f.Latency.MedianNanos, LatencyP90Nanos: f.Latency.P90Nanos, LatencyP99Nanos: f.Latency.P99Nanos, Lost: f.Lost}
+	for _, k := range f.Wakers {
+		w.Wakers = append(w.Wakers, report.WakerShare{Waker: k.Waker, Sleeps: k.Sleeps, SleepNanos: k.SleepNanos, WakeupNanos: k.WakeupNanos, From: from[k.Waker]})
+	}
+	return w
 }
 
 // printWall prints the wall view of a step: per role, wall time split in
 // on-CPU and off-CPU, switches and wake-ups per GiB, and where each role
 // slept.
-func printWall(w io.Writer, step *report.Step, blocking []report.Attribution) {
+func printWall(out io.Writer, step *report.Step, blocking []report.Attribution) {
+	w := out
 	if step.View != "wall" {
 		return
 	}
@@ -47,6 +67,13 @@ func printWall(w io.Writer, step *report.Step, blocking []report.Attribution) {
 			float64(r.Switches)/gib, float64(r.Wakeups)/gib)
 	}
 	tw.Flush()
+	if ws, err := report.Wall(*step, nil, 0); err == nil {
+		for _, wr := range ws {
+			if line := report.WakeSentence(wr); line != "" {
+				fmt.Fprintf(out, "%s %s\n", wr.Role, line)
+			}
+		}
+	}
 	for _, a := range blocking {
 		fmt.Fprintf(w, "\n%s: where it blocked, by inclusive share of off-CPU time\n", a.Role)
 		if err := report.WriteTopText(w, []report.Attribution{a}); err != nil {

@@ -1,0 +1,150 @@
+package report
+
+import (
+	"fmt"
+	"sort"
+
+	pprof "github.com/google/pprof/profile"
+)
+
+// WakeSummary is how a role's sleeps ended, from the wall view's
+// wake-up recording (sched:sched_waking): OffCPUNanos = WaitingNanos +
+// WakeupNanos + PreemptedNanos.
+type WakeSummary struct {
+	// WaitingNanos is the time asleep until the wake-up; WakeupNanos the
+	// wake-up latency, from the wake-up until the role ran again.
+	WaitingNanos int64 `json:"waiting_ns"`
+	WakeupNanos  int64 `json:"wakeup_ns"`
+	// Sleeps counts the sleeps with a recorded wake-up; the latency's
+	// median, p90 and p99 are over them.
+	Sleeps             int   `json:"sleeps_with_wakeup"`
+	LatencyMedianNanos int64 `json:"latency_median_ns"`
+	LatencyP90Nanos    int64 `json:"latency_p90_ns"`
+	LatencyP99Nanos    int64 `json:"latency_p99_ns"`
+	// Wakers share out the sleeps by who ended them, most sleep first.
+	Wakers []WakerShare `json:"wakers,omitempty"`
+	// Lost is how many wake-up records the kernel dropped.
+	Lost uint64 `json:"lost,omitempty"`
+}
+
+// WakerShare is the part of a role's sleeps one waker ended.
+type WakerShare struct {
+	// Waker is "writer", "reader", "interrupt", "other task" or "not
+	// recorded".
+	Waker string `json:"waker"`
+	// Sleeps counts the sleeps it ended, SleepNanos their length and
+	// WakeupNanos their wake-up latency.
+	Sleeps      uint64 `json:"sleeps"`
+	SleepNanos  int64  `json:"sleep_ns"`
+	WakeupNanos int64  `json:"wakeup_ns"`
+	// From is where the waker woke the role, "anon_pipe_read → __wake_up":
+	// the first frame of its heaviest stack, from the leaf, past the
+	// scheduler's wake-up machinery, and the wake-up function it called.
+	From string `json:"from,omitempty"`
+}
+
+// wakeFrames are the scheduler's wake-up machinery at the top of a
+// waker's stack; the waking site is the first frame past them.
+var wakeFrames = map[string]bool{
+	"try_to_wake_up": true, "default_wake_function": true, "autoremove_wake_function": true,
+	"woken_wake_function": true, "wake_up_process": true, "wake_up_q": true, "wake_up_state": true,
+	"__wake_up_common": true, "__wake_up_common_lock": true, "__wake_up": true, "__wake_up_sync_key": true,
+	"__wake_up_locked_key": true, "__wake_up_sync": true, "pollwake": true, "ep_poll_callback": true,
+	"__wake_up_locked": true, "wake_up_var": true, "__wake_up_bit": true, "wake_up_bit": true,
+}
+
+// WakerSites finds, per waker label of a wakers profile
+// (MODE.ROLE.wakers.pb.gz), where its heaviest stack by the last sample
+// type (sleep/nanoseconds) woke the role: "site → wake-up function".
+func WakerSites(p *pprof.Profile) map[string]string {
+	if p == nil || len(p.SampleType) == 0 {
+		return nil
+	}
+	idx := len(p.SampleType) - 1
+	type key struct{ waker, from string }
+	by := map[key]int64{}
+	for _, s := range p.Sample {
+		if len(s.Label["waker"]) == 0 {
+			continue
+		}
+		by[key{s.Label["waker"][0], wakingSite(frames(s))}] += s.Value[idx]
+	}
+	keys := make([]key, 0, len(by))
+	for k := range by {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		if by[keys[i]] != by[keys[j]] {
+			return by[keys[i]] > by[keys[j]]
+		}
+		return keys[i].from < keys[j].from
+	})
+	out := map[string]string{}
+	for _, k := range keys {
+		if _, ok := out[k.waker]; !ok {
+			out[k.waker] = k.from
+		}
+	}
+	return out
+}
+
+// wakingSite names a waker's stack (leaf first) by the first frame past
+// the wake-up machinery and the last machinery frame it called.
+func wakingSite(fs []frame) string {
+	var callee string
+	for _, f := range fs {
+		if f.kernel && wakeFrames[f.key] {
+			callee = f.name
+			continue
+		}
+		if callee == "" {
+			return f.name
+		}
+		return f.name + " → " + callee
+	}
+	if callee != "" {
+		return callee
+	}
+	if len(fs) == 0 {
+		return "[no stack]"
+	}
+	return fs[0].name
+}
+
+// WakeSentence says in one line how a role's sleeps ended: "slept 120ms
+// (2900 sleeps/GiB): 98% woken by the reader from anon_pipe_read →
+// __wake_up, wake-up latency median 39µs (p90 60µs, p99 130µs), 61% of
+// off-CPU time". "" without wake-up data.
+func WakeSentence(w WallRole) string {
+	k := w.Wake
+	if k == nil {
+		return ""
+	}
+	slept := k.WaitingNanos + k.WakeupNanos
+	s := fmt.Sprintf("slept %s (%s sleeps/GiB)", ns(float64(slept)), perGiB(w.WakeupsPerGiB))
+	if len(k.Wakers) > 0 && slept > 0 {
+		top := k.Wakers[0]
+		by := "the " + top.Waker
+		switch top.Waker {
+		case w.Role:
+			by = "its own process"
+		case "interrupt":
+			by = "an interrupt"
+		case "other task":
+			by = "another task"
+		case "not recorded":
+			by = "a waker not recorded"
+		}
+		s += fmt.Sprintf(": %s woken by %s", pct(float64(top.SleepNanos)/float64(slept)), by)
+		if top.From != "" {
+			s += " from " + top.From
+		}
+	}
+	if k.Sleeps > 0 {
+		s += fmt.Sprintf(", wake-up latency median %s (p90 %s, p99 %s)", ns(float64(k.LatencyMedianNanos)), ns(float64(k.LatencyP90Nanos)), ns(float64(k.LatencyP99Nanos)))
+	}
+	if w.OffCPUNanos > 0 {
+		s += fmt.Sprintf(", %s of off-CPU time", pct(float64(k.WakeupNanos)/float64(w.OffCPUNanos)))
+	}
+	return s
+}
