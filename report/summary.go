@@ -59,6 +59,9 @@ type StepSummary struct {
 	// Verdict checks the post's claim about the step against its profile;
 	// nil when the post makes none or the step has no CPU profile.
 	Verdict *Verdict `json:"verdict,omitempty"`
+	// Derived are the figures the post reasons with, worked out from the
+	// step's samples (get_user_pages_fast per page, copying per GiB, ...).
+	Derived []Derived `json:"derived,omitempty"`
 	// Flames are the on-CPU flame graphs of the roles, OffCPUFlames the
 	// off-CPU ones (wall view), DiffFlames the differential ones from Prev.
 	Flames       []StepFlame `json:"flames,omitempty"`
@@ -154,6 +157,7 @@ func (s *Summary) addStep(f *Folder, i int, prev *pprof.Profile, opt Options) (*
 		if p != nil {
 			ss.Verdict = CheckClaim(step.Mode, p, opt)
 			ss.Flames = stepFlames(step.Mode, p, opt)
+			ss.Derived = Derive(step, p)
 		}
 	}
 	wall, err := f.wallProfiles(step)

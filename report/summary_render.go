@@ -125,6 +125,7 @@ func writeStep(m *mdWriter, st StepSummary, prevRuns int) {
 	if st.Attribution == nil {
 		m.printf("No kernel attribution for this step (no CPU profile with kernel frames in the folder).\n\n")
 	}
+	writeDerived(m, st.Derived)
 	writeFlames(m, "Flame graphs of on-CPU time, per role (kernel frames orange, user frames green)", st.Flames)
 	for _, a := range st.Attribution {
 		writeRoleAttribution(m, a)
@@ -427,4 +428,16 @@ func writeVerdicts(m *mdWriter, s *Summary) {
 	m.printf("## Verdicts\n\n")
 	m.printf("What the post names as each step's bottleneck, checked against this run's writer profile: a claim holds when its functions take at least %s of the time in the syscall the post looked at (at most %s for the busy loop's sleeping). The interval is the sampling error alone.\n\n", pctShort(MinClaimShare), pctShort(MaxAbsentShare))
 	m.table("llll", []string{"step", "the post's bottleneck", "verdict", "figures"}, rows)
+}
+
+// writeDerived lists the figures derived from the step's samples.
+func writeDerived(m *mdWriter, ds []Derived) {
+	if len(ds) == 0 {
+		return
+	}
+	m.printf("**Derived from the samples** — inclusive sampled time over what the profiled transfers moved; the interval is the sampling error alone:\n\n")
+	for _, d := range ds {
+		m.printf("- %s: %s.\n", d.text(code), d.About)
+	}
+	m.printf("\n")
 }

@@ -95,6 +95,9 @@ func TestProfileWrite(t *testing.T) {
 	if !strings.Contains(stdout, "\n  verdict: holds on this kernel: ") && !strings.Contains(stdout, "\n  verdict: differs: ") {
 		t.Errorf("summary lacks the verdict on the post's claim:\n%s", stdout)
 	}
+	if !strings.Contains(stdout, "\n  writer: copy_page_from_iter ") || !strings.Contains(stdout, " per GiB (95% CI ") {
+		t.Errorf("summary lacks the writer's copy time per GiB derived from the samples:\n%s", stdout)
+	}
 	// The writer's flame graph of a real write step: anon_pipe_write
 	// boxes sit on vfs_write boxes.
 	if _, stderr, code := pipelab(t, dir, "flame", "out/write.pb.gz", "--tagfocus", "role=writer", "-o", "w.svg"); code != 0 {

@@ -145,6 +145,8 @@ type stepTops struct {
 	cpu, blocking []report.Attribution
 	// verdict checks the post's claim about the step; nil when it makes none.
 	verdict *report.Verdict
+	// derived are the figures worked out from the samples.
+	derived []report.Derived
 }
 
 // newProfiledStep plans the transfers of one profiled step of o's mode.
@@ -207,6 +209,7 @@ func finishStep(sr *stepRuns, pf profileFlags, folded bool) (*report.Step, stepT
 	}
 	if err == nil {
 		tops.verdict = report.CheckClaim(step.Mode, profiles[report.Artefact{Kind: report.KindProfile}], report.Options{})
+		tops.derived = report.Derive(step, profiles[report.Artefact{Kind: report.KindProfile}])
 	}
 	tops.blocking = blockingSites(&step, profiles, pf.top)
 	return &step, tops, runErr

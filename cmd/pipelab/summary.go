@@ -77,6 +77,12 @@ func printProfileSummary(w io.Writer, step *report.Step, tops stepTops) {
 	if v := tops.verdict; v != nil {
 		fmt.Fprintf(w, "\nthe post's bottleneck for %s: %s (%q)\n  verdict: %s\n", step.Mode, v.Claim.Bottleneck, v.Claim.PlainWords(), v.Sentence())
 	}
+	if len(tops.derived) > 0 {
+		fmt.Fprintln(w, "\nderived from the samples (inclusive sampled time over what the profiled transfers moved; 95% sampling interval):")
+		for _, d := range tops.derived {
+			fmt.Fprintf(w, "  %s\n", d)
+		}
+	}
 	printWall(w, step, tops.blocking)
 	if len(step.Warnings) > 0 {
 		fmt.Fprintln(w, "\nwarnings:")
