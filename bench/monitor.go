@@ -31,7 +31,7 @@ func (r *runner) monitor(ctx context.Context) error {
 			}
 		case <-ctx.Done():
 			r.killBoth()
-			return fmt.Errorf("%w: %v", ErrInterrupted, context.Cause(ctx))
+			return interruption(ctx, "")
 		case now := <-ticker.C:
 			if r.progress != nil && now.Sub(progressAt) >= progressTick {
 				progressAt = now

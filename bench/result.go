@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"slices"
@@ -14,6 +15,16 @@ import (
 // ErrInterrupted is wrapped by the error Run returns when its context is
 // cancelled; the Result then holds the runs completed so far.
 var ErrInterrupted = errors.New("interrupted")
+
+// interruption is the error of a run whose context was cancelled: it wraps
+// ErrInterrupted, says when, and gives the context's cause when the caller
+// set one (context.WithCancelCause), not the bare "context canceled".
+func interruption(ctx context.Context, when string) error {
+	if cause := context.Cause(ctx); cause != nil && cause != ctx.Err() {
+		return fmt.Errorf("%w%s: %w", ErrInterrupted, when, cause)
+	}
+	return fmt.Errorf("%w%s", ErrInterrupted, when)
+}
 
 // Progress is a snapshot of the run under way, for a progress line.
 type Progress struct {

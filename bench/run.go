@@ -256,7 +256,7 @@ func (r *runner) awaitReady(ctx context.Context) error {
 			}
 		case <-ctx.Done():
 			r.killBoth()
-			return fmt.Errorf("%w before the start: %v", ErrInterrupted, context.Cause(ctx))
+			return interruption(ctx, " before the start")
 		case <-timer.C:
 			k := r.writer
 			if k.ready != nil {

@@ -228,8 +228,8 @@ func TestInterrupt(t *testing.T) {
 		code int
 		line string
 	}{
-		{syscall.SIGINT, 130, "pipelab: interrupted by interrupt"},
-		{syscall.SIGTERM, 143, "pipelab: interrupted by terminated"},
+		{syscall.SIGINT, 130, "pipelab: stopped by SIGINT: profiled run 1 of 1: interrupted\n"},
+		{syscall.SIGTERM, 143, "pipelab: stopped by SIGTERM: profiled run 1 of 1: interrupted\n"},
 	} {
 		t.Run(c.sig.String(), func(t *testing.T) {
 			dir := t.TempDir()

@@ -43,6 +43,8 @@ import (
 	"strings"
 	"syscall"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/pipelab/pipelab/bench"
 )
 
@@ -140,7 +142,7 @@ func exitStatus(env *cli, err error, sig *signals) int {
 		}
 		return st.code
 	case sig.received() != nil:
-		fmt.Fprintf(env.stderr, "pipelab: interrupted by %v: %v\n", sig.received(), err)
+		fmt.Fprintf(env.stderr, "pipelab: stopped by %s: %v\n", signalName(sig.received()), err)
 		if sig.received() == syscall.SIGTERM {
 			return exitSIGTERM
 		}
@@ -210,6 +212,15 @@ func (s *signals) received() os.Signal {
 	default:
 		return nil
 	}
+}
+
+// signalName is the signal's name as kill(1) and the README spell it:
+// SIGINT, SIGTERM.
+func signalName(sg os.Signal) string {
+	if n, ok := sg.(syscall.Signal); ok && unix.SignalName(n) != "" {
+		return unix.SignalName(n)
+	}
+	return sg.String()
 }
 
 func (s *signals) stop() {
