@@ -11,6 +11,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/pipelab/pipelab/bench"
+	"github.com/pipelab/pipelab/gup"
 	"github.com/pipelab/pipelab/profile"
 	"github.com/pipelab/pipelab/report"
 )
@@ -30,6 +31,9 @@ type check struct {
 	Remedy string `json:"remedy,omitempty"`
 	// Fatal marks a check whose NO means profile cannot work at all.
 	Fatal bool `json:"-"`
+	// Optional marks a check of a feature profile does not need (pipelab
+	// gup): it does not count towards doctor's exit status.
+	Optional bool `json:"optional,omitempty"`
 }
 
 func cmdDoctor(ctx context.Context, env *cli, args []string) error {
@@ -73,6 +77,7 @@ func doctorStatus(checks []check) int {
 		switch {
 		case c.Status == statusNo && c.Fatal:
 			return exitUsage
+		case c.Optional:
 		case c.Status != statusOK:
 			code = exitFailed
 		}
@@ -96,7 +101,22 @@ func runChecks(mounted bool) []check {
 		checkCPUs(),
 		checkIdle(),
 		checkSymbols(),
+		checkGUP(),
 	}
+}
+
+// checkGUP says whether pipelab gup can run the kernel's
+// get_user_pages_fast benchmark.
+func checkGUP() check {
+	c := check{Name: "gup_test", Optional: true}
+	err := gup.Probe()
+	if err == nil {
+		c.Status, c.Detail = statusOK, gup.Path+" opens: pipelab gup times get_user_pages_fast with the kernel's own benchmark"
+		return c
+	}
+	c.Status, c.Detail = statusLimited, err.Error()+"; pipelab gup cannot run (profile and ladder are unaffected)"
+	c.Remedy = "a kernel built with CONFIG_GUP_TEST=y and debugfs mounted (mount -t debugfs none /sys/kernel/debug); meanwhile report.md and pipelab profile give get_user_pages_fast's time per page from the samples"
+	return c
 }
 
 func checkKernel() check {

@@ -12,6 +12,7 @@
 //	pipelab diff    [flags] A B    kernel-symbol share change between two profiles or folders
 //	pipelab flame   [flags] P      an SVG flame graph of any pprof file; --diff A B a differential one
 //	pipelab compare [flags] DIR... the same steps in two or more result folders, side by side
+//	pipelab gup     [flags]        the kernel's get_user_pages_fast benchmark (CONFIG_GUP_TEST), small vs huge pages
 //	pipelab report  DIR            rebuild report.md and the chart of a saved ladder folder
 //	pipelab doctor  [--json]       what this machine allows, with remedies
 //
@@ -89,6 +90,7 @@ func commands() []command {
 		{"diff", "kernel-symbol share change between two profiles or result folders", cmdDiff},
 		{"flame", "draw a flame graph (or a differential one) of any pprof file as SVG", cmdFlame},
 		{"compare", "set two or more result folders (ladders, machines, kernels) side by side", cmdCompare},
+		{"gup", "time get_user_pages_fast with the kernel's GUP_FAST_BENCHMARK, small pages vs a huge page", cmdGup},
 		{"report", "rebuild report.md and throughput.svg from a saved ladder folder", cmdReport},
 		{"doctor", "say what this machine allows, with remedies", cmdDoctor},
 	}

@@ -60,7 +60,7 @@ type badInput struct {
 func badInputs(dir string) []badInput {
 	const sizeHint = "(use e.g. 4096, 256KiB, 1.5GiB or 10G; units are powers of 1024)"
 	return []badInput{
-		{[]string{"frob"}, `pipelab: unknown command "frob" (want one of: run, profile, ladder, diff, flame, compare, report, doctor; see pipelab help)`, 2},
+		{[]string{"frob"}, `pipelab: unknown command "frob" (want one of: run, profile, ladder, diff, flame, compare, gup, report, doctor; see pipelab help)`, 2},
 		{[]string{"run", "--mode", "nope"}, "pipelab: --mode nope: unknown mode (want one of: write, write-huge, vmsplice, vmsplice-huge, splice, huge, busy, all)", 2},
 		{[]string{"run", "--bytes", "0"}, "pipelab: run: --bytes 0: must be positive " + sizeHint + " (see pipelab run --help)", 2},
 		{[]string{"run", "--bytes", "-5"}, "pipelab: run: --bytes -5: must be positive " + sizeHint + " (see pipelab run --help)", 2},
@@ -115,6 +115,8 @@ func badInputs(dir string) []badInput {
 		{[]string{"ladder", "--modes", ","}, `pipelab: --modes: unknown mode "" (want a comma-separated list of: write, write-huge, vmsplice, vmsplice-huge, splice, huge, busy)`, 2},
 		{[]string{"run", "--mode", "vmsplice", "--rewrite-after-splice"}, "pipelab: --rewrite-after-splice: needs --verify and a vmsplice writer (add --verify and use mode vmsplice or vmsplice-huge)", 2},
 		{[]string{"doctor", "extra"}, `pipelab: doctor: unexpected argument "extra" (flags start with --; see pipelab doctor --help)`, 2},
+		{[]string{"gup", "--buf-size", "12KiB"}, "pipelab: --buf-size 12288: want two halves of whole 4KiB pages (a multiple of 8KiB, e.g. 256KiB)", 2},
+		{[]string{"gup", "extra"}, `pipelab: gup: unexpected argument "extra" (flags start with --; see pipelab gup --help)`, 2},
 		{[]string{"flame"}, "pipelab: flame: want one profile, got 0 argument(s) (see pipelab flame --help)", 2},
 		{[]string{"flame", "notprof.txt"}, "pipelab: read profile notprof.txt: not a pprof profile (parsing profile: unrecognized profile format; give a .pb.gz file written by pipelab profile or go tool pprof -proto)", 2},
 		{[]string{"flame", "nosamples.pb.gz"}, "pipelab: flame nosamples.pb.gz: no samples (the profile holds no samples with a positive samples/count; profile a run that does some work)", 2},
@@ -177,7 +179,7 @@ func TestUsage(t *testing.T) {
 	if code != 2 || !strings.Contains(stderr, "Usage: pipelab COMMAND [flags]") {
 		t.Errorf("no arguments: got status %d and %q, want 2 and the usage", code, stderr)
 	}
-	for _, cmd := range []string{"run", "profile", "ladder", "diff", "flame", "compare", "report", "doctor"} {
+	for _, cmd := range []string{"run", "profile", "ladder", "diff", "flame", "compare", "gup", "report", "doctor"} {
 		stdout, _, code := pipelab(t, t.TempDir(), cmd, "--help")
 		if code != 0 || !strings.HasPrefix(stdout, "Usage: pipelab "+cmd) {
 			t.Errorf("%s --help: got status %d and %.60q, want 0 and its usage", cmd, code, stdout)
