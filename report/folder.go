@@ -44,6 +44,13 @@ const (
 	CompareChartFile = "compare.svg"
 )
 
+// CompareFlameName is the name, inside `pipelab compare --out DIR`, of the
+// differential flame graph of mode's role in the folder-th folder (counting
+// from 0, the base) against the base: MODE.ROLE.vs-FOLDER.diff.svg.
+func CompareFlameName(mode, role string, folder int) string {
+	return fmt.Sprintf("%s.%s.vs-%d.diff.svg", mode, role, folder)
+}
+
 // Kind is a kind of file a step saves; its value is the file name's suffix
 // after MODE[.ROLE].
 type Kind string

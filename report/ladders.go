@@ -67,6 +67,9 @@ type LadderStep struct {
 	Roles []RoleSymbols `json:"roles,omitempty"`
 	// Notes say why some folder's symbols are not compared.
 	Notes []string `json:"notes,omitempty"`
+	// Flames are the differential flame graphs written for the step
+	// (WriteLaddersFiles only).
+	Flames []LadderFlame `json:"flames,omitempty"`
 }
 
 // LadderCell is one folder's result for one step.

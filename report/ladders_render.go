@@ -69,7 +69,7 @@ func WriteLaddersMarkdown(w io.Writer, l *Ladders, chart string) error {
 		m.printf("\n![median GiB/s per step and folder](%s)\n", chart)
 	}
 	for _, st := range l.Steps {
-		if len(st.Roles) == 0 && len(st.Notes) == 0 {
+		if len(st.Roles) == 0 && len(st.Notes) == 0 && len(st.Flames) == 0 {
 			continue
 		}
 		m.printf("\n## %s\n", st.Mode)
@@ -77,6 +77,12 @@ func WriteLaddersMarkdown(w io.Writer, l *Ladders, chart string) error {
 			m.printf("\n%s: inclusive share of %s, biggest change first.\n\n", rs.Role, l.SampleType)
 			cells := symbolCells(l, rs, true)
 			m.table(symbolsAlign(l), cells[0], cells[1:])
+		}
+		if len(st.Flames) > 0 {
+			m.printf("\nDifferential flame graphs (each frame coloured by the change of its function's share):\n\n")
+		}
+		for _, f := range st.Flames {
+			m.printf("- [%s, `%s` against `%s`](%s)\n", f.Role, l.Folders[f.Folder].Name, l.Folders[0].Name, f.File)
 		}
 		for _, n := range st.Notes {
 			m.printf("\n- %s\n", n)

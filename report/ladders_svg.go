@@ -100,21 +100,26 @@ func folderLegend(b *bytes.Buffer, l *Ladders) {
 	text(b, chartW/2, chartH-12, "middle", 11, "normal", note)
 }
 
-// WriteLaddersFiles writes dir/compare.md and the chart dir/compare.svg
-// it shows, each atomically.
-func WriteLaddersFiles(dir string, l *Ladders) error {
+// WriteLaddersFiles writes into dir compare.md, the chart compare.svg it
+// shows, and per step and role profiled in the base folder and in another
+// one the differential flame graph of the other against the base, all
+// atomically. It returns the names of the files written.
+func WriteLaddersFiles(dir string, l *Ladders) ([]string, error) {
+	flames, err := l.diffFlames()
+	if err != nil {
+		return nil, err
+	}
 	var md, svg bytes.Buffer
 	if err := WriteLaddersMarkdown(&md, l, CompareChartFile); err != nil {
-		return fmt.Errorf("render %s: %w", CompareFile, err)
+		return nil, fmt.Errorf("render %s: %w", CompareFile, err)
 	}
 	if err := WriteLaddersSVG(&svg, l); err != nil {
-		return fmt.Errorf("render %s: %w", CompareChartFile, err)
+		return nil, fmt.Errorf("render %s: %w", CompareChartFile, err)
 	}
-	return WriteFiles(dir, BytesOutput(CompareChartFile, svg.Bytes()), BytesOutput(CompareFile, md.Bytes()))
-}
-
-// LaddersFiles lists the files WriteLaddersFiles writes into dir,
-// space-separated, for the user.
-func LaddersFiles(dir string) string {
-	return filepath.Join(dir, CompareFile) + " " + filepath.Join(dir, CompareChartFile)
+	outs := append(flames, BytesOutput(CompareChartFile, svg.Bytes()), BytesOutput(CompareFile, md.Bytes()))
+	var names []string
+	for _, o := range outs {
+		names = append(names, filepath.Join(dir, o.Name))
+	}
+	return names, WriteFiles(dir, outs...)
 }

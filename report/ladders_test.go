@@ -296,3 +296,40 @@ func TestSettingDiffs(t *testing.T) {
 		t.Errorf("equal settings: got %+v, want none", got)
 	}
 }
+
+// TestWriteLaddersFiles writes compare.md, the chart and one differential
+// flame graph per step and role profiled in both folders, linked from
+// compare.md; the step only one folder has gets none.
+func TestWriteLaddersFiles(t *testing.T) {
+	l := compareLadders(t, "base", "old", "other")
+	dir := t.TempDir()
+	files, err := WriteLaddersFiles(dir, l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, f := range files {
+		names = append(names, filepath.Base(f))
+	}
+	want := "write.writer.vs-1.diff.svg write.reader.vs-1.diff.svg vmsplice.writer.vs-1.diff.svg vmsplice.reader.vs-1.diff.svg compare.svg compare.md"
+	if got := strings.Join(names, " "); got != want {
+		t.Fatalf("files: got %s, want %s", got, want)
+	}
+	md, err := os.ReadFile(filepath.Join(dir, CompareFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if link := "- [writer, `testdata/compare/old` against `testdata/compare/base`](write.writer.vs-1.diff.svg)\n"; !strings.Contains(string(md), link) {
+		t.Errorf("compare.md lacks %q:\n%s", link, md)
+	}
+	svg, err := os.ReadFile(filepath.Join(dir, "write.writer.vs-1.diff.svg"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(svg), "anon_pipe_write") {
+		t.Errorf("write.writer.vs-1.diff.svg does not show anon_pipe_write")
+	}
+	if err := xml.Unmarshal(svg, new(struct{})); err != nil {
+		t.Errorf("write.writer.vs-1.diff.svg is not XML: %v", err)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/pipelab/pipelab/report"
 )
@@ -17,11 +18,13 @@ func cmdCompare(ctx context.Context, env *cli, args []string) error {
 			"Mann-Whitney U-test, and per role the kernel symbols whose inclusive share changed most,\n"+
 			"matched through the alias table (pipe_write on 5.15 and anon_pipe_write on 6.18 are one\n"+
 			"row). The header says where the folders' machines differ; a step measured with different\n"+
-			"settings is flagged. With --out DIR: DIR/compare.md and DIR/compare.svg, a grouped bar chart.")
+			"settings is flagged. With --out DIR: DIR/compare.md, DIR/compare.svg (a grouped bar chart) and,\n"+
+			"per step and role profiled in the first folder and another, DIR/MODE.ROLE.vs-N.diff.svg, the\n"+
+			"differential flame graph of folder N (counting the first as 0) against the first.")
 	fs.StringVar(&format, "format", format, "output `format`: text, markdown or json")
 	fs.IntVar(&top, "top", top, "how many symbols to list per step and role")
 	fs.StringVar(&sampleType, "sample-type", sampleType, "sample `type` of the symbol shares, e.g. cpu/nanoseconds (default: cpu/nanoseconds when present)")
-	fs.StringVar(&out, "out", out, "also write compare.md and compare.svg into this `directory`")
+	fs.StringVar(&out, "out", out, "also write compare.md, compare.svg and the differential flame graphs into this `directory`")
 	if err := fs.parse(env, args); err != nil {
 		return err
 	}
@@ -48,10 +51,11 @@ func cmdCompare(ctx context.Context, env *cli, args []string) error {
 		return inputError(err)
 	}
 	if out != "" {
-		if err := report.WriteLaddersFiles(out, l); err != nil {
-			return err
+		files, err := report.WriteLaddersFiles(out, l)
+		if err != nil {
+			return inputError(err)
 		}
-		fmt.Fprintf(env.stderr, "wrote %s\n", report.LaddersFiles(out))
+		fmt.Fprintf(env.stderr, "wrote %s\n", strings.Join(files, " "))
 	}
 	return write(env.stdout, l)
 }

@@ -13,7 +13,8 @@ import (
 // TestCompare captures two small ladders here, one with 64KiB pipes and
 // one with 1MiB pipes, and compares them: both steps in both folders, the
 // pipe size flagged as a setting that differs, real kernel symbols in the
-// symbol rows, and compare.md with its chart under --out.
+// symbol rows, and compare.md with its chart and the differential flame
+// graphs under --out.
 func TestCompare(t *testing.T) {
 	mustHavePerfEvents(t)
 	dir := t.TempDir()
@@ -37,7 +38,7 @@ func TestCompare(t *testing.T) {
 			t.Errorf("compare output lacks %q:\n%s", want, stdout)
 		}
 	}
-	for _, f := range []string{report.CompareFile, report.CompareChartFile} {
+	for _, f := range []string{report.CompareFile, report.CompareChartFile, report.CompareFlameName("write", "writer", 1), report.CompareFlameName("vmsplice", "reader", 1)} {
 		if _, err := os.Stat(filepath.Join(dir, "cmp", f)); err != nil {
 			t.Errorf("--out: %v", err)
 		}
