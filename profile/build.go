@@ -100,7 +100,8 @@ type buildInput struct {
 
 // buildProfile symbolizes stacks and returns a profile with sample types
 // samples/count and cpu/nanoseconds (and offcpu/nanoseconds for the wall
-// view). Labels: role, mode, pid, tid, all strings.
+// view). Labels: role, mode, pid, tid, and comm and cpu where known, all
+// strings.
 func buildProfile(sym *symbolizer, in buildInput) *pprof.Profile {
 	b := &builder{
 		sym:      sym,
@@ -150,6 +151,14 @@ func (b *builder) addStack(in buildInput, s *stack) {
 	label := map[string][]string{
 		"role": {in.role}, "mode": {in.mode},
 		"pid": {strconv.Itoa(int(s.pid))}, "tid": {strconv.Itoa(int(s.tid))},
+	}
+	// comm (the task's name when sampled) and cpu, as perf_to_profile
+	// and Parca write them, where known.
+	if s.comm != "" {
+		label["comm"] = []string{s.comm}
+	}
+	if s.cpu >= 0 {
+		label["cpu"] = []string{strconv.Itoa(int(s.cpu))}
 	}
 	if in.wakers {
 		label["waker"] = []string{s.waker}

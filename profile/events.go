@@ -41,14 +41,17 @@ var hardwareCounters = []counterSpec{
 var allCounters = append(append([]counterSpec{}, softwareCounters...), hardwareCounters...)
 
 // counterAttr configures a disabled counting event with enabled and
-// running times, so multiplexed counts can be scaled.
+// running times, so multiplexed counts can be scaled. Inherit makes the
+// event count the threads and processes its thread creates after it was
+// opened too (an external command's pipeline, a program's workers); a
+// read then sums them. pipelab's own children create none once gated.
 func counterAttr(c counterSpec) perf.Attr {
 	return perf.Attr{
 		Label:       c.name,
 		Type:        c.typ,
 		Config:      c.config,
 		CountFormat: perf.CountFormat{Enabled: true, Running: true},
-		Options:     perf.Options{Disabled: true},
+		Options:     perf.Options{Disabled: true, Inherit: true},
 	}
 }
 

@@ -62,6 +62,7 @@ func (p *Profiler) Stop() error {
 		p.readers.Wait()
 		p.cancel = nil
 	}
+	p.settle()
 	p.stopWall(stopNS)
 	for _, r := range p.roles {
 		p.readCounters(r)
@@ -71,23 +72,31 @@ func (p *Profiler) Stop() error {
 	return nil
 }
 
-// handle decodes one raw record and accounts it to role r.
-func (p *Profiler) handle(r *roleState, raw *perf.RawRecord) {
+// handle decodes one raw record, taken on cpu (-1: not known), and
+// accounts it to role r; r is nil for a sample or mapping of a pid that no
+// role knows yet (see tasks.go).
+func (p *Profiler) handle(r *roleState, cpu int32, raw *perf.RawRecord) {
 	var rec record
 	err := decodeBody(uint32(raw.Header.Type), raw.Header.Misc, raw.Data, &rec)
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if err != nil {
-		r.badRecords++
+		if r != nil {
+			r.badRecords++
+		}
 		return
 	}
 	switch rec.typ {
 	case recordSample:
+		if r == nil {
+			p.hold(&rec, cpu)
+			return
+		}
 		r.samples++
-		r.agg.add(rec.pid, rec.tid, rec.chain, 1, p.sampleNS(rec.period), 0)
+		r.agg.addOn(rec.pid, rec.tid, cpu, p.tasks.comm[rec.tid], rec.chain, 1, p.sampleNS(rec.period), 0)
 	case recordMmap, recordMmap2:
 		if rec.prot&0x4 != 0 { // PROT_EXEC
-			p.sym.space(rec.pid).add(userMap{start: rec.addr, limit: rec.addr + rec.length, pgoff: rec.pgoff, file: rec.file})
+			p.sym.space(rec.pid).addAt(userMap{start: rec.addr, limit: rec.addr + rec.length, pgoff: rec.pgoff, file: rec.file}, rec.time)
 		}
 	case recordLost, recordLostSamples:
 		r.lost += rec.lost

@@ -173,9 +173,11 @@ type Profiler struct {
 	tids     []int           // the children's threads, of the current cycle
 	threads  []*threadEvents // counters of the current cycle
 	samplers []*sampler      // of the current cycle
-	// pidRole maps the children's pids to their roles, for CPU-wide
-	// samplers; written by Attach only.
+	// pidRole maps the children's pids, and those of the processes they
+	// fork, to their roles, for CPU-wide samplers; guarded by mu while
+	// the rings are read.
 	pidRole map[uint32]*roleState
+	tasks   tasks     // the roles' processes and names (see tasks.go); guarded by mu
 	wake    wakeState // who woke whom (wall view)
 	// perThread samples each thread instead of each CPU: the fallback
 	// when CPU-wide events are refused, and a test hook.
@@ -212,7 +214,7 @@ func New(cfg Config) (*Profiler, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &Profiler{cfg: cfg, release: KernelRelease(), warned: make(map[string]bool), pidRole: make(map[uint32]*roleState),
+	p := &Profiler{cfg: cfg, release: KernelRelease(), warned: make(map[string]bool), pidRole: make(map[uint32]*roleState), tasks: newTasks(),
 		countInline: cfg.View == "wall", eventReason: reason}
 	kern, err := LoadKallsyms()
 	if err != nil {
@@ -380,6 +382,7 @@ func (p *Profiler) attachRole(r *roleState, pid int) error {
 	}
 	r.pids = append(r.pids, pid)
 	p.pidRole[uint32(pid)] = r
+	p.seedComms(pid, tids)
 	sp := p.sym.space(uint32(pid))
 	for _, m := range maps {
 		sp.add(m)

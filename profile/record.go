@@ -14,6 +14,7 @@ const (
 	recordLost        = 2
 	recordComm        = 3
 	recordExit        = 4
+	recordFork        = 7
 	recordSample      = 9
 	recordMmap2       = 10
 	recordLostSamples = 13
@@ -24,6 +25,7 @@ const (
 const (
 	miscSwitchOut        = 1 << 13 // PERF_RECORD_MISC_SWITCH_OUT
 	miscSwitchOutPreempt = 1 << 14 // PERF_RECORD_MISC_SWITCH_OUT_PREEMPT
+	miscCommExec         = 1 << 13 // PERF_RECORD_MISC_COMM_EXEC (since Linux 3.16)
 )
 
 // Callchain context markers (enum perf_callchain_context): entries at or
@@ -61,6 +63,11 @@ type record struct {
 	file                string
 	// PERF_RECORD_LOST and LOST_SAMPLES: how many records were lost.
 	lost uint64
+	// PERF_RECORD_FORK and EXIT: the parent's pid and tid (pid and tid
+	// are the new or exiting task's).
+	ppid, ptid uint32
+	// PERF_RECORD_COMM: the task's new name.
+	comm string
 }
 
 // decodeRecord decodes one whole record, header included, as it sits in
@@ -91,7 +98,11 @@ func decodeBody(typ uint32, misc uint16, d []byte, r *record) error {
 		err = decodeLost(d, 8, r)
 	case recordLostSamples:
 		err = decodeLost(d, 0, r)
-	case recordComm, recordExit, recordSwitch:
+	case recordFork, recordExit:
+		err = decodeFork(d, r)
+	case recordComm:
+		err = decodeComm(d, r)
+	case recordSwitch:
 		err = decodeSampleID(d, r)
 	}
 	if err != nil {
@@ -147,6 +158,41 @@ func decodeMmap(typ uint32, d []byte, r *record) error {
 	return decodeSampleID(d, r)
 }
 
+// decodeFork decodes PERF_RECORD_FORK and PERF_RECORD_EXIT: u32 pid,
+// ppid; u32 tid, ptid; u64 time; then the sample_id trailer, whose time
+// is the same.
+func decodeFork(d []byte, r *record) error {
+	if len(d) < 24+sampleIDSize {
+		return errShortRecord
+	}
+	le := binary.LittleEndian
+	if err := decodeSampleID(d, r); err != nil {
+		return err
+	}
+	r.pid, r.ppid, r.tid, r.ptid = le.Uint32(d), le.Uint32(d[4:]), le.Uint32(d[8:]), le.Uint32(d[12:])
+	r.time = le.Uint64(d[16:])
+	return nil
+}
+
+// decodeComm decodes PERF_RECORD_COMM: u32 pid, tid; char comm[] (NUL
+// terminated, padded to 8 bytes); then the sample_id trailer.
+func decodeComm(d []byte, r *record) error {
+	if len(d) < 8+sampleIDSize {
+		return errShortRecord
+	}
+	if err := decodeSampleID(d, r); err != nil {
+		return err
+	}
+	le := binary.LittleEndian
+	r.pid, r.tid = le.Uint32(d), le.Uint32(d[4:])
+	name := d[8 : len(d)-sampleIDSize]
+	if i := bytes.IndexByte(name, 0); i >= 0 {
+		name = name[:i]
+	}
+	r.comm = string(name)
+	return nil
+}
+
 // decodeLost decodes PERF_RECORD_LOST (u64 id; u64 lost) when skip is 8,
 // and PERF_RECORD_LOST_SAMPLES (u64 lost) when skip is 0.
 func decodeLost(d []byte, skip int, r *record) error {
@@ -181,7 +227,7 @@ func recordPID(typ uint32, d []byte) (pid uint32, ok bool) {
 		if len(d) >= 12 {
 			return binary.LittleEndian.Uint32(d[8:]), true
 		}
-	case recordMmap, recordMmap2, recordComm, recordExit, recordSwitch, recordLost, recordLostSamples:
+	case recordMmap, recordMmap2, recordComm, recordExit, recordFork, recordSwitch, recordLost, recordLostSamples:
 		if len(d) >= sampleIDSize {
 			return binary.LittleEndian.Uint32(d[len(d)-sampleIDSize:]), true
 		}

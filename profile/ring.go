@@ -49,19 +49,27 @@ func (p *Profiler) readRing(ctx context.Context, s *sampler) {
 }
 
 // handleFrom accounts one record of s to its role: the sampler's own for
-// a per-thread sampler, else the role of the record's pid. Records of
-// other processes are dropped. A lost-record count whose pid is not a
-// child's (it carries whichever task was running when the kernel wrote it)
-// goes to the role last sampled on the ring, or to the writer before any.
+// a per-thread sampler, else the role of the record's pid. Fork and comm
+// records track the roles' processes (tasks.go); samples of pids no role
+// knows yet are held until Stop; mappings are kept for every pid. A
+// lost-record count whose pid is not a child's (it carries whichever task
+// was running when the kernel wrote it) goes to the role last sampled on
+// the ring, or to the writer before any.
 func (p *Profiler) handleFrom(s *sampler, raw *perf.RawRecord) {
-	if s.role != nil {
-		p.handle(s.role, raw)
+	t := uint32(raw.Header.Type)
+	if t == recordFork || t == recordComm {
+		p.lifecycle(raw)
 		return
 	}
-	t := uint32(raw.Header.Type)
+	if s.role != nil {
+		p.handle(s.role, int32(s.cpu), raw)
+		return
+	}
 	var r *roleState
 	if pid, ok := recordPID(t, raw.Data); ok {
+		p.mu.Lock()
 		r = p.pidRole[pid]
+		p.mu.Unlock()
 	}
 	switch {
 	case r != nil && t == recordSample:
@@ -71,8 +79,8 @@ func (p *Profiler) handleFrom(s *sampler, raw *perf.RawRecord) {
 		if r == nil {
 			r = p.roles[0]
 		}
-	case r == nil:
+	case r == nil && t != recordSample && t != recordMmap && t != recordMmap2:
 		return
 	}
-	p.handle(r, raw)
+	p.handle(r, int32(s.cpu), raw)
 }

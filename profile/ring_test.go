@@ -2,7 +2,9 @@ package profile
 
 import (
 	"encoding/binary"
+	"fmt"
 	"os"
+	"reflect"
 	"testing"
 
 	perf "github.com/elastic/go-perf"
@@ -81,10 +83,87 @@ func TestHandleFromCPUWide(t *testing.T) {
 	if w.lost != 1 || r.lost != 3 {
 		t.Errorf("lost: writer %d, reader %d; want 1 and 3", w.lost, r.lost)
 	}
-	if _, ok := p.sym.spaces[300]; ok {
-		t.Error("mapping of pid 300 kept, want dropped")
-	}
 	if m, ok := p.sym.space(100).find(0x1800); !ok || m.file != "/mine" {
 		t.Errorf("pid 100 mapping at 0x1800: got %+v %v, want /mine", m, ok)
+	}
+	p.settle()
+	if w.samples != 1 || r.samples != 1 {
+		t.Errorf("after settle: samples: writer %d, reader %d; want 1 and 1 (pid 300 is no child's)", w.samples, r.samples)
+	}
+}
+
+// forkBody is PERF_RECORD_FORK's body before the sample_id trailer.
+func forkBody(pid, ppid, tid, ptid uint32, time uint64) []byte {
+	var b []byte
+	for _, v := range []uint32{pid, ppid, tid, ptid} {
+		b = binary.LittleEndian.AppendUint32(b, v)
+	}
+	return binary.LittleEndian.AppendUint64(b, time)
+}
+
+// commBody is PERF_RECORD_COMM's body before the sample_id trailer.
+func commBody(pid, tid uint32, comm string) []byte {
+	b := binary.LittleEndian.AppendUint32(nil, pid)
+	b = binary.LittleEndian.AppendUint32(b, tid)
+	b = append(b, comm...)
+	for n := len(comm) + 1; ; n++ {
+		b = append(b, 0)
+		if n%8 == 0 {
+			break
+		}
+	}
+	return b
+}
+
+// TestDescendants feeds the records of a writer that forks a child, which
+// forks a grandchild whose samples come in before the fork record that
+// names its parent, and execs: both join the writer, each sample labelled
+// with the comm its task had and the ring's CPU, and the exec drops the
+// mappings of the old program.
+func TestDescendants(t *testing.T) {
+	p, err := New(Config{FreqHz: 999, Mode: "ext"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := p.roles[0]
+	p.pidRole[100], p.pidRole[200] = w, p.roles[1]
+	p.tasks.comm[100] = "pipelab-writer"
+	s := &sampler{cpu: 1, tid: -1}
+	feed := func(rec []byte) {
+		raw := perf.RawRecord{Data: rec[headerSize:]}
+		raw.Header.Type = perf.RecordType(binary.LittleEndian.Uint32(rec))
+		raw.Header.Misc = binary.LittleEndian.Uint16(rec[4:])
+		raw.Header.Size = binary.LittleEndian.Uint16(rec[6:])
+		p.handleFrom(s, &raw)
+	}
+	chain := []uint64{contextKernel, 0xffffffff81000010}
+	feed(sideBand(recordMmap2, 0, 100, 100, 1, mmap2Body(0x1000, 0x1000, 0, 4, "/old")))
+	feed(sideBand(recordComm, miscCommExec, 100, 100, 5, commBody(100, 100, "sh")))
+	feed(sideBand(recordMmap2, 0, 100, 100, 6, mmap2Body(0x8000, 0x1000, 0, 4, "/bin/sh")))
+	feed(sampleBytes(100, 100, 1000, chain...))
+	feed(sideBand(recordFork, 0, 400, 400, 10, forkBody(400, 100, 400, 100, 10)))
+	feed(sampleBytes(400, 400, 1000, chain...))
+	feed(sampleBytes(500, 500, 1000, chain...)) // its fork record comes later
+	feed(sideBand(recordFork, 0, 500, 500, 12, forkBody(500, 400, 500, 400, 12)))
+	feed(sideBand(recordComm, miscCommExec, 500, 500, 13, commBody(500, 500, "cat")))
+	feed(sampleBytes(500, 500, 1000, chain...))
+	feed(sampleBytes(600, 600, 1000, chain...)) // nobody's
+	p.settle()
+	if w.samples != 4 {
+		t.Errorf("writer samples: got %d, want 4 (sh, its child, its grandchild twice)", w.samples)
+	}
+	got := map[string]int64{}
+	for _, st := range w.agg.order {
+		got[fmt.Sprintf("%d/%s/cpu%d", st.pid, st.comm, st.cpu)] += st.samples
+	}
+	want := map[string]int64{"100/sh/cpu1": 1, "400/sh/cpu1": 1, "500/cat/cpu1": 2}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("writer stacks by pid/comm/cpu: got %v, want %v", got, want)
+	}
+	if _, ok := p.sym.space(100).find(0x1800); ok {
+		t.Error("pid 100 still maps /old after its exec")
+	}
+	if m, ok := p.sym.space(400).find(0x8800); !ok || m.file != "/bin/sh" {
+		t.Errorf("pid 400 (forked) at 0x8800: got %+v %v, want its parent's /bin/sh", m, ok)
 	}
 }

@@ -20,29 +20,68 @@ type userMap struct {
 }
 
 // addrSpace holds the executable mappings of one process, from
-// /proc/PID/maps at attach time and from MMAP/MMAP2 records later.
+// /proc/PID/maps at attach time and from MMAP/MMAP2 records later. An
+// execve (a COMM record with PERF_RECORD_MISC_COMM_EXEC) empties it: what
+// was mapped before belongs to the old program.
 type addrSpace struct {
-	maps []userMap // sorted by start, non-overlapping
+	maps   []spaceMap // sorted by start, non-overlapping
+	execNS uint64     // perf time of the latest execve, 0 if none seen
+}
+
+// spaceMap is a mapping and the perf time of its MMAP record (0 for one
+// read from /proc/PID/maps).
+type spaceMap struct {
+	userMap
+	at uint64
 }
 
 // add inserts m, replacing whatever it overlaps (a later mmap wins).
-func (s *addrSpace) add(m userMap) {
+func (s *addrSpace) add(m userMap) { s.addAt(m, 0) }
+
+// addAt inserts m, mapped at perf time t, unless t is before the latest
+// execve: the rings are read side by side, so a record of the old program
+// may come in after the new one's.
+func (s *addrSpace) addAt(m userMap, t uint64) {
+	if s.execNS != 0 && t < s.execNS {
+		return
+	}
 	kept := s.maps[:0:0]
 	for _, o := range s.maps {
 		if o.limit <= m.start || o.start >= m.limit {
 			kept = append(kept, o)
 		}
 	}
-	kept = append(kept, m)
+	kept = append(kept, spaceMap{m, t})
 	sort.Slice(kept, func(i, j int) bool { return kept[i].start < kept[j].start })
 	s.maps = kept
+}
+
+// exec drops every mapping from before perf time t, when the process
+// exec'd a new program.
+func (s *addrSpace) exec(t uint64) {
+	if t <= s.execNS {
+		return
+	}
+	s.execNS = t
+	kept := s.maps[:0:0]
+	for _, o := range s.maps {
+		if o.at >= t {
+			kept = append(kept, o)
+		}
+	}
+	s.maps = kept
+}
+
+// clone returns a copy of s: a forked child's address space.
+func (s *addrSpace) clone() *addrSpace {
+	return &addrSpace{maps: append([]spaceMap(nil), s.maps...), execNS: s.execNS}
 }
 
 // find returns the mapping that holds addr.
 func (s *addrSpace) find(addr uint64) (userMap, bool) {
 	i := sort.Search(len(s.maps), func(i int) bool { return s.maps[i].limit > addr })
 	if i < len(s.maps) && s.maps[i].start <= addr {
-		return s.maps[i], true
+		return s.maps[i].userMap, true
 	}
 	return userMap{}, false
 }

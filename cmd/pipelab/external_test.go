@@ -2,8 +2,13 @@ package main
 
 import (
 	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
+
+	pprof "github.com/google/pprof/profile"
 
 	"github.com/pipelab/pipelab/report"
 )
@@ -45,5 +50,141 @@ func TestCommandName(t *testing.T) {
 		if got := commandName(tc.cmd); got != tc.want {
 			t.Errorf("commandName(%q): got %q, want %q", tc.cmd, got, tc.want)
 		}
+	}
+}
+
+// profileCommand runs pipelab profile with args into a new folder and
+// returns the folder.
+func profileCommand(t *testing.T, args ...string) string {
+	t.Helper()
+	mustHavePerfEvents(t)
+	dir := t.TempDir()
+	args = append([]string{"profile", "--out", dir, "--repeat", "1"}, args...)
+	_, stderr, code := pipelab(t, dir, args...)
+	if code != 0 {
+		t.Fatalf("pipelab %s: exit status %d, stderr:\n%s", strings.Join(args, " "), code, stderr)
+	}
+	return dir
+}
+
+// hasFrame reports whether any sample of p with label comm=comm ("" for
+// any) has a frame named fn.
+func hasFrame(p *pprof.Profile, comm, fn string) bool {
+	for _, s := range p.Sample {
+		if comm != "" && (len(s.Label["comm"]) == 0 || s.Label["comm"][0] != comm) {
+			continue
+		}
+		for _, l := range s.Location {
+			for _, ln := range l.Line {
+				if ln.Function.Name == fn {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+// checkLabels fails unless every sample but [lost] carries role, pid,
+// tid, comm and cpu.
+func checkLabels(t *testing.T, p *pprof.Profile) {
+	t.Helper()
+	for _, s := range p.Sample {
+		if len(s.Label["pid"]) == 0 {
+			continue // the [lost] sample
+		}
+		for _, k := range []string{"role", "tid", "comm", "cpu"} {
+			if len(s.Label[k]) != 1 {
+				t.Fatalf("a sample has labels %v, want one %s", s.Label, k)
+			}
+		}
+	}
+}
+
+func TestProfileWriterCommand(t *testing.T) {
+	// head reads /dev/zero in small blocks: a few percent of its time, so
+	// sample often. /dev/zero's read is read_zero, or read_iter_zero for
+	// readv and on kernels before 5.10's split.
+	dir := profileCommand(t, "--writer-cmd", "head -c 268435456 /dev/zero", "--bytes", "256MiB", "--mode", "splice", "--freq", "4999")
+	p := readProfile(t, filepath.Join(dir, "head.writer.pb.gz"))
+	checkLabels(t, p)
+	if !hasFrame(p, "head", "read_zero") && !hasFrame(p, "head", "read_iter_zero") || !hasFrame(p, "head", "anon_pipe_write") {
+		t.Errorf("no sample of comm head holds read_zero or read_iter_zero, or none anon_pipe_write:\n%s", p)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "head.json")); err != nil {
+		t.Errorf("no head.json: %v", err)
+	}
+}
+
+// TestProfileWriterCommandUserFrames profiles a small C program that
+// vmsplices its buffer into stdout, compiled here: its own function is a
+// user frame of the writer's profile, above the kernel's vmsplice.
+func TestProfileWriterCommandUserFrames(t *testing.T) {
+	gcc, err := exec.LookPath("gcc")
+	if err != nil {
+		t.Skipf("no gcc to build the vmsplice writer: %v", err)
+	}
+	src := filepath.Join(t.TempDir(), "vmsplicer.c")
+	bin := strings.TrimSuffix(src, ".c")
+	code := `#define _GNU_SOURCE
+#include <fcntl.h>
+#include <string.h>
+#include <sys/uio.h>
+static char buf[1 << 17] __attribute__((aligned(4096)));
+/* libc's vmsplice keeps no frame pointer, so a frame-pointer unwind skips
+   its caller: splice_half. vmsplice_loop is the frame that shows. */
+__attribute__((noinline)) static int splice_half(struct iovec *v) {
+	ssize_t n = vmsplice(1, v, 1, 0);
+	if (n < 0) return -1;
+	v->iov_base = (char *)v->iov_base + n;
+	v->iov_len -= n;
+	return 0;
+}
+__attribute__((noinline)) static void vmsplice_loop(void) {
+	for (int i = 0;; i ^= 1) {
+		struct iovec v = {buf + i * sizeof buf / 2, sizeof buf / 2};
+		while (v.iov_len > 0)
+			if (splice_half(&v) < 0) return;
+	}
+}
+int main(void) { memset(buf, 'x', sizeof buf); vmsplice_loop(); return 0; }
+`
+	if err := os.WriteFile(src, []byte(code), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command(gcc, "-O2", "-g", "-fno-omit-frame-pointer", "-o", bin, src).CombinedOutput(); err != nil {
+		t.Fatalf("gcc: %v\n%s", err, out)
+	}
+	dir := profileCommand(t, "--writer-cmd", bin, "--mode", "splice", "--pipe-size", "64KiB", "--bytes", "256MiB", "--freq", "4999")
+	p := readProfile(t, filepath.Join(dir, "vmsplicer.writer.pb.gz"))
+	checkLabels(t, p)
+	if !hasFrame(p, "vmsplicer", "vmsplice_loop") || !hasFrame(p, "vmsplicer", "__do_sys_vmsplice") {
+		t.Errorf("no sample of comm vmsplicer holds both vmsplice_loop and __do_sys_vmsplice:\n%s", p)
+	}
+}
+
+func TestProfileReaderCommand(t *testing.T) {
+	dir := profileCommand(t, "--reader-cmd", "cat >/dev/null", "--bytes", "64MiB", "--name", "catr")
+	p := readProfile(t, filepath.Join(dir, "catr.reader.pb.gz"))
+	checkLabels(t, p)
+	if !hasFrame(p, "cat", "anon_pipe_read") {
+		t.Errorf("no sample of comm cat holds anon_pipe_read:\n%s", p)
+	}
+}
+
+// TestProfileForkingCommand profiles a writer command that forks a
+// pipeline: both of its cat processes have samples in the writer role.
+func TestProfileForkingCommand(t *testing.T) {
+	dir := profileCommand(t, "--writer-cmd", "cat /dev/zero | cat", "--bytes", "128MiB")
+	p := readProfile(t, filepath.Join(dir, "cat.writer.pb.gz"))
+	checkLabels(t, p)
+	pids := map[string]bool{}
+	for _, s := range p.Sample {
+		if c := s.Label["comm"]; len(c) == 1 && c[0] == "cat" && s.Label["role"][0] == "writer" {
+			pids[s.Label["pid"][0]] = true
+		}
+	}
+	if len(pids) < 2 {
+		t.Errorf("got samples of cat from pids %v in the writer role, want two processes", pids)
 	}
 }
