@@ -93,7 +93,7 @@ func (p *Profiler) handle(r *roleState, cpu int32, raw *perf.RawRecord) {
 			return
 		}
 		r.samples++
-		r.agg.addOn(rec.pid, rec.tid, cpu, p.tasks.comm[rec.tid], rec.chain, 1, p.sampleNS(rec.period), 0)
+		r.agg.addOn(rec.pid, rec.tid, cpu, p.tasks.commOf(rec.pid, rec.tid), rec.chain, 1, p.sampleNS(rec.period), 0)
 	case recordMmap, recordMmap2:
 		if rec.prot&0x4 != 0 { // PROT_EXEC
 			p.sym.space(rec.pid).addAt(userMap{start: rec.addr, limit: rec.addr + rec.length, pgoff: rec.pgoff, file: rec.file}, rec.time)

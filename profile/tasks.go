@@ -79,6 +79,15 @@ func (p *Profiler) lifecycle(raw *perf.RawRecord) {
 	}
 }
 
+// commOf is the latest name of tid, or else of its process (a thread
+// sampled as it exits has tid -1).
+func (ts *tasks) commOf(pid, tid uint32) string {
+	if c, ok := ts.comm[tid]; ok {
+		return c
+	}
+	return ts.comm[pid]
+}
+
 // hold keeps a sample of a pid that no role knows yet; p.mu is held.
 func (p *Profiler) hold(rec *record, cpu int32) {
 	ts := &p.tasks
@@ -92,7 +101,7 @@ func (p *Profiler) hold(rec *record, cpu int32) {
 		ts.dropped++
 		return
 	}
-	a.addOn(rec.pid, rec.tid, cpu, ts.comm[rec.tid], rec.chain, 1, p.sampleNS(rec.period), 0)
+	a.addOn(rec.pid, rec.tid, cpu, ts.commOf(rec.pid, rec.tid), rec.chain, 1, p.sampleNS(rec.period), 0)
 	ts.pendingStacks += len(a.order) - n
 	ts.pendingSamples[rec.pid]++
 }
@@ -107,7 +116,7 @@ func (p *Profiler) settle() {
 		if r := p.roleOf(pid); r != nil {
 			for _, st := range a.order {
 				if st.comm == "" { // sampled before its fork record came in
-					st.comm = ts.comm[st.tid]
+					st.comm = ts.commOf(st.pid, st.tid)
 				}
 			}
 			r.agg.merge(a)
