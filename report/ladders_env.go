@@ -35,7 +35,8 @@ func envFields(e *Env) []field {
 // stepSettings are the settings that shape what a step measures: its
 // Settings but the mode (the same in every folder compared) and the
 // repeat count (it changes how many runs there are, not what one run
-// measures), and the profile view. A new field of Settings that changes
+// measures), and how it was profiled: the view, the sampled event, and
+// whether the runs timed profiled or unprofiled transfers. A new field of Settings that changes
 // what a run measures belongs here too.
 func stepSettings(s *Step) []field {
 	b := strconv.FormatBool
@@ -56,10 +57,36 @@ func stepSettings(s *Step) []field {
 		{"verify", b(s.Verify)},
 		{"rewrite_after_splice", b(s.RewriteAfterSplice)},
 		{"view", orNone(s.View)},
+		{"event", sampledEvent(s)},
+		{"throughput_from", throughputFrom(s)},
 		{"strategy", orNone(s.Strategy)},
 		{"writer_cmd", orNone(s.WriterCmd)},
 		{"reader_cmd", orNone(s.ReaderCmd)},
 	}
+}
+
+// sampledEvent is the event a profiled step sampled: cpu-clock in files
+// from before the field, "none" when not profiled.
+func sampledEvent(s *Step) string {
+	switch {
+	case s.Event != "":
+		return s.Event
+	case s.View != "":
+		return "cpu-clock"
+	}
+	return "none"
+}
+
+// throughputFrom says which transfers a step's runs timed: files from
+// before the field timed the profiled transfers when profiled.
+func throughputFrom(s *Step) string {
+	switch {
+	case s.ThroughputFrom != "":
+		return s.ThroughputFrom
+	case s.View != "":
+		return "profiled"
+	}
+	return "unprofiled"
 }
 
 // orNone spells an empty setting "none" (no view, no command).

@@ -159,7 +159,8 @@ func findSeries(l *Ladders, mode, role, post string) *SymbolSeries {
 
 // TestCompareLaddersMissingAndSettings: a step only some folders have is
 // kept and shown missing in the others; a step measured with another
-// pipe size is flagged; a folder on other CPUs says so in the header.
+// pipe size, and timed on unprofiled transfers where the others timed
+// profiled ones, is flagged; a folder on other CPUs says so in the header.
 func TestCompareLaddersMissingAndSettings(t *testing.T) {
 	l := compareLadders(t, "base", "old", "other")
 	var modes []string
@@ -174,8 +175,9 @@ func TestCompareLaddersMissingAndSettings(t *testing.T) {
 		t.Errorf("splice: got cells %+v; want missing in base and other, 3.075 GiB/s in old", splice.Cells)
 	}
 	write := l.Steps[0]
-	if len(write.Settings) != 1 || write.Settings[0].Field != "pipe_size" || vs(write.Settings[0].Values) != "64 KiB vs 64 KiB vs 1 MiB" {
-		t.Errorf("write: got settings diffs %+v, want pipe_size 64 KiB vs 64 KiB vs 1 MiB", write.Settings)
+	if len(write.Settings) != 2 || write.Settings[0].Field != "pipe_size" || vs(write.Settings[0].Values) != "64 KiB vs 64 KiB vs 1 MiB" ||
+		write.Settings[1].Field != "throughput_from" || vs(write.Settings[1].Values) != "profiled vs profiled vs unprofiled" {
+		t.Errorf("write: got settings diffs %+v, want pipe_size 64 KiB vs 64 KiB vs 1 MiB and throughput_from profiled vs profiled vs unprofiled", write.Settings)
 	}
 	if len(l.Steps[1].Settings) != 0 {
 		t.Errorf("vmsplice: got settings diffs %+v, want none", l.Steps[1].Settings)
@@ -184,7 +186,7 @@ func TestCompareLaddersMissingAndSettings(t *testing.T) {
 	if err := WriteLaddersText(&text, l); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"  write: pipe_size 64 KiB vs 64 KiB vs 1 MiB\n", settingsMark + "\n", "missing", "write: testdata/compare/other has no profile of write\n"} {
+	for _, want := range []string{"  write: pipe_size 64 KiB vs 64 KiB vs 1 MiB, throughput_from profiled vs profiled vs unprofiled\n", settingsMark + "\n", "missing", "write: testdata/compare/other has no profile of write\n"} {
 		if !strings.Contains(text.String(), want) {
 			t.Errorf("text lacks %q:\n%s", want, text.String())
 		}
