@@ -67,6 +67,10 @@ type Options struct {
 	// reader may not have read those pages yet. Needs Verify, so that the
 	// reader reports what it saw.
 	RewriteAfterSplice bool
+	// KeepCPUsAwake holds a request that keeps every CPU out of idle
+	// states while Run runs its transfers (see awake.go): an experiment
+	// to measure what waking idle CPUs costs the blocking modes.
+	KeepCPUsAwake bool
 	// WriterCmd and ReaderCmd, when set, are shell command lines (run
 	// with /bin/sh -c) that take the place of pipelab's writer or reader:
 	// the writer command's stdout is the pipe's write end, the reader

@@ -34,6 +34,13 @@ func Run(ctx context.Context, o Options, obs Observer, progress func(Progress)) 
 	if err := o.Validate(); err != nil {
 		return nil, err
 	}
+	if o.KeepCPUsAwake {
+		release, err := HoldCPUsAwake()
+		if err != nil {
+			return nil, fmt.Errorf("keep CPUs awake: %w", err)
+		}
+		defer release()
+	}
 	res := &Result{Options: o}
 	for i := 0; i < o.Repeat; i++ {
 		r := &runner{o: o, p: planFor(o), index: i, obs: obs, progress: progress, gateW: -1}

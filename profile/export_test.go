@@ -90,3 +90,11 @@ func (o *PartObserver) Stop() error {
 	o.threads, o.samplers = nil, nil
 	return nil
 }
+
+// RefuseWakes makes the wake-up recording fail to open with err, as a
+// machine without tracefs does, and returns a function that restores it.
+func RefuseWakes(err error) (restore func()) {
+	old := openWakes
+	openWakes = func([]int) (*wakeRecorder, error) { return nil, err }
+	return func() { openWakes = old }
+}

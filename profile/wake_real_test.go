@@ -171,3 +171,31 @@ func topWakers(p *pprof.Profile) string {
 	}
 	return b.String()
 }
+
+// TestWallWithoutWakeups plays a machine where the tracepoint is refused:
+// the wall view still runs, with one warning naming the setting, no
+// wakers, and a wall profile of the same schema.
+func TestWallWithoutWakeups(t *testing.T) {
+	defer profile.RefuseWakes(fmt.Errorf("find tracefs: %w (mount -t tracefs nodev /sys/kernel/tracing)", profile.ErrNoTracefs))()
+	res, _ := wallProfile(t, "write", 16<<20)
+	n := 0
+	for _, w := range res.Warnings {
+		if strings.Contains(w, "wake-ups not recorded") {
+			n++
+			if !strings.Contains(w, "mount -t tracefs") {
+				t.Errorf("warning %q does not name the setting", w)
+			}
+		}
+	}
+	if n != 1 {
+		t.Errorf("warnings %q: want one about wake-ups", res.Warnings)
+	}
+	for _, r := range res.Roles {
+		if r.Wake != nil || r.Wakers != nil {
+			t.Errorf("%s: wakers without wake-ups", r.Name)
+		}
+		if r.OffCPUNanos == 0 || len(r.Wall.SampleType) != 4 {
+			t.Errorf("%s: off-CPU %d ns, %d sample types; want the wall view with 4", r.Name, r.OffCPUNanos, len(r.Wall.SampleType))
+		}
+	}
+}

@@ -90,6 +90,9 @@ type Settings struct {
 	// RewriteAfterSplice is the vmsplice-reuse experiment: the writer
 	// rewrites a half-buffer as soon as vmsplice returns.
 	RewriteAfterSplice bool `json:"rewrite_after_splice,omitempty"`
+	// KeepCPUsAwake is set when a PM QoS request kept every CPU out of
+	// idle states while the transfers ran (--keep-cpus-awake).
+	KeepCPUsAwake bool `json:"keep_cpus_awake,omitempty"`
 	// Strategy is the mode of pipelab's own side when Mode is a label of
 	// the user's (--name) or a command takes a side; empty otherwise.
 	Strategy string `json:"strategy,omitempty"`

@@ -161,7 +161,7 @@ func settings(s Step) string {
 	for _, k := range []struct {
 		on   bool
 		name string
-	}{{s.Busy, "busy loop"}, {s.Poll, "poll"}, {s.Huge, "huge pages"}, {s.Gift, "gift"}, {s.LockMemory, "locked memory"}, {s.DontTouchPages, "pages not touched"}, {s.SameBuffer, "same buffer"}} {
+	}{{s.Busy, "busy loop"}, {s.Poll, "poll"}, {s.Huge, "huge pages"}, {s.Gift, "gift"}, {s.LockMemory, "locked memory"}, {s.DontTouchPages, "pages not touched"}, {s.SameBuffer, "same buffer"}, {s.KeepCPUsAwake, "CPUs kept awake (--keep-cpus-awake)"}} {
 		if k.on {
 			parts = append(parts, k.name)
 		}

@@ -236,6 +236,7 @@ func runFlags(fs *flagSet, o *bench.Options) {
 	fs.IntVar(&o.Repeat, "repeat", o.Repeat, "run the transfer `N` times; figures are the median, min and max")
 	fs.BoolVar(&o.Verify, "verify", o.Verify, "writer stamps block sequence numbers; reader (read(2) modes) checks every byte")
 	fs.BoolVar(&o.RewriteAfterSplice, "rewrite-after-splice", o.RewriteAfterSplice, "experiment (needs --verify and a vmsplice writer): rewrite each half-buffer as soon as vmsplice returns, to see whether the reader gets the new bytes")
+	fs.BoolVar(&o.KeepCPUsAwake, "keep-cpus-awake", o.KeepCPUsAwake, "experiment: keep every CPU out of idle states while the transfers run (a 0µs PM QoS request held open on /dev/cpu_dma_latency, dropped by the kernel when pipelab exits however it exits), to measure what waking idle CPUs costs the blocking modes; needs root")
 	fs.DurationVar(&o.Timeout, "timeout", o.Timeout, "stop a run whose writer or reader makes no progress for this `duration` (0: never)")
 }
 
@@ -247,8 +248,14 @@ func checkArgs(fs *flagSet) error {
 	return nil
 }
 
-// validate checks o and turns a bench option error into a usage error.
+// validate checks o and turns a bench option error into a usage error;
+// --keep-cpus-awake where its request cannot be made is one too.
 func validate(o bench.Options) error {
+	if o.KeepCPUsAwake {
+		if err := bench.ProbeCPUsAwake(); err != nil {
+			return usagef("--keep-cpus-awake: %v", err)
+		}
+	}
 	if err := o.Validate(); err != nil {
 		var oe *bench.OptionError
 		if errors.As(err, &oe) {
@@ -257,4 +264,12 @@ func validate(o bench.Options) error {
 		return err
 	}
 	return nil
+}
+
+// noteKeepAwake tells the user, on stderr, that --keep-cpus-awake is on:
+// the figures that follow are not those of the machine as it idles.
+func noteKeepAwake(env *cli, o bench.Options) {
+	if o.KeepCPUsAwake {
+		fmt.Fprintln(env.stderr, "--keep-cpus-awake: every CPU is kept out of idle states while the transfers run (a 0µs PM QoS request on /dev/cpu_dma_latency, dropped when pipelab exits)")
+	}
 }

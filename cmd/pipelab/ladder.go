@@ -52,6 +52,7 @@ func cmdLadder(ctx context.Context, env *cli, args []string) error {
 			return err
 		}
 	}
+	noteKeepAwake(env, o)
 	if _, err := newProfiler(o.Mode, pf); err != nil {
 		return err
 	}

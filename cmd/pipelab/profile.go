@@ -90,6 +90,7 @@ func cmdProfile(ctx context.Context, env *cli, args []string) error {
 	if err := validate(o); err != nil {
 		return err
 	}
+	noteKeepAwake(env, o)
 	if err := prepareOut(pf.out); err != nil {
 		return err
 	}

@@ -59,6 +59,7 @@ func cmdRun(ctx context.Context, env *cli, args []string) error {
 			return err
 		}
 	}
+	noteKeepAwake(env, o)
 	var plans []*stepRuns
 	for _, m := range modes {
 		o.Mode = m

@@ -49,7 +49,7 @@ func settings(o bench.Options) report.Settings {
 		Busy: o.Busy, Poll: o.Poll, Huge: o.Huge, CheckHuge: o.CheckHuge, Gift: o.Gift,
 		LockMemory: o.LockMemory, DontTouchPages: o.DontTouchPages, SameBuffer: o.SameBuffer, BufOffset: o.BufOffset,
 		PinWriter: o.PinWriter, PinReader: o.PinReader, Repeat: o.Repeat, Verify: o.Verify,
-		RewriteAfterSplice: o.RewriteAfterSplice,
+		RewriteAfterSplice: o.RewriteAfterSplice, KeepCPUsAwake: o.KeepCPUsAwake,
 	}
 }
 
