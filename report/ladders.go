@@ -94,6 +94,10 @@ type LadderCell struct {
 	// Profiled is set when the folder has a CPU profile of the step with
 	// kernel frames.
 	Profiled bool `json:"profiled,omitempty"`
+	// SettingsDiffer is set when the folder ran the step with settings
+	// other than the base folder's (LadderStep.Settings says which), so
+	// its change is not the machine's alone.
+	SettingsDiffer bool `json:"settings_differ,omitempty"`
 }
 
 // RoleSymbols are one role's kernel symbols across the folders.
@@ -226,6 +230,7 @@ func compareStep(folders []*Folder, mode string, opt Options, sampleType *string
 		var c LadderCell
 		c.Throughput, samples[i] = summarize(*steps[i])
 		if i > 0 && steps[0] != nil {
+			c.SettingsDiffer = len(diffFields([][]field{stepSettings(steps[0]), stepSettings(steps[i])}, false)) > 0
 			c.Ratio = ratio(c.Throughput.Median, st.Cells[0].Throughput.Median)
 			if samples[0] != nil && samples[i] != nil {
 				cmp := benchmath.AssumeNothing.Compare(samples[0], samples[i])

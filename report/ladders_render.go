@@ -162,8 +162,8 @@ func ladderCell(c LadderCell) string {
 	return s + " (" + strconv.Itoa(r.N) + ")"
 }
 
-// ladderDelta is the change against the base, flagged when the step's
-// settings differ.
+// ladderDelta is the change against the base, flagged when the folder ran
+// the step with other settings than the base.
 func ladderDelta(st LadderStep, c LadderCell) string {
 	var s string
 	switch {
@@ -176,7 +176,7 @@ func ladderDelta(st LadderStep, c LadderCell) string {
 	default:
 		s = fmt.Sprintf("%s (p=%.3f)", c.Delta, c.P)
 	}
-	if len(st.Settings) > 0 {
+	if c.SettingsDiffer {
 		s += settingsMark
 	}
 	return s

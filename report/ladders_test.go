@@ -179,6 +179,9 @@ func TestCompareLaddersMissingAndSettings(t *testing.T) {
 		write.Settings[1].Field != "throughput_from" || vs(write.Settings[1].Values) != "profiled vs profiled vs unprofiled" {
 		t.Errorf("write: got settings diffs %+v, want pipe_size 64 KiB vs 64 KiB vs 1 MiB and throughput_from profiled vs profiled vs unprofiled", write.Settings)
 	}
+	if write.Cells[1].SettingsDiffer || !write.Cells[2].SettingsDiffer {
+		t.Errorf("write: got settings_differ %t for old and %t for other, want false (as base) and true (another pipe size)", write.Cells[1].SettingsDiffer, write.Cells[2].SettingsDiffer)
+	}
 	if len(l.Steps[1].Settings) != 0 {
 		t.Errorf("vmsplice: got settings diffs %+v, want none", l.Steps[1].Settings)
 	}
