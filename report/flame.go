@@ -41,7 +41,8 @@ type FlameFrame struct {
 	// Kind is FrameRoot, FrameRole, FrameKernel or FrameUser.
 	Kind string `json:"kind"`
 	// Role is the role the frame's samples belong to: the role frame's
-	// name, or "" in a graph without role frames (and for the root).
+	// name, the one role of a graph without role frames, or "" (the root
+	// of a graph with role frames, a profile without role labels).
 	Role string `json:"role"`
 	// Depth is 0 for the root, 1 for its children, and so on.
 	Depth int `json:"depth"`
@@ -102,7 +103,8 @@ func Flame(p *pprof.Profile, opt FlameOptions) (*FlameGraph, error) {
 	if err != nil {
 		return nil, err
 	}
-	t := buildTree(q, idx, len(roles(q)) > 1)
+	byRole := len(roles(q)) > 1
+	t := buildTree(q, idx, byRole)
 	g := &FlameGraph{Title: opt.Title, SampleType: typeName(q.SampleType[idx]), Total: t.value}
 	if g.Title == "" {
 		g.Title = "Flame graph"
@@ -112,7 +114,7 @@ func Flame(p *pprof.Profile, opt FlameOptions) (*FlameGraph, error) {
 	}
 	g.Subtitle = flameSubtitle(g.SampleType, opt.TagFocus, "")
 	totals := roleTotals(q, idx)
-	t.layout(g, nil, 0, 0, "", func(f *FlameFrame, n, _ *node) {
+	t.layout(g, nil, 0, 0, soleRole(roles(q), byRole), func(f *FlameFrame, n, _ *node) {
 		f.Share = float64(n.value) / float64(t.value)
 		f.RoleShare = float64(n.value) / float64(totals[f.Role])
 	})
@@ -226,6 +228,15 @@ func roleTotals(p *pprof.Profile, idx int) map[string]int64 {
 		out[role] = tally(p, role, idx).total
 	}
 	return out
+}
+
+// soleRole is the role every frame of a graph without role frames
+// belongs to: the one role label its samples carry, or "" without one.
+func soleRole(rs []string, byRole bool) string {
+	if byRole || len(rs) != 1 || rs[0] == "all" {
+		return ""
+	}
+	return rs[0]
 }
 
 func flameSubtitle(sampleType, focus, base string) string {

@@ -29,15 +29,17 @@ func DiffFlame(a, b *pprof.Profile, opt FlameOptions) (*FlameGraph, error) {
 	byRole := len(rs) > 1
 	tb := buildTree(qb, idx, byRole)
 	totB := roleTotals(qb, idx)
-	// One tally per role of A and of B; in a graph without role frames
-	// the frames' role "" stands for the one role there is.
+	// One tally per role of A and of B, keyed by the role frames carry.
+	root := soleRole(rs, byRole)
+	key := func(r string) string {
+		if byRole {
+			return r
+		}
+		return root
+	}
 	tallies := map[string][2]*roleTally{}
 	for _, r := range rs {
-		key := r
-		if !byRole {
-			key = ""
-		}
-		tallies[key] = [2]*roleTally{tally(qa, r, idx), tally(qb, r, idx)}
+		tallies[key(r)] = [2]*roleTally{tally(qa, r, idx), tally(qb, r, idx)}
 	}
 	g := &FlameGraph{Title: opt.Title, SampleType: typeName(qb.SampleType[idx]), Total: tb.value, Diff: true}
 	if g.Title == "" {
@@ -47,7 +49,7 @@ func DiffFlame(a, b *pprof.Profile, opt FlameOptions) (*FlameGraph, error) {
 		}
 	}
 	g.Subtitle = flameSubtitle(g.SampleType+" of B", opt.TagFocus, "; colour: change of the function's inclusive share of its role from A to B")
-	tb.layout(g, nil, 0, 0, "", func(f *FlameFrame, n, _ *node) {
+	tb.layout(g, nil, 0, 0, root, func(f *FlameFrame, n, _ *node) {
 		f.Share = float64(n.value) / float64(tb.value)
 		f.RoleShare = float64(n.value) / float64(totB[f.Role])
 		if n.kind != FrameKernel && n.kind != FrameUser {
@@ -58,11 +60,7 @@ func DiffFlame(a, b *pprof.Profile, opt FlameOptions) (*FlameGraph, error) {
 		f.ShareA, f.ShareB = t[0].cumShare(n.kind, kernelKey(n)), t[1].cumShare(n.kind, kernelKey(n))
 	})
 	for _, r := range rs {
-		key := r
-		if !byRole {
-			key = ""
-		}
-		g.Gone = append(g.Gone, goneFrames(key, tallies[key][0], tallies[key][1])...)
+		g.Gone = append(g.Gone, goneFrames(key(r), tallies[key(r)][0], tallies[key(r)][1])...)
 	}
 	sort.SliceStable(g.Gone, func(i, j int) bool { return g.Gone[i].ShareA > g.Gone[j].ShareA })
 	return g, nil

@@ -87,8 +87,17 @@ func WriteFlameSVG(w io.Writer, g *FlameGraph) error {
 // name elided to fit (an empty <text> when nothing fits, for the script
 // to fill in when zooming).
 func frameBox(b *bytes.Buffer, class string, x float64, y int, w float64, fill, name, tip string) {
-	fmt.Fprintf(b, `<g class="%s"><title>%s</title><rect x="%.1f" y="%d" width="%.1f" height="%d" fill="%s" rx="2"/><text x="%.1f" y="%d">%s</text></g>`+"\n",
-		class, esc(tip), x, y, w, flameFrameH-1, fill, x+3, y+flameFrameH-4, esc(fitName(name, w)))
+	fmt.Fprintf(b, `<g class="%s"><title>%s</title><rect x="%.1f" y="%d" width="%.1f" height="%d" fill="%s" rx="2"/><text x="%.1f" y="%d"%s>%s</text></g>`+"\n",
+		class, esc(tip), x, y, w, flameFrameH-1, fill, x+3, y+flameFrameH-4, textStyle(fill), esc(fitName(name, w)))
+}
+
+// textStyle makes text white on a dark box (a deep blue of a diff).
+func textStyle(fill string) string {
+	var r, g, bl int
+	if n, _ := fmt.Sscanf(fill, "rgb(%d,%d,%d)", &r, &g, &bl); n == 3 && 299*r+587*g+114*bl < 128000 {
+		return ` style="fill:white"`
+	}
+	return ""
 }
 
 // fitName elides name to the characters that fit in a box w wide: the
@@ -161,12 +170,12 @@ func writeGone(b *bytes.Buffer, g *FlameGraph, gone []GoneFrame, y0 int, maxDelt
 		tip := fmt.Sprintf("%s%s\nA %s, B 0.00%% %s (%s)", f.Name, kind, pct(f.ShareA), of, pp(-f.ShareA))
 		w := math.Max(float64(flameW-2*flamePad)*f.ShareA, 2)
 		label := fmt.Sprintf("%s  %s %s in A", f.Name, pct(f.ShareA), of)
-		tx := float64(flamePad) + w + 4
+		tx, fill, style := float64(flamePad)+w+4, deltaColor(-f.ShareA, maxDelta), ""
 		if w > float64(flameW)/2 {
-			tx = flamePad + 3 // a long box holds its label
+			tx, style = flamePad+3, textStyle(fill) // a long box holds its label
 		}
-		fmt.Fprintf(b, `<g class="gone"><title>%s</title><rect x="%d" y="%d" width="%.1f" height="%d" fill="%s" rx="2"/><text x="%.1f" y="%d">%s</text></g>`+"\n",
-			esc(tip), flamePad, y, w, flameFrameH-1, deltaColor(-f.ShareA, maxDelta), tx, y+flameFrameH-4, esc(label))
+		fmt.Fprintf(b, `<g class="gone"><title>%s</title><rect x="%d" y="%d" width="%.1f" height="%d" fill="%s" rx="2"/><text x="%.1f" y="%d"%s>%s</text></g>`+"\n",
+			esc(tip), flamePad, y, w, flameFrameH-1, fill, tx, y+flameFrameH-4, style, esc(label))
 	}
 }
 
