@@ -29,7 +29,7 @@ func WriteLaddersText(w io.Writer, l *Ladders) error {
 	if err := writeAligned(&b, laddersAlign(l), laddersThroughput(l, false)); err != nil {
 		return err
 	}
-	writeFootnotes(&b, l, "")
+	writeFootnotes(&b, l, false)
 	for _, st := range l.Steps {
 		for _, rs := range st.Roles {
 			fmt.Fprintf(&b, "\n%s, %s: inclusive share of %s, biggest change first\n", st.Mode, rs.Role, l.SampleType)
@@ -62,7 +62,7 @@ func WriteLaddersMarkdown(w io.Writer, l *Ladders, chart string) error {
 	m.table(laddersAlign(l), cells[0], cells[1:])
 	if m.err == nil {
 		var b strings.Builder
-		writeFootnotes(&b, l, "\n")
+		writeFootnotes(&b, l, true)
 		m.printf("%s", b.String())
 	}
 	if chart != "" {
@@ -183,8 +183,13 @@ func ladderDelta(st LadderStep, c LadderCell) string {
 }
 
 // writeFootnotes explains the marks of the throughput table and lists the
-// settings that differ per step; prefix goes before the first line.
-func writeFootnotes(b *strings.Builder, l *Ladders, prefix string) {
+// settings that differ per step: indented lines in text, a list after a
+// blank line in Markdown (md).
+func writeFootnotes(b *strings.Builder, l *Ladders, md bool) {
+	prefix, item := "", "  "
+	if md {
+		prefix, item = "\n", "- "
+	}
 	rangeSpread, few := false, false
 	var flagged []LadderStep
 	for _, st := range l.Steps {
@@ -204,13 +209,17 @@ func writeFootnotes(b *strings.Builder, l *Ladders, prefix string) {
 		lines = append(lines, fmt.Sprintf("too few runs: a U-test needs %d runs on each side to tell a change at alpha 0.05; the ratio of the medians is shown instead", minRunsForTest))
 	}
 	if len(flagged) > 0 {
-		lines = append(lines, "≠ measured with different settings, so the change is not the machine's alone:")
+		head := "≠ measured with different settings, so the change is not the machine's alone:"
+		if md {
+			head += "\n" // a Markdown list needs a blank line above it
+		}
+		lines = append(lines, head)
 		for _, st := range flagged {
 			var parts []string
 			for _, d := range st.Settings {
 				parts = append(parts, d.Field+" "+vs(d.Values))
 			}
-			lines = append(lines, "  "+st.Mode+": "+strings.Join(parts, ", "))
+			lines = append(lines, item+st.Mode+": "+strings.Join(parts, ", "))
 		}
 	}
 	if len(lines) > 0 {
