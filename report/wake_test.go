@@ -57,3 +57,16 @@ func TestWakeSentenceAndChange(t *testing.T) {
 		t.Errorf("changes %+v, want RemovedWakeup 0.75", c)
 	}
 }
+
+func TestWriteWallSaysWhoWoke(t *testing.T) {
+	var b strings.Builder
+	w := WallRole{Role: "writer", WallNanos: 200e6, OnCPUNanos: 100e6, OffCPUNanos: 100e6, WakeupsPerGiB: 4096, Wake: &WakeSummary{
+		WaitingNanos: 55e6, WakeupNanos: 45e6, Sleeps: 91, LatencyMedianNanos: 39e3, LatencyP90Nanos: 60e3, LatencyP99Nanos: 130e3,
+		Wakers: []WakerShare{{Waker: "reader", Sleeps: 91, SleepNanos: 100e6, From: "anon_pipe_read → __wake_up_sync_key"}},
+	}}
+	writeWall(&mdWriter{w: &b}, []WallRole{w})
+	want := "- writer slept 100.00ms (4096 sleeps/GiB): 100.00% woken by the reader from anon_pipe_read → __wake_up_sync_key, wake-up latency median 39.00us (p90 60.00us, p99 130.00us), 45.00% of off-CPU time (waiting 55.00ms, wake-up 45.00ms; wakers in `MODE.writer.wakers.pb.gz`).\n"
+	if !strings.Contains(b.String(), want) {
+		t.Errorf("report.md's wall section lacks\n%s\ngot\n%s", want, b.String())
+	}
+}
