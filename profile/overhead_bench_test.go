@@ -4,90 +4,100 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"testing"
-	"time"
+
+	pprof "github.com/google/pprof/profile"
 
 	"github.com/pipelab/pipelab/bench"
 	"github.com/pipelab/pipelab/profile"
-	"golang.org/x/sys/unix"
 )
 
 var (
 	overheadBytes  = flag.String("overhead.bytes", "1GiB", "bytes piped per run by BenchmarkOverhead")
 	overheadRounds = flag.Int("overhead.rounds", 7, "interleaved rounds of BenchmarkOverhead")
 	overheadModes  = flag.String("overhead.modes", "", "comma-separated modes for BenchmarkOverhead (default all)")
-	overheadFreq   = flag.Int("overhead.freq", 999, "sampling frequency of BenchmarkOverhead's profiled runs, in Hz (the target is for the default, 999)")
-	overheadParts  = flag.Bool("overhead.parts", false, "BenchmarkOverhead also measures the counters alone and the sampling alone")
+	overheadFreq   = flag.Int("overhead.freq", 999, "sampling frequency of BenchmarkOverhead's profiled runs, in Hz (the targets are for 999 and 99)")
 )
 
-// overheadPartNames are the halves of profiling -overhead.parts measures
-// on their own (see profile.PartObserver).
-var overheadPartNames = []string{"counters", "sampling"}
+// The variants of BenchmarkOverhead: each round runs one transfer of each.
+const (
+	variantNone      = ""          // no observer: the baseline
+	variantCPU       = "cpu"       // profile's cpu view: CPU-wide samplers, rings read as they fill
+	variantWall      = "wall"      // profile's wall view: plus switch events and counters on every thread
+	variantReference = "reference" // the CPU-wide samplers, rings read only after the transfer
+	variantCounted   = "counted"   // profile's counted transfers: the counters on every thread
+)
 
-// overheadViews are the profile views BenchmarkOverhead measures; a view
-// that profile.New refuses on this build is skipped with a log line.
-var overheadViews = []string{"cpu", "wall"}
+var overheadVariants = []string{variantNone, variantCPU, variantWall, variantReference, variantCounted}
 
-// BenchmarkOverhead measures how much profiling slows the transfer it
-// profiles: for every mode, throughput under bench.Run with a
-// profile.Profiler at the default 999 Hz (or -overhead.freq) divided by
-// throughput of the same run without an observer. Each round runs every
-// variant of a mode back to back, in an order that rotates from round to
-// round, and the ratio is taken within the round, so load that comes and
-// goes on the machine touches both sides of a ratio alike. It reports the
-// median ratio per mode and view ("write-ratio" for the cpu view,
-// "write-wall-ratio"), the median GiB/s without profiling ("write-GiB/s"),
-// and the samples lost over all profiled runs ("lost"); the target is a
-// ratio of at least 0.95. It also reports what profiling costs in the
-// children's CPU time per GiB (user + system, from getrusage of the reaped
-// children), profiled over unprofiled ("write-cputime-ratio"): a figure
-// that other load on the machine disturbs much less than throughput, since
-// it does not count time spent waiting for a CPU. With -overhead.parts it
-// also runs each half of profiling on its own, the counters on every thread
-// without sampling ("write-counters-ratio") and the cpu-clock sampling
-// without counters ("write-sampling-ratio"), to show where the cost lies.
-// Run it alone, as the throughput ratio is only as good as the machine is
-// quiet:
+// BenchmarkOverhead measures what profiling costs the transfer it
+// profiles, per mode, at the default 999 Hz (or -overhead.freq). Each
+// round runs one transfer of every variant of a mode back to back, in an
+// order that rotates from round to round, and takes every ratio within
+// the round, so load that comes and goes on the machine touches both
+// sides alike. The variants: no observer (the baseline); the cpu view and
+// the wall view, as pipelab profile runs its profiled transfers; the
+// counted transfers of the cpu view (per-thread counters only); and the
+// sampling-only reference, the CPU-wide samplers with nothing else
+// attached and their rings read only after the transfer.
 //
-//	go test -run '^$' -bench Overhead -benchtime 1x ./profile [-args -overhead.parts]
+// Per mode it reports the throughput ratio of each variant over the
+// baseline ("write-cpu-ratio", "write-wall-ratio", "write-counted-ratio",
+// "write-reference-ratio"; targets here: cpu at least 0.90 at 999 Hz and
+// 0.97 at 99 Hz), the rise of finish_task_switch's inclusive share of
+// the children's samples over the reference's, in percentage points
+// ("write-cpu-fts-rise-pp", "write-wall-fts-rise-pp"; target for the cpu
+// view: at most 3), the median GiB/s of the baseline ("write-GiB/s"),
+// and the samples lost ("lost"). The cpu view attaches nothing the
+// reference does not, so its rise measures what reading the rings during
+// the transfer adds; the wall view's is the cost of hooking every switch.
+// Run it alone, as the ratios are only as good as the machine is quiet:
+//
+//	go test -run '^$' -bench Overhead -benchtime 1x ./profile [-args -overhead.freq 99]
 func BenchmarkOverhead(b *testing.B) {
 	mustHavePerfEvents(b)
 	size, err := bench.ParseSize(*overheadBytes)
 	if err != nil {
 		b.Fatal(err)
 	}
-	variants := []string{""} // "" runs without an observer
-	for _, view := range overheadViews {
-		if _, err := profile.New(profile.Config{FreqHz: *overheadFreq, View: view}); err != nil {
-			b.Logf("view %s not measured: %v", view, err)
-			continue
+	variants := []string{}
+	for _, v := range overheadVariants {
+		if v == variantWall {
+			if _, err := profile.New(profile.Config{FreqHz: *overheadFreq, View: "wall"}); err != nil {
+				b.Logf("wall view not measured: %v", err)
+				continue
+			}
 		}
-		variants = append(variants, view)
-	}
-	if *overheadParts {
-		variants = append(variants, overheadPartNames...)
+		variants = append(variants, v)
 	}
 	modes := overheadModeNames()
-	ratios := map[string][]float64{}    // throughput, by mode and view
-	cpuRatios := map[string][]float64{} // CPU time per GiB, by mode and view
-	base := map[string][]float64{}      // GiB/s without observer, by mode
+	ratios := map[string][]float64{} // throughput over the baseline, by mode and variant
+	rises := map[string][]float64{}  // finish_task_switch share over the reference's, pp
+	shares := map[string][]float64{} // finish_task_switch share, %
+	base := map[string][]float64{}   // GiB/s without observer, by mode
 	var lost uint64
 	for i := 0; i < b.N*(*overheadRounds); i++ {
 		for _, mode := range modes {
 			got := map[string]overheadFigures{}
 			for j := range variants {
-				view := variants[(i+j)%len(variants)]
-				f := overheadRun(b, mode, size, view)
-				got[view] = f
+				v := variants[(i+j)%len(variants)]
+				f := overheadRun(b, mode, size, v)
+				got[v] = f
 				lost += f.lost
 			}
-			base[mode] = append(base[mode], got[""].gibPerSec)
-			for _, view := range variants[1:] {
-				k := mode + " " + view
-				ratios[k] = append(ratios[k], got[view].gibPerSec/got[""].gibPerSec)
-				cpuRatios[k] = append(cpuRatios[k], got[view].cpuPerGiB/got[""].cpuPerGiB)
+			base[mode] = append(base[mode], got[variantNone].gibPerSec)
+			for _, v := range variants[1:] {
+				k := mode + " " + v
+				ratios[k] = append(ratios[k], got[v].gibPerSec/got[variantNone].gibPerSec)
+				if got[v].fts != nil {
+					shares[k] = append(shares[k], got[v].ftsMax())
+				}
+				if v == variantCPU || v == variantWall {
+					rises[k] = append(rises[k], got[v].ftsRise(got[variantReference]))
+				}
 			}
 		}
 	}
@@ -95,16 +105,19 @@ func BenchmarkOverhead(b *testing.B) {
 	// lines unless run with -v.
 	for _, mode := range modes {
 		b.ReportMetric(median(base[mode]), mode+"-GiB/s")
-		line := fmt.Sprintf("%-13s ratio (range) / CPU time per GiB ratio:", mode)
-		for _, view := range variants[1:] {
-			name := mode
-			if view != "cpu" {
-				name += "-" + view
+		line := fmt.Sprintf("%-13s ratio (range) / finish_task_switch share%%, rise pp:", mode)
+		for _, v := range variants[1:] {
+			k := mode + " " + v
+			r := ratios[k]
+			b.ReportMetric(median(r), mode+"-"+v+"-ratio")
+			line += fmt.Sprintf("  %s %.3f (%s)", v, median(r), fmtRange(r))
+			if sh := shares[k]; len(sh) > 0 {
+				line += fmt.Sprintf(" / %.1f%%", median(sh))
 			}
-			r, c := ratios[mode+" "+view], cpuRatios[mode+" "+view]
-			b.ReportMetric(median(r), name+"-ratio")
-			b.ReportMetric(median(c), name+"-cputime-ratio")
-			line += fmt.Sprintf("  %s %.3f (%s) / %.3f", view, median(r), fmtRange(r), median(c))
+			if rs := rises[k]; len(rs) > 0 {
+				b.ReportMetric(median(rs), mode+"-"+v+"-fts-rise-pp")
+				line += fmt.Sprintf(", %+.1f", median(rs))
+			}
 		}
 		b.Log(line)
 	}
@@ -126,54 +139,94 @@ func overheadModeNames() []string {
 // overheadFigures are what one run of BenchmarkOverhead measured.
 type overheadFigures struct {
 	gibPerSec float64
-	cpuPerGiB float64 // the children's user + system seconds per GiB
-	lost      uint64  // samples the profiler lost
+	lost      uint64 // samples the profiler lost
+	// fts is finish_task_switch's inclusive share of each role's samples,
+	// writer then reader, in percent; nil for a variant that samples
+	// nothing.
+	fts []float64
 }
 
-// overheadRun runs one transfer of mode, profiled in view (unprofiled when
-// view is "", under one part of profiling when view is a part's name).
-func overheadRun(b *testing.B, mode string, size int64, view string) overheadFigures {
+// ftsMax is the larger of the roles' finish_task_switch shares.
+func (f overheadFigures) ftsMax() float64 { return slices.Max(f.fts) }
+
+// ftsRise is the largest rise, over the roles, of finish_task_switch's
+// share in f over its share in ref, in percentage points.
+func (f overheadFigures) ftsRise(ref overheadFigures) float64 {
+	rise := math.Inf(-1)
+	for i := range f.fts {
+		rise = max(rise, f.fts[i]-ref.fts[i])
+	}
+	return rise
+}
+
+// overheadRun runs one transfer of mode under variant v.
+func overheadRun(b *testing.B, mode string, size int64, v string) overheadFigures {
 	o := bench.DefaultOptions()
 	o.Mode, o.Bytes, o.Repeat = mode, size, 1
 	var p *profile.Profiler
 	var obs bench.Observer
-	if slices.Contains(overheadPartNames, view) {
-		obs = profile.NewPartObserver(view, *overheadFreq)
-	} else if view != "" {
+	if v != variantNone {
+		view := "cpu"
+		if v == variantWall {
+			view = "wall"
+		}
 		var err error
 		if p, err = profile.New(profile.Config{FreqHz: *overheadFreq, Mode: mode, View: view}); err != nil {
 			b.Fatal(err)
 		}
 		obs = p
+		switch v {
+		case variantReference:
+			profile.DeferReading(p)
+		case variantCounted:
+			obs = p.Counting()
+		}
 	}
-	before := childrenCPU(b)
 	res, err := bench.Run(context.Background(), o, obs, nil)
 	if err != nil {
-		b.Fatalf("%s %s: %v", mode, view, err)
+		b.Fatalf("%s %s: %v", mode, v, err)
 	}
-	f := overheadFigures{
-		gibPerSec: res.Runs[0].GiBPerSec,
-		cpuPerGiB: (childrenCPU(b) - before).Seconds() / (float64(res.Runs[0].Bytes) / (1 << 30)),
+	f := overheadFigures{gibPerSec: res.Runs[0].GiBPerSec}
+	if p == nil || v == variantCounted {
+		return f
 	}
-	if p != nil {
-		for _, r := range p.Result().Roles {
-			if r.Samples == 0 {
-				b.Fatalf("%s %s: %s: no samples", mode, view, r.Name)
-			}
-			f.lost += r.Lost
+	for _, r := range p.Result().Roles {
+		if r.Samples == 0 {
+			b.Fatalf("%s %s: %s: no samples", mode, v, r.Name)
 		}
+		f.lost += r.Lost
+		f.fts = append(f.fts, 100*inclusiveShare(r.Profile, "finish_task_switch"))
 	}
 	return f
 }
 
-// childrenCPU returns the user + system time of this process's reaped
-// children so far (their start-up included, alike in both variants).
-func childrenCPU(b *testing.B) time.Duration {
-	var ru unix.Rusage
-	if err := unix.Getrusage(unix.RUSAGE_CHILDREN, &ru); err != nil {
-		b.Fatal(err)
+// inclusiveShare is the share of p's samples (its first value) whose
+// stack holds a function named fn, or fn with a compiler suffix
+// (finish_task_switch.isra.0).
+func inclusiveShare(p *pprof.Profile, fn string) float64 {
+	var hit, all int64
+	for _, s := range p.Sample {
+		all += s.Value[0]
+		if stackHas(s, fn) {
+			hit += s.Value[0]
+		}
 	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	if all == 0 {
+		return 0
+	}
+	return float64(hit) / float64(all)
+}
+
+// stackHas reports whether s has a frame of fn.
+func stackHas(s *pprof.Sample, fn string) bool {
+	for _, l := range s.Location {
+		for _, ln := range l.Line {
+			if n := ln.Function.Name; n == fn || strings.HasPrefix(n, fn+".") {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // median returns the median of xs (0 for none).

@@ -182,13 +182,17 @@ type Profiler struct {
 	// perThread samples each thread instead of each CPU: the fallback
 	// when CPU-wide events are refused, and a test hook.
 	perThread bool
-	cancel    context.CancelFunc
-	readers   sync.WaitGroup
-	mu        sync.Mutex // guards roles' aggregates and sym while rings are read
-	start     time.Time
-	first     time.Time
-	dur       time.Duration
-	result    *Result
+	// deferReading leaves the rings unread until Stop, so that nothing of
+	// the profiler runs during the transfer: BenchmarkOverhead's
+	// sampling-only reference (a test hook).
+	deferReading bool
+	cancel       context.CancelFunc
+	readers      sync.WaitGroup
+	mu           sync.Mutex // guards roles' aggregates and sym while rings are read
+	start        time.Time
+	first        time.Time
+	dur          time.Duration
+	result       *Result
 }
 
 // roleState accumulates one role over cycles.

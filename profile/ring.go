@@ -32,6 +32,9 @@ const smallRingPages = 16
 func (p *Profiler) readRing(ctx context.Context, s *sampler) {
 	defer p.readers.Done()
 	var raw perf.RawRecord
+	if p.deferReading {
+		<-ctx.Done()
+	}
 	for {
 		if err := s.ev.ReadRawRecord(ctx, &raw); err != nil {
 			break

@@ -109,7 +109,11 @@ func printSources(w io.Writer, step *report.Step) {
 		fmt.Fprintf(w, "throughput from the profiled transfers (--no-baseline: profiling cost not measured)\n")
 	}
 	if step.Observer != nil {
-		fmt.Fprintln(w, step.Observer.CostLine())
+		fmt.Fprint(w, step.Observer.CostLine())
+		if step.View == "wall" {
+			fmt.Fprint(w, "; the wall view hooks every context switch of the children (a sample and two switch records each), which this includes")
+		}
+		fmt.Fprintln(w)
 	}
 	if len(step.Roles) > 0 && step.Roles[0].CountedRuns > 0 {
 		if step.View == "wall" {
