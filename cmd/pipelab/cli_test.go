@@ -172,6 +172,14 @@ func TestLadder(t *testing.T) {
 	if len(lad.Steps) > 0 && (lad.Steps[0].Version != report.FormatVersion || lad.Steps[0].Env == nil || lad.Steps[0].Env.Kernel != lad.Env.Kernel) {
 		t.Errorf("ladder.json: step %s has version %d and env %+v; want version %d and the ladder's kernel", lad.Steps[0].Mode, lad.Steps[0].Version, lad.Steps[0].Env, report.FormatVersion)
 	}
+	for _, st := range lad.Steps {
+		if st.Observer == nil || st.Observer.Runs != 1 || st.ThroughputFrom != "unprofiled" {
+			t.Errorf("ladder.json: step %s: observer %+v, throughput from %q; want 1+1 interleaved runs and unprofiled", st.Mode, st.Observer, st.ThroughputFrom)
+		}
+	}
+	if n := strings.Count(string(md), "profiling cost: "); n != len(modes) {
+		t.Errorf("report.md has %d profiling cost lines, want one per step (%d)", n, len(modes))
+	}
 	os.Remove(filepath.Join(out, "report.md"))
 	if stdout, stderr, code := pipelab(t, dir, "report", "out"); code != 0 || !strings.Contains(stdout, "report.md") {
 		t.Fatalf("report: status %d, %s%s", code, stdout, stderr)
@@ -561,5 +569,16 @@ func TestProfileInterleaved(t *testing.T) {
 	}
 	if !strings.Contains(stdout, "throughput from the profiled transfers (--no-baseline") {
 		t.Errorf("--no-baseline: summary does not say where throughput came from:\n%s", stdout)
+	}
+	// Unpinned, the counted transfers count just the same.
+	_, stderr, code = pipelab(t, dir, "profile", "--mode", "write", "--bytes", "64MiB", "--no-baseline", "--pin", "none", "--out", "unpinned")
+	if code != 0 {
+		t.Fatalf("--pin none: exit status %d: %s", code, stderr)
+	}
+	s = readStep(t, filepath.Join(dir, "unpinned", "write.json"))
+	for _, r := range s.Roles {
+		if r.CountedRuns != 1 || len(r.Counters) < 2 || r.Counters[0].Value <= 0 || r.Counters[1].Raw == 0 {
+			t.Errorf("--pin none: %s counted %d transfer(s), counters %+v; want task-clock and context switches", r.Role, r.CountedRuns, r.Counters)
+		}
 	}
 }

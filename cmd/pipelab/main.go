@@ -18,6 +18,16 @@
 //
 // Run `pipelab COMMAND --help` for every flag of a command.
 //
+// profile and ladder interleave three kinds of transfer, --repeat of each:
+// unprofiled ones, whose throughput they report; profiled ones, whose
+// samples make the profiles (--event cycles where a PMU exists, else
+// cpu-clock); and, in the cpu view, counted ones, which carry the
+// per-thread counters so that no per-task event rides on a sampled
+// transfer. The summary's "profiling cost:" line compares the profiled
+// with the unprofiled ones; --no-baseline skips the unprofiled ones. The
+// ladder and run --mode all take the modes in a new random order every
+// round, as the post's measure.py does.
+//
 // Modes (the post's steps):
 //
 //	write          write(2)                          | read(2)
