@@ -18,8 +18,8 @@ var ladderModes = []string{"write", "vmsplice", "splice", "huge", "busy"}
 
 func cmdLadder(ctx context.Context, env *cli, args []string) error {
 	o := bench.DefaultOptions()
-	o.Bytes = 1 << 30 // 6 rounds of 3 transfers a step: about 30 s for the whole ladder on a 2-CPU VM
-	o.Repeat = 6      // enough for benchmath's 95% confidence interval of the median
+	o.Bytes = 512 << 20 // 6 rounds of 3 transfers a step; keeps make run under a minute on a 2-CPU VM
+	o.Repeat = 6        // enough for benchmath's 95% confidence interval of the median
 	pf := defaultProfileFlags()
 	modes := strings.Join(ladderModes, ",")
 	fs := newFlagSet("ladder", "[flags]",
