@@ -1,9 +1,11 @@
 package profile_test
 
 import (
+	"fmt"
 	"os"
 	"runtime"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -20,9 +22,9 @@ import (
 // sample must land within 25µs of a CPU 0 sample in the median. Here that
 // median is 0.4-4µs on a quiet machine and 5-12µs with the other
 // packages' tests running; timers started at unrelated moments would be
-// a quarter period (250µs) apart. When the start says it could not place
-// the timers (a machine too busy to run a pinned thread on time), the
-// test skips.
+// a quarter period (250µs) apart. When no try could place the timers or
+// run both spinners (a machine too busy to run a pinned thread on time),
+// the test skips.
 func TestSamplersFireInStep(t *testing.T) {
 	mustHavePerfEvents(t)
 	cpus := []int{0, 1}
@@ -31,17 +33,39 @@ func TestSamplersFireInStep(t *testing.T) {
 		t.Skip("needs CPUs 0 and 1")
 	}
 	const freq = 999
-	times, inStep, err := profile.CPUSampleTimes(cpus, freq, os.Getpid(), func() { spinOn(cpus, 300*time.Millisecond) })
-	if err != nil {
-		t.Fatal(err)
+	// Other load on the machine can take a spinner's CPU or delay a
+	// timer: up to three tries, and a try counts only when the timers were
+	// placed and both spinners ran.
+	var report []string
+	valid := 0
+	for try := 0; try < 3; try++ {
+		times, inStep, err := profile.CPUSampleTimes(cpus, freq, os.Getpid(), func() { spinOn(cpus, 300*time.Millisecond) })
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, b := times[0], times[1]
+		if !inStep || len(a) < 100 || len(b) < 100 {
+			report = append(report, fmt.Sprintf("try %d: timers placed %v, samples of the spinning threads CPU 0 %d, CPU 1 %d (want 100 each in 300ms at %d Hz)", try+1, inStep, len(a), len(b), freq))
+			continue
+		}
+		valid++
+		med, p90, n := nearestGaps(a, b)
+		t.Logf("CPU 1 sample to nearest CPU 0 sample: median %v, 90th percentile %v (%d samples)", med, p90, n)
+		if med <= 25*time.Microsecond {
+			return
+		}
+		report = append(report, fmt.Sprintf("try %d: the two CPUs' timers are %v apart in the median", try+1, med))
 	}
-	if !inStep {
-		t.Skip("the machine was too busy to run a pinned thread on each CPU on time; timers left as enabled")
+	if valid == 0 {
+		load, _ := os.ReadFile("/proc/loadavg")
+		t.Skipf("the machine was too busy to run a pinned spinner on each CPU (load average %s):\n%s", strings.Fields(string(load) + " ?")[0], strings.Join(report, "\n"))
 	}
-	a, b := times[0], times[1]
-	if len(a) < 100 || len(b) < 100 {
-		t.Fatalf("samples of the spinning threads: CPU 0 %d, CPU 1 %d; want at least 100 each in 300ms at %d Hz", len(a), len(b), freq)
-	}
+	t.Errorf("want the timers in step (within 25µs in the median) in one of three tries:\n%s", strings.Join(report, "\n"))
+}
+
+// nearestGaps returns, over the samples of b, the median and 90th
+// percentile of the distance to the nearest sample of a, and how many.
+func nearestGaps(a, b []uint64) (med, p90 time.Duration, n int) {
 	slices.Sort(a)
 	var gaps []time.Duration
 	for _, tb := range b {
@@ -55,11 +79,7 @@ func TestSamplersFireInStep(t *testing.T) {
 		gaps = append(gaps, time.Duration(gap))
 	}
 	slices.Sort(gaps)
-	med := gaps[len(gaps)/2]
-	t.Logf("CPU 1 sample to nearest CPU 0 sample: median %v, 90th percentile %v (%d samples)", med, gaps[len(gaps)*9/10], len(gaps))
-	if med > 25*time.Microsecond {
-		t.Errorf("the two CPUs' timers are %v apart in the median; want them in step (within 25µs)", med)
-	}
+	return gaps[len(gaps)/2], gaps[len(gaps)*9/10], len(gaps)
 }
 
 // spinOn keeps each of cpus busy with a pinned thread for d.
