@@ -50,6 +50,10 @@ type Config struct {
 	// Event is the sampled event: EventCycles, EventCPUClock, or "" for
 	// cycles where a PMU exists and cpu-clock elsewhere.
 	Event string
+	// CountInline counts on the sampled threads themselves, as the wall
+	// view does, for a caller with a single window (pipelab profile
+	// --attach) rather than counted transfers of their own.
+	CountInline bool
 }
 
 // Result is what a Profiler recorded over all its Attach/Start/Stop
@@ -219,7 +223,7 @@ func New(cfg Config) (*Profiler, error) {
 		return nil, err
 	}
 	p := &Profiler{cfg: cfg, release: KernelRelease(), warned: make(map[string]bool), pidRole: make(map[uint32]*roleState), tasks: newTasks(),
-		countInline: cfg.View == "wall", eventReason: reason}
+		countInline: cfg.View == "wall" || cfg.CountInline, eventReason: reason}
 	kern, err := LoadKallsyms()
 	if err != nil {
 		p.warn(fmt.Sprintf("kernel symbols: %v; kernel frames stay addresses", err))

@@ -2,11 +2,13 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	pprof "github.com/google/pprof/profile"
 
@@ -186,5 +188,92 @@ func TestProfileForkingCommand(t *testing.T) {
 	}
 	if len(pids) < 2 {
 		t.Errorf("got samples of cat from pids %v in the writer role, want two processes", pids)
+	}
+}
+
+// startPipe starts writer | reader as two processes of this test and
+// returns their pids; they are killed and reaped at the end of the test.
+func startPipe(t *testing.T, writer, reader string) (int, int) {
+	t.Helper()
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	wc := exec.Command("/bin/sh", "-c", "exec "+writer)
+	wc.Stdout = w
+	rc := exec.Command("/bin/sh", "-c", "exec "+reader)
+	rc.Stdin = r
+	if err := wc.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if err := rc.Start(); err != nil {
+		wc.Process.Kill()
+		wc.Wait()
+		t.Fatal(err)
+	}
+	w.Close()
+	r.Close()
+	t.Cleanup(func() {
+		wc.Process.Kill()
+		rc.Process.Kill()
+		wc.Wait()
+		rc.Wait()
+	})
+	time.Sleep(100 * time.Millisecond) // both exec'd
+	return wc.Process.Pid, rc.Process.Pid
+}
+
+func TestProfileAttach(t *testing.T) {
+	mustHavePerfEvents(t)
+	w, r := startPipe(t, "cat /dev/zero", "cat")
+	dir := t.TempDir()
+	_, stderr, code := pipelab(t, dir, "profile", "--attach", fmt.Sprintf("%d,%d", w, r), "--duration", "1s", "--out", dir, "--name", "cats")
+	if code != 0 {
+		t.Fatalf("exit status %d, stderr:\n%s", code, stderr)
+	}
+	for role, fn := range map[string]string{"writer": "anon_pipe_write", "reader": "anon_pipe_read"} {
+		p := readProfile(t, filepath.Join(dir, "cats."+role+".pb.gz"))
+		checkLabels(t, p)
+		if !hasFrame(p, "cat", fn) {
+			t.Errorf("%s profile: no sample of comm cat holds %s", role, fn)
+		}
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "cats.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var steps []report.Step
+	if err := json.Unmarshal(b, &steps); err != nil {
+		var s report.Step
+		if err := json.Unmarshal(b, &s); err != nil {
+			t.Fatalf("decode cats.json: %v", err)
+		}
+		steps = []report.Step{s}
+	}
+	if s := steps[0]; s.Bytes <= 0 || s.MedianGiBs <= 0 || len(s.Roles) != 2 || s.Roles[0].PIDs[0] != w {
+		t.Errorf("got bytes %d at %.2f GiB/s, roles %+v; want bytes counted and the writer pid %d", s.Bytes, s.MedianGiBs, s.Roles, w)
+	}
+}
+
+// TestProfileAttachExit watches a writer that exits during the window,
+// which ends the window with a note.
+func TestProfileAttachExit(t *testing.T) {
+	mustHavePerfEvents(t)
+	w, r := startPipe(t, "head -c 2000000000 /dev/zero", "cat")
+	dir := t.TempDir()
+	start := time.Now()
+	_, stderr, code := pipelab(t, dir, "profile", "--attach", fmt.Sprintf("%d,%d", w, r), "--duration", "60s", "--out", dir)
+	if code != 0 {
+		t.Fatalf("exit status %d, stderr:\n%s", code, stderr)
+	}
+	if d := time.Since(start); d > 50*time.Second {
+		t.Errorf("took %v, want the window to end when head exits", d)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "head.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "window, which ended there"; !strings.Contains(string(b), want) || !strings.Contains(string(b), fmt.Sprintf("pid %d", w)) && !strings.Contains(string(b), fmt.Sprintf("pid %d", r)) {
+		t.Errorf("head.json lacks %q:\n%s\nstderr: %s", want, b, stderr)
 	}
 }

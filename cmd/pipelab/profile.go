@@ -68,11 +68,19 @@ func cmdProfile(ctx context.Context, env *cli, args []string) error {
 	addProfileFlags(fs, &pf)
 	var cf commandFlags
 	addCommandFlags(fs, &cf)
+	var af attachFlags
+	addAttachFlags(fs, &af)
 	if err := fs.parse(env, args); err != nil {
 		return err
 	}
 	if err := checkArgs(fs); err != nil {
 		return err
+	}
+	if af.pids != "" {
+		return profileAttach(ctx, env, fs.FlagSet, af, cf, pf)
+	}
+	if af.duration != 0 {
+		return usagef("--duration %s: is the window of --attach (add --attach W,R, or drop it)", af.duration)
 	}
 	name, err := cf.resolve(fs.FlagSet, &o)
 	if err != nil {
