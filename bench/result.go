@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -103,27 +104,55 @@ func (r *Result) GiBPerSec() (median, min, max float64) {
 
 // Merge adds the runs of other, a Result of the same options run later
 // (one transfer of an interleaved sequence, say), to r: its runs after
-// r's, its warnings once each, with the --verify warning counted over
-// all the runs, and Incomplete and Interrupted if either has them.
-// Options.Repeat becomes the number of runs attempted.
+// r's, its warnings once each, and Incomplete and Interrupted if either
+// has them. Options.Repeat becomes the number of runs attempted.
 func (r *Result) Merge(other *Result) {
-	keep := r.Warnings[:0]
-	for _, w := range r.Warnings {
-		if !strings.HasPrefix(w, VerifyWarningPrefix) {
-			keep = append(keep, w)
-		}
-	}
-	r.Warnings = keep
 	for _, w := range other.Warnings {
-		if !strings.HasPrefix(w, VerifyWarningPrefix) {
-			r.Warnings = appendOnce(r.Warnings, w)
-		}
+		r.Warnings = appendOnce(r.Warnings, w)
 	}
 	r.Runs = append(r.Runs, other.Runs...)
 	r.Options.Repeat = len(r.Runs)
 	r.Incomplete = r.Incomplete || other.Incomplete
 	r.Interrupted = r.Interrupted || other.Interrupted
-	r.Warnings = appendVerifyWarning(r.Warnings, r.Runs)
+}
+
+// Corruption is what Options.Verify found wrong in a Result: the reader got
+// bytes other than the ones the writer wrote. As an error it says so in
+// one line.
+type Corruption struct {
+	// Offsets holds, for each complete run whose reader found wrong
+	// bytes, the stream offset of the first one.
+	Offsets []int64
+	// Runs is how many complete runs were verified.
+	Runs int
+}
+
+func (c *Corruption) Error() string {
+	offs := make([]string, len(c.Offsets))
+	for i, o := range c.Offsets {
+		offs[i] = strconv.FormatInt(o, 10)
+	}
+	return fmt.Sprintf("the reader got wrong bytes in %d of %d runs (first corrupt stream offset of each: %s)",
+		len(c.Offsets), c.Runs, strings.Join(offs, ", "))
+}
+
+// Corruption returns what verification found wrong in r's complete runs,
+// or nil when every verified byte was as written (or nothing was verified).
+func (r *Result) Corruption() *Corruption {
+	c := &Corruption{}
+	for _, run := range r.Runs {
+		if run.Partial || !run.Verified {
+			continue
+		}
+		c.Runs++
+		if run.FirstCorruptOffset >= 0 {
+			c.Offsets = append(c.Offsets, run.FirstCorruptOffset)
+		}
+	}
+	if len(c.Offsets) == 0 {
+		return nil
+	}
+	return c
 }
 
 // gibPerSec converts bytes over d to GiB/s.

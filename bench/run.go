@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"strconv"
-	"strings"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -57,38 +55,10 @@ func Run(ctx context.Context, o Options, obs Observer, progress func(Progress)) 
 			} else {
 				res.Incomplete = true
 			}
-			res.Warnings = appendVerifyWarning(res.Warnings, res.Runs)
 			return res, fmt.Errorf("run %d of %d: %w", i+1, o.Repeat, err)
 		}
 	}
-	res.Warnings = appendVerifyWarning(res.Warnings, res.Runs)
 	return res, nil
-}
-
-// VerifyWarningPrefix starts the warning that --verify found wrong bytes,
-// so that a caller that reports them its own way (from each run's
-// FirstCorruptOffset) can tell that warning from the others.
-const VerifyWarningPrefix = "--verify: "
-
-// appendVerifyWarning adds one line to warnings when --verify found wrong
-// bytes in any complete run, so that every output shows it.
-func appendVerifyWarning(warnings []string, runs []RunResult) []string {
-	var offsets []string
-	complete := 0
-	for _, r := range runs {
-		if r.Partial {
-			continue
-		}
-		complete++
-		if r.Verified && r.FirstCorruptOffset >= 0 {
-			offsets = append(offsets, strconv.FormatInt(r.FirstCorruptOffset, 10))
-		}
-	}
-	if len(offsets) == 0 {
-		return warnings
-	}
-	return append(warnings, fmt.Sprintf(VerifyWarningPrefix+"the reader got wrong bytes in %d of %d runs (first corrupt stream offset of each: %s)",
-		len(offsets), complete, strings.Join(offsets, ", ")))
 }
 
 func appendOnce(list []string, s string) []string {

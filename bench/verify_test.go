@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math/bits"
 	"slices"
-	"strings"
 	"testing"
 )
 
@@ -200,10 +199,8 @@ func TestPipeLargerThanHalf(t *testing.T) {
 				if err != nil {
 					t.Fatalf("Run: %v", err)
 				}
-				if got := slices.DeleteFunc(res.Warnings, func(w string) bool {
-					return strings.HasPrefix(w, "--verify: ") // checked by TestVerifyWarning
-				}); !slices.Equal(got, want) {
-					t.Errorf("Warnings = %q, want %q", got, want)
+				if !slices.Equal(res.Warnings, want) {
+					t.Errorf("Warnings = %q, want %q", res.Warnings, want)
 				}
 				if off := res.Runs[0].FirstCorruptOffset; off >= 0 {
 					offsets = append(offsets, off)
@@ -220,29 +217,31 @@ func TestPipeLargerThanHalf(t *testing.T) {
 	}
 }
 
-func TestAppendVerifyWarning(t *testing.T) {
+func TestCorruption(t *testing.T) {
 	runs := []RunResult{
 		{Verified: true, FirstCorruptOffset: -1},
 		{Verified: true, FirstCorruptOffset: 131074},
 		{Verified: true, FirstCorruptOffset: 2},
 		{Verified: true, FirstCorruptOffset: 7, Partial: true}, // cut short: not counted
 	}
-	got := appendVerifyWarning([]string{"earlier"}, runs)
-	want := []string{"earlier", "--verify: the reader got wrong bytes in 2 of 3 runs (first corrupt stream offset of each: 131074, 2)"}
-	if !slices.Equal(got, want) {
-		t.Errorf("got %q\nwant %q", got, want)
+	c := (&Result{Runs: runs}).Corruption()
+	if c == nil || !slices.Equal(c.Offsets, []int64{131074, 2}) || c.Runs != 3 {
+		t.Fatalf("got %+v, want offsets 131074, 2 of 3 runs", c)
 	}
-	if got := appendVerifyWarning(nil, runs[:1]); got != nil {
-		t.Errorf("clean runs: got %q, want no warning", got)
+	if got, want := c.Error(), "the reader got wrong bytes in 2 of 3 runs (first corrupt stream offset of each: 131074, 2)"; got != want {
+		t.Errorf("Error: got %q, want %q", got, want)
 	}
-	if got := appendVerifyWarning(nil, []RunResult{{FirstCorruptOffset: -1}}); got != nil {
-		t.Errorf("unverified runs: got %q, want no warning", got)
+	if c := (&Result{Runs: runs[:1]}).Corruption(); c != nil {
+		t.Errorf("clean runs: got %+v, want nil", c)
+	}
+	if c := (&Result{Runs: []RunResult{{FirstCorruptOffset: -1}}}).Corruption(); c != nil {
+		t.Errorf("unverified runs: got %+v, want nil", c)
 	}
 }
 
-// TestVerifyWarning: wrong bytes found by --verify reach Result.Warnings,
-// which every output of the command prints; a clean run adds nothing.
-func TestVerifyWarning(t *testing.T) {
+// TestVerifyCorruption: wrong bytes found by Verify come back as the
+// Result's Corruption, not as a warning; a clean run has none.
+func TestVerifyCorruption(t *testing.T) {
 	o := one("vmsplice")
 	o.Repeat = 2
 	o.Verify = true
@@ -251,8 +250,8 @@ func TestVerifyWarning(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Run: %v", err)
 	}
-	if len(res.Warnings) != 0 {
-		t.Errorf("clean --verify: Warnings %q, want none", res.Warnings)
+	if len(res.Warnings) != 0 || res.Corruption() != nil {
+		t.Errorf("clean verify: Warnings %q, Corruption %v, want neither", res.Warnings, res.Corruption())
 	}
 	o.RewriteAfterSplice = true
 	res, err = Run(context.Background(), o, nil, nil)
@@ -260,8 +259,9 @@ func TestVerifyWarning(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Run: %v", err)
 	}
-	if want := appendVerifyWarning(nil, res.Runs); len(want) != 1 || !slices.Equal(res.Warnings, want) {
-		t.Errorf("rewrite after splice: Warnings %q, want %q (runs' first corrupt offsets %d, %d)",
-			res.Warnings, want, res.Runs[0].FirstCorruptOffset, res.Runs[1].FirstCorruptOffset)
+	c := res.Corruption()
+	if c == nil || c.Runs != 2 || len(c.Offsets) != 2 || len(res.Warnings) != 0 {
+		t.Errorf("rewrite after splice: Corruption %+v, Warnings %q, want both runs corrupt and no warning (runs' first corrupt offsets %d, %d)",
+			c, res.Warnings, res.Runs[0].FirstCorruptOffset, res.Runs[1].FirstCorruptOffset)
 	}
 }

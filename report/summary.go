@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
+	"strings"
 
 	pprof "github.com/google/pprof/profile"
 )
@@ -222,6 +224,13 @@ func stepNotes(step Step, note func(string, ...any)) {
 		if r.Lost > 0 {
 			note("the %s lost %d samples (%s of %d); the profile keeps them as a [lost] frame, so shares are of what was recorded", r.Role, r.Lost, pct(float64(r.Lost)/float64(r.Lost+r.Samples)), r.Lost+r.Samples)
 		}
+	}
+	if len(step.CorruptOffsets) > 0 {
+		offs := make([]string, len(step.CorruptOffsets))
+		for i, o := range step.CorruptOffsets {
+			offs[i] = strconv.FormatInt(o, 10)
+		}
+		note("verification: the reader got wrong bytes in %d of %d runs (first corrupt stream offset of each: %s)", len(offs), len(step.Runs), strings.Join(offs, ", "))
 	}
 	for _, w := range step.Warnings {
 		note("%s", w)

@@ -187,7 +187,7 @@ func finishStep(sr *stepRuns, pf profileFlags, folded bool) (*report.Step, stepT
 	for _, r := range sr.res {
 		if r != nil && r != res {
 			for _, w := range r.Warnings {
-				if !slices.Contains(step.Warnings, w) && !strings.HasPrefix(w, bench.VerifyWarningPrefix) {
+				if !slices.Contains(step.Warnings, w) {
 					step.Warnings = append(step.Warnings, w)
 				}
 			}

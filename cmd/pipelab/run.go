@@ -111,9 +111,6 @@ func runLabel(label string, o bench.Options) string {
 // stderr (results stay alone on stdout).
 func printWarnings(env *cli, s report.Step) {
 	for _, w := range s.Warnings {
-		if strings.HasPrefix(w, bench.VerifyWarningPrefix) {
-			continue // said below, once
-		}
 		fmt.Fprintf(env.stderr, "pipelab: %s: warning: %s\n", s.Mode, w)
 	}
 	if !s.Verify || s.Interrupted || s.Incomplete {

@@ -20,10 +20,10 @@ func stepFromResult(res *bench.Result, runErr error) report.Step {
 		Incomplete:  res.Incomplete,
 		Interrupted: res.Interrupted || errors.Is(runErr, bench.ErrInterrupted),
 	}
+	if c := res.Corruption(); c != nil {
+		s.CorruptOffsets = c.Offsets
+	}
 	for _, r := range res.Runs {
-		if r.FirstCorruptOffset >= 0 && r.Verified {
-			s.CorruptOffsets = append(s.CorruptOffsets, r.FirstCorruptOffset)
-		}
 		if r.Writer.PipeSizeBytes > 0 {
 			s.PipeSize = int64(r.Writer.PipeSizeBytes) // what the kernel really set
 		}
