@@ -20,11 +20,24 @@ var sizeUnits = map[string]int64{
 
 const sizeHint = "use e.g. 4096, 256KiB, 1.5GiB or 10G; units are powers of 1024"
 
+// SizeError is ParseSize's error: the text it was given and what is wrong
+// with it. A caller that names the text its own way (a flag) uses Err.
+type SizeError struct {
+	Text string
+	Err  error
+}
+
+// Error renders `size "10GB": not a size (...)`.
+func (e *SizeError) Error() string { return fmt.Sprintf("size %q: %v", e.Text, e.Err) }
+
+// Unwrap returns what is wrong with the text.
+func (e *SizeError) Unwrap() error { return e.Err }
+
 // ParseSize parses a byte count such as "4096", "256KiB", "256K", "1GiB",
 // "10G" or "1.5GiB". Units K, M, G, T (or KiB, MiB, GiB, TiB, case
 // insensitive) are powers of 1024. A fraction is accepted when the result
 // is a whole number of bytes. Zero, negative and malformed sizes are
-// errors.
+// errors, each a *SizeError.
 func ParseSize(s string) (int64, error) {
 	t := strings.TrimSpace(s)
 	i := strings.IndexFunc(t, func(r rune) bool {
@@ -36,11 +49,11 @@ func ParseSize(s string) (int64, error) {
 	}
 	mult, ok := sizeUnits[unit]
 	if !ok || num == "" {
-		return 0, fmt.Errorf("size %q: not a size (%s)", s, sizeHint)
+		return 0, &SizeError{s, fmt.Errorf("not a size (%s)", sizeHint)}
 	}
 	n, err := sizeValue(num, mult)
 	if err != nil {
-		return 0, fmt.Errorf("size %q: %w", s, err)
+		return 0, &SizeError{s, err}
 	}
 	return n, nil
 }

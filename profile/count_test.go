@@ -130,7 +130,7 @@ func TestEventChoice(t *testing.T) {
 		t.Errorf("without a PMU: got event %q (reason %q), want cpu-clock and why", res.Event, res.EventReason)
 	}
 	_, err = profile.New(profile.Config{FreqHz: 99, Event: profile.EventCycles})
-	if hwErr != nil && (err == nil || !strings.Contains(err.Error(), "--event cycles: no hardware PMU here") || !strings.Contains(err.Error(), "use --event cpu-clock")) {
+	if hwErr != nil && (err == nil || !strings.Contains(err.Error(), "Event cycles: no hardware PMU here") || !strings.Contains(err.Error(), "use Event cpu-clock")) {
 		t.Errorf("--event cycles without a PMU: got %v, want the missing PMU and the remedy", err)
 	}
 	if hwErr == nil && err != nil {

@@ -30,6 +30,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -238,6 +240,44 @@ func New(cfg Config) (*Profiler, error) {
 	return p, nil
 }
 
+// ConfigError is a Config that New refuses: the field at fault, its value,
+// what is wrong, and what to do. Problem and Remedy spell other fields as
+// {Field}; Error renders them by their field names, and a command renders
+// them by its own flag names with Format.
+type ConfigError struct {
+	Field, Value, Problem, Remedy string
+}
+
+// Error renders "profile: FreqHz 0: out of range (use 1 to 100000 Hz,
+// kernel.perf_event_max_sample_rate)".
+func (e *ConfigError) Error() string {
+	return e.Format(func(field string) string { return field })
+}
+
+// Format renders the error with every field, e.Field first, called by
+// name(field).
+func (e *ConfigError) Format(name func(field string) string) string {
+	s := "profile: " + name(e.Field) + " " + e.Value + ": " + expandFields(e.Problem, name)
+	if e.Remedy != "" {
+		s += " (" + expandFields(e.Remedy, name) + ")"
+	}
+	return s
+}
+
+// expandFields replaces every {Field} in s with name(Field).
+func expandFields(s string, name func(string) string) string {
+	var b strings.Builder
+	for {
+		i := strings.IndexByte(s, '{')
+		j := strings.IndexByte(s[i+1:], '}')
+		if i < 0 || j < 0 {
+			return b.String() + s
+		}
+		b.WriteString(s[:i] + name(s[i+1:i+1+j]))
+		s = s[i+2+j:]
+	}
+}
+
 // validate checks cfg and fills defaults.
 func validate(cfg *Config) error {
 	max, err := MaxSampleRate()
@@ -245,14 +285,14 @@ func validate(cfg *Config) error {
 		return fmt.Errorf("profile: %w", err)
 	}
 	if cfg.FreqHz < 1 || cfg.FreqHz > max {
-		return fmt.Errorf("profile: --freq %d: out of range (use 1 to %d Hz, kernel.perf_event_max_sample_rate)", cfg.FreqHz, max)
+		return &ConfigError{"FreqHz", strconv.Itoa(cfg.FreqHz), "out of range", fmt.Sprintf("use 1 to %d Hz, kernel.perf_event_max_sample_rate", max)}
 	}
 	switch cfg.View {
 	case "":
 		cfg.View = "cpu"
 	case "cpu", "wall":
 	default:
-		return fmt.Errorf("profile: --view %q: unknown view (use cpu or wall)", cfg.View)
+		return &ConfigError{"View", strconv.Quote(cfg.View), "unknown view", "use cpu or wall"}
 	}
 	return nil
 }
@@ -265,7 +305,7 @@ func chooseEvent(cfg *Config) (reason string, err error) {
 		return "", nil
 	case EventCycles:
 		if err := ProbeHardwareCounters(); err != nil {
-			return "", fmt.Errorf("profile: --event cycles: no hardware PMU here (%v) (use --event cpu-clock; cycles needs a PMU: bare metal, or a VM that exposes one)", err)
+			return "", &ConfigError{"Event", EventCycles, fmt.Sprintf("no hardware PMU here (%v)", err), "use {Event} cpu-clock; cycles needs a PMU: bare metal, or a VM that exposes one"}
 		}
 		return "", nil
 	case "":
@@ -276,7 +316,7 @@ func chooseEvent(cfg *Config) (reason string, err error) {
 		cfg.Event = EventCycles
 		return "", nil
 	}
-	return "", fmt.Errorf("profile: --event %s: unknown event (want cycles or cpu-clock)", cfg.Event)
+	return "", &ConfigError{"Event", cfg.Event, "unknown event", "want cycles or cpu-clock"}
 }
 
 func newCounters() []Counter {

@@ -19,11 +19,11 @@ func TestNewValidates(t *testing.T) {
 		want string
 	}{
 		{profile.Config{FreqHz: 0, Mode: "write"},
-			fmt.Sprintf("profile: --freq 0: out of range (use 1 to %d Hz, kernel.perf_event_max_sample_rate)", max)},
+			fmt.Sprintf("profile: FreqHz 0: out of range (use 1 to %d Hz, kernel.perf_event_max_sample_rate)", max)},
 		{profile.Config{FreqHz: max + 1, Mode: "write"},
-			fmt.Sprintf("profile: --freq %d: out of range (use 1 to %d Hz, kernel.perf_event_max_sample_rate)", max+1, max)},
+			fmt.Sprintf("profile: FreqHz %d: out of range (use 1 to %d Hz, kernel.perf_event_max_sample_rate)", max+1, max)},
 		{profile.Config{FreqHz: 999, Mode: "write", View: "flame"},
-			`profile: --view "flame": unknown view (use cpu or wall)`},
+			`profile: View "flame": unknown view (use cpu or wall)`},
 	}
 	for _, tt := range tests {
 		_, err := profile.New(tt.cfg)

@@ -130,14 +130,15 @@ func (v sizeValue) Set(s string) error {
 	return nil
 }
 
-// parseSize is bench.ParseSize without the size it was given at the start
-// of the error, since the flag error names it already.
+// parseSize is bench.ParseSize with only what is wrong with the text in
+// its error, since the flag error names the flag and the text already.
 func parseSize(s string) (int64, error) {
 	n, err := bench.ParseSize(s)
-	if err != nil {
-		return 0, errors.New(strings.TrimPrefix(err.Error(), fmt.Sprintf("size %q: ", s)))
+	var se *bench.SizeError
+	if errors.As(err, &se) {
+		return 0, se.Err
 	}
-	return n, nil
+	return n, err
 }
 
 // intSize adapts an int field to sizeValue.
