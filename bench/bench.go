@@ -1,11 +1,15 @@
 // Package bench runs the pipe strategies of "How fast are Linux pipes
-// anyway?" (shared/seeds/fast-pipes-post.md) as a real writer process and a
+// anyway?" (https://mazzo.li/posts/fast-pipes.html) as a real writer process and a
 // real reader process joined by one pipe(2), and measures throughput.
 //
 // The writer and the reader are the calling binary itself, re-executed with
 // a hidden role (see Child). Every strategy is Go code calling
 // golang.org/x/sys/unix directly from a locked OS thread, with no
 // allocation in the hot loop.
+//
+// bench never profiles, never renders and never writes a result file; it
+// imports neither profile nor report, and tells its caller about each
+// run's children through the Observer it declares.
 package bench
 
 import "time"
@@ -61,7 +65,8 @@ type Options struct {
 	// Timeout stops a run whose children make no progress for this long;
 	// 0 means no timeout.
 	Timeout time.Duration
-	// RewriteAfterSplice is the vmsplice-reuse experiment of issue 5: the
+	// RewriteAfterSplice is the vmsplice-reuse experiment (README: "The
+	// post's open question"): the
 	// vmsplice writer, without SPLICE_F_GIFT, rewrites a half-buffer with
 	// the next block's content as soon as vmsplice returns, while the
 	// reader may not have read those pages yet. Needs Verify, so that the

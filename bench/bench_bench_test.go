@@ -9,9 +9,8 @@ import (
 // does: 1GiB through the pipe, 5 runs per iteration, children pinned as by
 // default. It reports the median, minimum and maximum GiB/s over all runs
 // of all iterations (run it with -benchtime 1x); compare them with the C
-// figures in shared/DESIGN.md. The last sub-benchmark, busy, also reports
-// busy-x-write, its median over write's, which issue 2 wants at 10 or
-// more.
+// figures in the README's "Measured here". The last sub-benchmark, busy,
+// also reports busy-x-write, its median over write's.
 func BenchmarkModes(b *testing.B) {
 	medians := map[string]float64{}
 	for _, m := range Modes() {

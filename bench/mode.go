@@ -21,7 +21,7 @@ type Mode struct {
 	busy bool // both ends spin on EAGAIN
 }
 
-// modes is the ladder of DESIGN.md, in order.
+// modes is the post's ladder, in order.
 var modes = []Mode{
 	{Name: "write", Writer: "write", Reader: "read", PostGiBPerSec: 3.7,
 		Summary: "write(2) into the pipe, read(2) out of it"},
@@ -39,7 +39,7 @@ var modes = []Mode{
 		Summary: "as huge, both ends spinning on EAGAIN (SPLICE_F_NONBLOCK)"},
 }
 
-// Modes returns every mode in the ladder order of DESIGN.md.
+// Modes returns every mode in the post's ladder order.
 func Modes() []Mode {
 	return append([]Mode(nil), modes...)
 }

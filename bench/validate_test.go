@@ -28,7 +28,7 @@ func TestDefaultOptionsValid(t *testing.T) {
 }
 
 // These messages depend on this machine: 4KiB pages, pipe-max-size 1MiB,
-// CPUs 0 and 1 (DESIGN.md); the test skips cases whose premise fails.
+// CPUs 0 and 1; the test skips cases whose premise fails.
 func TestValidate(t *testing.T) {
 	if pageSize != 4096 {
 		t.Skipf("messages assume 4KiB pages, have %d", pageSize)

@@ -5,7 +5,7 @@
 // A Profiler satisfies bench.Observer: Attach opens disabled counters on
 // every thread of both children while they wait on their start gate, and
 // a disabled cpu-clock sampler on every CPU their threads may run on
-// (samples are told apart by pid; see ring.go for why not per thread);
+// (samples are told apart by pid; see sampler.go for why not per thread);
 // Start enables them, and Stop (called once the children have exited)
 // drains the rings and reads the counters. Result symbolizes what was recorded:
 // kernel frames through /proc/kallsyms under a [kernel.kallsyms] mapping,
@@ -24,6 +24,10 @@
 // charges each sleep to the stack the thread slept in (see wall.go). The
 // cpu view opens no switch event and its profiles are the same in both
 // views.
+//
+// profile never starts a process and never writes a file: it observes the
+// children bench starts and returns pprof values, which the caller saves
+// (report.SaveStep). It imports neither bench nor report.
 package profile
 
 import (

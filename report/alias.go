@@ -29,7 +29,7 @@ type Symbol struct {
 }
 
 // Aliases is the alias table: the post's kernel symbols and the real
-// symbols that match them. DESIGN.md lists the renames seen on 6.18.
+// symbols that match them, each with the kernel versions it exists in.
 var Aliases = []Alias{
 	{Post: "pipe_write", Symbols: []Symbol{
 		{Name: "pipe_write", Until: "6.15"},

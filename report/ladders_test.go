@@ -12,7 +12,7 @@ import (
 	"testing"
 )
 
-// oldNames are the symbols as kernels before 6.0 spell them (DESIGN.md):
+// oldNames are the symbols as kernels before 6.0 spell them (see Aliases):
 // the old-kernel fixture folder renames the 6.18 capture with them.
 var oldNames = strings.NewReplacer(
 	"anon_pipe_write_[k]", "pipe_write_[k]",

@@ -12,10 +12,9 @@ import (
 	pprof "github.com/google/pprof/profile"
 )
 
-// The wall view (--view wall, issue 6) is being built in package profile,
-// so no wall profile has been captured yet. These tests use SYNTHETIC wall
-// profiles, made here in the test and never stored under testdata/ as if
-// captured: the stacks are shaped like the kernel's (pipe_wait_writable
+// These tests use SYNTHETIC wall profiles, made here in the test and
+// never stored under testdata/ as if captured (the captured ones are in
+// testdata/wall): the stacks are shaped like the kernel's (pipe_wait_writable
 // under anon_pipe_write, ...), the times are round numbers chosen so the
 // expected figures can be worked out by hand.
 
