@@ -147,7 +147,7 @@ type Observer struct {
 func (o *Observer) CostLine() string {
 	what := fmt.Sprintf("%.0f%% of throughput", 100*(1-o.Ratio))
 	if o.Ratio > 1 {
-		what = fmt.Sprintf("none measurable (profiled runs %.0f%% faster)", 100*(o.Ratio-1))
+		what = fmt.Sprintf("none measurable, the profiled runs were %.0f%% faster", 100*(o.Ratio-1))
 	}
 	return fmt.Sprintf("profiling cost: %s (%.2f vs %.2f GiB/s, %d+%d interleaved runs)",
 		what, o.ProfiledMedianGiBs, o.UnprofiledMedianGiBs, o.Runs, o.Runs)
