@@ -467,7 +467,10 @@ func paranoid() int {
 // profiles with user stacks and counters; doctor must say LIMITED.
 func TestProfileUnprivileged(t *testing.T) {
 	mustHavePerfEvents(t)
-	dir, out, err := asNobody(t, "profile", "--mode", "write", "--bytes", "256MiB", "--out", "out")
+	// User-only sampling sees only the few percent of time the children
+	// spend in user space, so sample faster than the default to be sure
+	// of samples in 256MiB.
+	dir, out, err := asNobody(t, "profile", "--mode", "write", "--bytes", "256MiB", "--freq", "9999", "--out", "out")
 	if err != nil {
 		t.Fatalf("profile as uid 65534: %v\n%s", err, out)
 	}
