@@ -139,3 +139,23 @@ func openError(event string, pid int, err error) error {
 	}
 	return fmt.Errorf("%s: %w", op, err)
 }
+
+// ProbeAttach opens and closes the least privileged event pipelab could
+// put on pid, a user-space task-clock counter, so that a process that
+// cannot be profiled at all is refused before anything runs. The error
+// names the setting at fault: kernel.perf_event_paranoid, or ptrace
+// access when pid belongs to another user (kernel.yama.ptrace_scope).
+func ProbeAttach(pid int) error {
+	a := counterAttr(softwareCounters[0])
+	a.Options.Inherit = false
+	excludeKernel(&a)
+	ev, err := perf.Open(&a, pid, -1, nil)
+	if err == nil {
+		return ev.Close()
+	}
+	if errors.Is(err, unix.EACCES) || errors.Is(err, unix.EPERM) {
+		level, _ := Paranoid()
+		return fmt.Errorf("perf_event_open task-clock pid %d: %w (kernel.perf_event_paranoid=%d, and profiling another user's process needs ptrace access, see kernel.yama.ptrace_scope; run as root or as the process's owner, or grant CAP_PERFMON)", pid, err, level)
+	}
+	return openError("task-clock", pid, err)
+}

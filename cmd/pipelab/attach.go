@@ -73,6 +73,11 @@ func profileAttach(ctx context.Context, env *cli, fs *flag.FlagSet, af attachFla
 	if err != nil {
 		return &usageError{err.Error()}
 	}
+	for i, pid := range []int{w, r} {
+		if err := profile.ProbeAttach(pid); err != nil {
+			return usagef("--attach %s: %s %d cannot be profiled: %v", af.pids, []string{"writer", "reader"}[i], pid, err)
+		}
+	}
 	if err := prepareOut(pf.out); err != nil {
 		return err
 	}

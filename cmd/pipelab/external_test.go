@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -275,5 +276,25 @@ func TestProfileAttachExit(t *testing.T) {
 	}
 	if want := "window, which ended there"; !strings.Contains(string(b), want) || !strings.Contains(string(b), fmt.Sprintf("pid %d", w)) && !strings.Contains(string(b), fmt.Sprintf("pid %d", r)) {
 		t.Errorf("head.json lacks %q:\n%s\nstderr: %s", want, b, stderr)
+	}
+}
+
+// TestProfileAttachRefused attaches, as an unprivileged user, to two
+// processes of root's: pipelab must refuse up front, naming the role, the
+// pid and the settings that stand in the way, exit 2 and write nothing.
+func TestProfileAttachRefused(t *testing.T) {
+	mustHavePerfEvents(t)
+	w, r := startPipe(t, "head -c 2000000000 /dev/zero", "cat")
+	dir, out, err := asNobody(t, "profile", "--attach", fmt.Sprintf("%d,%d", w, r), "--duration", "1s", "--out", "out")
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 2 {
+		t.Fatalf("got %v, want exit status 2\n%s", err, out)
+	}
+	want := fmt.Sprintf("pipelab: --attach %d,%d: writer %d cannot be profiled: perf_event_open task-clock pid %d: perf_event_open: permission denied (kernel.perf_event_paranoid=", w, r, w, w)
+	if !strings.HasPrefix(string(out), want) || !strings.Contains(string(out), "kernel.yama.ptrace_scope") {
+		t.Errorf("got %q, want a line starting %q that names kernel.yama.ptrace_scope", out, want)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "out")); !os.IsNotExist(err) {
+		t.Errorf("out was created (%v), want nothing written", err)
 	}
 }
