@@ -59,13 +59,7 @@ func TestHandleFromCPUWide(t *testing.T) {
 	w, r := p.roles[0], p.roles[1]
 	p.pidRole[100], p.pidRole[200] = w, r
 	s := &sampler{cpu: 0, tid: -1}
-	feed := func(rec []byte) {
-		raw := perf.RawRecord{Data: rec[headerSize:]}
-		raw.Header.Type = perf.RecordType(binary.LittleEndian.Uint32(rec))
-		raw.Header.Misc = binary.LittleEndian.Uint16(rec[4:])
-		raw.Header.Size = binary.LittleEndian.Uint16(rec[6:])
-		p.handleFrom(s, &raw)
-	}
+	feed := func(rec []byte) { feedRecord(p, s, rec) }
 	lost := func(n uint64) []byte {
 		return sideBand(recordLost, 0, 999, 999, 1, binary.LittleEndian.AppendUint64(binary.LittleEndian.AppendUint64(nil, 1), n))
 	}
@@ -129,13 +123,7 @@ func TestDescendants(t *testing.T) {
 	p.pidRole[100], p.pidRole[200] = w, p.roles[1]
 	p.tasks.comm[100] = "pipelab-writer"
 	s := &sampler{cpu: 1, tid: -1}
-	feed := func(rec []byte) {
-		raw := perf.RawRecord{Data: rec[headerSize:]}
-		raw.Header.Type = perf.RecordType(binary.LittleEndian.Uint32(rec))
-		raw.Header.Misc = binary.LittleEndian.Uint16(rec[4:])
-		raw.Header.Size = binary.LittleEndian.Uint16(rec[6:])
-		p.handleFrom(s, &raw)
-	}
+	feed := func(rec []byte) { feedRecord(p, s, rec) }
 	chain := []uint64{contextKernel, 0xffffffff81000010}
 	feed(sideBand(recordMmap2, 0, 100, 100, 1, mmap2Body(0x1000, 0x1000, 0, 4, "/old")))
 	feed(sideBand(recordComm, miscCommExec, 100, 100, 5, commBody(100, 100, "sh")))
@@ -166,4 +154,14 @@ func TestDescendants(t *testing.T) {
 	if m, ok := p.sym.space(400).find(0x8800); !ok || m.file != "/bin/sh" {
 		t.Errorf("pid 400 (forked) at 0x8800: got %+v %v, want its parent's /bin/sh", m, ok)
 	}
+}
+
+// feedRecord hands rec, a whole record as the ring holds it (header and
+// body), to p as if sampler s had read it.
+func feedRecord(p *Profiler, s *sampler, rec []byte) {
+	raw := perf.RawRecord{Data: rec[headerSize:]}
+	raw.Header.Type = perf.RecordType(binary.LittleEndian.Uint32(rec))
+	raw.Header.Misc = binary.LittleEndian.Uint16(rec[4:])
+	raw.Header.Size = binary.LittleEndian.Uint16(rec[6:])
+	p.handleFrom(s, &raw)
 }

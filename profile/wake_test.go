@@ -12,7 +12,8 @@ import (
 // sched_waking as Linux 6.18 writes it (testdata/sched_waking.format),
 // synthetic wake samples, and the join with recorded switch timelines.
 
-func wakingLayout(t testing.TB) wakeLayout {
+// wakingFormat parses testdata/sched_waking.format.
+func wakingFormat(t testing.TB) tracepointFormat {
 	t.Helper()
 	f, err := os.Open("testdata/sched_waking.format")
 	if err != nil {
@@ -23,7 +24,12 @@ func wakingLayout(t testing.TB) wakeLayout {
 	if err != nil {
 		t.Fatal(err)
 	}
-	l, err := layoutFromFormat(tf)
+	return tf
+}
+
+func wakingLayout(t testing.TB) wakeLayout {
+	t.Helper()
+	l, err := layoutFromFormat(wakingFormat(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -31,15 +37,7 @@ func wakingLayout(t testing.TB) wakeLayout {
 }
 
 func TestParseFormat(t *testing.T) {
-	f, err := os.Open("testdata/sched_waking.format")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	tf, err := parseFormat(f)
-	if err != nil {
-		t.Fatal(err)
-	}
+	tf := wakingFormat(t)
 	if tf.name != "sched_waking" {
 		t.Errorf("name %q, want sched_waking", tf.name)
 	}
