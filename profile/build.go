@@ -96,6 +96,9 @@ type buildInput struct {
 	timeNanos  int64
 	durNanos   int64
 	comments   []string
+	// main is the mapping of the role's main program, listed first; nil
+	// when not known.
+	main *userMap
 }
 
 // buildProfile symbolizes stacks and returns a profile with sample types
@@ -134,6 +137,11 @@ func buildProfile(sym *symbolizer, in buildInput) *pprof.Profile {
 	}
 	if in.lost > 0 {
 		b.addLost(in)
+	}
+	if in.main != nil {
+		pm := b.userMapping(*in.main)
+		pm.ID = ^uint64(0) // listed
+		b.p.Mapping = append(b.p.Mapping, pm)
 	}
 	b.finish()
 	return b.p
@@ -283,8 +291,9 @@ func (b *builder) function(name, file string) *pprof.Function {
 }
 
 // finish lists mappings with user mappings first (pprof treats mapping[0]
-// as the main binary, which must not be the kernel) and numbers every
-// mapping, location and function.
+// as the main binary and names the profile's File after it: it must be
+// the main program, listed by buildProfile, and never the kernel) and
+// numbers every mapping, location and function.
 func (b *builder) finish() {
 	for _, l := range b.p.Location {
 		if m := l.Mapping; m != nil && m.ID == 0 {

@@ -236,3 +236,51 @@ func TestUserSymbolsLibc(t *testing.T) {
 		t.Errorf("mapping: got %s (functions %v), want %s with functions", m.File, m.HasFunctions, libc.file)
 	}
 }
+
+// TestMainMappingFirst builds a profile whose samples sit in a library
+// mapped below the program, as a dynamic loader is: the program's
+// mapping, which buildInput.main names, is still mapping[0], the one
+// pprof names the profile's File after.
+func TestMainMappingFirst(t *testing.T) {
+	sym, self := fixtureSymbolizer(t)
+	loader := userMap{start: 0x1000, limit: 0x2000, file: "/lib64/ld-linux-x86-64.so.2"}
+	sym.space(100).add(loader)
+	agg := newAggregator()
+	agg.add(100, 100, rawChain(contextUser, 0x1100, 0x1200), 1, 1000, 0)
+	p := parseBack(t, buildProfile(sym, buildInput{role: "writer", mode: "dd", stacks: agg.order, periodNS: 1000, main: &self}))
+	var files []string
+	for _, m := range p.Mapping {
+		files = append(files, m.File)
+	}
+	if len(files) != 2 || files[0] != self.file || files[1] != loader.file {
+		t.Errorf("got mappings %q, want the program %s, then the loader", files, self.file)
+	}
+}
+
+// TestAddrSpaceMain finds a program's mapping after an execve from the
+// order of the MMAP records (the program before its loader, which is
+// mapped lower here), and from /proc/PID/exe for a process known from
+// /proc only.
+func TestAddrSpaceMain(t *testing.T) {
+	prog := userMap{start: 0x5000, limit: 0x6000, file: "/usr/bin/dd"}
+	ld := userMap{start: 0x1000, limit: 0x2000, file: "/usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2"}
+	vdso := userMap{start: 0x500, limit: 0x600, file: "[vdso]"}
+	old := userMap{start: 0x8000, limit: 0x9000, file: "/usr/bin/pipelab"}
+
+	sp := &addrSpace{exe: old.file}
+	sp.add(ld)
+	sp.add(old)
+	if m, ok := sp.main(); !ok || m != old {
+		t.Errorf("from /proc: got %+v %v, want %+v", m, ok, old)
+	}
+	sp.exec(100)
+	sp.addAt(vdso, 99) // the old program's, read late
+	sp.addAt(prog, 101)
+	sp.addAt(ld, 102)
+	if m, ok := sp.main(); !ok || m != prog {
+		t.Errorf("after exec: got %+v %v, want %+v", m, ok, prog)
+	}
+	if m, ok := (&addrSpace{}).main(); ok {
+		t.Errorf("empty space: got %+v, want none", m)
+	}
+}

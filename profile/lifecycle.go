@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -173,6 +175,7 @@ func (p *Profiler) roleResult(r *roleState) *Role {
 		role: r.name, mode: p.cfg.Mode, stacks: r.agg.order, lost: int64(r.lost),
 		periodNS: period, timeNanos: p.first.UnixNano(), durNanos: int64(p.dur),
 		comments: p.comments(r),
+		main:     p.mainMapping(r),
 	}
 	role := &Role{
 		Name:     r.name,
@@ -184,6 +187,35 @@ func (p *Profiler) roleResult(r *roleState) *Role {
 	}
 	p.addWall(r, role, in)
 	return role
+}
+
+// mainMapping returns the executable mapping of r's main program: the
+// program of the role's process with the most samples (an external
+// command's shell may exec the program, or fork a pipeline of them), or
+// of its first process when none was sampled; nil when not known.
+func (p *Profiler) mainMapping(r *roleState) *userMap {
+	bySamples := map[uint32]int64{}
+	for _, s := range r.agg.order {
+		bySamples[s.pid] += s.samples
+	}
+	var best *userMap
+	var most int64 = -1
+	consider := func(pid uint32, n int64) {
+		sp, ok := p.sym.spaces[pid]
+		if !ok || n <= most {
+			return
+		}
+		if m, ok := sp.main(); ok {
+			best, most = &m, n
+		}
+	}
+	for _, pid := range r.pids {
+		consider(uint32(pid), bySamples[uint32(pid)])
+	}
+	for _, s := range r.agg.order {
+		consider(s.pid, bySamples[s.pid])
+	}
+	return best
 }
 
 // roleCounters returns r's counters, or nil when no cycle counted.
@@ -268,5 +300,35 @@ func (r *Result) Combined() (*pprof.Profile, error) {
 	}
 	// Merge sums durations; the roles ran side by side.
 	p.DurationNanos = ps[0].DurationNanos
+	leadMapping(p, ps)
 	return p, nil
+}
+
+// leadMapping lists first in merged the main program of the first role
+// whose main program is not pipelab's own executable (an external
+// command's, which names the run), so that pprof's File says what the
+// user profiled; Merge lists the writer's first.
+func leadMapping(merged *pprof.Profile, roles []*pprof.Profile) {
+	self, _ := os.Executable()
+	for _, rp := range roles {
+		if len(rp.Mapping) == 0 || rp.Mapping[0].File == self || rp.Mapping[0].File == kernelMappingName {
+			continue
+		}
+		lead := rp.Mapping[0]
+		i := slices.IndexFunc(merged.Mapping, func(m *pprof.Mapping) bool {
+			return m.File == lead.File && m.Start == lead.Start && m.Limit == lead.Limit && m.Offset == lead.Offset
+		})
+		if i < 0 { // Merge keeps only the mappings a location uses
+			c := *lead
+			merged.Mapping = append(merged.Mapping, &c)
+			i = len(merged.Mapping) - 1
+		}
+		m := merged.Mapping[i]
+		copy(merged.Mapping[1:i+1], merged.Mapping[:i])
+		merged.Mapping[0] = m
+		for i, m := range merged.Mapping {
+			m.ID = uint64(i + 1)
+		}
+		return
+	}
 }

@@ -34,6 +34,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -439,6 +440,7 @@ func (p *Profiler) attachRole(r *roleState, pid int) error {
 	for _, m := range maps {
 		sp.add(m)
 	}
+	sp.exe, _ = os.Readlink("/proc/" + strconv.Itoa(pid) + "/exe")
 	p.attachWall(r, pid, tids)
 	return nil
 }

@@ -26,6 +26,9 @@ type userMap struct {
 type addrSpace struct {
 	maps   []spaceMap // sorted by start, non-overlapping
 	execNS uint64     // perf time of the latest execve, 0 if none seen
+	// exe is the program's file, from /proc/PID/exe at attach time; ""
+	// once the process exec'd since (its mappings then say, see main).
+	exe string
 }
 
 // spaceMap is a mapping and the perf time of its MMAP record (0 for one
@@ -63,6 +66,7 @@ func (s *addrSpace) exec(t uint64) {
 		return
 	}
 	s.execNS = t
+	s.exe = ""
 	kept := s.maps[:0:0]
 	for _, o := range s.maps {
 		if o.at >= t {
@@ -74,7 +78,34 @@ func (s *addrSpace) exec(t uint64) {
 
 // clone returns a copy of s: a forked child's address space.
 func (s *addrSpace) clone() *addrSpace {
-	return &addrSpace{maps: append([]spaceMap(nil), s.maps...), execNS: s.execNS}
+	return &addrSpace{maps: append([]spaceMap(nil), s.maps...), execNS: s.execNS, exe: s.exe}
+}
+
+// main returns the executable mapping of the process's program, as
+// opposed to its dynamic loader and libraries. After an execve the kernel
+// maps the program before its interpreter (load_elf_binary), so the
+// program is the earliest file mapping recorded since; a process known
+// from /proc only has its /proc/PID/exe.
+func (s *addrSpace) main() (userMap, bool) {
+	var best spaceMap
+	found := false
+	for _, m := range s.maps {
+		if m.at == 0 || len(m.file) == 0 || m.file[0] != '/' {
+			continue
+		}
+		if !found || m.at < best.at {
+			best, found = m, true
+		}
+	}
+	if found {
+		return best.userMap, true
+	}
+	for _, m := range s.maps {
+		if s.exe != "" && m.file == s.exe {
+			return m.userMap, true
+		}
+	}
+	return userMap{}, false
 }
 
 // find returns the mapping that holds addr.

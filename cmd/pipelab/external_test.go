@@ -298,3 +298,38 @@ func TestProfileAttachRefused(t *testing.T) {
 		t.Errorf("out was created (%v), want nothing written", err)
 	}
 }
+
+// TestProfileCommandMainProgram profiles dd, a dynamically linked
+// program, on either side: the role's profile, and the run's combined
+// one, list dd's mapping first, so `go tool pprof` says "File: dd", not
+// the dynamic loader's name.
+func TestProfileCommandMainProgram(t *testing.T) {
+	path, err := exec.LookPath("dd")
+	if err != nil {
+		t.Skipf("no dd: %v", err)
+	}
+	dd, err := filepath.EvalSymlinks(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ role, flag, cmd string }{
+		{"writer", "--writer-cmd", "dd if=/dev/zero bs=256k status=none"},
+		{"reader", "--reader-cmd", "dd of=/dev/null bs=256k status=none"},
+	} {
+		dir := profileCommand(t, tc.flag, tc.cmd, "--bytes", "64MiB", "--freq", "4999")
+		for _, name := range []string{"dd." + tc.role + ".pb.gz", "dd.pb.gz"} {
+			file := filepath.Join(dir, name)
+			if p := readProfile(t, file); len(p.Mapping) == 0 || p.Mapping[0].File != dd {
+				t.Errorf("%s %s: got mappings %v, want %s first", tc.role, name, p.Mapping, dd)
+			}
+			gotool, err := exec.LookPath("go")
+			if err != nil {
+				continue
+			}
+			out, err := exec.Command(gotool, "tool", "pprof", "-top", file).CombinedOutput()
+			if err != nil || !strings.HasPrefix(string(out), "File: dd\n") {
+				t.Errorf("go tool pprof -top %s: %v, got\n%.200s\nwant it to start with File: dd", name, err, out)
+			}
+		}
+	}
+}
