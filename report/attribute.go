@@ -16,6 +16,10 @@ type Options struct {
 	SampleType string
 	// Top is how many other kernel symbols to list per role; 0 means 10.
 	Top int
+	// Event is the event the samples came from ("cpu-clock" or
+	// "cycles"); "" is taken as cpu-clock. Verdicts use it to say when
+	// time sits on an irq-enable point only because of the timer.
+	Event string
 }
 
 func (o Options) top() int {

@@ -157,7 +157,9 @@ func (s *Summary) addStep(f *Folder, i int, prev *pprof.Profile, opt Options) (*
 		}
 		s.irqPoints(p, step.Mode)
 		if p != nil {
-			ss.Verdict = CheckClaim(step.Mode, p, opt)
+			vopt := opt
+			vopt.Event = step.SampledEvent()
+			ss.Verdict = CheckClaim(step.Mode, p, vopt)
 			ss.Flames = stepFlames(step.Mode, p, opt)
 			ss.Derived = Derive(step, p)
 		}

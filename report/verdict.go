@@ -40,6 +40,15 @@ type Verdict struct {
 	// dominates when the claim differs, what is left when nobody sleeps.
 	Instead      string  `json:"instead,omitempty"`
 	InsteadShare float64 `json:"instead_share"`
+	// InsteadIRQEnable is set when Instead is an irq-enable point (such
+	// as _raw_spin_unlock_irqrestore) in a profile sampled with
+	// cpu-clock: that timer fires only once interrupts are back on, so
+	// the time a callee of Within spent with interrupts off is charged to
+	// the point, and the callee is missing from the stack. Next is then
+	// the largest other callee and NextShare its share of Within.
+	InsteadIRQEnable bool    `json:"instead_irq_enable,omitempty"`
+	Next             string  `json:"next,omitempty"`
+	NextShare        float64 `json:"next_share,omitempty"`
 }
 
 // VerdictPart is one symbol of a claim as the profile shows it.
@@ -91,7 +100,7 @@ func CheckClaim(mode string, p *pprof.Profile, opt Options) *Verdict {
 		total += s.Value[idx]
 		w.add(frames(s), s.Value[idx], n)
 	}
-	w.verdict(v, total)
+	w.verdict(v, total, opt.Event == "" || opt.Event == "cpu-clock")
 	return v
 }
 
@@ -116,10 +125,11 @@ type claimWalk struct {
 	spelling counts           // Within's real spelling, under the key "within"
 	parts    counts           // claimed symbols by post name
 	callees  map[string]int64 // unclaimed time by Within's callee
+	irq      map[string]bool  // callees that are irq-enable points
 }
 
 func newClaimWalk(c Claim) *claimWalk {
-	w := &claimWalk{c: c, symbols: map[string]bool{}, spelling: newCounts(), parts: newCounts(), callees: map[string]int64{}}
+	w := &claimWalk{c: c, symbols: map[string]bool{}, spelling: newCounts(), parts: newCounts(), callees: map[string]int64{}, irq: map[string]bool{}}
 	for _, s := range c.Symbols {
 		w.symbols[s] = true
 	}
@@ -164,11 +174,16 @@ func (w *claimWalk) add(fs []frame, v, n int64) {
 	callee := "(self)"
 	if at > 0 {
 		callee = fs[at-1].name
+		if fs[at-1].kernel && irqEnablePoints[fs[at-1].key] {
+			w.irq[callee] = true
+		}
 	}
 	w.callees[callee] += v
 }
 
-func (w *claimWalk) verdict(v *Verdict, total int64) {
+// verdict fills v from the walk; cpuClock says the samples came from the
+// cpu-clock timer, which skews onto irq-enable points.
+func (w *claimWalk) verdict(v *Verdict, total int64, cpuClock bool) {
 	c := w.c
 	if w.within <= 0 {
 		v.Reason = fmt.Sprintf("the %s's stacks never pass through %s", c.Role, aliasNames(c.Within))
@@ -186,18 +201,35 @@ func (w *claimWalk) verdict(v *Verdict, total int64) {
 		}
 	}
 	sort.SliceStable(v.Parts, func(i, j int) bool { return v.Parts[i].Share > v.Parts[j].Share })
-	var most int64
-	for name, t := range w.callees {
-		if t > most || (t == most && name < v.Instead) {
-			v.Instead, most = name, t
-		}
+	v.Instead, v.InsteadShare = w.largestCallee("")
+	if cpuClock && w.irq[v.Instead] {
+		v.InsteadIRQEnable = true
+		v.Next, v.NextShare = w.largestCallee(v.Instead)
 	}
-	v.InsteadShare = float64(most) / float64(w.within)
 	if c.Absent {
 		v.Holds = v.Share <= MaxAbsentShare
 	} else {
 		v.Holds = v.Share >= MinClaimShare
 	}
+}
+
+// largestCallee is the callee of Within, other than skip, with the most
+// unclaimed time, and its share of Within; ties go to the first name.
+func (w *claimWalk) largestCallee(skip string) (string, float64) {
+	var best string
+	var most int64
+	for name, t := range w.callees {
+		if name == skip {
+			continue
+		}
+		if t > most || (t == most && name < best) {
+			best, most = name, t
+		}
+	}
+	if best == "" {
+		return "", 0
+	}
+	return best, float64(most) / float64(w.within)
 }
 
 // aliasNames spells a post symbol with the names it has on other kernels:
@@ -290,6 +322,12 @@ func (v *Verdict) figures(name func(string) string) string {
 		s += fmt.Sprintf("; the %s still sleeps", c.Role)
 	case !v.Holds && v.Instead != "":
 		s += fmt.Sprintf("; %s dominates instead with %s", name(v.Instead), pctShort(v.InsteadShare))
+		if v.InsteadIRQEnable {
+			s += fmt.Sprintf(", an irq-enable point: cpu-clock fires only once interrupts are back on, so it holds the time a callee of %s spent with interrupts off (in a pipe, typically waking the other side), and that callee is missing from the stack; --event cycles, where a PMU exists, puts it in place", name(v.WithinSymbol))
+			if v.Next != "" {
+				s += fmt.Sprintf("; the next is %s with %s", name(v.Next), pctShort(v.NextShare))
+			}
+		}
 	}
 	return s
 }

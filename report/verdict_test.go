@@ -102,3 +102,30 @@ func TestWilson(t *testing.T) {
 		}
 	}
 }
+
+// TestVerdictIRQEnableInstead: when the time the claim leaves sits on an
+// irq-enable point directly under the claim's syscall (as cpu-clock
+// samples in this guest put a wake-up's interrupts-off time), the
+// verdict says so and names the next callee; under cycles it does not.
+func TestVerdictIRQEnableInstead(t *testing.T) {
+	folded := []byte(`writer;main;ksys_write_[k];vfs_write_[k];anon_pipe_write_[k];_raw_spin_unlock_irqrestore_[k] 60
+writer;main;ksys_write_[k];vfs_write_[k];anon_pipe_write_[k];copy_page_from_iter_[k];_copy_from_iter_[k] 25
+writer;main;ksys_write_[k];vfs_write_[k];anon_pipe_write_[k];schedule_[k];__schedule_[k] 15
+`)
+	p := buildFixture(t, "write", folded)
+	v := CheckClaim("write", p, Options{})
+	if v == nil || !v.Checked || v.Holds {
+		t.Fatalf("got %+v, want a checked verdict that differs", v)
+	}
+	if v.Instead != "_raw_spin_unlock_irqrestore" || !v.InsteadIRQEnable || v.Next != "schedule" {
+		t.Fatalf("instead %q (irq-enable %v), next %q: want _raw_spin_unlock_irqrestore, true, schedule", v.Instead, v.InsteadIRQEnable, v.Next)
+	}
+	want := "differs: copy_page_from_iter and __alloc_pages (copy_page_from_iter 25.0%) take 25.0% (95% CI 17.5%–34.3%, 100 samples) of anon_pipe_write in the writer (the post: 75.9%); _raw_spin_unlock_irqrestore dominates instead with 60.0%, an irq-enable point: cpu-clock fires only once interrupts are back on, so it holds the time a callee of anon_pipe_write spent with interrupts off (in a pipe, typically waking the other side), and that callee is missing from the stack; --event cycles, where a PMU exists, puts it in place; the next is schedule with 15.0%"
+	if got := v.Sentence(); got != want {
+		t.Errorf("got  %q\nwant %q", got, want)
+	}
+	c := CheckClaim("write", p, Options{Event: "cycles"})
+	if c.InsteadIRQEnable || c.Next != "" || strings.Contains(c.Sentence(), "irq-enable") {
+		t.Errorf("sampled with cycles, the verdict still blames the timer: %s", c.Sentence())
+	}
+}

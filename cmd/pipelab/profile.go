@@ -229,7 +229,7 @@ func finishStep(sr *stepRuns, pf profileFlags, folded bool) (*report.Step, stepT
 		step.Warnings = append(step.Warnings, "attribution: "+err.Error())
 	}
 	if err == nil {
-		tops.verdict = report.CheckClaim(step.Mode, profiles[report.Artefact{Kind: report.KindProfile}], report.Options{})
+		tops.verdict = report.CheckClaim(step.Mode, profiles[report.Artefact{Kind: report.KindProfile}], report.Options{Event: step.SampledEvent()})
 		tops.derived = report.Derive(step, profiles[report.Artefact{Kind: report.KindProfile}])
 	}
 	tops.blocking = blockingSites(&step, profiles, pf.top)
