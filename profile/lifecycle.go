@@ -74,12 +74,16 @@ func (p *Profiler) Stop() error {
 	return nil
 }
 
-// handle decodes one raw record, taken on cpu (-1: not known), and
-// accounts it to role r; r is nil for a sample or mapping of a pid that no
-// role knows yet (see tasks.go).
-func (p *Profiler) handle(r *roleState, cpu int32, raw *perf.RawRecord) {
+// handle decodes one raw record of an event of format f, taken on cpu
+// (-1: not known unless the record says), and accounts it to role r; r is
+// nil for a sample or mapping of a pid that no role knows yet (see
+// tasks.go).
+func (p *Profiler) handle(r *roleState, cpu int32, f recordFormat, raw *perf.RawRecord) {
 	var rec record
-	err := decodeBody(uint32(raw.Header.Type), raw.Header.Misc, raw.Data, &rec)
+	err := f.decodeBody(uint32(raw.Header.Type), raw.Header.Misc, raw.Data, &rec)
+	if rec.hasCPU {
+		cpu = int32(rec.cpu)
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if err != nil {

@@ -61,6 +61,6 @@ func drainInto(p *Profiler, r *roleState, ev *perf.Event, n int) {
 		if ev.ReadRawRecord(expiredCtx(), &raw) != nil {
 			return
 		}
-		p.handle(r, -1, &raw)
+		p.handle(r, -1, recordFormat{}, &raw)
 	}
 }

@@ -164,11 +164,19 @@ func TestProfileWriteMode(t *testing.T) {
 }
 
 // TestProfilePerThread runs the fallback for machines that refuse
-// CPU-wide events: one sampler per thread.
+// CPU-wide events: one sampler per thread, whose samples still say on
+// which CPU they ran (PERF_SAMPLE_CPU).
 func TestProfilePerThread(t *testing.T) {
 	res := profilePair(t, "write", 256<<20, profile.SampleEachThread)
 	if w := res.Roles[0].Profile; !hasCall(w, "copy_page_from_iter", "pipe_write") {
 		t.Errorf("writer: no copy_page_from_iter under anon_pipe_write\n%s", top(w))
+	}
+	for _, r := range res.Roles {
+		for _, s := range r.Profile.Sample {
+			if len(s.Label["pid"]) > 0 && (len(s.Label["cpu"]) != 1 || len(s.Label["comm"]) != 1) {
+				t.Fatalf("%s: a sample has labels %v, want one cpu and one comm", r.Name, s.Label)
+			}
+		}
 	}
 }
 

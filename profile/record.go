@@ -44,6 +44,20 @@ const headerSize = 8
 // (PERF_SAMPLE_TID | PERF_SAMPLE_TIME): u32 pid, tid; u64 time.
 const sampleIDSize = 16
 
+// recordFormat is what decoding needs of an event's sample_type beyond
+// sampleFormat: cpu says PERF_SAMPLE_CPU is in it too (the per-thread
+// samplers', see openSampler), which puts u32 cpu, res after the time in
+// every sample and in every sample_id trailer.
+type recordFormat struct{ cpu bool }
+
+// idSize is the size of the format's sample_id trailer.
+func (f recordFormat) idSize() int {
+	if f.cpu {
+		return sampleIDSize + 8
+	}
+	return sampleIDSize
+}
+
 var errShortRecord = errors.New("record too short")
 
 // record is one decoded ring record. Only the fields of its type are set.
@@ -54,6 +68,9 @@ type record struct {
 	// pid, tid and time come from the sample or from the sample_id trailer.
 	pid, tid uint32
 	time     uint64 // perf clock, nanoseconds
+	// cpu is where the record was written, when hasCPU (recordFormat.cpu).
+	cpu    uint32
+	hasCPU bool
 	// PERF_RECORD_SAMPLE: ip, period, and the raw callchain (u64 entries).
 	ip, period uint64
 	chain      []byte
@@ -85,25 +102,32 @@ func decodeRecord(b []byte, r *record) (int, error) {
 	return size, decodeBody(typ, misc, b[headerSize:size], r)
 }
 
-// decodeBody decodes the part of a record after its header.
+// decodeBody decodes the part of a record after its header, of an event
+// with sampleFormat.
 func decodeBody(typ uint32, misc uint16, d []byte, r *record) error {
+	return recordFormat{}.decodeBody(typ, misc, d, r)
+}
+
+// decodeBody decodes the part of a record after its header, of an event
+// of format f.
+func (f recordFormat) decodeBody(typ uint32, misc uint16, d []byte, r *record) error {
 	*r = record{typ: typ, misc: misc}
 	var err error
 	switch typ {
 	case recordSample:
-		err = decodeSample(d, r)
+		err = f.decodeSample(d, r)
 	case recordMmap, recordMmap2:
-		err = decodeMmap(typ, d, r)
+		err = f.decodeMmap(typ, d, r)
 	case recordLost:
-		err = decodeLost(d, 8, r)
+		err = f.decodeLost(d, 8, r)
 	case recordLostSamples:
-		err = decodeLost(d, 0, r)
+		err = f.decodeLost(d, 0, r)
 	case recordFork, recordExit:
-		err = decodeFork(d, r)
+		err = f.decodeFork(d, r)
 	case recordComm:
-		err = decodeComm(d, r)
+		err = f.decodeComm(d, r)
 	case recordSwitch:
-		err = decodeSampleID(d, r)
+		err = f.decodeSampleID(d, r)
 	}
 	if err != nil {
 		return fmt.Errorf("decode record type %d: %w", typ, err)
@@ -111,10 +135,18 @@ func decodeBody(typ uint32, misc uint16, d []byte, r *record) error {
 	return nil
 }
 
+// decodeSample decodes a PERF_RECORD_SAMPLE body of an event with
+// sampleFormat.
+func decodeSample(d []byte, r *record) error { return recordFormat{}.decodeSample(d, r) }
+
 // decodeSample decodes a PERF_RECORD_SAMPLE body with our sample format:
-// u64 ip; u32 pid, tid; u64 time; u64 period; u64 nr; u64 ips[nr].
-func decodeSample(d []byte, r *record) error {
-	const fixed = 8 + 8 + 8 + 8 + 8
+// u64 ip; u32 pid, tid; u64 time; [u32 cpu, res;] u64 period; u64 nr;
+// u64 ips[nr].
+func (f recordFormat) decodeSample(d []byte, r *record) error {
+	fixed := 8 + 8 + 8 + 8 + 8
+	if f.cpu {
+		fixed += 8
+	}
 	if len(d) < fixed {
 		return errShortRecord
 	}
@@ -123,8 +155,13 @@ func decodeSample(d []byte, r *record) error {
 	r.ip = le.Uint64(d)
 	r.pid, r.tid = le.Uint32(d[8:]), le.Uint32(d[12:])
 	r.time = le.Uint64(d[16:])
-	r.period = le.Uint64(d[24:])
-	nr := le.Uint64(d[32:])
+	rest := d[24:]
+	if f.cpu {
+		r.cpu, r.hasCPU = le.Uint32(rest), true
+		rest = rest[8:]
+	}
+	r.period = le.Uint64(rest)
+	nr := le.Uint64(rest[8:])
 	if nr > uint64(len(d)-fixed)/8 {
 		return fmt.Errorf("callchain of %d entries: %w", nr, errShortRecord)
 	}
@@ -135,12 +172,12 @@ func decodeSample(d []byte, r *record) error {
 // decodeMmap decodes PERF_RECORD_MMAP (u32 pid, tid; u64 addr, len, pgoff;
 // char filename[]) and PERF_RECORD_MMAP2 (the same with 24 bytes of device,
 // inode or build id, then u32 prot, flags, before the filename).
-func decodeMmap(typ uint32, d []byte, r *record) error {
+func (f recordFormat) decodeMmap(typ uint32, d []byte, r *record) error {
 	fixed := 32
 	if typ == recordMmap2 {
 		fixed += 24 + 8
 	}
-	if len(d) < fixed+sampleIDSize {
+	if len(d) < fixed+f.idSize() {
 		return errShortRecord
 	}
 	le := binary.LittleEndian
@@ -150,23 +187,23 @@ func decodeMmap(typ uint32, d []byte, r *record) error {
 	if typ == recordMmap2 {
 		r.prot = le.Uint32(d[56:])
 	}
-	name := d[fixed : len(d)-sampleIDSize]
+	name := d[fixed : len(d)-f.idSize()]
 	if i := bytes.IndexByte(name, 0); i >= 0 {
 		name = name[:i]
 	}
 	r.file = string(name)
-	return decodeSampleID(d, r)
+	return f.decodeSampleID(d, r)
 }
 
 // decodeFork decodes PERF_RECORD_FORK and PERF_RECORD_EXIT: u32 pid,
 // ppid; u32 tid, ptid; u64 time; then the sample_id trailer, whose time
 // is the same.
-func decodeFork(d []byte, r *record) error {
-	if len(d) < 24+sampleIDSize {
+func (f recordFormat) decodeFork(d []byte, r *record) error {
+	if len(d) < 24+f.idSize() {
 		return errShortRecord
 	}
 	le := binary.LittleEndian
-	if err := decodeSampleID(d, r); err != nil {
+	if err := f.decodeSampleID(d, r); err != nil {
 		return err
 	}
 	r.pid, r.ppid, r.tid, r.ptid = le.Uint32(d), le.Uint32(d[4:]), le.Uint32(d[8:]), le.Uint32(d[12:])
@@ -176,16 +213,16 @@ func decodeFork(d []byte, r *record) error {
 
 // decodeComm decodes PERF_RECORD_COMM: u32 pid, tid; char comm[] (NUL
 // terminated, padded to 8 bytes); then the sample_id trailer.
-func decodeComm(d []byte, r *record) error {
-	if len(d) < 8+sampleIDSize {
+func (f recordFormat) decodeComm(d []byte, r *record) error {
+	if len(d) < 8+f.idSize() {
 		return errShortRecord
 	}
-	if err := decodeSampleID(d, r); err != nil {
+	if err := f.decodeSampleID(d, r); err != nil {
 		return err
 	}
 	le := binary.LittleEndian
 	r.pid, r.tid = le.Uint32(d), le.Uint32(d[4:])
-	name := d[8 : len(d)-sampleIDSize]
+	name := d[8 : len(d)-f.idSize()]
 	if i := bytes.IndexByte(name, 0); i >= 0 {
 		name = name[:i]
 	}
@@ -193,28 +230,35 @@ func decodeComm(d []byte, r *record) error {
 	return nil
 }
 
+// decodeLost is recordFormat.decodeLost for an event with sampleFormat.
+func decodeLost(d []byte, skip int, r *record) error { return recordFormat{}.decodeLost(d, skip, r) }
+
 // decodeLost decodes PERF_RECORD_LOST (u64 id; u64 lost) when skip is 8,
 // and PERF_RECORD_LOST_SAMPLES (u64 lost) when skip is 0.
-func decodeLost(d []byte, skip int, r *record) error {
+func (f recordFormat) decodeLost(d []byte, skip int, r *record) error {
 	if len(d) < skip+8 {
 		return errShortRecord
 	}
 	r.lost = binary.LittleEndian.Uint64(d[skip:])
-	if len(d) >= skip+8+sampleIDSize {
-		return decodeSampleID(d, r)
+	if len(d) >= skip+8+f.idSize() {
+		return f.decodeSampleID(d, r)
 	}
 	return nil
 }
 
-// decodeSampleID reads the struct sample_id trailer at the end of d.
-func decodeSampleID(d []byte, r *record) error {
-	if len(d) < sampleIDSize {
+// decodeSampleID reads the struct sample_id trailer at the end of d:
+// u32 pid, tid; u64 time; [u32 cpu, res].
+func (f recordFormat) decodeSampleID(d []byte, r *record) error {
+	if len(d) < f.idSize() {
 		return errShortRecord
 	}
-	t := d[len(d)-sampleIDSize:]
+	t := d[len(d)-f.idSize():]
 	le := binary.LittleEndian
 	r.pid, r.tid = le.Uint32(t), le.Uint32(t[4:])
 	r.time = le.Uint64(t[8:])
+	if f.cpu {
+		r.cpu, r.hasCPU = le.Uint32(t[16:]), true
+	}
 	return nil
 }
 

@@ -269,3 +269,50 @@ func TestSamplingAttr(t *testing.T) {
 		}
 	}
 }
+
+// TestDecodeRecordCPU decodes the records of a per-thread sampler, whose
+// sample_type adds PERF_SAMPLE_CPU: u32 cpu, res after the time, in the
+// sample and in the sample_id trailer of side-band records.
+func TestDecodeRecordCPU(t *testing.T) {
+	le := binary.LittleEndian
+	b := make([]byte, 8)
+	b = le.AppendUint64(b, 0x401000) // ip
+	b = le.AppendUint32(b, 10)
+	b = le.AppendUint32(b, 11)
+	b = le.AppendUint64(b, 12345) // time
+	b = le.AppendUint32(b, 1)     // cpu
+	b = le.AppendUint32(b, 0)     // res
+	b = le.AppendUint64(b, 1001001)
+	b = le.AppendUint64(b, 2)
+	b = le.AppendUint64(b, contextUser)
+	b = le.AppendUint64(b, 0x401000)
+	sample := header(b, recordSample, 0)
+
+	comm := le.AppendUint32(nil, 10)
+	comm = le.AppendUint32(comm, 11)
+	comm = append(comm, "dd\x00\x00\x00\x00\x00\x00"...)
+	comm = le.AppendUint32(comm, 10)
+	comm = le.AppendUint32(comm, 11)
+	comm = le.AppendUint64(comm, 99)
+	comm = le.AppendUint32(comm, 1)
+	comm = le.AppendUint32(comm, 0)
+	commRec := header(append(make([]byte, 8), comm...), recordComm, 0)
+
+	for _, tt := range []struct {
+		name string
+		in   []byte
+		want record
+	}{
+		{"sample", sample, record{typ: recordSample, pid: 10, tid: 11, time: 12345, cpu: 1, hasCPU: true, ip: 0x401000, period: 1001001}},
+		{"comm", commRec, record{typ: recordComm, pid: 10, tid: 11, time: 99, cpu: 1, hasCPU: true, comm: "dd"}},
+	} {
+		var got record
+		if err := (recordFormat{cpu: true}).decodeBody(le.Uint32(tt.in), le.Uint16(tt.in[4:]), tt.in[headerSize:], &got); err != nil {
+			t.Fatalf("%s: %v", tt.name, err)
+		}
+		got.chain = nil
+		if !reflect.DeepEqual(got, tt.want) {
+			t.Errorf("%s: got %+v\nwant %+v", tt.name, got, tt.want)
+		}
+	}
+}

@@ -61,11 +61,11 @@ func (p *Profiler) readRing(ctx context.Context, s *sampler) {
 func (p *Profiler) handleFrom(s *sampler, raw *perf.RawRecord) {
 	t := uint32(raw.Header.Type)
 	if t == recordFork || t == recordComm {
-		p.lifecycle(raw)
+		p.lifecycle(raw, s.format)
 		return
 	}
 	if s.role != nil {
-		p.handle(s.role, int32(s.cpu), raw)
+		p.handle(s.role, int32(s.cpu), s.format, raw)
 		return
 	}
 	var r *roleState
@@ -85,5 +85,5 @@ func (p *Profiler) handleFrom(s *sampler, raw *perf.RawRecord) {
 	case r == nil && t != recordSample && t != recordMmap && t != recordMmap2:
 		return
 	}
-	p.handle(r, int32(s.cpu), raw)
+	p.handle(r, int32(s.cpu), s.format, raw)
 }

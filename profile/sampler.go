@@ -30,6 +30,9 @@ type sampler struct {
 	tid int // -1 for a CPU-wide sampler
 	// event is the sampled event's name (EventCPUClock, EventCycles).
 	event string
+	// format is the layout of its records: a per-thread sampler asks for
+	// PERF_SAMPLE_CPU, since its samples may come from any CPU.
+	format recordFormat
 	// periodNS is the cpu-clock period the event was opened with; 0 for
 	// cycles, whose period the kernel adjusts and which rephase leaves be.
 	periodNS uint64
@@ -57,6 +60,10 @@ func openSampler(event string, tid, cpu, freqHz, pages int, userOnly bool) (*sam
 		excludeKernel(&attr)
 	}
 	s := &sampler{cpu: cpu, tid: tid, event: event}
+	if cpu < 0 {
+		attr.SampleFormat.CPU = true
+		s.format.cpu = true
+	}
 	if !attr.Options.Freq {
 		s.periodNS = attr.Sample
 	}

@@ -46,9 +46,9 @@ func newTasks() tasks {
 }
 
 // lifecycle handles a FORK or COMM record of a CPU-wide ring.
-func (p *Profiler) lifecycle(raw *perf.RawRecord) {
+func (p *Profiler) lifecycle(raw *perf.RawRecord, f recordFormat) {
 	var rec record
-	if decodeBody(uint32(raw.Header.Type), raw.Header.Misc, raw.Data, &rec) != nil {
+	if f.decodeBody(uint32(raw.Header.Type), raw.Header.Misc, raw.Data, &rec) != nil {
 		return
 	}
 	p.mu.Lock()

@@ -487,6 +487,10 @@ func TestProfileUnprivileged(t *testing.T) {
 			t.Errorf("a kernel frame at %#x in a user-only profile", loc.Address)
 		}
 	}
+	if paranoid() >= 1 && !strings.Contains(string(out), "sampling each thread instead") {
+		t.Errorf("paranoid %d: output does not say CPU-wide sampling was refused:\n%s", paranoid(), out)
+	}
+	checkLabels(t, p) // the per-thread samplers' samples carry cpu too
 	_, out, err = asNobody(t, "doctor")
 	var ee *exec.ExitError
 	if !errors.As(err, &ee) || ee.ExitCode() != 1 {
