@@ -5,7 +5,7 @@ import perf "github.com/elastic/go-perf"
 // SetOpenSwitch replaces how the wall view opens its context-switch
 // events, to play a kernel that refuses them, and returns a function that
 // restores it.
-func SetOpenSwitch(open func(tid int) (*perf.Event, error)) (restore func()) {
+func SetOpenSwitch(open func(tid, cpu int) (*perf.Event, error)) (restore func()) {
 	old := openSwitch
 	openSwitch = open
 	return func() { openSwitch = old }

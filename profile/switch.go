@@ -1,10 +1,12 @@
 package profile
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"runtime"
+	"slices"
 
 	perf "github.com/elastic/go-perf"
 	"golang.org/x/sys/unix"
@@ -16,13 +18,22 @@ import (
 // switches between two half-full wakeups.
 const switchRingPages = 256
 
-// switchAttr configures the wall view's event on one thread: the software
-// context-switches event at sample period 1, so every switch-out writes a
-// sample with its kernel callchain, plus PERF_RECORD_SWITCH records
-// (attr.context_switch, since Linux 4.3) that time each switch-out and
-// switch-in, and PERF_RECORD_EXIT (attr.task) that ends the thread's
-// window. Timestamps use CLOCK_MONOTONIC (attr.use_clockid, since Linux
-// 4.1) so they compare with the window start read by clock_gettime.
+// switchAttr configures the wall view's event on one thread and CPU: the
+// software context-switches event at sample period 1, so every switch-out
+// writes a sample with its kernel callchain, plus PERF_RECORD_SWITCH
+// records (attr.context_switch, since Linux 4.3) that time each
+// switch-out and switch-in, and PERF_RECORD_EXIT (attr.task) that ends the
+// thread's window. Timestamps use CLOCK_MONOTONIC (attr.use_clockid, since
+// Linux 4.1) so they compare with the window start read by clock_gettime.
+//
+// Inherit makes every thread and process the thread creates after the
+// attach carry the event too, writing into the same ring: an external
+// command's pipeline and workers are followed from their first
+// instruction, as the CPU-wide samplers follow them through fork records.
+// The kernel mmaps an inherited per-task event only when it is bound to a
+// CPU (perf_mmap), so there is one event per thread and CPU it may run on,
+// and a thread that migrates leaves its records in two rings; stopWall
+// puts each thread's records back in time order.
 //
 // The user part of the callchain is left out: the kernel stack already
 // names the blocking site and the system call, and on this VM the user
@@ -43,6 +54,7 @@ func switchAttr() perf.Attr {
 			SampleIDAll:   true,
 			ContextSwitch: true,
 			UseClockID:    true,
+			Inherit:       true,
 
 			ExcludeUserCallchain: true,
 		},
@@ -54,25 +66,43 @@ func switchAttr() perf.Attr {
 // wallRole is the wall view's state of one role.
 type wallRole struct {
 	events    []*switchEvent // of the current cycle
+	startNS   int64          // the current cycle's window start
 	timelines []*timeline    // of every cycle
 	lost      uint64         // records the switch rings lost
 	bad       int            // records that could not be decoded
 }
 
-// switchEvent is the context-switch event of one thread and the timeline
-// its ring feeds. Only the ring's reader touches the timeline until Stop.
+// switchEvent is the context-switch event of one attached thread on one
+// CPU, inherited by what the thread creates. Its reader logs the ring's
+// records during the transfer; stopWall feeds them into the timelines of
+// their threads. tl is the attached thread's timeline, shared by its
+// events on every CPU.
 type switchEvent struct {
 	ev   *perf.Event
 	tl   *timeline
+	log  []switchRecord
 	lost uint64
 	bad  int
+	// chains interns the switch-out callchains: a thread blocks in a few
+	// places, so a log of many switches holds few distinct stacks.
+	chains map[string]string
 }
 
-// openSwitch opens and maps the context-switch event on tid. It is a
-// variable so tests can play a kernel that refuses it.
-var openSwitch = func(tid int) (*perf.Event, error) {
+// switchRecord is one logged record of a switch ring: a switch-out sample
+// (chain set), a PERF_RECORD_SWITCH or a PERF_RECORD_EXIT.
+type switchRecord struct {
+	timeNS   int64
+	pid, tid uint32
+	typ      uint32
+	misc     uint16
+	chain    string
+}
+
+// openSwitch opens and maps the context-switch event on tid, counting on
+// cpu. It is a variable so tests can play a kernel that refuses it.
+var openSwitch = func(tid, cpu int) (*perf.Event, error) {
 	attr := switchAttr()
-	ev, err := perf.Open(&attr, tid, perf.AnyCPU, nil)
+	ev, err := perf.Open(&attr, tid, cpu, nil)
 	if errors.Is(err, unix.EINVAL) {
 		return nil, fmt.Errorf("perf_event_open context-switches pid %d: %w (PERF_RECORD_SWITCH needs Linux 4.3 or later, use_clockid 4.1)", tid, err)
 	}
@@ -85,26 +115,29 @@ var openSwitch = func(tid int) (*perf.Event, error) {
 	}
 	if err != nil {
 		ev.Close()
-		return nil, fmt.Errorf("mmap context-switches ring tid %d: %w (raise kernel.perf_event_mlock_kb or run as root)", tid, err)
+		return nil, fmt.Errorf("mmap context-switches ring tid %d cpu %d: %w (raise kernel.perf_event_mlock_kb or run as root)", tid, cpu, err)
 	}
 	return ev, nil
 }
 
-// attachWall opens the context-switch events on the threads of pid. When
-// the kernel refuses them the profiler falls back to the cpu view for
-// good: every switch event is closed and a warning says why.
+// attachWall opens the context-switch events on the threads of pid, one
+// per CPU each may run on. When the kernel refuses them the profiler
+// falls back to the cpu view for good: every switch event is closed and a
+// warning says why.
 func (p *Profiler) attachWall(r *roleState, pid int, tids []int) {
 	if r.wall == nil {
 		return
 	}
 	for _, tid := range tids {
-		ev, err := openSwitch(tid)
-		if err != nil {
-			p.fallBackToCPU(err)
-			return
-		}
 		tl := newTimeline(uint32(pid), uint32(tid), 0)
-		r.wall.events = append(r.wall.events, &switchEvent{ev: ev, tl: tl})
+		for _, cpu := range cpusOf([]int{tid}) {
+			ev, err := openSwitch(tid, cpu)
+			if err != nil {
+				p.fallBackToCPU(err)
+				return
+			}
+			r.wall.events = append(r.wall.events, &switchEvent{ev: ev, tl: tl, chains: map[string]string{}})
+		}
 	}
 }
 
@@ -129,6 +162,7 @@ func (p *Profiler) startWall(ctx context.Context) error {
 		if r.wall == nil {
 			continue
 		}
+		r.wall.startNS = now
 		for _, se := range r.wall.events {
 			se.tl.startNS, se.tl.lastNS, se.tl.inNS = now, now, now
 			p.readers.Add(1)
@@ -149,7 +183,7 @@ func (p *Profiler) startWall(ctx context.Context) error {
 	return p.enableWakes()
 }
 
-// readSwitches feeds one switch ring into its timeline until the thread
+// readSwitches logs the records of one switch ring until the thread
 // exits (ErrDisabled) or Stop cancels ctx, then drains what is left.
 func (p *Profiler) readSwitches(ctx context.Context, se *switchEvent) {
 	defer p.readers.Done()
@@ -169,39 +203,109 @@ func (p *Profiler) readSwitches(ctx context.Context, se *switchEvent) {
 	}
 }
 
-// handle decodes one raw record into the event's timeline.
+// handle decodes one raw record and logs it.
 func (se *switchEvent) handle(raw *perf.RawRecord) {
 	var rec record
 	if err := decodeBody(uint32(raw.Header.Type), raw.Header.Misc, raw.Data, &rec); err != nil {
 		se.bad++
 		return
 	}
-	se.lost += se.tl.handle(&rec)
+	switch rec.typ {
+	case recordSample, recordSwitch, recordExit:
+	case recordLost, recordLostSamples:
+		se.lost += rec.lost
+		return
+	default:
+		return
+	}
+	sr := switchRecord{timeNS: int64(rec.time), pid: rec.pid, tid: rec.tid, typ: rec.typ, misc: rec.misc}
+	if len(rec.chain) > 0 {
+		c, ok := se.chains[string(rec.chain)]
+		if !ok {
+			c = string(rec.chain)
+			se.chains[c] = c
+		}
+		sr.chain = c
+	}
+	se.log = append(se.log, sr)
 }
 
-// stopWall closes the window of every thread still alive at stopNS and
-// keeps the cycle's timelines. Call it after the readers are done.
+// stopWall feeds every thread's logged records, in time order, into its
+// timeline: the attached threads', and one new timeline per thread they
+// created, whose window starts when it first runs. It closes the window
+// of every thread still alive at stopNS and keeps the cycle's timelines.
+// Call it after the readers are done.
 func (p *Profiler) stopWall(stopNS int64) {
 	for _, r := range p.roles {
 		w := r.wall
 		if w == nil {
 			continue
 		}
-		for _, se := range w.events {
-			if se.tl.startNS == 0 {
-				continue // never started
+		if w.startNS != 0 { // started
+			for _, tl := range w.cycleTimelines() {
+				tl.stop(stopNS)
+				p.joinWakes(tl)
+				tl.taskClockNS = p.taskClock(int(tl.tid))
+				w.timelines = append(w.timelines, tl)
 			}
-			se.tl.stop(stopNS)
-			p.joinWakes(se.tl)
-			se.tl.taskClockNS = p.taskClock(int(se.tl.tid))
-			w.timelines = append(w.timelines, se.tl)
+		}
+		for _, se := range w.events {
 			w.lost += se.lost
 			w.bad += se.bad
-			se.lost, se.bad = 0, 0
 		}
 		w.closeEvents()
+		w.startNS = 0
 	}
 	p.stopWakes()
+}
+
+// cycleTimelines returns the timelines of the current cycle fed with the
+// logs of its switch events: the attached threads' first, then the ones
+// the logs found, by tid. Each thread's records are sorted by time, since
+// a thread that moved between CPUs left them in two rings (a thread's
+// records on one CPU are in order already, and a stable sort keeps them
+// so).
+func (w *wallRole) cycleTimelines() []*timeline {
+	byTid := map[uint32]*timeline{}
+	var out []*timeline
+	for _, se := range w.events {
+		if byTid[se.tl.tid] == nil {
+			byTid[se.tl.tid] = se.tl
+			out = append(out, se.tl)
+		}
+	}
+	logs := map[uint32][]switchRecord{}
+	for _, se := range w.events {
+		for _, sr := range se.log {
+			if sr.tid == 0 || sr.pid == ^uint32(0) {
+				continue // no task: a record the kernel wrote for none
+			}
+			logs[sr.tid] = append(logs[sr.tid], sr)
+		}
+	}
+	var born []uint32
+	for tid, l := range logs {
+		if byTid[tid] == nil {
+			tl := newTimeline(l[0].pid, tid, w.startNS)
+			byTid[tid] = tl
+			born = append(born, tid)
+		}
+	}
+	slices.Sort(born)
+	for _, tid := range born {
+		out = append(out, byTid[tid])
+	}
+	var chain []byte
+	for tid, l := range logs {
+		slices.SortStableFunc(l, func(a, b switchRecord) int { return cmp.Compare(a.timeNS, b.timeNS) })
+		tl := byTid[tid]
+		for _, sr := range l {
+			chain = append(chain[:0], sr.chain...)
+			rec := record{typ: sr.typ, misc: sr.misc, pid: sr.pid, tid: sr.tid, time: uint64(sr.timeNS), chain: chain}
+			tl.handle(&rec)
+		}
+	}
+	return out
 }
 
 // taskClock reads the task-clock counter of thread tid in nanoseconds, or
@@ -242,7 +346,11 @@ func monotonicNS() int64 {
 func ProbeContextSwitches() error {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
-	ev, err := openSwitch(unix.Gettid())
+	cpus := cpusOf([]int{unix.Gettid()})
+	if len(cpus) == 0 {
+		return errors.New("sched_getaffinity: no CPU found for this thread")
+	}
+	ev, err := openSwitch(unix.Gettid(), cpus[0])
 	if err != nil {
 		return err
 	}

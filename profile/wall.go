@@ -7,11 +7,14 @@ import (
 	pprof "github.com/google/pprof/profile"
 )
 
-// The wall view follows each thread through its context switches. A
-// thread's window runs from Start (the moment the switch events are
-// enabled) to its PERF_RECORD_EXIT, or to Stop if it is still alive. A
-// thread asleep at Start is a gated child waiting on its start gate, which
-// is not part of the transfer: its window starts when it first runs. Every
+// The wall view follows each thread through its context switches, and
+// every thread and process the children create after the attach (the
+// switch events are inherited, see switchAttr). A thread's window runs
+// from Start (the moment the switch events are enabled) to its
+// PERF_RECORD_EXIT, or to Stop if it is still alive. A thread asleep at
+// Start is a gated child waiting on its start gate, which is not part of
+// the transfer, and a thread created later was not there: their windows
+// start when they first run. Every
 // switch-out and switch-in inside the window is a transition, so the
 // window is cut into on-CPU intervals (switch-in to switch-out) and
 // off-CPU intervals (switch-out to switch-in) that add up to the window
@@ -321,6 +324,11 @@ func (p *Profiler) addWall(r *roleState, role *Role, in buildInput) {
 	}
 	for _, tl := range tls {
 		stacks = append(stacks, tl.off.order...)
+	}
+	for _, s := range stacks { // off-CPU stacks and unsampled runs: the thread's latest name
+		if s.comm == "" {
+			s.comm = p.tasks.commOf(s.pid, s.tid)
+		}
 	}
 	// Lost cpu-clock samples are inside the on-CPU time already; the cpu
 	// profile keeps them under [lost].

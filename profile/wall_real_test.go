@@ -257,9 +257,9 @@ func TestWallFallsBackToCPU(t *testing.T) {
 		t.Run(fmt.Sprintf("after %d threads", allowed), func(t *testing.T) {
 			mustHaveContextSwitches(t)
 			opened := 0
-			defer profile.SetOpenSwitch(func(tid int) (*perf.Event, error) {
+			defer profile.SetOpenSwitch(func(tid, cpu int) (*perf.Event, error) {
 				if opened++; opened <= allowed {
-					return profile.OpenSwitch(tid)
+					return profile.OpenSwitch(tid, cpu)
 				}
 				return nil, refused
 			})()
@@ -305,7 +305,7 @@ func openFDs(t *testing.T) int {
 
 func TestCPUViewOpensNoSwitchEvents(t *testing.T) {
 	opened := 0
-	defer profile.SetOpenSwitch(func(int) (*perf.Event, error) {
+	defer profile.SetOpenSwitch(func(int, int) (*perf.Event, error) {
 		opened++
 		return nil, errors.New("unexpected")
 	})()

@@ -13,6 +13,8 @@ import (
 
 	pprof "github.com/google/pprof/profile"
 
+	"github.com/pipelab/pipelab/internal/testenv"
+	"github.com/pipelab/pipelab/profile"
 	"github.com/pipelab/pipelab/report"
 )
 
@@ -331,5 +333,44 @@ func TestProfileCommandMainProgram(t *testing.T) {
 				t.Errorf("go tool pprof -top %s: %v, got\n%.200s\nwant it to start with File: dd", name, err, out)
 			}
 		}
+	}
+}
+
+// TestProfileForkingCommandWall profiles, in the wall view, a writer
+// command that forks a pipeline: the writer's wall profile holds the
+// sleeps of the shell (waiting for its children) and of both cat
+// processes (waiting on their pipes), each with its pid, tid and comm.
+func TestProfileForkingCommandWall(t *testing.T) {
+	testenv.Require(t, profile.ProbeContextSwitches(), "context-switch events")
+	dir := profileCommand(t, "--view", "wall", "--writer-cmd", "cat /dev/zero | cat", "--bytes", "128MiB")
+	p := readProfile(t, filepath.Join(dir, "cat.writer.wall.pb.gz"))
+	off := -1
+	for i, st := range p.SampleType {
+		if st.Type == "offcpu" {
+			off = i
+		}
+	}
+	if off < 0 {
+		t.Fatalf("no offcpu sample type in %v", p.SampleType)
+	}
+	sleepers := map[string]map[string]bool{} // comm -> pids with off-CPU time
+	for _, s := range p.Sample {
+		if s.Value[off] == 0 || len(s.Label["pid"]) != 1 || len(s.Label["tid"]) != 1 || len(s.Label["comm"]) != 1 {
+			continue
+		}
+		c := s.Label["comm"][0]
+		if sleepers[c] == nil {
+			sleepers[c] = map[string]bool{}
+		}
+		sleepers[c][s.Label["pid"][0]] = true
+	}
+	if len(sleepers["cat"]) < 2 || len(sleepers["sh"]) < 1 && len(sleepers["dash"]) < 1 {
+		t.Errorf("got off-CPU time from processes %v (by comm), want two cats and the shell", sleepers)
+	}
+	if !hasFrame(p, "sh", "do_wait") && !hasFrame(p, "dash", "do_wait") {
+		t.Errorf("the shell's wait for its pipeline (do_wait) is not in the writer's wall profile")
+	}
+	if !hasFrame(p, "cat", "anon_pipe_read") || !hasFrame(p, "cat", "anon_pipe_write") {
+		t.Errorf("the cats' sleeps in anon_pipe_read and anon_pipe_write are not both in the writer's wall profile")
 	}
 }
