@@ -28,20 +28,20 @@ func TestRunRejectsBadOptions(t *testing.T) {
 		edit func(*Options)
 		want string // the start of the message; the rest depends on the machine
 	}{
-		{"negative bytes", func(o *Options) { o.Bytes = -1 }, "--bytes -1: must be positive (e.g. 10GiB)"},
+		{"negative bytes", func(o *Options) { o.Bytes = -1 }, "Bytes -1: must be positive (e.g. 10GiB)"},
 		{"writer on a CPU that does not exist", func(o *Options) { o.PinWriter, o.PinReader = 99999, cpus[0] },
-			"--pin 99999," + itoa(cpus[0]) + ": CPU 99999 is not available to this process (use CPUs from "},
+			"PinWriter,PinReader 99999," + itoa(cpus[0]) + ": CPU 99999 is not available to this process (use CPUs from "},
 		{"reader on the CPU after the last", func(o *Options) { o.PinWriter, o.PinReader = -1, cpus[len(cpus)-1]+1 },
-			"--pin -1," + itoa(cpus[len(cpus)-1]+1) + ": CPU " + itoa(cpus[len(cpus)-1]+1) + " is not available to this process (use CPUs from "},
+			"PinWriter,PinReader -1," + itoa(cpus[len(cpus)-1]+1) + ": CPU " + itoa(cpus[len(cpus)-1]+1) + " is not available to this process (use CPUs from "},
 		{"pipe above pipe-max-size", func(o *Options) { o.PipeSizeBytes = 2 * max },
-			"--pipe-size " + FormatSize(int64(2*max)) + ": above /proc/sys/fs/pipe-max-size (" + FormatSize(int64(max)) + ") (raise it with sysctl fs.pipe-max-size=" + itoa(2*max) + ")"},
+			"PipeSizeBytes " + FormatSize(int64(2*max)) + ": above /proc/sys/fs/pipe-max-size (" + FormatSize(int64(max)) + ") (raise it with sysctl fs.pipe-max-size=" + itoa(2*max) + ")"},
 		{"vmsplice buffer of half pages", func(o *Options) { o.Mode = "vmsplice-huge"; o.BufSizeBytes = 3 * pageSize },
-			"--buf-size " + FormatSize(int64(3*pageSize)) + ": vmsplice's double buffer needs two halves of whole "},
+			"BufSizeBytes " + FormatSize(int64(3*pageSize)) + ": vmsplice's double buffer needs two halves of whole "},
 		{"vmsplice buffer of 3-page halves", func(o *Options) { o.Mode = "splice"; o.BufSizeBytes = 6 * pageSize },
-			"--buf-size " + FormatSize(int64(6*pageSize)) + ": vmsplice's double buffer needs a pipe of exactly half the buffer, and the kernel rounds " +
+			"BufSizeBytes " + FormatSize(int64(6*pageSize)) + ": vmsplice's double buffer needs a pipe of exactly half the buffer, and the kernel rounds " +
 				FormatSize(int64(3*pageSize)) + " up to a power of two pages, so the writer would rewrite pages still in the pipe (use a power of two, e.g. 256KiB)"},
 		{"vmsplice buffer of 48-page halves", func(o *Options) { o.Mode = "vmsplice"; o.BufSizeBytes = 96 * pageSize },
-			"--buf-size " + FormatSize(int64(96*pageSize)) + ": vmsplice's double buffer needs a pipe of exactly half the buffer, and the kernel rounds " +
+			"BufSizeBytes " + FormatSize(int64(96*pageSize)) + ": vmsplice's double buffer needs a pipe of exactly half the buffer, and the kernel rounds " +
 				FormatSize(int64(48*pageSize)) + " up to a power of two pages, so the writer would rewrite pages still in the pipe (use a power of two, e.g. 256KiB)"},
 	}
 	for _, c := range cases {
@@ -78,9 +78,9 @@ func TestValidateTHPMissing(t *testing.T) {
 		edit func(*Options)
 		flag string
 	}{
-		{func(o *Options) { o.Huge = true }, "--huge"},
-		{func(o *Options) { o.Mode = "write-huge"; o.CheckHuge = true }, "--check-huge"},
-		{func(o *Options) { o.Mode = "huge" }, "--mode huge"},
+		{func(o *Options) { o.Huge = true }, "Huge"},
+		{func(o *Options) { o.Mode = "write-huge"; o.CheckHuge = true }, "CheckHuge"},
+		{func(o *Options) { o.Mode = "huge" }, "Mode huge"},
 	} {
 		o := one("write")
 		c.edit(&o)
@@ -92,7 +92,7 @@ func TestValidateTHPMissing(t *testing.T) {
 		t.Fatal(err)
 	}
 	o := one("busy")
-	want := "--mode busy: parse " + path + ": no [selected] mode in \"garbage\" (use a mode without huge pages)"
+	want := "Mode busy: parse " + path + ": no [selected] mode in \"garbage\" (use a mode without huge pages)"
 	if err := o.Validate(); err == nil || err.Error() != want {
 		t.Errorf("Validate() = %v\nwant %q", err, want)
 	}

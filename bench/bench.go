@@ -7,9 +7,10 @@
 // golang.org/x/sys/unix directly from a locked OS thread, with no
 // allocation in the hot loop.
 //
-// bench never profiles, never renders and never writes a result file; it
-// imports neither profile nor report, and tells its caller about each
-// run's children through the Observer it declares.
+// bench never profiles, never renders, never writes a result file and
+// never spells a flag of the command line (its *OptionError names fields
+// of Options); it imports neither profile nor report, and tells its
+// caller about each run's children through the Observer it declares.
 package bench
 
 import "time"

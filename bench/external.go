@@ -43,9 +43,9 @@ func (o Options) command(role string) string {
 
 // checkCommands refuses knobs that belong to a side a command replaces.
 func checkCommands(o Options) *OptionError {
-	for _, c := range []struct{ flag, cmd string }{{"--writer-cmd", o.WriterCmd}, {"--reader-cmd", o.ReaderCmd}} {
+	for _, c := range []struct{ field, cmd string }{{"WriterCmd", o.WriterCmd}, {"ReaderCmd", o.ReaderCmd}} {
 		if c.cmd != "" && strings.TrimSpace(c.cmd) == "" {
-			return &OptionError{c.flag, "", "empty command", "give a shell command line, e.g. 'head -c 1G /dev/zero'"}
+			return &OptionError{on(c.field), "", "empty command", "give a shell command line, e.g. 'head -c 1G /dev/zero'"}
 		}
 	}
 	if o.WriterCmd == "" && o.ReaderCmd == "" {
@@ -53,24 +53,24 @@ func checkCommands(o Options) *OptionError {
 	}
 	p := planFor(o)
 	both := p.Writer == external && p.Reader == external
-	replaced := "--writer-cmd replaces pipelab's writer"
+	replaced := "{WriterCmd} replaces pipelab's writer"
 	if p.Reader == external && p.Writer != external {
-		replaced = "--reader-cmd replaces pipelab's reader"
+		replaced = "{ReaderCmd} replaces pipelab's reader"
 	}
 	if both {
-		replaced = "--writer-cmd and --reader-cmd replace both of pipelab's sides"
+		replaced = "{WriterCmd} and {ReaderCmd} replace both of pipelab's sides"
 	}
 	switch {
 	case o.Verify:
-		return &OptionError{"--verify", "", "needs pipelab's own writer and reader (the writer stamps each block, the reader checks it), and " + replaced, "drop --verify"}
+		return &OptionError{on("Verify"), "", "needs pipelab's own writer and reader (the writer stamps each block, the reader checks it), and " + replaced, "drop {Verify}"}
 	case o.RewriteAfterSplice:
-		return &OptionError{"--rewrite-after-splice", "", "is an experiment of pipelab's vmsplice writer, and " + replaced, "drop it"}
+		return &OptionError{on("RewriteAfterSplice"), "", "is an experiment of pipelab's vmsplice writer, and " + replaced, "drop it"}
 	case o.SameBuffer && p.Writer == external:
-		return &OptionError{"--same-buffer", "", "is a knob of pipelab's vmsplice writer, and " + replaced, "drop it"}
+		return &OptionError{on("SameBuffer"), "", "is a knob of pipelab's vmsplice writer, and " + replaced, "drop it"}
 	case o.Gift && p.Writer == external && p.Reader != "splice":
-		return &OptionError{"--gift", "", "is SPLICE_F_GIFT of pipelab's vmsplice writer (or SPLICE_F_MOVE of its splice reader), and " + replaced, "drop it, or use a splice mode for pipelab's reader"}
+		return &OptionError{on("Gift"), "", "is SPLICE_F_GIFT of pipelab's vmsplice writer (or SPLICE_F_MOVE of its splice reader), and " + replaced, "drop it, or use a splice mode for pipelab's reader"}
 	case o.Timeout > 0 && both:
-		return &OptionError{"--timeout", o.Timeout.String(), "watches the bytes pipelab's own writer or reader moves, and " + replaced, "drop it"}
+		return &OptionError{on("Timeout"), o.Timeout.String(), "watches the bytes pipelab's own writer or reader moves, and " + replaced, "drop it"}
 	}
 	noBuffer := both || p.Writer == external && p.Reader == "splice"
 	why := "applies to pipelab's own side, and " + replaced
@@ -78,16 +78,16 @@ func checkCommands(o Options) *OptionError {
 		why = "applies to the buffer of pipelab's own side, and its splice reader has none (" + replaced + ")"
 	}
 	for _, k := range []struct {
-		flag string
-		set  bool
+		field string
+		set   bool
 	}{
-		{"--huge", o.Huge && noBuffer}, {"--check-huge", o.CheckHuge && noBuffer},
-		{"--lock-memory", o.LockMemory && noBuffer}, {"--dont-touch-pages", o.DontTouchPages && noBuffer},
-		{"--buf-offset", o.BufOffset != MallocOffset && noBuffer},
-		{"--busy", o.Busy && both}, {"--poll", o.Poll && both},
+		{"Huge", o.Huge && noBuffer}, {"CheckHuge", o.CheckHuge && noBuffer},
+		{"LockMemory", o.LockMemory && noBuffer}, {"DontTouchPages", o.DontTouchPages && noBuffer},
+		{"BufOffset", o.BufOffset != MallocOffset && noBuffer},
+		{"Busy", o.Busy && both}, {"Poll", o.Poll && both},
 	} {
 		if k.set {
-			return &OptionError{k.flag, "", why, "drop it"}
+			return &OptionError{on(k.field), "", why, "drop it"}
 		}
 	}
 	return nil

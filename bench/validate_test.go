@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
+	"strings"
 	"testing"
 	"time"
 )
@@ -49,52 +51,52 @@ func TestValidate(t *testing.T) {
 		want string
 	}{
 		{"unknown mode", func(o *Options) { o.Mode = "fast" },
-			"--mode fast: unknown mode (use one of write, write-huge, vmsplice, vmsplice-huge, splice, huge, busy)"},
-		{"zero buffer", func(o *Options) { o.BufSizeBytes = 0 }, "--buf-size 0: must be positive (e.g. 256KiB)"},
-		{"negative buffer", func(o *Options) { o.BufSizeBytes = -4096 }, "--buf-size -4096: must be positive (e.g. 256KiB)"},
-		{"huge buffer", func(o *Options) { o.BufSizeBytes = 2 << 30 }, "--buf-size 2GiB: too large (use at most 1GiB)"},
-		{"zero bytes", func(o *Options) { o.Bytes = 0 }, "--bytes 0: must be positive (e.g. 10GiB)"},
+			"Mode fast: unknown mode (use one of write, write-huge, vmsplice, vmsplice-huge, splice, huge, busy)"},
+		{"zero buffer", func(o *Options) { o.BufSizeBytes = 0 }, "BufSizeBytes 0: must be positive (e.g. 256KiB)"},
+		{"negative buffer", func(o *Options) { o.BufSizeBytes = -4096 }, "BufSizeBytes -4096: must be positive (e.g. 256KiB)"},
+		{"huge buffer", func(o *Options) { o.BufSizeBytes = 2 << 30 }, "BufSizeBytes 2GiB: too large (use at most 1GiB)"},
+		{"zero bytes", func(o *Options) { o.Bytes = 0 }, "Bytes 0: must be positive (e.g. 10GiB)"},
 		{"vmsplice odd buffer", func(o *Options) { o.Mode = "vmsplice"; o.BufSizeBytes = 100000 },
-			"--buf-size 100000: vmsplice's double buffer needs two halves of whole 4KiB pages (use a multiple of 8KiB, e.g. 256KiB)"},
+			"BufSizeBytes 100000: vmsplice's double buffer needs two halves of whole 4KiB pages (use a multiple of 8KiB, e.g. 256KiB)"},
 		{"vmsplice one page", func(o *Options) { o.Mode = "splice"; o.BufSizeBytes = 4096 },
-			"--buf-size 4KiB: vmsplice's double buffer needs two halves of whole 4KiB pages (use a multiple of 8KiB, e.g. 256KiB)"},
+			"BufSizeBytes 4KiB: vmsplice's double buffer needs two halves of whole 4KiB pages (use a multiple of 8KiB, e.g. 256KiB)"},
 		{"vmsplice big buffer", func(o *Options) { o.Mode = "huge"; o.BufSizeBytes = 4 << 20 },
-			"--buf-size 4MiB: vmsplice's double buffer needs a pipe of half the buffer (2MiB), above /proc/sys/fs/pipe-max-size (1MiB) (raise it with sysctl fs.pipe-max-size=2097152)"},
+			"BufSizeBytes 4MiB: vmsplice's double buffer needs a pipe of half the buffer (2MiB), above /proc/sys/fs/pipe-max-size (1MiB) (raise it with sysctl fs.pipe-max-size=2097152)"},
 		{"pipe too big", func(o *Options) { o.PipeSizeBytes = 4 << 20 },
-			"--pipe-size 4MiB: above /proc/sys/fs/pipe-max-size (1MiB) (raise it with sysctl fs.pipe-max-size=4194304)"},
+			"PipeSizeBytes 4MiB: above /proc/sys/fs/pipe-max-size (1MiB) (raise it with sysctl fs.pipe-max-size=4194304)"},
 		{"pipe too small", func(o *Options) { o.PipeSizeBytes = 1000 },
-			"--pipe-size 1000: pipe size below the page size (4KiB) (use at least 4KiB)"},
-		{"pipe negative", func(o *Options) { o.PipeSizeBytes = -1 }, "--pipe-size -1: must be positive (e.g. 1MiB, or leave it out)"},
+			"PipeSizeBytes 1000: pipe size below the page size (4KiB) (use at least 4KiB)"},
+		{"pipe negative", func(o *Options) { o.PipeSizeBytes = -1 }, "PipeSizeBytes -1: must be positive (e.g. 1MiB, or leave it out)"},
 		{"pin missing CPU", func(o *Options) { o.PinReader = 7 },
-			"--pin 0,7: CPU 7 is not available to this process (use CPUs from 0,1)"},
+			"PinWriter,PinReader 0,7: CPU 7 is not available to this process (use CPUs from 0,1)"},
 		{"pin negative", func(o *Options) { o.PinWriter = -3 },
-			"--pin -3,1: CPU numbers must be 0 or more (give W,R such as 0,1, or -1 to leave a role unpinned)"},
+			"PinWriter,PinReader -3,1: CPU numbers must be 0 or more (give W,R such as 0,1, or -1 to leave a role unpinned)"},
 		{"offset beyond a page", func(o *Options) { o.Mode = "huge"; o.BufOffset = pageSize },
-			fmt.Sprintf("--buf-offset %d: must be 0 to %d bytes past a page boundary (e.g. 0 for page-aligned buffers; leave it out for where the post's programs put them)", pageSize, pageSize-1)},
+			fmt.Sprintf("BufOffset %d: must be 0 to %d bytes past a page boundary (e.g. 0 for page-aligned buffers; leave it out for where the post's programs put them)", pageSize, pageSize-1)},
 		{"offset negative", func(o *Options) { o.BufOffset = -2 },
-			fmt.Sprintf("--buf-offset -2: must be 0 to %d bytes past a page boundary (e.g. 0 for page-aligned buffers; leave it out for where the post's programs put them)", pageSize-1)},
-		{"repeat zero", func(o *Options) { o.Repeat = 0 }, "--repeat 0: must be at least 1 (e.g. 5)"},
-		{"timeout negative", func(o *Options) { o.Timeout = -time.Second }, "--timeout -1s: must not be negative (e.g. 10s, or 0 for none)"},
+			fmt.Sprintf("BufOffset -2: must be 0 to %d bytes past a page boundary (e.g. 0 for page-aligned buffers; leave it out for where the post's programs put them)", pageSize-1)},
+		{"repeat zero", func(o *Options) { o.Repeat = 0 }, "Repeat 0: must be at least 1 (e.g. 5)"},
+		{"timeout negative", func(o *Options) { o.Timeout = -time.Second }, "Timeout -1s: must not be negative (e.g. 10s, or 0 for none)"},
 		{"check-huge without huge", func(o *Options) { o.CheckHuge = true },
-			"--check-huge: needs a huge-page buffer (add --huge or use a -huge mode)"},
+			"CheckHuge: needs a huge-page buffer (add Huge or use a -huge mode)"},
 		{"check-huge untouched", func(o *Options) { o.Mode = "huge"; o.CheckHuge = true; o.DontTouchPages = true },
-			"--check-huge: cannot check pages that --dont-touch-pages leaves unfaulted (drop one of the two)"},
+			"CheckHuge: cannot check pages that DontTouchPages leaves unfaulted (drop one of the two)"},
 		{"busy and poll", func(o *Options) { o.Mode = "busy"; o.Poll = true },
-			"--poll: contradicts busy looping (--busy or mode busy) (drop --poll or --busy)"},
+			"Poll: contradicts busy looping (Busy or mode busy) (drop Poll or Busy)"},
 		{"gift on write", func(o *Options) { o.Gift = true },
-			"--gift: needs a vmsplice writer or a splice reader (use mode vmsplice, splice, huge or busy)"},
+			"Gift: needs a vmsplice writer or a splice reader (use mode vmsplice, splice, huge or busy)"},
 		{"same buffer on write", func(o *Options) { o.Mode = "write-huge"; o.SameBuffer = true },
-			"--same-buffer: needs a vmsplice writer (use mode vmsplice, splice, huge or busy)"},
+			"SameBuffer: needs a vmsplice writer (use mode vmsplice, splice, huge or busy)"},
 		{"verify splice", func(o *Options) { o.Mode = "splice"; o.Verify = true },
-			"--verify: needs a read(2) reader that sees the bytes (use mode write, write-huge, vmsplice or vmsplice-huge)"},
+			"Verify: needs a read(2) reader that sees the bytes (use mode write, write-huge, vmsplice or vmsplice-huge)"},
 		{"verify untouched", func(o *Options) { o.Verify = true; o.DontTouchPages = true },
-			"--dont-touch-pages: contradicts --verify, which writes every page (drop one of the two)"},
+			"DontTouchPages: contradicts Verify, which writes every page (drop one of the two)"},
 		{"verify same buffer", func(o *Options) { o.Mode = "vmsplice"; o.Verify = true; o.SameBuffer = true },
-			"--same-buffer: contradicts --verify, which needs each block's own content (drop one of the two)"},
+			"SameBuffer: contradicts Verify, which needs each block's own content (drop one of the two)"},
 		{"rewrite without verify", func(o *Options) { o.Mode = "vmsplice"; o.RewriteAfterSplice = true },
-			"--rewrite-after-splice: needs --verify and a vmsplice writer (add --verify and use mode vmsplice or vmsplice-huge)"},
+			"RewriteAfterSplice: needs Verify and a vmsplice writer (add Verify and use mode vmsplice or vmsplice-huge)"},
 		{"rewrite with gift", func(o *Options) { o.Mode = "vmsplice"; o.Verify = true; o.RewriteAfterSplice = true; o.Gift = true },
-			"--rewrite-after-splice: tests reuse without SPLICE_F_GIFT (drop --gift)"},
+			"RewriteAfterSplice: tests reuse without SPLICE_F_GIFT (drop Gift)"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -124,9 +126,9 @@ func TestValidateTHPNever(t *testing.T) {
 		edit func(*Options)
 		want string
 	}{
-		{func(o *Options) { o.Huge = true }, "--huge: transparent huge pages are off (" + path + " is never) (echo madvise > " + path + ")"},
-		{func(o *Options) { o.Mode = "huge"; o.CheckHuge = true }, "--check-huge: transparent huge pages are off (" + path + " is never) (echo madvise > " + path + ")"},
-		{func(o *Options) { o.Mode = "busy" }, "--mode busy: transparent huge pages are off (" + path + " is never) (echo madvise > " + path + ")"},
+		{func(o *Options) { o.Huge = true }, "Huge: transparent huge pages are off (" + path + " is never) (echo madvise > " + path + ")"},
+		{func(o *Options) { o.Mode = "huge"; o.CheckHuge = true }, "CheckHuge: transparent huge pages are off (" + path + " is never) (echo madvise > " + path + ")"},
+		{func(o *Options) { o.Mode = "busy" }, "Mode busy: transparent huge pages are off (" + path + " is never) (echo madvise > " + path + ")"},
 	}
 	for _, c := range cases {
 		o := DefaultOptions()
@@ -171,5 +173,90 @@ func TestEffectiveKnobs(t *testing.T) {
 	o.BufOffset = 0
 	if e := o.Effective(); e.BufOffset != 0 {
 		t.Errorf("--buf-offset 0 runs with offset %d", e.BufOffset)
+	}
+}
+
+// TestOptionErrorsNameFields: bench's option errors spell no flag of the
+// command line; the fields they name, at fault or as {Field} in the text,
+// are fields of Options (or, for CheckWatch, Watch's parameters), which
+// cmd/pipelab maps to its flags.
+func TestOptionErrorsNameFields(t *testing.T) {
+	w, r := "head -c 1M /dev/zero", "wc -c"
+	edits := []func(o *Options){
+		func(o *Options) { o.Mode = "fast" },
+		func(o *Options) { o.BufSizeBytes = 0 },
+		func(o *Options) { o.BufSizeBytes = 2 << 30 },
+		func(o *Options) { o.Bytes = 0 },
+		func(o *Options) { o.Mode = "vmsplice"; o.BufSizeBytes = 100000 },
+		func(o *Options) { o.Mode = "splice"; o.BufSizeBytes = 6 * pageSize },
+		func(o *Options) { o.Mode = "huge"; o.BufSizeBytes = 64 << 20 },
+		func(o *Options) { o.PipeSizeBytes = 64 << 20 },
+		func(o *Options) { o.PipeSizeBytes = 1000 },
+		func(o *Options) { o.PipeSizeBytes = -1 },
+		func(o *Options) { o.PinReader = 1 << 20 },
+		func(o *Options) { o.PinWriter = -3 },
+		func(o *Options) { o.Mode = "huge"; o.BufOffset = pageSize },
+		func(o *Options) { o.Repeat = 0 },
+		func(o *Options) { o.Timeout = -time.Second },
+		func(o *Options) { o.CheckHuge = true },
+		func(o *Options) { o.Mode = "huge"; o.CheckHuge = true; o.DontTouchPages = true },
+		func(o *Options) { o.Mode = "busy"; o.Poll = true },
+		func(o *Options) { o.Gift = true },
+		func(o *Options) { o.Mode = "write-huge"; o.SameBuffer = true },
+		func(o *Options) { o.Mode = "splice"; o.Verify = true },
+		func(o *Options) { o.Verify = true; o.DontTouchPages = true },
+		func(o *Options) { o.Mode = "vmsplice"; o.Verify = true; o.SameBuffer = true },
+		func(o *Options) { o.Mode = "vmsplice"; o.RewriteAfterSplice = true },
+		func(o *Options) { o.Mode = "vmsplice"; o.Verify = true; o.RewriteAfterSplice = true; o.Gift = true },
+		func(o *Options) { o.WriterCmd = " " },
+		func(o *Options) { o.ReaderCmd = " " },
+		func(o *Options) { o.WriterCmd = w; o.Verify = true },
+		func(o *Options) { o.ReaderCmd = r; o.Verify = true },
+		func(o *Options) { o.WriterCmd, o.ReaderCmd = w, r; o.Verify = true },
+		func(o *Options) { o.Mode = "vmsplice"; o.WriterCmd = w; o.RewriteAfterSplice = true },
+		func(o *Options) { o.Mode = "vmsplice"; o.WriterCmd = w; o.SameBuffer = true },
+		func(o *Options) { o.Mode = "vmsplice"; o.WriterCmd = w; o.Gift = true },
+		func(o *Options) { o.WriterCmd, o.ReaderCmd = w, r; o.Timeout = time.Second },
+		func(o *Options) { o.Mode = "splice"; o.WriterCmd = w; o.Huge = true },
+		func(o *Options) { o.WriterCmd, o.ReaderCmd = w, r; o.LockMemory = true },
+		func(o *Options) { o.Mode = "splice"; o.WriterCmd = w; o.DontTouchPages = true },
+		func(o *Options) { o.WriterCmd, o.ReaderCmd = w, r; o.BufOffset = 0 },
+		func(o *Options) { o.WriterCmd, o.ReaderCmd = w, r; o.Busy = true },
+		func(o *Options) { o.WriterCmd, o.ReaderCmd = w, r; o.Poll = true },
+	}
+	var errs []error
+	for _, edit := range edits {
+		o := DefaultOptions()
+		edit(&o)
+		errs = append(errs, o.Validate())
+	}
+	for _, pids := range [][2]int{{os.Getpid(), os.Getpid()}, {-1, os.Getpid()}, {os.Getpid(), 1 << 30}} {
+		errs = append(errs, CheckWatch(pids[0], pids[1], time.Second))
+	}
+	errs = append(errs, CheckWatch(os.Getpid(), os.Getppid(), 0))
+	options := reflect.TypeOf(Options{})
+	named := func(field string) bool {
+		_, ok := options.FieldByName(field)
+		return ok || field == "Writer" || field == "Reader" || field == "Duration"
+	}
+	for i, err := range errs {
+		var oe *OptionError
+		if !errors.As(err, &oe) {
+			t.Errorf("case %d: got %v, want an *OptionError", i, err)
+			continue
+		}
+		if strings.Contains(err.Error(), "--") {
+			t.Errorf("case %d: %q spells a flag", i, err)
+		}
+		var fields []string
+		oe.Format(func(field string) string {
+			fields = append(fields, field)
+			return field
+		})
+		for _, f := range fields {
+			if !named(f) {
+				t.Errorf("case %d: %q names %q, which is no field of Options", i, err, f)
+			}
+		}
 	}
 }

@@ -68,24 +68,25 @@ func Watch(ctx context.Context, writer, reader int, d time.Duration, obs Observe
 }
 
 // CheckWatch refuses a window without a duration and pids that cannot
-// be watched, with an *OptionError.
+// be watched, with an *OptionError whose fields are Watch's parameters:
+// Writer and Reader (the pids), Duration (d).
 func CheckWatch(writer, reader int, d time.Duration) error {
 	value := fmt.Sprintf("%d,%d", writer, reader)
 	switch {
 	case d <= 0:
-		return &OptionError{"--attach", value, "needs --duration, the window to watch the two processes for", "add e.g. --duration 10s"}
+		return &OptionError{on("Writer", "Reader"), value, "needs {Duration}, the window to watch the two processes for", "add e.g. {Duration} 10s"}
 	case writer == reader:
-		return &OptionError{"--attach", value, "names one process twice", "give the writer's pid, then the reader's"}
+		return &OptionError{on("Writer", "Reader"), value, "names one process twice", "give the writer's pid, then the reader's"}
 	}
 	for _, pid := range []int{writer, reader} {
 		if pid <= 0 {
-			return &OptionError{"--attach", value, "pids must be positive", "give W,R such as 4242,4243"}
+			return &OptionError{on("Writer", "Reader"), value, "pids must be positive", "give W,R such as 4242,4243"}
 		}
 		if _, err := os.Stat("/proc/" + strconv.Itoa(pid)); err != nil {
-			return &OptionError{"--attach", value, fmt.Sprintf("no process %d (it has exited, or never ran)", pid), "give the pids of two running processes"}
+			return &OptionError{on("Writer", "Reader"), value, fmt.Sprintf("no process %d (it has exited, or never ran)", pid), "give the pids of two running processes"}
 		}
 		if zombie(pid) {
-			return &OptionError{"--attach", value, fmt.Sprintf("process %d has exited (a zombie its parent has not reaped)", pid), "give the pids of two running processes"}
+			return &OptionError{on("Writer", "Reader"), value, fmt.Sprintf("process %d has exited (a zombie its parent has not reaped)", pid), "give the pids of two running processes"}
 		}
 	}
 	return nil

@@ -36,13 +36,14 @@ import (
 	"fmt"
 	"os"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
 	perf "github.com/elastic/go-perf"
 	pprof "github.com/google/pprof/profile"
 	"golang.org/x/sys/unix"
+
+	"github.com/pipelab/pipelab/internal/fielderr"
 )
 
 // Config configures a Profiler.
@@ -256,31 +257,13 @@ type ConfigError struct {
 // Error renders "profile: FreqHz 0: out of range (use 1 to 100000 Hz,
 // kernel.perf_event_max_sample_rate)".
 func (e *ConfigError) Error() string {
-	return e.Format(func(field string) string { return field })
+	return e.Format(nil)
 }
 
 // Format renders the error with every field, e.Field first, called by
-// name(field).
+// name(field), or by its Go name when name is nil.
 func (e *ConfigError) Format(name func(field string) string) string {
-	s := "profile: " + name(e.Field) + " " + e.Value + ": " + expandFields(e.Problem, name)
-	if e.Remedy != "" {
-		s += " (" + expandFields(e.Remedy, name) + ")"
-	}
-	return s
-}
-
-// expandFields replaces every {Field} in s with name(Field).
-func expandFields(s string, name func(string) string) string {
-	var b strings.Builder
-	for {
-		i := strings.IndexByte(s, '{')
-		j := strings.IndexByte(s[i+1:], '}')
-		if i < 0 || j < 0 {
-			return b.String() + s
-		}
-		b.WriteString(s[:i] + name(s[i+1:i+1+j]))
-		s = s[i+2+j:]
-	}
+	return "profile: " + fielderr.Message([]string{e.Field}, e.Value, e.Problem, e.Remedy, name)
 }
 
 // validate checks cfg and fills defaults.

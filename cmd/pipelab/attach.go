@@ -56,7 +56,7 @@ func profileAttach(ctx context.Context, env *cli, fs *flag.FlagSet, af attachFla
 		return usagef("--attach: watches two running processes, so %s does not apply (drop it)", strings.Join(clash, ", "))
 	}
 	if err := bench.CheckWatch(w, r, af.duration); err != nil {
-		return &usageError{err.Error()}
+		return usageOf(err)
 	}
 	if err := pf.check(); err != nil {
 		return err
@@ -71,7 +71,7 @@ func profileAttach(ctx context.Context, env *cli, fs *flag.FlagSet, af attachFla
 	}
 	p, err := profile.New(profile.Config{FreqHz: pf.freq, Mode: name, View: pf.view, Event: pf.event, CountInline: true})
 	if err != nil {
-		return &usageError{err.Error()}
+		return usageOf(err)
 	}
 	for i, pid := range []int{w, r} {
 		if err := profile.ProbeAttach(pid); err != nil {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/pipelab/pipelab/bench"
+	"github.com/pipelab/pipelab/profile"
 )
 
 // errHelp is returned by a command after it printed its --help text.
@@ -257,14 +258,49 @@ func validate(o bench.Options) error {
 			return usagef("--keep-cpus-awake: %v", err)
 		}
 	}
-	if err := o.Validate(); err != nil {
-		var oe *bench.OptionError
-		if errors.As(err, &oe) {
-			return &usageError{err.Error()}
-		}
-		return err
+	return usageOf(o.Validate())
+}
+
+// flags names the flag that sets each field of bench.Options and
+// profile.Config, and each parameter of bench.Watch, that their errors
+// can name: bench and profile never spell a flag, and this is the one
+// place that knows which flag sets which field.
+var flags = map[string]string{
+	"Mode": "--mode", "BufSizeBytes": "--buf-size", "Bytes": "--bytes", "PipeSizeBytes": "--pipe-size",
+	"Busy": "--busy", "Poll": "--poll", "Huge": "--huge", "CheckHuge": "--check-huge", "Gift": "--gift",
+	"LockMemory": "--lock-memory", "DontTouchPages": "--dont-touch-pages", "SameBuffer": "--same-buffer",
+	"BufOffset": "--buf-offset", "PinWriter": "--pin", "PinReader": "--pin", "Repeat": "--repeat",
+	"Verify": "--verify", "Timeout": "--timeout", "RewriteAfterSplice": "--rewrite-after-splice",
+	"KeepCPUsAwake": "--keep-cpus-awake", "WriterCmd": "--writer-cmd", "ReaderCmd": "--reader-cmd",
+	// bench.Watch's parameters.
+	"Writer": "--attach", "Reader": "--attach", "Duration": "--duration",
+	// profile.Config.
+	"FreqHz": "--freq", "View": "--view", "Event": "--event",
+}
+
+// flagName names the flag that sets field; a field no flag sets keeps
+// its Go name.
+func flagName(field string) string {
+	if f, ok := flags[field]; ok {
+		return f
 	}
-	return nil
+	return field
+}
+
+// usageOf is err as a usage error; a *bench.OptionError or a
+// *profile.ConfigError says it with flag names, not field names.
+func usageOf(err error) error {
+	var oe *bench.OptionError
+	var ce *profile.ConfigError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &oe):
+		return &usageError{oe.Format(flagName)}
+	case errors.As(err, &ce):
+		return &usageError{ce.Format(flagName)}
+	}
+	return &usageError{err.Error()}
 }
 
 // noteKeepAwake tells the user, on stderr, that --keep-cpus-awake is on:

@@ -142,22 +142,10 @@ func unwrapPath(err error) error {
 // --view or --event into a usage error that names the flag.
 func newProfiler(name string, pf profileFlags) (*profile.Profiler, error) {
 	p, err := profile.New(profile.Config{FreqHz: pf.freq, Mode: name, View: pf.view, Event: pf.event})
-	var ce *profile.ConfigError
-	if errors.As(err, &ce) {
-		return nil, &usageError{ce.Format(profileFlag)}
-	}
 	if err != nil {
-		return nil, &usageError{err.Error()}
+		return nil, usageOf(err)
 	}
 	return p, nil
-}
-
-// profileFlag names the flag that sets a field of profile.Config.
-func profileFlag(field string) string {
-	if f, ok := map[string]string{"FreqHz": "--freq", "View": "--view", "Event": "--event"}[field]; ok {
-		return f
-	}
-	return field
 }
 
 // stepTops are the top kernel functions of a profiled step, per role: by
