@@ -59,7 +59,7 @@ type Attribution struct {
 	// Samples is the role's number of samples: the sum of samples/count
 	// when the profile has it, else the number of sample records.
 	Samples int64 `json:"samples"`
-	// Post has one row per entry of Aliases, in table order.
+	// Post has one row per entry of aliases, in table order.
 	Post []SymbolShare `json:"post"`
 	// Other lists the kernel symbols outside the alias table with the most
 	// self time.
@@ -76,14 +76,14 @@ type Attribution struct {
 // and the other kernel symbols. Roles come from the "role" label (writer
 // first, then reader, then any other); samples without it form the role
 // "all". A profile without kernel frames yields a *FileError wrapping
-// ErrNoKernelFrames.
+// errNoKernelFrames.
 func Attribute(p *pprof.Profile, opt Options) ([]Attribution, error) {
 	idx, err := valueIndex(p, opt.SampleType)
 	if err != nil {
 		return nil, err
 	}
 	if !hasKernelFrames(p) {
-		return nil, &FileError{Op: "attribute", Err: fmt.Errorf("%w (no frame under a [kernel.kallsyms] mapping or at a kernel address; profile with pipelab profile as root or with kernel.perf_event_paranoid<=1 and kernel.kptr_restrict=0)", ErrNoKernelFrames)}
+		return nil, &FileError{Op: "attribute", Err: fmt.Errorf("%w (no frame under a [kernel.kallsyms] mapping or at a kernel address; profile with pipelab profile as root or with kernel.perf_event_paranoid<=1 and kernel.kptr_restrict=0)", errNoKernelFrames)}
 	}
 	var out []Attribution
 	for _, role := range roles(p) {
@@ -106,7 +106,7 @@ func valueIndex(p *pprof.Profile, want string) (int, error) {
 	if i := findType(p, want); i >= 0 {
 		return i, nil
 	}
-	return 0, &FileError{Op: "attribute", Err: fmt.Errorf("%w (no sample type %s; the profile has %s)", ErrSampleTypes, want, typeList(p))}
+	return 0, &FileError{Op: "attribute", Err: fmt.Errorf("%w (no sample type %s; the profile has %s)", errSampleTypes, want, typeList(p))}
 }
 
 func findType(p *pprof.Profile, want string) int {
@@ -170,7 +170,7 @@ type roleTally struct {
 	samples int64
 	irqSelf int64
 	sym     counts // by kernelName
-	alias   counts // by Alias.Post
+	alias   counts // by alias.Post
 	user    counts // user frames, by name (flame graphs colour them too)
 }
 
@@ -212,7 +212,7 @@ func (t *roleTally) add(fs []frame, v int64) {
 		if i == 0 {
 			t.sym.self[f.key] += v
 			if isAlias {
-				t.alias.self[Aliases[a].Post] += v
+				t.alias.self[aliases[a].Post] += v
 			}
 			if irqEnablePoints[f.key] {
 				t.irqSelf += v
@@ -223,12 +223,12 @@ func (t *roleTally) add(fs []frame, v int64) {
 			t.sym.cum[f.key] += v
 			t.sym.spell(f.key, f.name, v)
 		}
-		if isAlias && !seenAlias[Aliases[a].Post] {
-			seenAlias[Aliases[a].Post] = true
-			t.alias.cum[Aliases[a].Post] += v
+		if isAlias && !seenAlias[aliases[a].Post] {
+			seenAlias[aliases[a].Post] = true
+			t.alias.cum[aliases[a].Post] += v
 		}
 		if isAlias {
-			t.alias.spell(Aliases[a].Post, f.name, v)
+			t.alias.spell(aliases[a].Post, f.name, v)
 		}
 	}
 }
@@ -271,7 +271,7 @@ func (t *roleTally) row(post, symbol string, self, cum int64) SymbolShare {
 
 func (t *roleTally) attribution(role, sampleType string, n int) Attribution {
 	a := Attribution{Role: role, SampleType: sampleType, Total: t.total, Samples: t.samples, IRQEnableSelf: t.share(t.irqSelf)}
-	for _, al := range Aliases {
+	for _, al := range aliases {
 		a.Post = append(a.Post, t.row(al.Post, t.alias.spelling(al.Post), t.alias.self[al.Post], t.alias.cum[al.Post]))
 	}
 	var other, top []SymbolShare

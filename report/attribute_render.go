@@ -7,11 +7,11 @@ import (
 	"strings"
 )
 
-// WriteAttributionText writes, per role, the post's symbols that were
+// writeAttributionText writes, per role, the post's symbols that were
 // seen (self and inclusive value and share, post name and the real symbol
 // that matched), the ones not seen, and the other kernel symbols with the
 // most self time, in pprof-like right-aligned columns.
-func WriteAttributionText(w io.Writer, as []Attribution) error {
+func writeAttributionText(w io.Writer, as []Attribution) error {
 	for i, a := range as {
 		if i > 0 {
 			fmt.Fprintln(w)
@@ -68,9 +68,9 @@ func WriteTopText(w io.Writer, as []Attribution) error {
 	return nil
 }
 
-// WriteAttributionMarkdown writes, per role, a Markdown table of the
+// writeAttributionMarkdown writes, per role, a Markdown table of the
 // post's symbols that were seen and one of the other kernel symbols.
-func WriteAttributionMarkdown(w io.Writer, as []Attribution) error {
+func writeAttributionMarkdown(w io.Writer, as []Attribution) error {
 	for _, a := range as {
 		fmt.Fprintf(w, "**%s** — %d samples, %s; %s of it ends on irq-enable points.\n\n", a.Role, a.Samples, value(a.Total, a.SampleType), pct(a.IRQEnableSelf))
 		var rows [][]string
@@ -90,8 +90,8 @@ func WriteAttributionMarkdown(w io.Writer, as []Attribution) error {
 	return nil
 }
 
-// WriteAttributionJSON writes the attributions as one indented JSON array.
-func WriteAttributionJSON(w io.Writer, as []Attribution) error {
+// writeAttributionJSON writes the attributions as one indented JSON array.
+func writeAttributionJSON(w io.Writer, as []Attribution) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(as)

@@ -16,13 +16,13 @@ func TestAttributionGolden(t *testing.T) {
 				t.Fatal(err)
 			}
 			var txt, md, js bytes.Buffer
-			if err := WriteAttributionText(&txt, as); err != nil {
+			if err := writeAttributionText(&txt, as); err != nil {
 				t.Fatal(err)
 			}
-			if err := WriteAttributionMarkdown(&md, as); err != nil {
+			if err := writeAttributionMarkdown(&md, as); err != nil {
 				t.Fatal(err)
 			}
-			if err := WriteAttributionJSON(&js, as); err != nil {
+			if err := writeAttributionJSON(&js, as); err != nil {
 				t.Fatal(err)
 			}
 			golden(t, "attribute."+mode+".txt", txt.Bytes())
@@ -170,7 +170,7 @@ func TestAttributionErrors(t *testing.T) {
 		t.Errorf("user-only profile: got error %v, want %q", err, want)
 	}
 	var fe *FileError
-	if !errors.As(err, &fe) || !errors.Is(err, ErrNoKernelFrames) {
+	if !errors.As(err, &fe) || !errors.Is(err, errNoKernelFrames) {
 		t.Errorf("error %v is not a *FileError wrapping ErrNoKernelFrames", err)
 	}
 	_, err = Attribute(fixture(t, "write"), Options{SampleType: "alloc_space/bytes"})

@@ -10,7 +10,7 @@ import (
 type Comparison struct {
 	// A and B are the profiles read from the two inputs.
 	A, B *pprof.Profile
-	// Roles is Diff(A, B).
+	// Roles is diff(A, B).
 	Roles []RoleDiff
 }
 
@@ -27,15 +27,15 @@ func Compare(pathA, pathB string, opt Options) (*Comparison, error) {
 	if err != nil {
 		return nil, err
 	}
-	ds, err := Diff(a, b, opt)
+	ds, err := diff(a, b, opt)
 	var fe *FileError
 	if errors.As(err, &fe) && fe.Path == "" {
 		switch {
-		case errors.Is(err, ErrNoKernelFrames) && !hasKernelFrames(a):
+		case errors.Is(err, errNoKernelFrames) && !hasKernelFrames(a):
 			fe.Path = pathA
-		case errors.Is(err, ErrNoKernelFrames):
+		case errors.Is(err, errNoKernelFrames):
 			fe.Path = pathB
-		case errors.Is(err, ErrSampleTypes) && findType(a, opt.SampleType) < 0 && opt.SampleType != "":
+		case errors.Is(err, errSampleTypes) && findType(a, opt.SampleType) < 0 && opt.SampleType != "":
 			fe.Path = pathA
 		default:
 			fe.Path = pathA + " " + pathB

@@ -40,18 +40,18 @@ type RoleDiff struct {
 	Rows []DiffRow `json:"rows"`
 }
 
-// Diff compares the kernel time of each role of a and b: every kernel
+// diff compares the kernel time of each role of a and b: every kernel
 // symbol's self and inclusive share of the role's total in A and in B, the
 // biggest change first. opt.Top bounds the rows per role (0 means 20).
 // Profiles of different sample types yield a *FileError wrapping
-// ErrSampleTypes; one without kernel frames, ErrNoKernelFrames.
-func Diff(a, b *pprof.Profile, opt Options) ([]RoleDiff, error) {
+// errSampleTypes; one without kernel frames, errNoKernelFrames.
+func diff(a, b *pprof.Profile, opt Options) ([]RoleDiff, error) {
 	if err := sameSampleTypes(a, b); err != nil {
 		return nil, &FileError{Op: "diff", Err: err}
 	}
 	for i, p := range []*pprof.Profile{a, b} {
 		if name := string(rune('A' + i)); !hasKernelFrames(p) {
-			return nil, &FileError{Op: "diff", Err: fmt.Errorf("%w (profile %s has none and diff compares kernel symbols; profile as root, or with kernel.perf_event_paranoid<=1 and kernel.kptr_restrict=0)", ErrNoKernelFrames, name)}
+			return nil, &FileError{Op: "diff", Err: fmt.Errorf("%w (profile %s has none and diff compares kernel symbols; profile as root, or with kernel.perf_event_paranoid<=1 and kernel.kptr_restrict=0)", errNoKernelFrames, name)}
 		}
 	}
 	idx, err := valueIndex(a, opt.SampleType)
@@ -100,7 +100,7 @@ func diffRows(ta, tb *roleTally) []DiffRow {
 			r.Symbol = ta.sym.spelling(k)
 		}
 		if i, ok := aliasIndex[k]; ok {
-			r.Post = Aliases[i].Post
+			r.Post = aliases[i].Post
 		}
 		rows = append(rows, r)
 	}
@@ -130,7 +130,7 @@ func DiffProfile(base, p *pprof.Profile) (*pprof.Profile, error) {
 	b.Scale(-1)
 	d, err := pprof.Merge([]*pprof.Profile{p.Copy(), b})
 	if err != nil {
-		return nil, &FileError{Op: "diff", Err: fmt.Errorf("%w (%v)", ErrSampleTypes, err)}
+		return nil, &FileError{Op: "diff", Err: fmt.Errorf("%w (%v)", errSampleTypes, err)}
 	}
 	return d, nil
 }

@@ -15,7 +15,7 @@ func TestDiffGolden(t *testing.T) {
 	for _, tr := range transitions {
 		name := tr[0] + "-" + tr[1]
 		t.Run(name, func(t *testing.T) {
-			ds, err := Diff(fixture(t, tr[0]), fixture(t, tr[1]), Options{Top: 12})
+			ds, err := diff(fixture(t, tr[0]), fixture(t, tr[1]), Options{Top: 12})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -33,7 +33,7 @@ func TestDiffGolden(t *testing.T) {
 }
 
 func TestDiffBiggestChangeFirst(t *testing.T) {
-	ds, err := Diff(fixture(t, "write"), fixture(t, "vmsplice"), Options{Top: 1000})
+	ds, err := diff(fixture(t, "write"), fixture(t, "vmsplice"), Options{Top: 1000})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,16 +74,16 @@ func findRow(rows []DiffRow, sym string) *DiffRow {
 func TestDiffErrors(t *testing.T) {
 	other := fixture(t, "busy")
 	other.SampleType = []*pprof.ValueType{{Type: "alloc_objects", Unit: "count"}, {Type: "alloc_space", Unit: "bytes"}}
-	_, err := Diff(fixture(t, "write"), other, Options{})
+	_, err := diff(fixture(t, "write"), other, Options{})
 	want := "diff: different sample types (samples/count, cpu/nanoseconds vs alloc_objects/count, alloc_space/bytes; compare profiles of the same kind)"
 	if err == nil || err.Error() != want {
 		t.Errorf("got error %v, want %q", err, want)
 	}
 	var fe *FileError
-	if !errors.As(err, &fe) || !errors.Is(err, ErrSampleTypes) {
+	if !errors.As(err, &fe) || !errors.Is(err, errSampleTypes) {
 		t.Errorf("error %v is not a *FileError wrapping ErrSampleTypes", err)
 	}
-	if _, err := DiffProfile(fixture(t, "write"), other); !errors.Is(err, ErrSampleTypes) {
+	if _, err := DiffProfile(fixture(t, "write"), other); !errors.Is(err, errSampleTypes) {
 		t.Errorf("DiffProfile: got error %v, want ErrSampleTypes", err)
 	}
 }

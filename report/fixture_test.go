@@ -96,7 +96,7 @@ func fixture(t testing.TB, mode string) *pprof.Profile {
 			t.Fatal(err)
 		}
 	}
-	p, err := OpenProfile(path)
+	p, err := openProfile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -158,10 +158,10 @@ func TestFixturesMatchCapture(t *testing.T) {
 				t.Fatalf("stored %s has %d samples, capture has %d (run go test ./report -update)", mode, got, want)
 			}
 			var b1, b2 bytes.Buffer
-			if err := WriteFolded(&b1, Folded(built, "")); err != nil {
+			if err := writeFolded(&b1, foldStacks(built, "")); err != nil {
 				t.Fatal(err)
 			}
-			if err := WriteFolded(&b2, Folded(stored, "")); err != nil {
+			if err := writeFolded(&b2, foldStacks(stored, "")); err != nil {
 				t.Fatal(err)
 			}
 			if b1.String() != b2.String() {

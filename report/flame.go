@@ -10,9 +10,9 @@ import (
 	pprof "github.com/google/pprof/profile"
 )
 
-// ErrNoSamples means a profile, or the part of it a tag filter keeps,
+// errNoSamples means a profile, or the part of it a tag filter keeps,
 // holds no samples with a positive value to draw.
-var ErrNoSamples = errors.New("no samples")
+var errNoSamples = errors.New("no samples")
 
 // FlameOptions choose what a flame graph shows.
 type FlameOptions struct {
@@ -27,10 +27,10 @@ type FlameOptions struct {
 
 // Frame kinds, which the SVG colours apart.
 const (
-	FrameRoot   = "root"
-	FrameRole   = "role"
-	FrameKernel = "kernel"
-	FrameUser   = "user"
+	frameRoot   = "root"
+	frameRole   = "role"
+	frameKernel = "kernel"
+	frameUser   = "user"
 )
 
 // FlameFrame is one box of a flame graph: a function at one call path.
@@ -38,7 +38,7 @@ type FlameFrame struct {
 	// Name is the function as the profile spells it ("writer" or "reader"
 	// for a role frame, "all" for the root).
 	Name string `json:"name"`
-	// Kind is FrameRoot, FrameRole, FrameKernel or FrameUser.
+	// Kind is frameRoot, frameRole, frameKernel or frameUser.
 	Kind string `json:"kind"`
 	// Role is the role the frame's samples belong to: the role frame's
 	// name, the one role of a graph without role frames, or "" (the root
@@ -58,14 +58,14 @@ type FlameFrame struct {
 	RoleShare float64 `json:"role_share"`
 	// ShareA and ShareB are, in a differential graph, the function's
 	// inclusive share of the role's total (anywhere on the role's stacks,
-	// as Diff counts it) in A and in B; 1 for the root and role frames.
+	// as diff counts it) in A and in B; 1 for the root and role frames.
 	ShareA float64 `json:"share_a,omitempty"`
 	ShareB float64 `json:"share_b,omitempty"`
 }
 
-// Delta is the change of the frame's function's share from A to B, in a
+// delta is the change of the frame's function's share from A to B, in a
 // differential graph.
-func (f FlameFrame) Delta() float64 { return f.ShareB - f.ShareA }
+func (f FlameFrame) delta() float64 { return f.ShareB - f.ShareA }
 
 // GoneFrame is a function seen in A's stacks of a role and nowhere in B's,
 // listed beneath a differential graph.
@@ -96,8 +96,8 @@ type FlameGraph struct {
 // Flame computes the flame graph of p. A profile with samples of several
 // roles gets one frame per role under the root, as `go tool pprof
 // -tagroot=role` shows them. Bad input is a *FileError: a sample type p
-// lacks (ErrSampleTypes), a tag filter that keeps nothing or a profile
-// without samples (ErrNoSamples).
+// lacks (errSampleTypes), a tag filter that keeps nothing or a profile
+// without samples (errNoSamples).
 func Flame(p *pprof.Profile, opt FlameOptions) (*FlameGraph, error) {
 	q, idx, err := flameInput(p, opt, "")
 	if err != nil {
@@ -138,7 +138,7 @@ func flameInput(p *pprof.Profile, opt FlameOptions, which string) (*pprof.Profil
 		return nil, 0, bad(fe.Err)
 	}
 	if total(p.Sample, idx) <= 0 {
-		return nil, 0, bad(fmt.Errorf("%w (the profile holds no samples with a positive %s; profile a run that does some work)", ErrNoSamples, typeName(p.SampleType[idx])))
+		return nil, 0, bad(fmt.Errorf("%w (the profile holds no samples with a positive %s; profile a run that does some work)", errNoSamples, typeName(p.SampleType[idx])))
 	}
 	if opt.TagFocus == "" {
 		return p, idx, nil
@@ -152,7 +152,7 @@ func flameInput(p *pprof.Profile, opt FlameOptions, which string) (*pprof.Profil
 		}
 	}
 	if total(q.Sample, idx) <= 0 {
-		return nil, 0, bad(fmt.Errorf("%w (no sample has the tag %s; the profile's %s tags are: %s)", ErrNoSamples, opt.TagFocus, key, tagValues(p, key)))
+		return nil, 0, bad(fmt.Errorf("%w (no sample has the tag %s; the profile's %s tags are: %s)", errNoSamples, opt.TagFocus, key, tagValues(p, key)))
 	}
 	return q, idx, nil
 }
@@ -268,7 +268,7 @@ func (n *node) child(key, name, kind string) *node {
 // buildTree merges the stacks of p's samples (positive values only) into
 // a tree, root first, with a role frame on top of the root when byRole.
 func buildTree(p *pprof.Profile, idx int, byRole bool) *node {
-	root := &node{name: "all", kind: FrameRoot, children: map[string]*node{}}
+	root := &node{name: "all", kind: frameRoot, children: map[string]*node{}}
 	for _, s := range p.Sample {
 		v := s.Value[idx]
 		if v <= 0 {
@@ -278,14 +278,14 @@ func buildTree(p *pprof.Profile, idx int, byRole bool) *node {
 		n.value += v
 		if byRole {
 			r := sampleRole(s)
-			n = n.child("\x00role "+r, r, FrameRole)
+			n = n.child("\x00role "+r, r, frameRole)
 			n.value += v
 		}
 		fs := frames(s)
 		for i := len(fs) - 1; i >= 0; i-- {
-			kind := FrameUser
+			kind := frameUser
 			if fs[i].kernel {
-				kind = FrameKernel
+				kind = frameKernel
 			}
 			n = n.child(kind+" "+fs[i].key, fs[i].name, kind)
 			n.value += v
@@ -319,14 +319,14 @@ func (n *node) sortedChildren() []*node {
 // childKey is the key n has under its parent; layout recomputes it to
 // walk a second tree along the same paths.
 func (n *node) childKey() string {
-	if n.kind == FrameRole {
+	if n.kind == frameRole {
 		return "\x00role " + n.name
 	}
 	return n.kind + " " + kernelKey(n)
 }
 
 func kernelKey(n *node) string {
-	if n.kind == FrameKernel {
+	if n.kind == frameKernel {
 		return kernelName(n.name)
 	}
 	return n.name
@@ -336,7 +336,7 @@ func kernelKey(n *node) string {
 // on every frame appended with its node and the node of the same call
 // path in another tree (match, nil when that tree lacks it).
 func (n *node) layout(g *FlameGraph, match *node, depth int, start int64, role string, each func(f *FlameFrame, n, match *node)) {
-	if n.kind == FrameRole {
+	if n.kind == frameRole {
 		role = n.name
 	}
 	g.Frames = append(g.Frames, FlameFrame{Name: n.name, Kind: n.kind, Role: role, Depth: depth, Start: start, Value: n.value, Self: n.self})

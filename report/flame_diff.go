@@ -9,9 +9,9 @@ import (
 // DiffFlame computes the differential flame graph of b against a: b's
 // stacks, sized by b's values, each frame carrying its function's
 // inclusive share of the role's total in A and in B, normalised per role
-// as Diff does (the same tally), and, in Gone, the functions on A's
+// as diff does (the same tally), and, in Gone, the functions on A's
 // stacks of a role that b's stacks of the role never show. Bad input is
-// a *FileError: different sample types (ErrSampleTypes), or either
+// a *FileError: different sample types (errSampleTypes), or either
 // profile failing as in Flame.
 func DiffFlame(a, b *pprof.Profile, opt FlameOptions) (*FlameGraph, error) {
 	if err := sameSampleTypes(a, b); err != nil {
@@ -52,7 +52,7 @@ func DiffFlame(a, b *pprof.Profile, opt FlameOptions) (*FlameGraph, error) {
 	tb.layout(g, nil, 0, 0, root, func(f *FlameFrame, n, _ *node) {
 		f.Share = float64(n.value) / float64(tb.value)
 		f.RoleShare = float64(n.value) / float64(totB[f.Role])
-		if n.kind != FrameKernel && n.kind != FrameUser {
+		if n.kind != frameKernel && n.kind != frameUser {
 			f.ShareA, f.ShareB = 1, 1
 			return
 		}
@@ -69,7 +69,7 @@ func DiffFlame(a, b *pprof.Profile, opt FlameOptions) (*FlameGraph, error) {
 // cumShare is the inclusive share of the role's total of the kernel
 // symbol or user function key.
 func (t *roleTally) cumShare(kind, key string) float64 {
-	if kind == FrameKernel {
+	if kind == frameKernel {
 		return t.share(t.sym.cum[key])
 	}
 	return t.share(t.user.cum[key])

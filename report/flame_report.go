@@ -7,54 +7,54 @@ import (
 	pprof "github.com/google/pprof/profile"
 )
 
-// Flame graph views of a step, as StepFlame.View.
+// Flame graph views of a step, as stepFlame.View.
 const (
-	ViewCPU    = "cpu"
-	ViewOffCPU = "offcpu"
-	ViewDiff   = "diff"
+	viewCPU    = "cpu"
+	viewOffCPU = "offcpu"
+	viewDiff   = "diff"
 )
 
-// StepFlame is one flame graph report.md shows: of a role's on-CPU time
+// stepFlame is one flame graph report.md shows: of a role's on-CPU time
 // in a step, its off-CPU time (wall view), or its change from the step
 // before. WriteReport saves it as File beside report.md.
-type StepFlame struct {
+type stepFlame struct {
 	Role string `json:"role"`
 	View string `json:"view"`
 	File string `json:"file"`
-	// Graph is what File holds, computed by Summarize.
+	// Graph is what File holds, computed by summarize.
 	Graph *FlameGraph `json:"-"`
 }
 
 // roleFlames computes one flame graph per role of p (the roles of its
 // role labels), with title and file name made by name; a role without
 // samples of the sample type gets none.
-func roleFlames(p *pprof.Profile, view, sampleType string, name func(role string) (title, file string)) []StepFlame {
-	var out []StepFlame
+func roleFlames(p *pprof.Profile, view, sampleType string, name func(role string) (title, file string)) []stepFlame {
+	var out []stepFlame
 	for _, role := range roles(p) {
 		title, file := name(role)
 		g, err := Flame(p, FlameOptions{SampleType: sampleType, TagFocus: "role=" + role, Title: title})
 		if err != nil {
 			continue // nothing of this role to draw
 		}
-		out = append(out, StepFlame{Role: role, View: view, File: file, Graph: g})
+		out = append(out, stepFlame{Role: role, View: view, File: file, Graph: g})
 	}
 	return out
 }
 
 // stepFlames are the on-CPU flame graphs of a step's roles.
-func stepFlames(mode string, p *pprof.Profile, opt Options) []StepFlame {
-	return roleFlames(p, ViewCPU, opt.SampleType, func(role string) (string, string) {
+func stepFlames(mode string, p *pprof.Profile, opt Options) []stepFlame {
+	return roleFlames(p, viewCPU, opt.SampleType, func(role string) (string, string) {
 		return fmt.Sprintf("%s: the %s on CPU", mode, role), Artefact{KindFlame, role}.Name(mode)
 	})
 }
 
 // offCPUFlames are the off-CPU flame graphs of a step's wall profiles,
 // by role.
-func offCPUFlames(mode string, wall map[string]*pprof.Profile) []StepFlame {
-	var out []StepFlame
+func offCPUFlames(mode string, wall map[string]*pprof.Profile) []stepFlame {
+	var out []stepFlame
 	for _, role := range []string{"writer", "reader"} {
 		if p := wall[role]; p != nil {
-			out = append(out, roleFlames(p, ViewOffCPU, offCPUType, func(role string) (string, string) {
+			out = append(out, roleFlames(p, viewOffCPU, offCPUType, func(role string) (string, string) {
 				return fmt.Sprintf("%s: where the %s was off CPU", mode, role), Artefact{KindOffCPUFlame, role}.Name(mode)
 			})...)
 		}
@@ -64,23 +64,23 @@ func offCPUFlames(mode string, wall map[string]*pprof.Profile) []StepFlame {
 
 // diffFlames are the differential flame graphs of each role from step
 // from (profile a) to step to (profile b).
-func diffFlames(from, to string, a, b *pprof.Profile, opt Options) []StepFlame {
-	var out []StepFlame
+func diffFlames(from, to string, a, b *pprof.Profile, opt Options) []stepFlame {
+	var out []stepFlame
 	for _, role := range unionRoles(a, b) {
 		g, err := DiffFlame(a, b, FlameOptions{SampleType: opt.SampleType, TagFocus: "role=" + role, Title: fmt.Sprintf("%s → %s: the %s", from, to, role)})
 		if err != nil {
 			continue // a role one of the steps lacks
 		}
-		out = append(out, StepFlame{Role: role, View: ViewDiff, File: Artefact{KindDiffFlame, role}.Name(Transition(from, to)), Graph: g})
+		out = append(out, stepFlame{Role: role, View: viewDiff, File: Artefact{KindDiffFlame, role}.Name(Transition(from, to)), Graph: g})
 	}
 	return out
 }
 
 // flameOutputs renders every flame graph of s for WriteFiles.
-func flameOutputs(s *Summary) ([]Output, error) {
+func flameOutputs(s *summary) ([]Output, error) {
 	var outs []Output
 	for _, st := range s.Steps {
-		for _, f := range append(append(append([]StepFlame(nil), st.Flames...), st.OffCPUFlames...), st.DiffFlames...) {
+		for _, f := range append(append(append([]stepFlame(nil), st.Flames...), st.OffCPUFlames...), st.DiffFlames...) {
 			var b bytes.Buffer
 			if err := WriteFlameSVG(&b, f.Graph); err != nil {
 				return nil, fmt.Errorf("render %s: %w", f.File, err)
@@ -93,7 +93,7 @@ func flameOutputs(s *Summary) ([]Output, error) {
 
 // writeFlames embeds flame graphs in report.md, relative links so the
 // folder renders on a code-hosting site and locally.
-func writeFlames(m *mdWriter, what string, fs []StepFlame) {
+func writeFlames(m *mdWriter, what string, fs []stepFlame) {
 	if len(fs) == 0 {
 		return
 	}

@@ -70,8 +70,8 @@ func WriteFlameSVG(w io.Writer, g *FlameGraph) error {
 		x := flamePad + float64(f.Start)*scale
 		y := flameTop + graphH - (f.Depth+1)*flameFrameH
 		fill := frameColor(f)
-		if g.Diff && f.Kind != FrameRoot && f.Kind != FrameRole {
-			fill = deltaColor(f.Delta(), maxDelta)
+		if g.Diff && f.Kind != frameRoot && f.Kind != frameRole {
+			fill = deltaColor(f.delta(), maxDelta)
 		}
 		frameBox(&b, "f", x, y, wpx, fill, f.Name, frameTooltip(g, f))
 	}
@@ -120,9 +120,9 @@ func fitName(name string, w float64) string {
 func frameTooltip(g *FlameGraph, f FlameFrame) string {
 	kind := ""
 	switch f.Kind {
-	case FrameKernel:
+	case frameKernel:
 		kind = " [kernel]"
-	case FrameUser:
+	case frameUser:
 		kind = " [user]"
 	}
 	of := "of all"
@@ -130,7 +130,7 @@ func frameTooltip(g *FlameGraph, f FlameFrame) string {
 		of = "of the " + f.Role
 	}
 	if g.Diff {
-		return fmt.Sprintf("%s%s\nA %s, B %s %s (%s) · this call path: %s, %s in B", f.Name, kind, pct(f.ShareA), pct(f.ShareB), of, pp(f.Delta()), value(f.Value, g.SampleType), pct(f.RoleShare))
+		return fmt.Sprintf("%s%s\nA %s, B %s %s (%s) · this call path: %s, %s in B", f.Name, kind, pct(f.ShareA), pct(f.ShareB), of, pp(f.delta()), value(f.Value, g.SampleType), pct(f.RoleShare))
 	}
 	s := fmt.Sprintf("%s%s\n%s, %s of all", f.Name, kind, value(f.Value, g.SampleType), pct(f.Share))
 	if f.Role != "" {
@@ -184,8 +184,8 @@ func writeGone(b *bytes.Buffer, g *FlameGraph, gone []GoneFrame, y0 int, maxDelt
 func (g *FlameGraph) maxDelta() float64 {
 	m := 0.01
 	for _, f := range g.Frames {
-		if f.Kind != FrameRoot && f.Kind != FrameRole {
-			m = math.Max(m, math.Abs(f.Delta()))
+		if f.Kind != frameRoot && f.Kind != frameRole {
+			m = math.Max(m, math.Abs(f.delta()))
 		}
 	}
 	for _, f := range g.Gone {
@@ -216,9 +216,9 @@ func frameColor(f FlameFrame) string {
 	v := h.Sum32()
 	a, c := int(v%55), int((v>>8)%55)
 	switch f.Kind {
-	case FrameKernel:
+	case frameKernel:
 		return fmt.Sprintf("rgb(%d,%d,%d)", 235+a%20, 120+c, 30+a/2)
-	case FrameUser:
+	case frameUser:
 		return fmt.Sprintf("rgb(%d,%d,%d)", 60+a, 175+c, 70+a/2)
 	}
 	return "rgb(200,200,200)"

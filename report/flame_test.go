@@ -247,7 +247,7 @@ func TestDiffFlameSharesAreDiffs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ds, err := Diff(a, b, Options{Top: 1000})
+	ds, err := diff(a, b, Options{Top: 1000})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -260,7 +260,7 @@ func TestDiffFlameSharesAreDiffs(t *testing.T) {
 	checked := 0
 	for _, f := range g.Frames {
 		r, ok := want[f.Role+" "+f.Name]
-		if f.Kind != FrameKernel || !ok {
+		if f.Kind != frameKernel || !ok {
 			continue
 		}
 		checked++
@@ -296,7 +296,7 @@ func TestFlameGoCPUProfile(t *testing.T) {
 		burnCPU(300 * time.Millisecond)
 		pprof.StopCPUProfile()
 		var err error
-		if p, err = ReadProfile(&buf); err != nil {
+		if p, err = readProfile(&buf); err != nil {
 			t.Fatal(err)
 		}
 		if len(p.Sample) > 0 {
@@ -330,9 +330,9 @@ func TestFlameBadInput(t *testing.T) {
 		want error
 		text string
 	}{
-		{"empty", empty, FlameOptions{}, ErrNoSamples, "flame: no samples (the profile holds no samples with a positive samples/count; profile a run that does some work)"},
-		{"sample type", fixture(t, "write"), FlameOptions{SampleType: "alloc_space"}, ErrSampleTypes, "flame: different sample types (no sample type alloc_space; the profile has samples/count, cpu/nanoseconds)"},
-		{"tag", fixture(t, "write"), FlameOptions{TagFocus: "role=nobody"}, ErrNoSamples, "flame: no samples (no sample has the tag role=nobody; the profile's role tags are: role=reader, role=writer)"},
+		{"empty", empty, FlameOptions{}, errNoSamples, "flame: no samples (the profile holds no samples with a positive samples/count; profile a run that does some work)"},
+		{"sample type", fixture(t, "write"), FlameOptions{SampleType: "alloc_space"}, errSampleTypes, "flame: different sample types (no sample type alloc_space; the profile has samples/count, cpu/nanoseconds)"},
+		{"tag", fixture(t, "write"), FlameOptions{TagFocus: "role=nobody"}, errNoSamples, "flame: no samples (no sample has the tag role=nobody; the profile's role tags are: role=reader, role=writer)"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			_, err := Flame(c.p, c.opt)
@@ -345,7 +345,7 @@ func TestFlameBadInput(t *testing.T) {
 			}
 		})
 	}
-	if _, err := DiffFlame(fixture(t, "write"), empty, FlameOptions{}); !errors.Is(err, ErrSampleTypes) {
+	if _, err := DiffFlame(fixture(t, "write"), empty, FlameOptions{}); !errors.Is(err, errSampleTypes) {
 		t.Errorf("diff of different sample types: got %v, want ErrSampleTypes", err)
 	}
 }

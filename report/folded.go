@@ -10,9 +10,9 @@ import (
 	pprof "github.com/google/pprof/profile"
 )
 
-// FoldedStack is one line of the folded format read by flame-graph tools
+// foldedStack is one line of the folded format read by flame-graph tools
 // (flamegraph.pl, speedscope, inferno): frames root first, and a count.
-type FoldedStack struct {
+type foldedStack struct {
 	// Frames are function names, root first, kernel and user alike, as the
 	// profile spells them; a frame without a function is its address.
 	Frames []string
@@ -22,15 +22,15 @@ type FoldedStack struct {
 }
 
 // String returns the folded line "root;...;leaf count".
-func (s FoldedStack) String() string {
+func (s foldedStack) String() string {
 	return strings.Join(s.Frames, ";") + " " + fmt.Sprint(s.Count)
 }
 
-// Folded returns the stacks of one role ("" for every sample), identical
+// foldStacks returns the stacks of one role ("" for every sample), identical
 // stacks merged, sorted by their frames; stacks that add up to zero are
 // left out. Inlined functions of one location come out as frames of their
 // own, the caller first.
-func Folded(p *pprof.Profile, role string) []FoldedStack {
+func foldStacks(p *pprof.Profile, role string) []foldedStack {
 	idx := findType(p, "samples/count")
 	if idx < 0 {
 		idx = 0
@@ -55,12 +55,12 @@ func Folded(p *pprof.Profile, role string) []FoldedStack {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
-	out := make([]FoldedStack, 0, len(keys))
+	out := make([]foldedStack, 0, len(keys))
 	for _, k := range keys {
 		if byStack[k] == 0 {
 			continue
 		}
-		out = append(out, FoldedStack{Frames: strings.Split(k, ";"), Count: byStack[k]})
+		out = append(out, foldedStack{Frames: strings.Split(k, ";"), Count: byStack[k]})
 	}
 	return out
 }
@@ -75,8 +75,8 @@ func foldedName(name string) string {
 	return strings.NewReplacer(";", ":", "\n", " ", "\r", " ").Replace(name)
 }
 
-// WriteFolded writes stacks one per line.
-func WriteFolded(w io.Writer, stacks []FoldedStack) error {
+// writeFolded writes stacks one per line.
+func writeFolded(w io.Writer, stacks []foldedStack) error {
 	bw := bufio.NewWriter(w)
 	for _, s := range stacks {
 		fmt.Fprintln(bw, s.String())

@@ -13,7 +13,7 @@ import (
 	pprof "github.com/google/pprof/profile"
 )
 
-// TestFoldedMatchesCapture checks Folded against the captures the
+// TestFoldedMatchesCapture checks foldStacks against the captures the
 // fixtures were made from: per role, the capture's lines for that role
 // without the role prefix and the "_[k]" kernel marks, identical stacks
 // summed, sorted.
@@ -45,7 +45,7 @@ func TestFoldedMatchesCapture(t *testing.T) {
 			}
 			sort.Strings(lines)
 			var got bytes.Buffer
-			if err := WriteFolded(&got, Folded(p, role)); err != nil {
+			if err := writeFolded(&got, foldStacks(p, role)); err != nil {
 				t.Fatal(err)
 			}
 			if w := strings.Join(lines, "\n") + "\n"; got.String() != w {
@@ -85,7 +85,7 @@ func TestFoldedFormat(t *testing.T) {
 		t.Fatal(err)
 	}
 	var got bytes.Buffer
-	if err := WriteFolded(&got, Folded(p, "writer")); err != nil {
+	if err := writeFolded(&got, foldStacks(p, "writer")); err != nil {
 		t.Fatal(err)
 	}
 	want := "[no stack] 4\nmain;inlined_helper;leaf 5\nmain;operator: weird;0xffffffff81234567 1\n"
@@ -93,7 +93,7 @@ func TestFoldedFormat(t *testing.T) {
 		t.Errorf("writer (-want +got):\n%s", lineDiff(want, got.String()))
 	}
 	got.Reset()
-	if err := WriteFolded(&got, Folded(p, "")); err != nil {
+	if err := writeFolded(&got, foldStacks(p, "")); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(got.String(), "\nmain 7\n") || strings.Count(got.String(), "\n") != 4 {
@@ -102,7 +102,7 @@ func TestFoldedFormat(t *testing.T) {
 	// Without samples/count, the first sample type counts.
 	p.SampleType, p.Sample = p.SampleType[:1], p.Sample[5:]
 	p.Sample[0].Value = p.Sample[0].Value[:1]
-	if s := Folded(p, ""); len(s) != 1 || s[0].String() != "main 7000" {
+	if s := foldStacks(p, ""); len(s) != 1 || s[0].String() != "main 7000" {
 		t.Errorf("without samples/count: got %v, want [main 7000]", s)
 	}
 }

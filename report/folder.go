@@ -27,7 +27,7 @@ import (
 //   - a file of the whole folder: add one constant beside LadderFile and
 //     write it with WriteFiles.
 //
-// Readers (OpenFolder, Folder.StepProfile, Summarize) name files the same
+// Readers (OpenFolder, Folder.StepProfile, summarize) name files the same
 // way, so a new kind is found where it was written.
 const (
 	// LadderFile is ladder.json, the Ladder.
@@ -199,9 +199,9 @@ func SaveStep(dir string, s SavedStep) error {
 	slices.SortFunc(outs, func(a, b Output) int { return strings.Compare(a.Name, b.Name) })
 	if both := s.Profiles[Artefact{Kind: KindProfile}]; s.Folded && both != nil {
 		for _, r := range s.Step.Roles {
-			stacks := Folded(both, r.Role)
+			stacks := foldStacks(both, r.Role)
 			outs = append(outs, Output{Name: Artefact{KindFolded, r.Role}.Name(mode),
-				Write: func(w io.Writer) error { return WriteFolded(w, stacks) }})
+				Write: func(w io.Writer) error { return writeFolded(w, stacks) }})
 		}
 	}
 	outs = append(outs, Output{Name: Artefact{Kind: KindStep}.Name(mode),

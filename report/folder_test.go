@@ -71,7 +71,7 @@ func TestSaveStep(t *testing.T) {
 	if len(f.Steps) != 1 || f.Steps[0].Mode != "write" {
 		t.Fatalf("read back steps %+v, want one write step", f.Steps)
 	}
-	p, err := OpenProfile(filepath.Join(dir, "write.writer.wall.pb.gz"))
+	p, err := openProfile(filepath.Join(dir, "write.writer.wall.pb.gz"))
 	if err != nil || p.Sample[0].Value[0] != 7 {
 		t.Errorf("wall profile read back: %v", err)
 	}

@@ -7,19 +7,19 @@ import (
 	"testing"
 )
 
-// FuzzReadProfile feeds ReadProfile, the pprof reader behind diff and
+// FuzzReadProfile feeds readProfile, the pprof reader behind diff and
 // report, arbitrary bytes (seed corpus in testdata/fuzz/FuzzReadProfile:
 // a stored fixture, an uncompressed profile, truncated and legacy-text
 // inputs). It must never panic; bad input must be a one-line *FileError
-// wrapping ErrNotProfile; a profile it accepts must be valid, survive a
+// wrapping errNotProfile; a profile it accepts must be valid, survive a
 // write and re-read, and go through attribution, diff and folding
 // without panicking.
 func FuzzReadProfile(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
-		p, err := ReadProfile(bytes.NewReader(data))
+		p, err := readProfile(bytes.NewReader(data))
 		if err != nil {
 			var fe *FileError
-			if !errors.As(err, &fe) || !errors.Is(err, ErrNotProfile) {
+			if !errors.As(err, &fe) || !errors.Is(err, errNotProfile) {
 				t.Fatalf("error %v is not a *FileError wrapping ErrNotProfile", err)
 			}
 			if strings.ContainsAny(err.Error(), "\n\r") {
@@ -34,20 +34,20 @@ func FuzzReadProfile(f *testing.F) {
 		if err := p.Write(&buf); err != nil {
 			t.Fatalf("write: %v", err)
 		}
-		q, err := ReadProfile(&buf)
+		q, err := readProfile(&buf)
 		if err != nil {
 			t.Fatalf("re-read of a written profile: %v", err)
 		}
 		if len(q.Sample) != len(p.Sample) || len(q.SampleType) != len(p.SampleType) {
 			t.Fatalf("re-read: %d samples of %d types, want %d of %d", len(q.Sample), len(q.SampleType), len(p.Sample), len(p.SampleType))
 		}
-		if _, err := Attribute(p, Options{}); err != nil && !errors.Is(err, ErrNoKernelFrames) {
+		if _, err := Attribute(p, Options{}); err != nil && !errors.Is(err, errNoKernelFrames) {
 			t.Fatalf("attribute: %v", err)
 		}
-		if _, err := Diff(p, q, Options{}); err != nil && !errors.Is(err, ErrNoKernelFrames) {
+		if _, err := diff(p, q, Options{}); err != nil && !errors.Is(err, errNoKernelFrames) {
 			t.Fatalf("diff with itself: %v", err)
 		}
-		for _, s := range Folded(p, "") {
+		for _, s := range foldStacks(p, "") {
 			if line := s.String(); strings.ContainsAny(line, "\n\r") || len(s.Frames) == 0 {
 				t.Fatalf("folded line %q", line)
 			}

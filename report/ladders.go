@@ -13,8 +13,8 @@ import (
 	"golang.org/x/perf/benchmath"
 )
 
-// ErrSameFolder means a folder was named twice for a comparison.
-var ErrSameFolder = errors.New("the same folder named twice")
+// errSameFolder means a folder was named twice for a comparison.
+var errSameFolder = errors.New("the same folder named twice")
 
 // Ladders is two or more result folders set side by side, step by step:
 // what `pipelab compare` shows. The first folder is the base.
@@ -164,7 +164,7 @@ func openFolders(dirs []string) ([]*Folder, error) {
 		}
 		for j, prev := range seen {
 			if os.SameFile(prev, st) {
-				return nil, &FileError{Op: "compare", Path: dirs[j] + " " + dir, Err: fmt.Errorf("%w (name two different result folders)", ErrSameFolder)}
+				return nil, &FileError{Op: "compare", Path: dirs[j] + " " + dir, Err: fmt.Errorf("%w (name two different result folders)", errSameFolder)}
 			}
 		}
 		seen[i] = st
@@ -228,7 +228,7 @@ func compareStep(folders []*Folder, mode string, opt Options, sampleType *string
 			continue
 		}
 		var c LadderCell
-		c.Throughput, samples[i] = summarize(*steps[i])
+		c.Throughput, samples[i] = throughputRow(*steps[i])
 		if i > 0 && steps[0] != nil {
 			c.SettingsDiffer = len(diffFields([][]field{stepSettings(steps[0]), stepSettings(steps[i])}, false)) > 0
 			c.Ratio = ratio(c.Throughput.Median, st.Cells[0].Throughput.Median)

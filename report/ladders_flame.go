@@ -63,7 +63,7 @@ func (l *Ladders) diffFlame(st *LadderStep, i int, role string, base, other *ppr
 		TagFocus:   "role=" + role,
 		Title:      fmt.Sprintf("%s, %s: %s against %s", st.Mode, role, l.Folders[i].Name, l.Folders[0].Name),
 	})
-	if errors.Is(err, ErrNoSamples) || errors.Is(err, ErrSampleTypes) {
+	if errors.Is(err, errNoSamples) || errors.Is(err, errSampleTypes) {
 		st.Notes = append(st.Notes, fmt.Sprintf("no differential flame graph of the %s in %s: %v", role, l.Folders[i].Name, err))
 		return nil, nil
 	}

@@ -12,11 +12,11 @@ import (
 // folderFills colour the folders' bars, the base first.
 var folderFills = []string{"#4878a8", "#e08a3c", "#5a9e5a", "#b0504f", "#8a6bb0", "#7f7f7f"}
 
-// WriteLaddersSVG writes a grouped bar chart of a comparison: one group
+// writeLaddersSVG writes a grouped bar chart of a comparison: one group
 // per step, one bar per folder (its median GiB/s, the value on top),
 // min–max whiskers, "missing" where a folder lacks the step, and a legend
 // naming the folders. The SVG stands alone.
-func WriteLaddersSVG(w io.Writer, l *Ladders) error {
+func writeLaddersSVG(w io.Writer, l *Ladders) error {
 	top := 0.0
 	for _, st := range l.Steps {
 		for _, c := range st.Cells {
@@ -113,7 +113,7 @@ func WriteLaddersFiles(dir string, l *Ladders) ([]string, error) {
 	if err := WriteLaddersMarkdown(&md, l, CompareChartFile); err != nil {
 		return nil, fmt.Errorf("render %s: %w", CompareFile, err)
 	}
-	if err := WriteLaddersSVG(&svg, l); err != nil {
+	if err := writeLaddersSVG(&svg, l); err != nil {
 		return nil, fmt.Errorf("render %s: %w", CompareChartFile, err)
 	}
 	outs := append(flames, BytesOutput(CompareChartFile, svg.Bytes()), BytesOutput(CompareFile, md.Bytes()))

@@ -12,7 +12,7 @@ import (
 	"testing"
 )
 
-// oldNames are the symbols as kernels before 6.0 spell them (see Aliases):
+// oldNames are the symbols as kernels before 6.0 spell them (see aliases):
 // the old-kernel fixture folder renames the 6.18 capture with them.
 var oldNames = strings.NewReplacer(
 	"anon_pipe_write_[k]", "pipe_write_[k]",
@@ -213,9 +213,9 @@ func TestCompareLaddersBadInput(t *testing.T) {
 		want error
 		msg  string
 	}{
-		{[]string{base, base + "/"}, ErrSameFolder, "compare " + base + " " + base + "/: the same folder named twice (name two different result folders)"},
-		{[]string{base, empty}, ErrNoResults, "read results " + empty + ": no pipelab results"},
-		{[]string{base, newer}, ErrVersion, "read results " + filepath.Join(newer, "ladder.json") + ": unknown format version 3 (this pipelab reads versions 1 to 2; read it with a newer pipelab)"},
+		{[]string{base, base + "/"}, errSameFolder, "compare " + base + " " + base + "/: the same folder named twice (name two different result folders)"},
+		{[]string{base, empty}, errNoResults, "read results " + empty + ": no pipelab results"},
+		{[]string{base, newer}, errVersion, "read results " + filepath.Join(newer, "ladder.json") + ": unknown format version 3 (this pipelab reads versions 1 to 2; read it with a newer pipelab)"},
 	}
 	for _, tt := range tests {
 		_, err := CompareLadders(tt.dirs, Options{})
@@ -231,7 +231,7 @@ func TestCompareLaddersBadInput(t *testing.T) {
 func TestLaddersSVG(t *testing.T) {
 	l := compareLadders(t, "base", "old", "other")
 	var b bytes.Buffer
-	if err := WriteLaddersSVG(&b, l); err != nil {
+	if err := writeLaddersSVG(&b, l); err != nil {
 		t.Fatal(err)
 	}
 	bars, missing, texts := 0, 0, map[string]bool{}

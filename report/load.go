@@ -18,15 +18,15 @@ import (
 // Sentinels for bad input. Every error that wraps one of them is also a
 // *FileError, so callers can tell bad input (exit status 2) from a failure.
 var (
-	// ErrNotProfile means the bytes are not a pprof profile.
-	ErrNotProfile = errors.New("not a pprof profile")
-	// ErrNoKernelFrames means a profile holds no kernel frames where the
+	// errNotProfile means the bytes are not a pprof profile.
+	errNotProfile = errors.New("not a pprof profile")
+	// errNoKernelFrames means a profile holds no kernel frames where the
 	// question needs them (attribution, diff).
-	ErrNoKernelFrames = errors.New("no kernel frames")
-	// ErrSampleTypes means two profiles have different sample types.
-	ErrSampleTypes = errors.New("different sample types")
-	// ErrNoResults means a folder holds no pipelab results.
-	ErrNoResults = errors.New("no pipelab results")
+	errNoKernelFrames = errors.New("no kernel frames")
+	// errSampleTypes means two profiles have different sample types.
+	errSampleTypes = errors.New("different sample types")
+	// errNoResults means a folder holds no pipelab results.
+	errNoResults = errors.New("no pipelab results")
 )
 
 // FileError is bad input: a file or folder the user named that report
@@ -51,13 +51,13 @@ func (e *FileError) Error() string {
 // Unwrap returns the cause.
 func (e *FileError) Unwrap() error { return e.Err }
 
-// maxProfileBytes bounds what ReadProfile accepts, compressed or not; a
+// maxProfileBytes bounds what readProfile accepts, compressed or not; a
 // variable so tests can lower it.
 var maxProfileBytes = 1 << 30
 
-// ReadProfile parses a pprof profile, gzip-compressed or not, from r.
-// Input that is not a profile yields a *FileError wrapping ErrNotProfile.
-func ReadProfile(r io.Reader) (*pprof.Profile, error) {
+// readProfile parses a pprof profile, gzip-compressed or not, from r.
+// Input that is not a profile yields a *FileError wrapping errNotProfile.
+func readProfile(r io.Reader) (*pprof.Profile, error) {
 	data, err := io.ReadAll(io.LimitReader(r, int64(maxProfileBytes)+1))
 	if err != nil {
 		return nil, fmt.Errorf("read profile: %w", err)
@@ -68,7 +68,7 @@ func ReadProfile(r io.Reader) (*pprof.Profile, error) {
 func parseProfile(data []byte) (p *pprof.Profile, err error) {
 	bad := func(why string) error {
 		why = strings.Join(strings.Fields(why), " ") // one line, whatever the parser said
-		return &FileError{Op: "read profile", Err: fmt.Errorf("%w (%s; give a .pb.gz file written by pipelab profile or go tool pprof -proto)", ErrNotProfile, why)}
+		return &FileError{Op: "read profile", Err: fmt.Errorf("%w (%s; give a .pb.gz file written by pipelab profile or go tool pprof -proto)", errNotProfile, why)}
 	}
 	if len(data) > maxProfileBytes {
 		return nil, bad("larger than " + sizeName(int64(maxProfileBytes)))
@@ -118,14 +118,14 @@ func gunzip(data []byte) ([]byte, error) {
 	return out, nil
 }
 
-// OpenProfile reads the pprof profile at path.
-func OpenProfile(path string) (*pprof.Profile, error) {
+// openProfile reads the pprof profile at path.
+func openProfile(path string) (*pprof.Profile, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("read profile: %w", err)
 	}
 	defer f.Close()
-	p, err := ReadProfile(f)
+	p, err := readProfile(f)
 	var fe *FileError
 	if errors.As(err, &fe) {
 		fe.Path = path
@@ -147,7 +147,7 @@ type Folder struct {
 
 // OpenFolder reads the results in dir: ladder.json if present, else every
 // MODE.json. A folder with neither yields a *FileError wrapping
-// ErrNoResults.
+// errNoResults.
 func OpenFolder(dir string) (*Folder, error) {
 	f := &Folder{Dir: dir}
 	data, err := os.ReadFile(filepath.Join(dir, LadderFile))
@@ -155,7 +155,7 @@ func OpenFolder(dir string) (*Folder, error) {
 	case err == nil:
 		var l Ladder
 		if err := json.Unmarshal(data, &l); err != nil {
-			return nil, &FileError{Op: "read results", Path: filepath.Join(dir, LadderFile), Err: fmt.Errorf("%w (%s is not valid JSON: %v)", ErrNoResults, LadderFile, err)}
+			return nil, &FileError{Op: "read results", Path: filepath.Join(dir, LadderFile), Err: fmt.Errorf("%w (%s is not valid JSON: %v)", errNoResults, LadderFile, err)}
 		}
 		if err := checkVersion(l.Version); err != nil {
 			return nil, &FileError{Op: "read results", Path: filepath.Join(dir, LadderFile), Err: err}
@@ -169,7 +169,7 @@ func OpenFolder(dir string) (*Folder, error) {
 		return nil, fmt.Errorf("read results: %w", err)
 	}
 	if len(f.Steps) == 0 {
-		return nil, &FileError{Op: "read results", Path: dir, Err: fmt.Errorf("%w (no ladder.json and no MODE.json; write some with pipelab profile --out %s or pipelab ladder --out %s)", ErrNoResults, dir, dir)}
+		return nil, &FileError{Op: "read results", Path: dir, Err: fmt.Errorf("%w (no ladder.json and no MODE.json; write some with pipelab profile --out %s or pipelab ladder --out %s)", errNoResults, dir, dir)}
 	}
 	return f, nil
 }
@@ -211,7 +211,7 @@ func readStepFiles(dir string) ([]Step, error) {
 func (f *Folder) StepProfile(mode string) (*pprof.Profile, error) {
 	both := filepath.Join(f.Dir, Artefact{Kind: KindProfile}.Name(mode))
 	if _, err := os.Stat(both); err == nil {
-		return OpenProfile(both)
+		return openProfile(both)
 	}
 	var parts []*pprof.Profile
 	var paths []string
@@ -220,7 +220,7 @@ func (f *Folder) StepProfile(mode string) (*pprof.Profile, error) {
 		if _, err := os.Stat(path); err != nil {
 			continue
 		}
-		p, err := OpenProfile(path)
+		p, err := openProfile(path)
 		if err != nil {
 			return nil, err
 		}
@@ -250,12 +250,12 @@ func mergeProfiles(parts []*pprof.Profile, paths []string) (*pprof.Profile, erro
 	const remedy = "the roles of one step come from one pipelab profile run; rerun the step"
 	for i, p := range parts[1:] {
 		if ta, tb := typeList(parts[0]), typeList(p); ta != tb {
-			return nil, &FileError{Op: "merge profiles", Path: paths[0] + " " + paths[i+1], Err: fmt.Errorf("%w (%s vs %s; %s)", ErrSampleTypes, ta, tb, remedy)}
+			return nil, &FileError{Op: "merge profiles", Path: paths[0] + " " + paths[i+1], Err: fmt.Errorf("%w (%s vs %s; %s)", errSampleTypes, ta, tb, remedy)}
 		}
 	}
 	p, err := pprof.Merge(parts)
 	if err != nil {
-		return nil, &FileError{Op: "merge profiles", Path: strings.Join(paths, " "), Err: fmt.Errorf("%w (%v; %s)", ErrSampleTypes, err, remedy)}
+		return nil, &FileError{Op: "merge profiles", Path: strings.Join(paths, " "), Err: fmt.Errorf("%w (%v; %s)", errSampleTypes, err, remedy)}
 	}
 	return p, nil
 }
@@ -271,7 +271,7 @@ func OpenInput(path string) (*pprof.Profile, error) {
 		return nil, &FileError{Op: "read profile", Path: path, Err: err}
 	}
 	if !st.IsDir() {
-		return OpenProfile(path)
+		return openProfile(path)
 	}
 	f, err := OpenFolder(path)
 	if err != nil {
@@ -286,17 +286,17 @@ func OpenInput(path string) (*pprof.Profile, error) {
 	}
 	p, err := f.StepProfile(modes[0])
 	if err == nil && p == nil {
-		err = &FileError{Op: "read results", Path: path, Err: fmt.Errorf("%w (step %s has no profile; make one with pipelab profile --mode %s --out %s)", ErrNoResults, modes[0], modes[0], path)}
+		err = &FileError{Op: "read results", Path: path, Err: fmt.Errorf("%w (step %s has no profile; make one with pipelab profile --mode %s --out %s)", errNoResults, modes[0], modes[0], path)}
 	}
 	return p, err
 }
 
-// sameSampleTypes returns an error wrapping ErrSampleTypes unless a and b
+// sameSampleTypes returns an error wrapping errSampleTypes unless a and b
 // have the same sample types in the same order.
 func sameSampleTypes(a, b *pprof.Profile) error {
 	ta, tb := typeList(a), typeList(b)
 	if ta != tb {
-		return fmt.Errorf("%w (%s vs %s; compare profiles of the same kind)", ErrSampleTypes, ta, tb)
+		return fmt.Errorf("%w (%s vs %s; compare profiles of the same kind)", errSampleTypes, ta, tb)
 	}
 	return nil
 }

@@ -58,14 +58,14 @@ func TestReadProfileNotAProfile(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			_, err := ReadProfile(bytes.NewReader(c.data))
-			badInput(t, err, "", "read profile: not a pprof profile ("+c.why+remedy, ErrNotProfile)
+			_, err := readProfile(bytes.NewReader(c.data))
+			badInput(t, err, "", "read profile: not a pprof profile ("+c.why+remedy, errNotProfile)
 			path := filepath.Join(t.TempDir(), "x.pb.gz")
 			if err := os.WriteFile(path, c.data, 0o644); err != nil {
 				t.Fatal(err)
 			}
-			_, err = OpenProfile(path)
-			badInput(t, err, "", "read profile "+path+": not a pprof profile ("+c.why+remedy, ErrNotProfile)
+			_, err = openProfile(path)
+			badInput(t, err, "", "read profile "+path+": not a pprof profile ("+c.why+remedy, errNotProfile)
 		})
 	}
 }
@@ -112,9 +112,9 @@ func TestOpenInputBadInput(t *testing.T) {
 		is       error
 	}{
 		{"missing.pb.gz", "read profile DIR/missing.pb.gz: no such file or directory", os.ErrNotExist},
-		{"empty", "read results DIR/empty: no pipelab results (no ladder.json and no MODE.json; write some with pipelab profile --out DIR/empty or pipelab ladder --out DIR/empty)", ErrNoResults},
+		{"empty", "read results DIR/empty: no pipelab results (no ladder.json and no MODE.json; write some with pipelab profile --out DIR/empty or pipelab ladder --out DIR/empty)", errNoResults},
 		{"two", "read results DIR/two: holds 2 steps (busy, write; name one profile, e.g. DIR/two/busy.pb.gz)", nil},
-		{"unprofiled", "read results DIR/unprofiled: no pipelab results (step write has no profile; make one with pipelab profile --mode write --out DIR/unprofiled)", ErrNoResults},
+		{"unprofiled", "read results DIR/unprofiled: no pipelab results (step write has no profile; make one with pipelab profile --mode write --out DIR/unprofiled)", errNoResults},
 	}
 	for _, c := range cases {
 		t.Run(c.in, func(t *testing.T) {
@@ -153,11 +153,11 @@ func TestCompareNamesTheFile(t *testing.T) {
 		a, b, want string
 		is         error
 	}{
-		{"notes.txt", "busy.pb.gz", "read profile DIR/notes.txt: not a pprof profile (parsing profile: unrecognized profile format; give a .pb.gz file written by pipelab profile or go tool pprof -proto)", ErrNotProfile},
-		{"write.pb.gz", "notes.txt", "read profile DIR/notes.txt: not a pprof profile (parsing profile: unrecognized profile format; give a .pb.gz file written by pipelab profile or go tool pprof -proto)", ErrNotProfile},
-		{"user.pb.gz", "busy.pb.gz", "diff DIR/user.pb.gz: no kernel frames (profile A has none and " + kernelRemedy, ErrNoKernelFrames},
-		{"write.pb.gz", "user.pb.gz", "diff DIR/user.pb.gz: no kernel frames (profile B has none and " + kernelRemedy, ErrNoKernelFrames},
-		{"write.pb.gz", "heap.pb.gz", "diff DIR/write.pb.gz DIR/heap.pb.gz: different sample types (samples/count, cpu/nanoseconds vs alloc_objects/count, alloc_space/bytes; compare profiles of the same kind)", ErrSampleTypes},
+		{"notes.txt", "busy.pb.gz", "read profile DIR/notes.txt: not a pprof profile (parsing profile: unrecognized profile format; give a .pb.gz file written by pipelab profile or go tool pprof -proto)", errNotProfile},
+		{"write.pb.gz", "notes.txt", "read profile DIR/notes.txt: not a pprof profile (parsing profile: unrecognized profile format; give a .pb.gz file written by pipelab profile or go tool pprof -proto)", errNotProfile},
+		{"user.pb.gz", "busy.pb.gz", "diff DIR/user.pb.gz: no kernel frames (profile A has none and " + kernelRemedy, errNoKernelFrames},
+		{"write.pb.gz", "user.pb.gz", "diff DIR/user.pb.gz: no kernel frames (profile B has none and " + kernelRemedy, errNoKernelFrames},
+		{"write.pb.gz", "heap.pb.gz", "diff DIR/write.pb.gz DIR/heap.pb.gz: different sample types (samples/count, cpu/nanoseconds vs alloc_objects/count, alloc_space/bytes; compare profiles of the same kind)", errSampleTypes},
 	}
 	for _, c := range cases {
 		t.Run(c.a+"-"+c.b, func(t *testing.T) {
@@ -166,13 +166,13 @@ func TestCompareNamesTheFile(t *testing.T) {
 		})
 	}
 	_, err := Compare(path("write.pb.gz"), path("busy.pb.gz"), Options{SampleType: "alloc_space/bytes"})
-	badInput(t, err, dir, "attribute DIR/write.pb.gz: different sample types (no sample type alloc_space/bytes; the profile has samples/count, cpu/nanoseconds)", ErrSampleTypes)
+	badInput(t, err, dir, "attribute DIR/write.pb.gz: different sample types (no sample type alloc_space/bytes; the profile has samples/count, cpu/nanoseconds)", errSampleTypes)
 
 	c, err := Compare(path("write.pb.gz"), path("busy.pb.gz"), Options{Top: 3})
 	if err != nil {
 		t.Fatal(err)
 	}
-	want, err := Diff(fixture(t, "write"), fixture(t, "busy"), Options{Top: 3})
+	want, err := diff(fixture(t, "write"), fixture(t, "busy"), Options{Top: 3})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -193,15 +193,15 @@ func TestReadProfileBounded(t *testing.T) {
 	if len(bomb) > 1<<16 {
 		t.Fatalf("bomb is %d bytes, want a small file", len(bomb))
 	}
-	_, err := ReadProfile(bytes.NewReader(bomb))
-	badInput(t, err, "", "read profile: not a pprof profile (larger than 1 MiB once decompressed; give a .pb.gz file written by pipelab profile or go tool pprof -proto)", ErrNotProfile)
-	_, err = ReadProfile(bytes.NewReader(make([]byte, 2<<20)))
-	badInput(t, err, "", "read profile: not a pprof profile (larger than 1 MiB; give a .pb.gz file written by pipelab profile or go tool pprof -proto)", ErrNotProfile)
+	_, err := readProfile(bytes.NewReader(bomb))
+	badInput(t, err, "", "read profile: not a pprof profile (larger than 1 MiB once decompressed; give a .pb.gz file written by pipelab profile or go tool pprof -proto)", errNotProfile)
+	_, err = readProfile(bytes.NewReader(make([]byte, 2<<20)))
+	badInput(t, err, "", "read profile: not a pprof profile (larger than 1 MiB; give a .pb.gz file written by pipelab profile or go tool pprof -proto)", errNotProfile)
 	stored, err := os.ReadFile(filepath.Join("testdata", "write.pb.gz"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := ReadProfile(bytes.NewReader(stored)); err != nil {
+	if _, err := readProfile(bytes.NewReader(stored)); err != nil {
 		t.Errorf("a real profile under the limit: %v", err)
 	}
 }

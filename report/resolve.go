@@ -33,7 +33,7 @@ type SymbolStatus struct {
 }
 
 // ResolveAliases reads a /proc/kallsyms-format symbol table and says, for
-// every entry of Aliases, which of its symbols the kernel with the given
+// every entry of aliases, which of its symbols the kernel with the given
 // release (uname -r, e.g. "6.18.0-1-amd64") has.
 func ResolveAliases(kallsyms io.Reader, release string) ([]AliasStatus, error) {
 	have := map[string]bool{}
@@ -52,8 +52,8 @@ func ResolveAliases(kallsyms io.Reader, release string) ([]AliasStatus, error) {
 	if len(have) == 0 {
 		return nil, fmt.Errorf("read symbol table: no symbols")
 	}
-	out := make([]AliasStatus, 0, len(Aliases))
-	for _, a := range Aliases {
+	out := make([]AliasStatus, 0, len(aliases))
+	for _, a := range aliases {
 		st := AliasStatus{Post: a.Post}
 		for _, s := range a.Symbols {
 			ss := SymbolStatus{Name: s.Name, Present: have[s.Name], Expected: !s.Static && s.existsIn(release)}
@@ -69,7 +69,7 @@ func ResolveAliases(kallsyms io.Reader, release string) ([]AliasStatus, error) {
 
 // existsIn reports whether the symbol's [Since, Until) range holds the
 // kernel release. An unparsable release counts as inside every range.
-func (s Symbol) existsIn(release string) bool {
+func (s symbol) existsIn(release string) bool {
 	v, ok := parseVersion(release)
 	if !ok {
 		return true

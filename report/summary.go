@@ -13,18 +13,18 @@ import (
 	pprof "github.com/google/pprof/profile"
 )
 
-// Summary is everything report.md says about a result folder, computed
+// summary is everything report.md says about a result folder, computed
 // before any of it is rendered.
-type Summary struct {
+type summary struct {
 	// Env is the machine the steps ran on; nil without ladder.json.
 	Env *Env `json:"env,omitempty"`
 	// Throughput has one row per step, in order.
 	Throughput []ThroughputRow `json:"throughput"`
 	// Steps follow the same order.
-	Steps []StepSummary `json:"steps"`
+	Steps []stepSummary `json:"steps"`
 	// IRQEnable lists the irq-enable points seen as leaves, where a
 	// software cpu-clock piles self time; most share first.
-	IRQEnable []IRQPoint `json:"irq_enable,omitempty"`
+	IRQEnable []irqPoint `json:"irq_enable,omitempty"`
 	// Lost and Samples are the samples lost and recorded over every step
 	// and role.
 	Lost    uint64 `json:"lost"`
@@ -36,20 +36,20 @@ type Summary struct {
 	HasWall bool `json:"has_wall"`
 	// Notes are the footnotes (warnings), numbered from 1 in order; a
 	// warning several steps share is one note.
-	Notes []Note `json:"notes,omitempty"`
+	Notes []note `json:"notes,omitempty"`
 }
 
-// Note is one footnote of the report: a warning and the steps it is about.
-type Note struct {
+// note is one footnote of the report: a warning and the steps it is about.
+type note struct {
 	Steps []string `json:"steps"`
 	Text  string   `json:"text"`
 }
 
-// StepSummary is one step of the ladder and its transition from the step
+// stepSummary is one step of the ladder and its transition from the step
 // before.
-type StepSummary struct {
+type stepSummary struct {
 	Step Step `json:"step"`
-	// Throughput is the step's row of Summary.Throughput.
+	// Throughput is the step's row of summary.Throughput.
 	Throughput ThroughputRow `json:"throughput"`
 	// Attribution holds one entry per role; nil when the step has no CPU
 	// profile or the profile has no kernel frames (Notes say which).
@@ -66,23 +66,23 @@ type StepSummary struct {
 	Derived []Derived `json:"derived,omitempty"`
 	// Flames are the on-CPU flame graphs of the roles, OffCPUFlames the
 	// off-CPU ones (wall view), DiffFlames the differential ones from Prev.
-	Flames       []StepFlame `json:"flames,omitempty"`
-	OffCPUFlames []StepFlame `json:"offcpu_flames,omitempty"`
-	DiffFlames   []StepFlame `json:"diff_flames,omitempty"`
+	Flames       []stepFlame `json:"flames,omitempty"`
+	OffCPUFlames []stepFlame `json:"offcpu_flames,omitempty"`
+	DiffFlames   []stepFlame `json:"diff_flames,omitempty"`
 	// Diff compares Prev's profile with this step's, per role; nil when
 	// either has no profile or they cannot be compared (Notes say why).
 	Diff []RoleDiff `json:"diff,omitempty"`
 	// WallChange is what the transition from Prev did to the wall time.
-	WallChange []WallChange `json:"wall_change,omitempty"`
-	// Notes are the numbers of the Summary.Notes about this step.
+	WallChange []wallChange `json:"wall_change,omitempty"`
+	// Notes are the numbers of the summary.Notes about this step.
 	Notes []int `json:"notes,omitempty"`
 }
 
-// IRQPoint is an irq-enable point seen as a leaf, and the function that
+// irqPoint is an irq-enable point seen as a leaf, and the function that
 // turned interrupts back on there (the first frame above the leaf that is
 // not a low-level irq-enable helper, e.g. _raw_spin_unlock_irqrestore):
 // the largest self share of a role's on-CPU time it took, and where.
-type IRQPoint struct {
+type irqPoint struct {
 	Symbol string  `json:"symbol"`
 	Via    string  `json:"via,omitempty"`
 	Share  float64 `json:"share"`
@@ -101,12 +101,12 @@ var irqEnableHelpers = map[string]bool{
 // wall time before the report flags it.
 const wallTolerance = 0.05
 
-// Summarize computes the report of a result folder: throughput, per step
+// summarize computes the report of a result folder: throughput, per step
 // attribution and wall view, per transition the diff, and the caveats.
 // Profiles that cannot be read are a *FileError; a step without a profile,
 // or whose profile has no kernel frames, gets a note instead.
-func Summarize(f *Folder, opt Options) (*Summary, error) {
-	s := &Summary{Throughput: Throughput(f.Steps)}
+func summarize(f *Folder, opt Options) (*summary, error) {
+	s := &summary{Throughput: Throughput(f.Steps)}
 	if f.Ladder != nil {
 		env := f.Ladder.Env
 		s.Env = &env
@@ -132,9 +132,9 @@ func Summarize(f *Folder, opt Options) (*Summary, error) {
 // addStep summarizes step i of f, compared with prev, the CPU profile of
 // the step before (nil when it has none), and returns the step's CPU
 // profile (nil when it has none with kernel frames).
-func (s *Summary) addStep(f *Folder, i int, prev *pprof.Profile, opt Options) (*pprof.Profile, error) {
+func (s *summary) addStep(f *Folder, i int, prev *pprof.Profile, opt Options) (*pprof.Profile, error) {
 	step := f.Steps[i]
-	ss := StepSummary{Step: step, Throughput: s.Throughput[i]}
+	ss := stepSummary{Step: step, Throughput: s.Throughput[i]}
 	if len(step.Roles) > 0 {
 		s.CPUClock = s.CPUClock || step.SampledEvent() == "cpu-clock"
 		s.Cycles = s.Cycles || step.SampledEvent() == "cycles"
@@ -149,7 +149,7 @@ func (s *Summary) addStep(f *Folder, i int, prev *pprof.Profile, opt Options) (*
 	}
 	if p != nil {
 		ss.Attribution, err = Attribute(p, opt)
-		if errors.Is(err, ErrNoKernelFrames) {
+		if errors.Is(err, errNoKernelFrames) {
 			note("the profile has no kernel frames, so no kernel symbol is attributed (profile as root, or with kernel.perf_event_paranoid<=1 and kernel.kptr_restrict=0)")
 			p = nil
 		} else if err != nil {
@@ -182,14 +182,14 @@ func (s *Summary) addStep(f *Folder, i int, prev *pprof.Profile, opt Options) (*
 		before := s.Steps[i-1]
 		ss.Prev = before.Step.Mode
 		if p != nil && prev != nil {
-			if ss.Diff, err = Diff(prev, p, Options{SampleType: opt.SampleType, Top: opt.top()}); err != nil {
+			if ss.Diff, err = diff(prev, p, Options{SampleType: opt.SampleType, Top: opt.top()}); err != nil {
 				note("not compared with %s: %v", ss.Prev, err)
 				ss.Diff = nil
 			} else {
 				ss.DiffFlames = diffFlames(ss.Prev, step.Mode, prev, p, opt)
 			}
 		}
-		ss.WallChange = WallChanges(before.Wall, ss.Wall)
+		ss.WallChange = wallChanges(before.Wall, ss.Wall)
 	}
 	for _, r := range step.Roles {
 		s.Lost += r.Lost
@@ -201,7 +201,7 @@ func (s *Summary) addStep(f *Folder, i int, prev *pprof.Profile, opt Options) (*
 
 // note adds text about mode to the notes, or mode to an equal note, and
 // returns the note's number.
-func (s *Summary) note(mode, text string) int {
+func (s *summary) note(mode, text string) int {
 	for i, n := range s.Notes {
 		if n.Text == text {
 			if n.Steps[len(n.Steps)-1] != mode {
@@ -210,7 +210,7 @@ func (s *Summary) note(mode, text string) int {
 			return i + 1
 		}
 	}
-	s.Notes = append(s.Notes, Note{Steps: []string{mode}, Text: text})
+	s.Notes = append(s.Notes, note{Steps: []string{mode}, Text: text})
 	return len(s.Notes)
 }
 
@@ -240,7 +240,7 @@ func stepNotes(step Step, note func(string, ...any)) {
 }
 
 // irqPoints records the self share of each irq-enable point per role of p.
-func (s *Summary) irqPoints(p *pprof.Profile, mode string) {
+func (s *summary) irqPoints(p *pprof.Profile, mode string) {
 	if p == nil {
 		return
 	}
@@ -268,11 +268,11 @@ func (s *Summary) irqPoints(p *pprof.Profile, mode string) {
 		by[k] += v
 	}
 	for k, v := range by {
-		s.addIRQ(IRQPoint{Symbol: k.leaf, Via: k.via, Share: float64(v) / float64(total[k.role]), Mode: mode, Role: k.role})
+		s.addIRQ(irqPoint{Symbol: k.leaf, Via: k.via, Share: float64(v) / float64(total[k.role]), Mode: mode, Role: k.role})
 	}
 }
 
-func (s *Summary) addIRQ(pt IRQPoint) {
+func (s *summary) addIRQ(pt irqPoint) {
 	for i, q := range s.IRQEnable {
 		if q.Symbol == pt.Symbol && q.Via == pt.Via {
 			if pt.Share > q.Share {
@@ -300,12 +300,12 @@ func (f *Folder) wallProfiles(step Step) (map[string]*pprof.Profile, error) {
 			}
 			continue
 		}
-		p, err := OpenProfile(path)
+		p, err := openProfile(path)
 		if err != nil {
 			return nil, err
 		}
 		if findType(p, offCPUType) < 0 {
-			return nil, &FileError{Op: "read wall profile", Path: path, Err: fmt.Errorf("%w (no sample type %s; the profile has %s; a wall profile comes from pipelab profile --view wall)", ErrSampleTypes, offCPUType, typeList(p))}
+			return nil, &FileError{Op: "read wall profile", Path: path, Err: fmt.Errorf("%w (no sample type %s; the profile has %s; a wall profile comes from pipelab profile --view wall)", errSampleTypes, offCPUType, typeList(p))}
 		}
 		labelRole(p, r.Role)
 		profiles[r.Role] = p

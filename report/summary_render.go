@@ -27,18 +27,18 @@ func (m *mdWriter) table(align string, header []string, rows [][]string) {
 	m.printf("\n")
 }
 
-// WriteSummaryMarkdown renders s as the Markdown of report.md: title,
+// writeSummaryMarkdown renders s as the Markdown of report.md: title,
 // environment, throughput table and chart, one section per step (the
 // post's symbols, the top kernel symbols, the wall view, and what changed
 // from the step before), what the samples can and cannot show, and the
 // notes as footnotes.
-func WriteSummaryMarkdown(w io.Writer, s *Summary) error {
+func writeSummaryMarkdown(w io.Writer, s *summary) error {
 	m := &mdWriter{w: w}
 	writeTitle(m, s)
 	writeEnv(m, s.Env)
 	m.printf("## Throughput\n\n")
 	if m.err == nil {
-		m.err = WriteThroughputMarkdown(m.w, s.Throughput)
+		m.err = writeThroughputMarkdown(m.w, s.Throughput)
 	}
 	m.printf("\n![Median GiB/s per step, min–max whiskers, the post's figures as markers](%s)\n\n", ChartFile)
 	writeVerdicts(m, s)
@@ -65,7 +65,7 @@ func WriteSummaryMarkdown(w io.Writer, s *Summary) error {
 	return m.err
 }
 
-func writeTitle(m *mdWriter, s *Summary) {
+func writeTitle(m *mdWriter, s *summary) {
 	m.printf("# pipelab ladder: pipe throughput step by step\n\n")
 	var modes []string
 	for _, st := range s.Steps {
@@ -102,7 +102,7 @@ func writeEnv(m *mdWriter, e *Env) {
 	})
 }
 
-func writeStep(m *mdWriter, st StepSummary, prevRuns int) {
+func writeStep(m *mdWriter, st stepSummary, prevRuns int) {
 	s := st.Step
 	m.printf("### %s — %s GiB/s\n\n", s.Mode, gibs(s.MedianGiBs))
 	m.printf("%s.%s\n\n", settings(s), noteRefs(st.Notes))
@@ -120,7 +120,7 @@ func writeStep(m *mdWriter, st StepSummary, prevRuns int) {
 		m.printf("Throughput from the profiled transfers (--no-baseline; the cost of profiling was not measured).\n\n")
 	}
 	if v := st.Verdict; v != nil {
-		m.printf("**The post's bottleneck**: %s — “%s”. **%s**: %s.\n\n", v.Claim.Bottleneck, v.Claim.Words, v.Outcome(), v.mdFigures())
+		m.printf("**The post's bottleneck**: %s — “%s”. **%s**: %s.\n\n", v.Claim.Bottleneck, v.Claim.Words, v.outcome(), v.mdFigures())
 	}
 	if st.Attribution == nil {
 		m.printf("No kernel attribution for this step (no CPU profile with kernel frames in the folder).\n\n")
@@ -259,7 +259,7 @@ func writeWall(m *mdWriter, ws []WallRole) {
 // test can reach alpha 0.05 (4 against 4 gives p=0.029).
 const minRunsForTest = 4
 
-func writeTransition(m *mdWriter, st StepSummary, prevRuns int) {
+func writeTransition(m *mdWriter, st stepSummary, prevRuns int) {
 	m.printf("#### What changed from %s to %s\n\n", st.Prev, st.Step.Mode)
 	if r := st.Throughput; r.VsPrev != 0 {
 		m.printf("Median throughput %s → %s GiB/s: %s", gibs(r.Median/r.VsPrev), gibs(r.Median), speedup(r.VsPrev))
@@ -316,7 +316,7 @@ func writeTransition(m *mdWriter, st StepSummary, prevRuns int) {
 	}
 }
 
-func writeCaveats(m *mdWriter, s *Summary) {
+func writeCaveats(m *mdWriter, s *summary) {
 	m.printf("## What these samples can and cannot show\n\n")
 	if s.Cycles {
 		m.printf("- **Sampled event.** Steps sampled with `cycles` used the hardware cycle counter, whose overflow interrupt (an NMI on x86) is not held back while interrupts are off: their self times are where the CPU was.\n")
@@ -350,7 +350,7 @@ const maxBlockingSites = 5
 
 // writeIRQCaveat is the caveat of cpu-clock samples: they skew onto
 // irq-enable points.
-func writeIRQCaveat(m *mdWriter, s *Summary) {
+func writeIRQCaveat(m *mdWriter, s *summary) {
 	sw := s.Env != nil && s.Env.PMU == "software only"
 	lead := "pipelab samples the software cpu-clock event."
 	if s.Cycles {
@@ -415,18 +415,18 @@ func sizeName(b int64) string {
 
 // writeVerdicts writes the table of the post's claims checked against the
 // steps that have one.
-func writeVerdicts(m *mdWriter, s *Summary) {
+func writeVerdicts(m *mdWriter, s *summary) {
 	var rows [][]string
 	for _, st := range s.Steps {
 		if v := st.Verdict; v != nil {
-			rows = append(rows, []string{"`" + st.Step.Mode + "`", v.Claim.Bottleneck, "**" + v.Outcome() + "**", v.mdFigures()})
+			rows = append(rows, []string{"`" + st.Step.Mode + "`", v.Claim.Bottleneck, "**" + v.outcome() + "**", v.mdFigures()})
 		}
 	}
 	if len(rows) == 0 {
 		return
 	}
 	m.printf("## Verdicts\n\n")
-	m.printf("What the post names as each step's bottleneck, checked against this run's writer profile: a claim holds when its functions take at least %s of the time in the syscall the post looked at (at most %s for the busy loop's sleeping). The interval is the sampling error alone.\n\n", pctShort(MinClaimShare), pctShort(MaxAbsentShare))
+	m.printf("What the post names as each step's bottleneck, checked against this run's writer profile: a claim holds when its functions take at least %s of the time in the syscall the post looked at (at most %s for the busy loop's sleeping). The interval is the sampling error alone.\n\n", pctShort(minClaimShare), pctShort(maxAbsentShare))
 	m.table("llll", []string{"step", "the post's bottleneck", "verdict", "figures"}, rows)
 }
 

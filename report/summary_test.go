@@ -154,14 +154,14 @@ func TestWriteReportErrorsLeaveNothing(t *testing.T) {
 		name:  "empty folder",
 		setup: func(t *testing.T, dir string) {},
 		want:  "read results DIR: no pipelab results (no ladder.json and no MODE.json; write some with pipelab profile --out DIR or pipelab ladder --out DIR)",
-		is:    ErrNoResults,
+		is:    errNoResults,
 	}, {
 		name: "ladder.json is not JSON",
 		setup: func(t *testing.T, dir string) {
 			os.WriteFile(filepath.Join(dir, "ladder.json"), []byte("{\"env\":"), 0o644)
 		},
 		want: "read results DIR/ladder.json: no pipelab results (ladder.json is not valid JSON: unexpected end of JSON input)",
-		is:   ErrNoResults,
+		is:   errNoResults,
 	}, {
 		name: "a step profile is not a profile",
 		setup: func(t *testing.T, dir string) {
@@ -170,7 +170,7 @@ func TestWriteReportErrorsLeaveNothing(t *testing.T) {
 			os.WriteFile(filepath.Join(dir, "splice.pb.gz"), []byte("GiB/s 10.2\n"), 0o644)
 		},
 		want: "read profile DIR/splice.pb.gz: not a pprof profile (parsing profile: unrecognized profile format; give a .pb.gz file written by pipelab profile or go tool pprof -proto)",
-		is:   ErrNotProfile,
+		is:   errNotProfile,
 	}, {
 		name: "role profiles of different sample types",
 		setup: func(t *testing.T, dir string) {
@@ -184,7 +184,7 @@ func TestWriteReportErrorsLeaveNothing(t *testing.T) {
 			writeProfile(t, filepath.Join(dir, "write.reader.pb.gz"), p)
 		},
 		want: "merge profiles DIR/write.writer.pb.gz DIR/write.reader.pb.gz: different sample types (samples/count, cpu/nanoseconds vs cpu/nanoseconds; the roles of one step come from one pipelab profile run; rerun the step)",
-		is:   ErrSampleTypes,
+		is:   errSampleTypes,
 	}, {
 		name: "a wall profile without off-CPU time",
 		setup: func(t *testing.T, dir string) {
@@ -192,7 +192,7 @@ func TestWriteReportErrorsLeaveNothing(t *testing.T) {
 			copyFile(t, filepath.Join("testdata", "busy.pb.gz"), filepath.Join(dir, "busy.writer.wall.pb.gz"))
 		},
 		want: "read wall profile DIR/busy.writer.wall.pb.gz: different sample types (no sample type offcpu/nanoseconds; the profile has samples/count, cpu/nanoseconds; a wall profile comes from pipelab profile --view wall)",
-		is:   ErrSampleTypes,
+		is:   errSampleTypes,
 	}, {
 		name: "a wall profile the results name is missing",
 		setup: func(t *testing.T, dir string) {
@@ -318,11 +318,11 @@ func TestSummarizeFailedSteps(t *testing.T) {
 	steps[1].Incomplete = true
 	steps[1].Warnings = []string{"pipe size rounded up to 128KiB"}
 	steps[2].Warnings = []string{"pipe size rounded up to 128KiB"}
-	s, err := Summarize(&Folder{Dir: t.TempDir(), Steps: steps}, Options{})
+	s, err := summarize(&Folder{Dir: t.TempDir(), Steps: steps}, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []Note{
+	want := []note{
 		{Steps: []string{"write"}, Text: "interrupted (SIGINT or SIGTERM); its figures cover the part that ran"},
 		{Steps: []string{"vmsplice"}, Text: "incomplete: the writer or the reader failed part way; its figures cover the part that ran"},
 		{Steps: []string{"vmsplice", "splice"}, Text: "pipe size rounded up to 128KiB"},
@@ -339,7 +339,7 @@ func TestSummarizeFailedSteps(t *testing.T) {
 		t.Errorf("splice's notes: got %v, want [3]", got)
 	}
 	var md bytes.Buffer
-	if err := WriteSummaryMarkdown(&md, s); err != nil {
+	if err := writeSummaryMarkdown(&md, s); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(md.String(), "\n[^3]: vmsplice, splice: pipe size rounded up to 128KiB\n") {

@@ -9,8 +9,8 @@ import (
 	"strings"
 )
 
-// ChartOptions shape the throughput chart.
-type ChartOptions struct {
+// chartOptions shape the throughput chart.
+type chartOptions struct {
 	// Title is the chart's title; empty means "Pipe throughput per step".
 	Title string
 	// Subtitle is a second line under the title, e.g. the kernel and CPU.
@@ -28,12 +28,12 @@ const (
 	barFill, barEdge = "#4878a8", "#2f5577"
 )
 
-// WriteThroughputSVG writes a bar chart of the median GiB/s of each step:
+// writeThroughputSVG writes a bar chart of the median GiB/s of each step:
 // one bar per step with its value on top, min–max whiskers, the step
 // names under the axis, a labelled y axis with grid lines, and optionally
 // the post's figures as markers. The SVG stands alone (no scripts, no
 // external styles).
-func WriteThroughputSVG(w io.Writer, rows []ThroughputRow, opt ChartOptions) error {
+func writeThroughputSVG(w io.Writer, rows []ThroughputRow, opt chartOptions) error {
 	if opt.Title == "" {
 		opt.Title = "Pipe throughput per step"
 	}

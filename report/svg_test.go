@@ -60,7 +60,7 @@ func parseSVG(t *testing.T, data []byte) []svgElement {
 func TestThroughputSVG(t *testing.T) {
 	rows := Throughput(ladderSteps(t))
 	var buf bytes.Buffer
-	if err := WriteThroughputSVG(&buf, rows, ChartOptions{Subtitle: "Linux 6.18.44-fc-v769 · AMD EPYC · 2 CPUs", Post: true}); err != nil {
+	if err := writeThroughputSVG(&buf, rows, chartOptions{Subtitle: "Linux 6.18.44-fc-v769 · AMD EPYC · 2 CPUs", Post: true}); err != nil {
 		t.Fatal(err)
 	}
 	golden(t, "throughput.svg", buf.Bytes())
@@ -93,7 +93,7 @@ func TestThroughputSVG(t *testing.T) {
 func TestThroughputSVGEscapes(t *testing.T) {
 	var buf bytes.Buffer
 	rows := []ThroughputRow{{Mode: `a<b&"c"`, Median: 1, Min: 1, Max: 1}}
-	if err := WriteThroughputSVG(&buf, rows, ChartOptions{Title: "x & y"}); err != nil {
+	if err := writeThroughputSVG(&buf, rows, chartOptions{Title: "x & y"}); err != nil {
 		t.Fatal(err)
 	}
 	parseSVG(t, buf.Bytes())

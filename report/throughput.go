@@ -7,9 +7,9 @@ import (
 	"golang.org/x/perf/benchmath"
 )
 
-// PostGiBs holds the post's throughput for the modes it measured, in
+// postGiBs holds the post's throughput for the modes it measured, in
 // GiB/s, on the author's machine (Linux 5.17, bare metal).
-var PostGiBs = map[string]float64{
+var postGiBs = map[string]float64{
 	"write":    3.7,
 	"vmsplice": 12.7,
 	"splice":   32.8,
@@ -61,7 +61,7 @@ func Throughput(steps []Step) []ThroughputRow {
 	rows := make([]ThroughputRow, len(steps))
 	samples := make([]*benchmath.Sample, len(steps))
 	for i, s := range steps {
-		rows[i], samples[i] = summarize(s)
+		rows[i], samples[i] = throughputRow(s)
 		if i == 0 {
 			continue
 		}
@@ -77,8 +77,8 @@ func Throughput(steps []Step) []ThroughputRow {
 	return rows
 }
 
-func summarize(s Step) (ThroughputRow, *benchmath.Sample) {
-	r := ThroughputRow{Mode: s.Mode, N: len(s.Runs), Median: s.MedianGiBs, Min: s.MinGiBs, Max: s.MaxGiBs, Post: PostGiBs[s.Mode]}
+func throughputRow(s Step) (ThroughputRow, *benchmath.Sample) {
+	r := ThroughputRow{Mode: s.Mode, N: len(s.Runs), Median: s.MedianGiBs, Min: s.MinGiBs, Max: s.MaxGiBs, Post: postGiBs[s.Mode]}
 	if len(s.Runs) == 0 {
 		r.Spread, r.RangeSpread = rangeSpread(r), true
 		return r, nil

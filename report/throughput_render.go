@@ -95,9 +95,9 @@ func writeAligned(w io.Writer, align string, cells [][]string) error {
 	return err
 }
 
-// WriteThroughputMarkdown writes the throughput table in Markdown, with
+// writeThroughputMarkdown writes the throughput table in Markdown, with
 // the same footnote as WriteThroughputText.
-func WriteThroughputMarkdown(w io.Writer, rows []ThroughputRow) error {
+func writeThroughputMarkdown(w io.Writer, rows []ThroughputRow) error {
 	var cells [][]string
 	foot := false
 	for _, r := range rows {
@@ -130,12 +130,12 @@ func WriteStepsJSON(w io.Writer, steps []Step) error {
 	return nil
 }
 
-// CSVHeader is the header of WriteStepsCSV. Its first fifteen columns are
+// csvHeader is the header of WriteStepsCSV. Its first fifteen columns are
 // those of the post's measure.py, in its order, so its pandas step reads
 // pipelab's CSV unchanged: name is the mode, gibibytes_per_second the rate
 // in GiB/s (2^30 bytes), booleans are 0 or 1. pipelab's own columns follow:
 // the run's number within its step, and where the buffer started.
-var CSVHeader = []string{
+var csvHeader = []string{
 	"name", "gibibytes_per_second", "bytes_to_pipe", "buf_size", "pipe_size",
 	"busy_loop", "poll", "huge_page", "check_huge_page", "write_with_vmsplice", "read_with_splice",
 	"gift", "lock_memory", "dont_touch_pages", "same_buffer",
@@ -143,10 +143,10 @@ var CSVHeader = []string{
 }
 
 // WriteStepsCSV writes one CSV row per run of every step, under
-// CSVHeader.
+// csvHeader.
 func WriteStepsCSV(w io.Writer, steps []Step) error {
 	cw := csv.NewWriter(w)
-	if err := cw.Write(CSVHeader); err != nil {
+	if err := cw.Write(csvHeader); err != nil {
 		return err
 	}
 	for _, s := range steps {

@@ -25,7 +25,7 @@ func TestThroughputGolden(t *testing.T) {
 	steps := ladderSteps(t)
 	rows := Throughput(steps)
 	var txt, md, js, cs bytes.Buffer
-	for _, err := range []error{WriteThroughputText(&txt, rows), WriteThroughputMarkdown(&md, rows), WriteStepsJSON(&js, steps), WriteStepsCSV(&cs, steps)} {
+	for _, err := range []error{WriteThroughputText(&txt, rows), writeThroughputMarkdown(&md, rows), WriteStepsJSON(&js, steps), WriteStepsCSV(&cs, steps)} {
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -58,9 +58,9 @@ type VerdictPart struct {
 	Share  float64 `json:"share"`
 }
 
-// ClaimFor returns the post's claim about mode, if it makes one.
-func ClaimFor(mode string) (Claim, bool) {
-	for _, c := range Claims {
+// claimFor returns the post's claim about mode, if it makes one.
+func claimFor(mode string) (Claim, bool) {
+	for _, c := range claims {
 		if c.Mode == mode {
 			return c, true
 		}
@@ -72,7 +72,7 @@ func ClaimFor(mode string) (Claim, bool) {
 // role labels, or one role's profile). It returns nil when the post
 // makes no claim about the mode.
 func CheckClaim(mode string, p *pprof.Profile, opt Options) *Verdict {
-	c, ok := ClaimFor(mode)
+	c, ok := claimFor(mode)
 	if !ok {
 		return nil
 	}
@@ -139,7 +139,7 @@ func newClaimWalk(c Claim) *claimWalk {
 // postName is the alias-table name of a kernel frame, or "".
 func postName(f frame) string {
 	if i, ok := aliasIndex[f.key]; ok && f.kernel {
-		return Aliases[i].Post
+		return aliases[i].Post
 	}
 	return ""
 }
@@ -207,9 +207,9 @@ func (w *claimWalk) verdict(v *Verdict, total int64, cpuClock bool) {
 		v.Next, v.NextShare = w.largestCallee(v.Instead)
 	}
 	if c.Absent {
-		v.Holds = v.Share <= MaxAbsentShare
+		v.Holds = v.Share <= maxAbsentShare
 	} else {
-		v.Holds = v.Share >= MinClaimShare
+		v.Holds = v.Share >= minClaimShare
 	}
 }
 
@@ -240,7 +240,7 @@ func aliasNames(post string) string {
 		return post
 	}
 	var other []string
-	for _, s := range Aliases[i].Symbols {
+	for _, s := range aliases[i].Symbols {
 		if s.Name != post {
 			other = append(other, s.Name)
 		}
@@ -266,20 +266,20 @@ func wilson(k, n int64) (lo, hi float64) {
 
 // Verdict texts.
 const (
-	HoldsText     = "holds on this kernel"
-	DiffersText   = "differs"
-	UncheckedText = "cannot be checked"
+	holdsText     = "holds on this kernel"
+	differsText   = "differs"
+	uncheckedText = "cannot be checked"
 )
 
-// Outcome is HoldsText, DiffersText or UncheckedText.
-func (v *Verdict) Outcome() string {
+// outcome is holdsText, differsText or uncheckedText.
+func (v *Verdict) outcome() string {
 	switch {
 	case !v.Checked:
-		return UncheckedText
+		return uncheckedText
 	case v.Holds:
-		return HoldsText
+		return holdsText
 	}
-	return DiffersText
+	return differsText
 }
 
 // Figures says what the verdict rests on, in one sentence without the
@@ -334,7 +334,7 @@ func (v *Verdict) figures(name func(string) string) string {
 
 // Sentence is the verdict in one line of plain text: outcome, then the
 // figures.
-func (v *Verdict) Sentence() string { return v.Outcome() + ": " + v.Figures() }
+func (v *Verdict) Sentence() string { return v.outcome() + ": " + v.Figures() }
 
 // PlainWords is the claim in the post's words, as plain text.
 func (c Claim) PlainWords() string { return strings.ReplaceAll(c.Words, "`", "") }

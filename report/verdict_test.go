@@ -11,10 +11,10 @@ import (
 // knows.
 func TestClaimsUseTheAliasTable(t *testing.T) {
 	posts := map[string]bool{}
-	for _, a := range Aliases {
+	for _, a := range aliases {
 		posts[a.Post] = true
 	}
-	for _, c := range Claims {
+	for _, c := range claims {
 		for _, s := range append([]string{c.Within}, c.Symbols...) {
 			if !posts[s] {
 				t.Errorf("claim %s names %s, which is not a post symbol of Aliases", c.Mode, s)
@@ -61,9 +61,9 @@ func TestVerdictsOnCapturedSteps(t *testing.T) {
 			if c.instead != "" && v.Instead != c.instead {
 				t.Errorf("instead: got %s, want %s", v.Instead, c.instead)
 			}
-			want := DiffersText
+			want := differsText
 			if c.holds {
-				want = HoldsText
+				want = holdsText
 			}
 			if !strings.HasPrefix(v.Sentence(), want+": ") {
 				t.Errorf("sentence %q: want it to start with %q", v.Sentence(), want)

@@ -12,15 +12,15 @@ import (
 // FormatVersion; a file from a newer pipelab is refused.
 const FormatVersion = 2
 
-// ErrVersion means a ladder.json or MODE.json has a format version this
+// errVersion means a ladder.json or MODE.json has a format version this
 // pipelab cannot read.
-var ErrVersion = errors.New("unknown format version")
+var errVersion = errors.New("unknown format version")
 
-// checkVersion returns an error wrapping ErrVersion unless v (0 meaning a
+// checkVersion returns an error wrapping errVersion unless v (0 meaning a
 // file from before the field, version 1) is one this pipelab reads.
 func checkVersion(v int) error {
 	if v >= 0 && v <= FormatVersion {
 		return nil
 	}
-	return fmt.Errorf("%w %d (this pipelab reads versions 1 to %d; read it with a newer pipelab)", ErrVersion, v, FormatVersion)
+	return fmt.Errorf("%w %d (this pipelab reads versions 1 to %d; read it with a newer pipelab)", errVersion, v, FormatVersion)
 }

@@ -53,7 +53,7 @@ func TestWakeSentenceAndChange(t *testing.T) {
 	}
 	a := []WallRole{{Role: "writer", WallNanosPerGiB: 1e9, Wake: w.Wake, WakeupNanosPerGiB: 4e8}}
 	b := []WallRole{{Role: "writer", WallNanosPerGiB: 5e8, Wake: w.Wake, WakeupNanosPerGiB: 1e8}}
-	if c := WallChanges(a, b); len(c) != 1 || c[0].RemovedWakeup != 0.75 {
+	if c := wallChanges(a, b); len(c) != 1 || c[0].RemovedWakeup != 0.75 {
 		t.Errorf("changes %+v, want RemovedWakeup 0.75", c)
 	}
 }

@@ -69,9 +69,9 @@ type BlockingSite struct {
 	WallShare float64 `json:"wall_share"`
 }
 
-// WallChange is what one transition of the ladder did to a role's wall
+// wallChange is what one transition of the ladder did to a role's wall
 // time per GiB moved.
-type WallChange struct {
+type wallChange struct {
 	Role string `json:"role"`
 	// WallNanosPerGiBA and WallNanosPerGiBB are the wall time per GiB in
 	// the earlier step (A) and the later one (B).
@@ -92,12 +92,12 @@ type WallChange struct {
 	// Sites are the blocking sites whose off-CPU time per GiB changed
 	// most, biggest change first (at most maxSiteChanges), among the
 	// sites both steps list.
-	Sites []SiteChange `json:"sites,omitempty"`
+	Sites []siteChange `json:"sites,omitempty"`
 }
 
-// SiteChange is how one blocking site's off-CPU time per GiB moved
+// siteChange is how one blocking site's off-CPU time per GiB moved
 // between two steps.
-type SiteChange struct {
+type siteChange struct {
 	Site   string `json:"site"`
 	Caller string `json:"caller,omitempty"`
 	// OffCPUNanosPerGiBA and OffCPUNanosPerGiBB are the site's off-CPU
@@ -105,11 +105,11 @@ type SiteChange struct {
 	OffCPUNanosPerGiBA float64 `json:"off_cpu_ns_per_gib_a"`
 	OffCPUNanosPerGiBB float64 `json:"off_cpu_ns_per_gib_b"`
 	// Removed is A minus B over A's wall time per GiB, like
-	// WallChange.Removed.
+	// wallChange.Removed.
 	Removed float64 `json:"removed"`
 }
 
-// maxSiteChanges bounds WallChange.Sites.
+// maxSiteChanges bounds wallChange.Sites.
 const maxSiteChanges = 3
 
 // schedFrames are the scheduler's own frames at a switch-out; the
@@ -124,15 +124,15 @@ var schedFrames = map[string]bool{
 	"perf_event_task_sched_out": true, "__perf_event_task_sched_out": true,
 }
 
-// BlockingSites shares out one role's off-CPU time (the offcpu/nanoseconds
+// blockingSites shares out one role's off-CPU time (the offcpu/nanoseconds
 // sample type of a wall profile) among blocking sites, most time first,
 // at most n (0 means 10). role "" takes every sample. wallNanos, when
 // positive, gives WallShare. A profile without offcpu/nanoseconds yields
-// a *FileError wrapping ErrSampleTypes.
-func BlockingSites(p *pprof.Profile, role string, wallNanos int64, n int) ([]BlockingSite, error) {
+// a *FileError wrapping errSampleTypes.
+func blockingSites(p *pprof.Profile, role string, wallNanos int64, n int) ([]BlockingSite, error) {
 	idx := findType(p, offCPUType)
 	if idx < 0 {
-		return nil, &FileError{Op: "blocking sites", Err: fmt.Errorf("%w (no sample type %s; the profile has %s; give a wall profile, MODE.ROLE.wall.pb.gz from pipelab profile --view wall)", ErrSampleTypes, offCPUType, typeList(p))}
+		return nil, &FileError{Op: "blocking sites", Err: fmt.Errorf("%w (no sample type %s; the profile has %s; give a wall profile, MODE.ROLE.wall.pb.gz from pipelab profile --view wall)", errSampleTypes, offCPUType, typeList(p))}
 	}
 	type key struct{ site, caller string }
 	by := map[key]int64{}
@@ -224,7 +224,7 @@ func Wall(s Step, profiles map[string]*pprof.Profile, n int) ([]WallRole, error)
 			}
 		}
 		if p != nil {
-			b, err := BlockingSites(p, rs.Role, w.WallNanos, n)
+			b, err := blockingSites(p, rs.Role, w.WallNanos, n)
 			if err != nil {
 				return nil, err
 			}
@@ -261,17 +261,17 @@ func sumType(p *pprof.Profile, role, typ string) int64 {
 	return sum
 }
 
-// WallChanges compares the wall time per GiB of the roles that a and b
+// wallChanges compares the wall time per GiB of the roles that a and b
 // (two steps' Wall results, earlier first) both have.
-func WallChanges(a, b []WallRole) []WallChange {
-	var out []WallChange
+func wallChanges(a, b []WallRole) []wallChange {
+	var out []wallChange
 	for _, wb := range b {
 		for _, wa := range a {
 			if wa.Role != wb.Role || wa.WallNanosPerGiB == 0 {
 				continue
 			}
 			base := wa.WallNanosPerGiB
-			c := WallChange{
+			c := wallChange{
 				Role: wb.Role, WallNanosPerGiBA: base, WallNanosPerGiBB: wb.WallNanosPerGiB,
 				Removed:       (base - wb.WallNanosPerGiB) / base,
 				RemovedOnCPU:  (wa.OnCPUNanosPerGiB - wb.OnCPUNanosPerGiB) / base,
@@ -291,7 +291,7 @@ func WallChanges(a, b []WallRole) []WallChange {
 // siteChanges compares the blocking sites of one role in two steps, per
 // GiB moved. A site listed in one step only counts as zero in the other,
 // which understates it when the other step's list was cut short.
-func siteChanges(a, b WallRole) []SiteChange {
+func siteChanges(a, b WallRole) []siteChange {
 	type key struct{ site, caller string }
 	perGiB := func(w WallRole, ns int64) float64 {
 		if w.WallNanos == 0 {
@@ -299,11 +299,11 @@ func siteChanges(a, b WallRole) []SiteChange {
 		}
 		return float64(ns) * w.WallNanosPerGiB / float64(w.WallNanos)
 	}
-	by := map[key]*SiteChange{}
-	get := func(b BlockingSite) *SiteChange {
+	by := map[key]*siteChange{}
+	get := func(b BlockingSite) *siteChange {
 		k := key{b.Site, b.Caller}
 		if by[k] == nil {
-			by[k] = &SiteChange{Site: b.Site, Caller: b.Caller}
+			by[k] = &siteChange{Site: b.Site, Caller: b.Caller}
 		}
 		return by[k]
 	}
@@ -313,7 +313,7 @@ func siteChanges(a, b WallRole) []SiteChange {
 	for _, x := range b.Blocking {
 		get(x).OffCPUNanosPerGiBB = perGiB(b, x.OffCPUNanos)
 	}
-	out := make([]SiteChange, 0, len(by))
+	out := make([]siteChange, 0, len(by))
 	for _, c := range by {
 		c.Removed = (c.OffCPUNanosPerGiBA - c.OffCPUNanosPerGiBB) / a.WallNanosPerGiB
 		out = append(out, *c)

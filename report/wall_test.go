@@ -223,7 +223,7 @@ func TestWallFigures(t *testing.T) {
 		t.Errorf("reader blocking sites: got %+v, want all off-CPU time in pipe_wait_readable", r)
 	}
 
-	changes := WallChanges(write, busy)
+	changes := wallChanges(write, busy)
 	if len(changes) != 2 {
 		t.Fatalf("got %d wall changes, want 2", len(changes))
 	}
@@ -239,7 +239,7 @@ func TestWallFigures(t *testing.T) {
 		got[1].Site != "irqentry_exit" || !near(got[1].Removed, 0.09) || !near(got[1].OffCPUNanosPerGiBA, 100e6) {
 		t.Errorf("writer write → busy sites: got %+v, want pipe_wait_writable 0.6 removed, then irqentry_exit 0.09", got)
 	}
-	if back := WallChanges(busy, write); !near(back[0].Removed, -4) {
+	if back := wallChanges(busy, write); !near(back[0].Removed, -4) {
 		t.Errorf("busy → write: removed %v, want -4 (five times the wall time)", back[0].Removed)
 	}
 }
@@ -264,13 +264,13 @@ func TestWallFromProfileSums(t *testing.T) {
 }
 
 func TestBlockingSitesNeedsOffCPU(t *testing.T) {
-	_, err := BlockingSites(fixture(t, "write"), "writer", 0, 0)
+	_, err := blockingSites(fixture(t, "write"), "writer", 0, 0)
 	want := "blocking sites: different sample types (no sample type offcpu/nanoseconds; the profile has samples/count, cpu/nanoseconds; give a wall profile, MODE.ROLE.wall.pb.gz from pipelab profile --view wall)"
 	if err == nil || err.Error() != want {
 		t.Errorf("got error %v, want %q", err, want)
 	}
 	var fe *FileError
-	if !errors.As(err, &fe) || !errors.Is(err, ErrSampleTypes) {
+	if !errors.As(err, &fe) || !errors.Is(err, errSampleTypes) {
 		t.Errorf("error %v is not a *FileError wrapping ErrSampleTypes", err)
 	}
 }
@@ -330,7 +330,7 @@ func TestWriteReportCapturedWall(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := Summarize(f, Options{})
+	s, err := summarize(f, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

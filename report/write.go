@@ -19,15 +19,15 @@ func WriteReport(dir string, opt Options) error {
 	if err != nil {
 		return err
 	}
-	s, err := Summarize(f, opt)
+	s, err := summarize(f, opt)
 	if err != nil {
 		return err
 	}
 	var md, svg bytes.Buffer
-	if err := WriteSummaryMarkdown(&md, s); err != nil {
+	if err := writeSummaryMarkdown(&md, s); err != nil {
 		return fmt.Errorf("render %s: %w", ReportFile, err)
 	}
-	if err := WriteThroughputSVG(&svg, s.Throughput, chartOptions(s)); err != nil {
+	if err := writeThroughputSVG(&svg, s.Throughput, titledChart(s)); err != nil {
 		return fmt.Errorf("render %s: %w", ChartFile, err)
 	}
 	outs, err := flameOutputs(s)
@@ -38,9 +38,9 @@ func WriteReport(dir string, opt Options) error {
 	return WriteFiles(dir, outs...)
 }
 
-// chartOptions titles the chart with the machine it describes.
-func chartOptions(s *Summary) ChartOptions {
-	opt := ChartOptions{Post: true}
+// titledChart titles the chart with the machine it describes.
+func titledChart(s *summary) chartOptions {
+	opt := chartOptions{Post: true}
 	if e := s.Env; e != nil {
 		opt.Subtitle = fmt.Sprintf("Linux %s · %s · %d CPUs · %s", e.Kernel, e.CPUModel, e.CPUs, e.Time.UTC().Format("2006-01-02"))
 	}
