@@ -157,7 +157,7 @@ func settings(s Step) string {
 	if s.PipeSize > 0 {
 		parts = append(parts, sizeName(s.PipeSize)+" pipe")
 	}
-	parts = append(parts, "writer "+cpuName(s.PinWriter), "reader "+cpuName(s.PinReader))
+	parts = append(parts, side(s, "writer", s.WriterCmd, s.PinWriter), side(s, "reader", s.ReaderCmd, s.PinReader))
 	for _, k := range []struct {
 		on   bool
 		name string
@@ -170,6 +170,18 @@ func settings(s Step) string {
 		parts = append(parts, s.View+" view")
 	}
 	return strings.Join(parts, ", ")
+}
+
+// side says who took one side of a step and where: a command, pipelab's
+// strategy (when the other side was a command), or just the CPU.
+func side(s Step, role, cmd string, cpu int) string {
+	switch {
+	case cmd != "":
+		return fmt.Sprintf("%s `%s` %s", role, cmd, cpuName(cpu))
+	case s.WriterCmd != "" || s.ReaderCmd != "":
+		return fmt.Sprintf("%s pipelab's %s %s", role, s.Strategy, cpuName(cpu))
+	}
+	return role + " " + cpuName(cpu)
 }
 
 func cpuName(cpu int) string {

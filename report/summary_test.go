@@ -369,6 +369,17 @@ func TestSettingsBufOffset(t *testing.T) {
 	}
 }
 
+// TestSettingsCommand: report.md's settings line names the command that
+// took a side, and pipelab's strategy on the other.
+func TestSettingsCommand(t *testing.T) {
+	s := Step{Settings: Settings{Bytes: 1 << 30, PinWriter: 0, PinReader: 1, Strategy: "splice", WriterCmd: "dd if=/dev/zero bs=256k"},
+		Runs: []float64{1}}
+	want := "1 GiB per run × 1 run, writer `dd if=/dev/zero bs=256k` on CPU 0, reader pipelab's splice on CPU 1"
+	if got := settings(s); !strings.HasPrefix(got, want) {
+		t.Errorf("settings = %q, want it to start %q", got, want)
+	}
+}
+
 // checkEmbeddedImages checks that every image report.md embeds is a
 // relative link to an SVG in the folder that parses as XML, and that it
 // embeds every flame graph the folder holds.

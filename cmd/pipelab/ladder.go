@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"path/filepath"
@@ -29,17 +30,28 @@ func cmdLadder(ctx context.Context, env *cli, args []string) error {
 			"OUT/MODE.{writer,reader}.folded (folded stacks for flame-graph tools); report.md embeds the flame\n"+
 			"graphs OUT/MODE.{writer,reader}.svg, OUT/FROM-TO.{writer,reader}.diff.svg per transition and,\n"+
 			"with --view wall, OUT/MODE.{writer,reader}.offcpu.svg.\n"+
-			"Every run and profile flag applies to every step.")
-	fs.StringVar(&modes, "modes", modes, "comma-separated `list` of steps to run, in order: any of "+strings.Join(modeNames(), ", "))
+			"Every run and profile flag applies to every step.\n"+
+			"--writer-cmd or --reader-cmd (or both) adds your own program as one more step, named by --name\n"+
+			"(default: its program's name) and placed where --modes lists that name (default: last); pipelab's\n"+
+			"side of it is --mode's strategy, and its throughput is measured there, as in pipelab profile:\n"+
+			"  pipelab ladder --modes write,dd,busy --writer-cmd 'dd if=/dev/zero bs=256k status=none' --mode splice")
+	fs.StringVar(&modes, "modes", modes, "comma-separated `list` of steps to run, in order: any of "+strings.Join(modeNames(), ", ")+",\nand the --name of the --writer-cmd/--reader-cmd step")
 	runFlags(fs, &o)
 	addProfileFlags(fs, &pf)
+	var cf commandFlags
+	extMode := "write"
+	addLadderCommandFlags(fs, &cf, &extMode)
 	if err := fs.parse(env, args); err != nil {
 		return err
 	}
 	if err := checkArgs(fs); err != nil {
 		return err
 	}
-	steps, err := parseModeList(modes)
+	ext, extName, err := ladderCommandStep(fs.FlagSet, cf, extMode, o)
+	if err != nil {
+		return err
+	}
+	steps, err := parseModeList(modes, extName)
 	if err != nil {
 		return err
 	}
@@ -47,6 +59,9 @@ func cmdLadder(ctx context.Context, env *cli, args []string) error {
 		return err
 	}
 	for _, m := range steps {
+		if m == extName {
+			continue // validated by ladderCommandStep
+		}
 		o.Mode = m
 		if err := validate(o); err != nil {
 			return err
@@ -62,8 +77,12 @@ func cmdLadder(ctx context.Context, env *cli, args []string) error {
 	lad := report.Ladder{Version: report.FormatVersion, Env: collectEnv()}
 	var plans []*stepRuns
 	for _, m := range steps {
-		o.Mode = m
-		sr, err := newProfiledStep(o, m, pf)
+		so := o
+		so.Mode = m
+		if m == extName {
+			so = ext
+		}
+		sr, err := newProfiledStep(so, m, pf)
 		if err != nil {
 			return err
 		}
@@ -77,6 +96,7 @@ func cmdLadder(ctx context.Context, env *cli, args []string) error {
 		if step != nil {
 			lad.Steps = append(lad.Steps, *step)
 			fmt.Fprintf(env.stderr, "ladder: %s %.2f GiB/s median\n", step.Mode, step.MedianGiBs)
+			printCommands(env, *step)
 		}
 		if err != nil {
 			runErr = errors.Join(runErr, fmt.Errorf("ladder step %s: %w", sr.o.Mode, err))
@@ -95,13 +115,18 @@ func cmdLadder(ctx context.Context, env *cli, args []string) error {
 	return runErr
 }
 
-// parseModeList parses --modes: known modes, comma-separated, no repeats.
-func parseModeList(s string) ([]string, error) {
+// parseModeList parses --modes: known modes, and ext (the name of the
+// command step; "" when there is none), comma-separated, no repeats. ext
+// goes last when the list does not name it.
+func parseModeList(s, ext string) ([]string, error) {
 	var out []string
 	seen := map[string]bool{}
 	for _, m := range strings.Split(s, ",") {
 		m = strings.TrimSpace(m)
-		if _, ok := bench.LookupMode(m); !ok {
+		if _, ok := bench.LookupMode(m); !ok && (m != ext || ext == "") {
+			if ext != "" {
+				return nil, usagef("--modes: unknown step %q (want a comma-separated list of: %s, %s)", m, strings.Join(modeNames(), ", "), ext)
+			}
 			return nil, usagef("--modes: unknown mode %q (want a comma-separated list of: %s)", m, strings.Join(modeNames(), ", "))
 		}
 		if seen[m] {
@@ -110,7 +135,58 @@ func parseModeList(s string) ([]string, error) {
 		seen[m] = true
 		out = append(out, m)
 	}
+	if ext != "" && !seen[ext] {
+		out = append(out, ext)
+	}
 	return out, nil
+}
+
+// addLadderCommandFlags adds the flags of the ladder's command step:
+// --writer-cmd, --reader-cmd and --name as profile has them, and --mode,
+// the strategy of pipelab's side of that step.
+func addLadderCommandFlags(fs *flagSet, cf *commandFlags, mode *string) {
+	fs.StringVar(&cf.writer, "writer-cmd", "", "shell `command` (run with /bin/sh -c) whose stdout is the write end, as one more step of the\n"+
+		"ladder; pipelab's reader (of --mode) stops it after --bytes, closing the pipe (SIGPIPE/EPIPE)")
+	fs.StringVar(&cf.reader, "reader-cmd", "", "shell `command` whose stdin is the read end, as one more step of the ladder (or, with\n"+
+		"--writer-cmd, the same step's reader); pipelab's writer (of --mode) writes --bytes and closes the pipe")
+	fs.StringVar(&cf.name, "name", "", "`label` of the --writer-cmd/--reader-cmd step: its mode label, its files OUT/NAME.*, its name in\n"+
+		"--modes and report.md (default: the program name of the writer command, else of the reader command)")
+	fs.StringVar(mode, "mode", *mode, "`strategy` of pipelab's own side of the --writer-cmd/--reader-cmd step: "+strings.Join(modeNames(), ", "))
+}
+
+// ladderCommandStep checks the command step's flags and returns its
+// options (o with the commands and --mode) and name; name is "" without a
+// command.
+func ladderCommandStep(fs *flag.FlagSet, cf commandFlags, mode string, o bench.Options) (bench.Options, string, error) {
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if !set["writer-cmd"] && !set["reader-cmd"] {
+		switch {
+		case set["name"]:
+			return o, "", usagef("--name %s: labels the ladder's step of --writer-cmd or --reader-cmd (add one, or drop --name)", cf.name)
+		case set["mode"]:
+			return o, "", usagef("--mode %s: is the strategy of pipelab's side of the step of --writer-cmd or --reader-cmd (add one; the built-in steps are --modes)", mode)
+		}
+		return o, "", nil
+	}
+	if _, ok := bench.LookupMode(mode); !ok {
+		return o, "", usagef("--mode %s: unknown mode (want one of: %s)", mode, strings.Join(modeNames(), ", "))
+	}
+	o.Mode = mode
+	name, err := cf.resolve(fs, &o)
+	if err != nil {
+		return o, "", err
+	}
+	if _, ok := bench.LookupMode(name); ok {
+		if set["name"] {
+			return o, "", usagef("--name %s: is a built-in step of the ladder (its files OUT/%s.* would be taken for that step's; choose another name)", name, name)
+		}
+		return o, "", usagef("--writer-cmd/--reader-cmd: the step is named %s after its program, as a built-in step is (give it another with --name)", name)
+	}
+	if err := validate(o); err != nil {
+		return o, "", err
+	}
+	return o, name, nil
 }
 
 // writeLadder writes ladder.json, then rebuilds report.md and

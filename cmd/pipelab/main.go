@@ -28,6 +28,11 @@
 // ladder and run --mode all take the modes in a new random order every
 // round, as the post's measure.py does.
 //
+// Anybody's programs: run and profile take --writer-cmd and --reader-cmd
+// (a shell command line on either side of pipelab's pipe, or both) and
+// --attach W,R --duration D (two running processes); ladder takes one
+// such step beside the post's, named by --name and placed by --modes.
+//
 // Modes (the post's steps):
 //
 //	write          write(2)                          | read(2)
