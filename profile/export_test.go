@@ -27,3 +27,9 @@ func RefuseWakes(err error) (restore func()) {
 // of BenchmarkOverhead (the CPU-wide samplers and nothing else). The
 // rings must hold the whole transfer (cpuRingPages: about 5 s at 999 Hz).
 func DeferReading(p *Profiler) { p.deferReading = true }
+
+// Unphased makes p leave its CPU-wide samplers' timers as enabling them
+// back to back left them, instead of restarting them in step (rephase):
+// BenchmarkOverhead's "unphased" variant, which tells what rephasing
+// does to throughput.
+func Unphased(p *Profiler) { p.unphased = true }

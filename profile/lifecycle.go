@@ -38,7 +38,7 @@ func (p *Profiler) Start() error {
 			return fmt.Errorf("profile: start: %w", err)
 		}
 	}
-	if _, err := enableSamplers(p.samplers); err != nil {
+	if _, err := enableSamplers(p.samplers, !p.unphased); err != nil {
 		return fmt.Errorf("profile: start: %w", err)
 	}
 	return nil

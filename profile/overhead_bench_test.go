@@ -20,6 +20,9 @@ var (
 	overheadRounds = flag.Int("overhead.rounds", 7, "interleaved rounds of BenchmarkOverhead")
 	overheadModes  = flag.String("overhead.modes", "", "comma-separated modes for BenchmarkOverhead (default all)")
 	overheadFreq   = flag.Int("overhead.freq", 999, "sampling frequency of BenchmarkOverhead's profiled runs, in Hz (the targets are for 999 and 99)")
+	overheadAwake  = flag.Bool("overhead.awake", false, "run every variant of BenchmarkOverhead under the keep-cpus-awake request (no idle states), so the ratios show the cost of sampling without the idle effect")
+	overheadPerf   = flag.Bool("overhead.perf", true, "add BenchmarkOverhead's perf variant (perf record -a of an unprofiled transfer) where perf is installed")
+	overheadOnly   = flag.String("overhead.variants", "", "comma-separated variants of BenchmarkOverhead besides the baseline (default: "+strings.Join(defaultVariants[1:], ",")+"; also "+strings.Join(diagnosticVariants, ",")+")")
 )
 
 // The variants of BenchmarkOverhead: each round runs one transfer of each.
@@ -29,9 +32,16 @@ const (
 	variantWall      = "wall"      // profile's wall view: plus switch events and counters on every thread
 	variantReference = "reference" // the CPU-wide samplers, rings read only after the transfer
 	variantCounted   = "counted"   // profile's counted transfers: the counters on every thread
+	variantPerf      = "perf"      // perf record -a of an unprofiled transfer, perf's defaults
+	// Diagnostic variants, measured on request (-overhead.variants).
+	variantUnphased  = "unphased"   // the cpu view with its samplers' timers not put in step
+	variantPerfQuiet = "perf-quiet" // perf record -m 8M: rings that do not wake perf during a transfer
 )
 
-var overheadVariants = []string{variantNone, variantCPU, variantWall, variantReference, variantCounted}
+var (
+	defaultVariants    = []string{variantNone, variantCPU, variantWall, variantReference, variantCounted, variantPerf}
+	diagnosticVariants = []string{variantUnphased, variantPerfQuiet}
+)
 
 // BenchmarkOverhead measures what profiling costs the transfer it
 // profiles, per mode, at the default 999 Hz (or -overhead.freq). Each
@@ -40,44 +50,53 @@ var overheadVariants = []string{variantNone, variantCPU, variantWall, variantRef
 // the round, so load that comes and goes on the machine touches both
 // sides alike. The variants: no observer (the baseline); the cpu view and
 // the wall view, as pipelab profile runs its profiled transfers; the
-// counted transfers of the cpu view (per-thread counters only); and the
+// counted transfers of the cpu view (per-thread counters only); the
 // sampling-only reference, the CPU-wide samplers with nothing else
-// attached and their rings read only after the transfer.
+// attached and their rings read only after the transfer; and perf, an
+// unprofiled transfer under `perf record -a -C <pinned CPUs> -F <freq> -g
+// -e cpu-clock`, the cross-check a user would make (skipped with the
+// reason where perf is missing or refused). On request
+// (-overhead.variants) also: unphased, the cpu view with its samplers'
+// timers left as enabling them left them instead of put in step
+// (rephase), and perf-quiet, perf record with 8 MiB rings per CPU that
+// do not wake perf during a transfer.
 //
 // Per mode it reports the throughput ratio of each variant over the
-// baseline ("write-cpu-ratio", "write-wall-ratio", "write-counted-ratio",
-// "write-reference-ratio"; targets here: cpu at least 0.90 at 999 Hz and
-// 0.97 at 99 Hz), the rise of finish_task_switch's inclusive share of
-// the children's samples over the reference's, in percentage points
-// ("write-cpu-fts-rise-pp", "write-wall-fts-rise-pp"; target for the cpu
-// view: at most 3), the median GiB/s of the baseline ("write-GiB/s"),
-// and the samples lost ("lost"). The cpu view attaches nothing the
-// reference does not, so its rise measures what reading the rings during
-// the transfer adds; the wall view's is the cost of hooking every switch.
+// baseline ("write-cpu-ratio", "write-perf-ratio", ...; targets here: cpu
+// at least 0.90 at 999 Hz and 0.97 at 99 Hz, and at least perf's), the
+// rise of finish_task_switch's inclusive share of the children's samples
+// over the reference's, in percentage points ("write-cpu-fts-rise-pp",
+// "write-wall-fts-rise-pp"; target for the cpu view: at most 3), the
+// median GiB/s of the baseline ("write-GiB/s"), and the samples lost
+// ("lost"); its log gives ranges, the shares themselves (perf's from its
+// own recording) and how often perf's threads ran. The cpu view attaches
+// nothing the reference does not, so its rise measures what reading the
+// rings during the transfer adds; the wall view's is the cost of hooking
+// every switch. With -overhead.awake every variant, the baseline too,
+// runs under the keep-cpus-awake request (bench.HoldCPUsAwake), which
+// takes the idle effect out: a sampler's timer keeps this guest's CPUs
+// from halting between wake-ups and so speeds the blocking modes up.
 // Run it alone, as the ratios are only as good as the machine is quiet:
 //
-//	go test -run '^$' -bench Overhead -benchtime 1x ./profile [-args -overhead.freq 99]
+//	go test -run '^$' -bench Overhead -benchtime 1x ./profile [-args -overhead.freq 99 -overhead.awake]
 func BenchmarkOverhead(b *testing.B) {
 	mustHavePerfEvents(b)
 	size, err := bench.ParseSize(*overheadBytes)
 	if err != nil {
 		b.Fatal(err)
 	}
-	variants := []string{}
-	for _, v := range overheadVariants {
-		if v == variantWall {
-			if _, err := profile.New(profile.Config{FreqHz: *overheadFreq, View: "wall"}); err != nil {
-				b.Logf("wall view not measured: %v", err)
-				continue
-			}
+	variants := overheadVariantNames(b)
+	if *overheadAwake {
+		if err := bench.ProbeCPUsAwake(); err != nil {
+			b.Fatalf("-overhead.awake: %v", err)
 		}
-		variants = append(variants, v)
 	}
 	modes := overheadModeNames()
 	ratios := map[string][]float64{} // throughput over the baseline, by mode and variant
 	rises := map[string][]float64{}  // finish_task_switch share over the reference's, pp
 	shares := map[string][]float64{} // finish_task_switch share, %
 	base := map[string][]float64{}   // GiB/s without observer, by mode
+	wakes := map[string][]float64{}  // the observer's own switches per second of transfer
 	var lost uint64
 	for i := 0; i < b.N*(*overheadRounds); i++ {
 		for _, mode := range modes {
@@ -95,7 +114,10 @@ func BenchmarkOverhead(b *testing.B) {
 				if got[v].fts != nil {
 					shares[k] = append(shares[k], got[v].ftsMax())
 				}
-				if v == variantCPU || v == variantWall {
+				if got[v].switchesPerSec >= 0 {
+					wakes[k] = append(wakes[k], got[v].switchesPerSec)
+				}
+				if v == variantCPU || v == variantWall || v == variantUnphased {
 					rises[k] = append(rises[k], got[v].ftsRise(got[variantReference]))
 				}
 			}
@@ -118,10 +140,46 @@ func BenchmarkOverhead(b *testing.B) {
 				b.ReportMetric(median(rs), mode+"-"+v+"-fts-rise-pp")
 				line += fmt.Sprintf(", %+.1f", median(rs))
 			}
+			if ws := wakes[k]; len(ws) > 0 {
+				line += fmt.Sprintf(", perf woken %.0f/s", median(ws))
+			}
 		}
 		b.Log(line)
 	}
 	b.ReportMetric(float64(lost), "lost")
+}
+
+// overheadVariantNames returns the baseline and the variants to measure
+// (-overhead.variants, or the default ones), leaving out with a reason
+// those this machine cannot run.
+func overheadVariantNames(b *testing.B) []string {
+	want := defaultVariants[1:]
+	if *overheadOnly != "" {
+		want = strings.Split(*overheadOnly, ",")
+	}
+	variants := []string{variantNone}
+	for _, v := range want {
+		switch v {
+		case variantWall:
+			if _, err := profile.New(profile.Config{FreqHz: *overheadFreq, View: "wall"}); err != nil {
+				b.Logf("wall view not measured: %v", err)
+				continue
+			}
+		case variantPerf, variantPerfQuiet:
+			if !*overheadPerf {
+				continue
+			}
+			if err := probePerfRecord(); err != nil {
+				b.Logf("%s not measured: %v", v, err)
+				continue
+			}
+		case variantCPU, variantReference, variantCounted, variantUnphased:
+		default:
+			b.Fatalf("-overhead.variants: unknown variant %q (want some of %s)", v, strings.Join(append(defaultVariants[1:], diagnosticVariants...), ","))
+		}
+		variants = append(variants, v)
+	}
+	return variants
 }
 
 // overheadModeNames returns the modes to measure: -overhead.modes, or all.
@@ -144,6 +202,10 @@ type overheadFigures struct {
 	// writer then reader, in percent; nil for a variant that samples
 	// nothing.
 	fts []float64
+	// switchesPerSec is, for the perf variants, how often perf's own
+	// threads were switched in and out per second while recording; -1
+	// for the others.
+	switchesPerSec float64
 }
 
 // ftsMax is the larger of the roles' finish_task_switch shares.
@@ -163,6 +225,10 @@ func (f overheadFigures) ftsRise(ref overheadFigures) float64 {
 func overheadRun(b *testing.B, mode string, size int64, v string) overheadFigures {
 	o := bench.DefaultOptions()
 	o.Mode, o.Bytes, o.Repeat = mode, size, 1
+	o.KeepCPUsAwake = *overheadAwake
+	if v == variantPerf || v == variantPerfQuiet {
+		return overheadPerfRun(b, o, v)
+	}
 	var p *profile.Profiler
 	var obs bench.Observer
 	if v != variantNone {
@@ -180,13 +246,15 @@ func overheadRun(b *testing.B, mode string, size int64, v string) overheadFigure
 			profile.DeferReading(p)
 		case variantCounted:
 			obs = p.Counting()
+		case variantUnphased:
+			profile.Unphased(p)
 		}
 	}
 	res, err := bench.Run(context.Background(), o, obs, nil)
 	if err != nil {
 		b.Fatalf("%s %s: %v", mode, v, err)
 	}
-	f := overheadFigures{gibPerSec: res.Runs[0].GiBPerSec}
+	f := overheadFigures{gibPerSec: res.Runs[0].GiBPerSec, switchesPerSec: -1}
 	if p == nil || v == variantCounted {
 		return f
 	}
@@ -198,6 +266,32 @@ func overheadRun(b *testing.B, mode string, size int64, v string) overheadFigure
 		f.fts = append(f.fts, 100*inclusiveShare(r.Profile, "finish_task_switch"))
 	}
 	return f
+}
+
+// overheadPerfRun runs one unprofiled transfer of o under perf record
+// -a of the pinned CPUs (variant perf or perf-quiet).
+func overheadPerfRun(b *testing.B, o bench.Options, v string) overheadFigures {
+	var cpus []int
+	for _, c := range []int{o.PinWriter, o.PinReader} {
+		if c >= 0 {
+			cpus = append(cpus, c)
+		}
+	}
+	var extra []string
+	if v == variantPerfQuiet {
+		extra = []string{"-m", "8M"}
+	}
+	r, err := newPerfRecord(cpus, *overheadFreq, extra...)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer r.close()
+	res, err := bench.Run(context.Background(), o, r, nil)
+	if err != nil {
+		b.Fatalf("%s %s: %v", o.Mode, v, err)
+	}
+	return overheadFigures{gibPerSec: res.Runs[0].GiBPerSec, fts: r.fts,
+		switchesPerSec: float64(r.switches) / r.enabled.Seconds()}
 }
 
 // inclusiveShare is the share of p's samples (its first value) whose

@@ -198,13 +198,17 @@ type Profiler struct {
 	// the profiler runs during the transfer: BenchmarkOverhead's
 	// sampling-only reference (a test hook).
 	deferReading bool
-	cancel       context.CancelFunc
-	readers      sync.WaitGroup
-	mu           sync.Mutex // guards roles' aggregates and sym while rings are read
-	start        time.Time
-	first        time.Time
-	dur          time.Duration
-	result       *Result
+	// unphased leaves the CPU-wide samplers' timers as enabling them
+	// left them, not put in step (see rephase): a test hook, for
+	// BenchmarkOverhead to measure what rephasing does.
+	unphased bool
+	cancel   context.CancelFunc
+	readers  sync.WaitGroup
+	mu       sync.Mutex // guards roles' aggregates and sym while rings are read
+	start    time.Time
+	first    time.Time
+	dur      time.Duration
+	result   *Result
 }
 
 // roleState accumulates one role over cycles.

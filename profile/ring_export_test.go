@@ -17,7 +17,7 @@ func CPUSampleTimes(cpus []int, freqHz, pid int, busy func()) (map[int][]uint64,
 		return nil, false, err
 	}
 	defer closeSamplers(ss)
-	inStep, err := enableSamplers(ss)
+	inStep, err := enableSamplers(ss, true)
 	if err != nil {
 		return nil, false, err
 	}

@@ -140,11 +140,11 @@ func cpusOf(tids []int) []int {
 	return cpus
 }
 
-// enableSamplers starts every sampler, then puts the cpu-clock timers of
-// the CPU-wide ones in step (see rephase). It reports whether they are: a
-// machine too busy to run a pinned thread on time leaves them out of step,
-// which costs throughput, not samples.
-func enableSamplers(ss []*sampler) (inStep bool, err error) {
+// enableSamplers starts every sampler, then, if inPhase, puts the
+// cpu-clock timers of the CPU-wide ones in step (see rephase). It reports
+// whether they are: a machine too busy to run a pinned thread on time
+// leaves them out of step, which costs throughput, not samples.
+func enableSamplers(ss []*sampler, inPhase bool) (inStep bool, err error) {
 	var cpuWide []*sampler
 	for _, s := range ss {
 		if err := s.ev.Enable(); err != nil {
@@ -156,6 +156,9 @@ func enableSamplers(ss []*sampler) (inStep bool, err error) {
 	}
 	if len(cpuWide) < 2 {
 		return true, nil
+	}
+	if !inPhase {
+		return false, nil
 	}
 	return rephase(cpuWide)
 }
