@@ -5,7 +5,7 @@ OUT       ?= pipelab-out
 FUZZTIME  ?= 100000x
 STATICCHECK_VERSION := v0.8.2
 
-.PHONY: build run test bench fuzz lint clean
+.PHONY: build run test bench overhead fuzz lint clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/pipelab
@@ -24,6 +24,17 @@ test:
 bench: build
 	./$(BIN) run --mode all --bytes 1GiB --repeat 5
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 20m ./...
+
+# What profiling costs, per mode (README "Profiling overhead"): the cpu
+# and wall views and perf record -a against unprofiled transfers,
+# interleaved, at 999 and 99 Hz, each as the machine idles and under the
+# keep-cpus-awake request. ROUNDS rounds each; run it on a quiet machine.
+ROUNDS ?= 7
+overhead:
+	@set -e; for args in "" "-overhead.awake" "-overhead.freq 99" "-overhead.freq 99 -overhead.awake"; do \
+	  echo "BenchmarkOverhead -overhead.rounds $(ROUNDS) $$args"; \
+	  $(GO) test -run '^$$' -bench Overhead -benchtime 1x -timeout 60m ./profile -args -overhead.rounds $(ROUNDS) $$args; \
+	done
 
 # Every fuzz target for $(FUZZTIME) each: a count of executions (Nx), not
 # a duration, because with a duration Go 1.26's fuzz coordinator can fail

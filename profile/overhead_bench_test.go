@@ -96,7 +96,9 @@ func BenchmarkOverhead(b *testing.B) {
 	rises := map[string][]float64{}  // finish_task_switch share over the reference's, pp
 	shares := map[string][]float64{} // finish_task_switch share, %
 	base := map[string][]float64{}   // GiB/s without observer, by mode
-	wakes := map[string][]float64{}  // the observer's own switches per second of transfer
+	wakes := map[string][]float64{}  // perf's own switches per second of transfer
+	halts := map[string][]float64{}  // halts per second and pinned CPU, by mode and variant
+	halted := map[string][]float64{} // share of the pinned CPUs' time halted
 	var lost uint64
 	for i := 0; i < b.N*(*overheadRounds); i++ {
 		for _, mode := range modes {
@@ -108,6 +110,12 @@ func BenchmarkOverhead(b *testing.B) {
 				lost += f.lost
 			}
 			base[mode] = append(base[mode], got[variantNone].gibPerSec)
+			for _, v := range variants {
+				if h := got[v].haltsPerSec; h >= 0 {
+					halts[mode+" "+v] = append(halts[mode+" "+v], h)
+					halted[mode+" "+v] = append(halted[mode+" "+v], got[v].halted)
+				}
+			}
 			for _, v := range variants[1:] {
 				k := mode + " " + v
 				ratios[k] = append(ratios[k], got[v].gibPerSec/got[variantNone].gibPerSec)
@@ -127,7 +135,8 @@ func BenchmarkOverhead(b *testing.B) {
 	// lines unless run with -v.
 	for _, mode := range modes {
 		b.ReportMetric(median(base[mode]), mode+"-GiB/s")
-		line := fmt.Sprintf("%-13s ratio (range) / finish_task_switch share%%, rise pp:", mode)
+		line := fmt.Sprintf("%-13s ratio (range) / finish_task_switch share%%, rise pp / halts per s and CPU, halted%%:", mode)
+		line += haltNote(halts[mode+" "+variantNone], halted[mode+" "+variantNone])
 		for _, v := range variants[1:] {
 			k := mode + " " + v
 			r := ratios[k]
@@ -140,13 +149,23 @@ func BenchmarkOverhead(b *testing.B) {
 				b.ReportMetric(median(rs), mode+"-"+v+"-fts-rise-pp")
 				line += fmt.Sprintf(", %+.1f", median(rs))
 			}
+			line += haltNote(halts[k], halted[k])
 			if ws := wakes[k]; len(ws) > 0 {
-				line += fmt.Sprintf(", perf woken %.0f/s", median(ws))
+				line += fmt.Sprintf(", perf ran %.0f/s", median(ws))
 			}
 		}
 		b.Log(line)
 	}
 	b.ReportMetric(float64(lost), "lost")
+}
+
+// haltNote gives the median halts per second and CPU and the median
+// share of time halted, "" when not known.
+func haltNote(hs, shares []float64) string {
+	if len(hs) == 0 {
+		return ""
+	}
+	return fmt.Sprintf(" / %.0f/s %.0f%%", median(hs), 100*median(shares))
 }
 
 // overheadVariantNames returns the baseline and the variants to measure
@@ -206,6 +225,10 @@ type overheadFigures struct {
 	// threads were switched in and out per second while recording; -1
 	// for the others.
 	switchesPerSec float64
+	// haltsPerSec is how often each pinned CPU entered a halting idle
+	// state per second of the transfer (-1: not known), and halted the
+	// share of their time spent there (idleWatch).
+	haltsPerSec, halted float64
 }
 
 // ftsMax is the larger of the roles' finish_task_switch shares.
@@ -250,11 +273,13 @@ func overheadRun(b *testing.B, mode string, size int64, v string) overheadFigure
 			profile.Unphased(p)
 		}
 	}
-	res, err := bench.Run(context.Background(), o, obs, nil)
+	w := &idleWatch{inner: obs, cpus: pinnedCPUs(o)}
+	res, err := bench.Run(context.Background(), o, w, nil)
 	if err != nil {
 		b.Fatalf("%s %s: %v", mode, v, err)
 	}
-	f := overheadFigures{gibPerSec: res.Runs[0].GiBPerSec, switchesPerSec: -1}
+	f := overheadFigures{gibPerSec: res.Runs[0].GiBPerSec, switchesPerSec: -1,
+		haltsPerSec: w.haltsPerSec(), halted: w.haltedShare()}
 	if p == nil || v == variantCounted {
 		return f
 	}
@@ -271,27 +296,27 @@ func overheadRun(b *testing.B, mode string, size int64, v string) overheadFigure
 // overheadPerfRun runs one unprofiled transfer of o under perf record
 // -a of the pinned CPUs (variant perf or perf-quiet).
 func overheadPerfRun(b *testing.B, o bench.Options, v string) overheadFigures {
-	var cpus []int
-	for _, c := range []int{o.PinWriter, o.PinReader} {
-		if c >= 0 {
-			cpus = append(cpus, c)
-		}
-	}
 	var extra []string
 	if v == variantPerfQuiet {
 		extra = []string{"-m", "8M"}
 	}
-	r, err := newPerfRecord(cpus, *overheadFreq, extra...)
+	r, err := newPerfRecord(pinnedCPUs(o), *overheadFreq, extra...)
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer r.close()
-	res, err := bench.Run(context.Background(), o, r, nil)
+	w := &idleWatch{inner: r, cpus: pinnedCPUs(o)}
+	res, err := bench.Run(context.Background(), o, w, nil)
 	if err != nil {
 		b.Fatalf("%s %s: %v", o.Mode, v, err)
 	}
-	return overheadFigures{gibPerSec: res.Runs[0].GiBPerSec, fts: r.fts,
-		switchesPerSec: float64(r.switches) / r.enabled.Seconds()}
+	return overheadFigures{
+		gibPerSec:      res.Runs[0].GiBPerSec,
+		fts:            r.fts,
+		switchesPerSec: float64(r.switches) / r.enabled.Seconds(),
+		haltsPerSec:    w.haltsPerSec(),
+		halted:         w.haltedShare(),
+	}
 }
 
 // inclusiveShare is the share of p's samples (its first value) whose
