@@ -63,7 +63,9 @@ var (
 //
 // Per mode it reports the throughput ratio of each variant over the
 // baseline ("write-cpu-ratio", "write-perf-ratio", ...; targets here: cpu
-// at least 0.90 at 999 Hz and 0.97 at 99 Hz, and at least perf's), the
+// at least 0.90 at 999 Hz and 0.97 at 99 Hz), the cpu view's throughput
+// over perf's, round by round ("write-cpu-over-perf"; target: at least
+// 1), the
 // rise of finish_task_switch's inclusive share of the children's samples
 // over the reference's, in percentage points ("write-cpu-fts-rise-pp",
 // "write-wall-fts-rise-pp"; target for the cpu view: at most 3), the
@@ -154,9 +156,29 @@ func BenchmarkOverhead(b *testing.B) {
 				line += fmt.Sprintf(", perf ran %.0f/s", median(ws))
 			}
 		}
+		if cp := againstPerf(ratios[mode+" "+variantCPU], ratios[mode+" "+variantPerf]); len(cp) > 0 {
+			b.ReportMetric(median(cp), mode+"-cpu-over-perf")
+			won := 0
+			for _, x := range cp {
+				if x >= 1 {
+					won++
+				}
+			}
+			line += fmt.Sprintf("  cpu/perf %.3f (%s), cpu ahead in %d of %d rounds", median(cp), fmtRange(cp), won, len(cp))
+		}
 		b.Log(line)
 	}
 	b.ReportMetric(float64(lost), "lost")
+}
+
+// againstPerf divides, round by round, the cpu view's ratio by perf's:
+// the cpu view's throughput over perf record's in the same round.
+func againstPerf(cpu, perf []float64) []float64 {
+	var out []float64
+	for i := range min(len(cpu), len(perf)) {
+		out = append(out, cpu[i]/perf[i])
+	}
+	return out
 }
 
 // haltNote gives the median halts per second and CPU and the median
