@@ -32,11 +32,11 @@ var (
 	cpuidleDriver = "/sys/devices/system/cpu/cpuidle/current_driver"
 )
 
-// HoldCPUsAwake sets a PM QoS request for 0µs of idle exit latency and
+// holdCPUsAwake sets a PM QoS request for 0µs of idle exit latency and
 // returns the function that drops it. It fails, changing nothing, when
 // no cpuidle driver would honour the request or the request file cannot
 // be opened.
-func HoldCPUsAwake() (release func() error, err error) {
+func holdCPUsAwake() (release func() error, err error) {
 	b, err := os.ReadFile(cpuidleDriver)
 	driver := strings.TrimSpace(string(b))
 	if err != nil || driver == "" || driver == "none" {
@@ -60,10 +60,10 @@ func HoldCPUsAwake() (release func() error, err error) {
 	return f.Close, nil
 }
 
-// ProbeCPUsAwake sets and at once drops the request of HoldCPUsAwake: nil
+// ProbeCPUsAwake sets and at once drops the request of holdCPUsAwake: nil
 // when Options.KeepCPUsAwake can work here, else why not.
 func ProbeCPUsAwake() error {
-	release, err := HoldCPUsAwake()
+	release, err := holdCPUsAwake()
 	if err != nil {
 		return err
 	}

@@ -18,14 +18,14 @@ func TestHoldCPUsAwakeUnavailable(t *testing.T) {
 	}
 	defer func(d, l string) { cpuidleDriver, cpuDMALatency = d, l }(cpuidleDriver, cpuDMALatency)
 	cpuidleDriver = none
-	if _, err := HoldCPUsAwake(); err == nil || !strings.Contains(err.Error(), "no CPU idle driver") {
+	if _, err := holdCPUsAwake(); err == nil || !strings.Contains(err.Error(), "no CPU idle driver") {
 		t.Errorf("driver none: got %v, want no CPU idle driver", err)
 	}
 	if err := os.WriteFile(none, []byte("haltpoll\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	cpuDMALatency = filepath.Join(dir, "nope")
-	if _, err := HoldCPUsAwake(); err == nil || err.Error() != "open "+cpuDMALatency+": no such file or directory" {
+	if _, err := holdCPUsAwake(); err == nil || err.Error() != "open "+cpuDMALatency+": no such file or directory" {
 		t.Errorf("missing file: got %v", err)
 	}
 }
@@ -33,7 +33,7 @@ func TestHoldCPUsAwakeUnavailable(t *testing.T) {
 // TestHoldCPUsAwake holds the real request and reads the kernel's
 // aggregate back: 0µs while held, something else once dropped.
 func TestHoldCPUsAwake(t *testing.T) {
-	release, err := HoldCPUsAwake()
+	release, err := holdCPUsAwake()
 	if err != nil {
 		t.Skipf("keep CPUs awake: %v", err)
 	}

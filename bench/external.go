@@ -136,14 +136,10 @@ func commandEnv() []string {
 	return env
 }
 
-// TermGrace is how long the runner waits for an external command to
+// termGrace is how long the runner waits for an external command to
 // exit after SIGTERM before it sends SIGKILL; a variable so tests can
 // shorten it.
 var termGrace = 2 * time.Second
-
-// TermGrace returns how long an external command has between SIGTERM and
-// SIGKILL when the runner stops it.
-func TermGrace() time.Duration { return termGrace }
 
 // stopCommand stops an external command and reaps it: SIGTERM to its
 // process group (the command and whatever it forked), SIGKILL to the
@@ -263,7 +259,7 @@ type CommandStatus struct {
 	// a failure.
 	AfterClose bool
 	// Stopped is set when the runner stopped the command (SIGTERM, then
-	// SIGKILL after TermGrace).
+	// SIGKILL after a grace period).
 	Stopped bool
 }
 

@@ -33,7 +33,7 @@ func Run(ctx context.Context, o Options, obs Observer, progress func(Progress)) 
 		return nil, err
 	}
 	if o.KeepCPUsAwake {
-		release, err := HoldCPUsAwake()
+		release, err := holdCPUsAwake()
 		if err != nil {
 			return nil, fmt.Errorf("keep CPUs awake: %w", err)
 		}
