@@ -361,7 +361,7 @@ func (p *Profiler) Attach(writer, reader int) error {
 
 // openSamplers opens the samplers of the current cycle: one per CPU the
 // children's threads may run on, or, if CPU-wide events are refused or
-// p.perThread is set, one per thread.
+// p.perThread is set, one per thread and CPU it may run on.
 func (p *Profiler) openSamplers() error {
 	if !p.perThread {
 		cpus := cpusOf(p.tids)
@@ -381,16 +381,18 @@ func (p *Profiler) openSamplers() error {
 	}
 	for _, r := range p.roles {
 		for _, tid := range r.tids {
-			s, warns, err := openSampler(p.cfg.Event, tid, perf.AnyCPU, p.cfg.FreqHz, threadRingPages, p.userOnly)
-			if p.degradeToUser(err) {
-				s, warns, err = openSampler(p.cfg.Event, tid, perf.AnyCPU, p.cfg.FreqHz, threadRingPages, true)
+			for _, cpu := range cpusOf([]int{tid}) {
+				s, warns, err := openSampler(p.cfg.Event, tid, cpu, p.cfg.FreqHz, threadRingPages, p.userOnly)
+				if p.degradeToUser(err) {
+					s, warns, err = openSampler(p.cfg.Event, tid, cpu, p.cfg.FreqHz, threadRingPages, true)
+				}
+				if err != nil {
+					return err
+				}
+				s.role = r
+				p.samplers = append(p.samplers, s)
+				p.warnAll(warns)
 			}
-			if err != nil {
-				return err
-			}
-			s.role = r
-			p.samplers = append(p.samplers, s)
-			p.warnAll(warns)
 		}
 	}
 	return nil

@@ -2,6 +2,7 @@ package profile_test
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"sort"
 	"strconv"
@@ -10,6 +11,7 @@ import (
 
 	pprof "github.com/google/pprof/profile"
 
+	"github.com/pipelab/pipelab/bench"
 	"github.com/pipelab/pipelab/profile"
 )
 
@@ -248,5 +250,35 @@ func TestProfileRepeat(t *testing.T) {
 	}
 	if got := labelValues(roundTrip(t, "writer", w.Profile), "pid"); strings.Count(got, ",") != 1 {
 		t.Errorf("writer pid labels: got %s, want two", got)
+	}
+}
+
+// TestProfilePerThreadFollowsForks runs the per-thread fallback on a
+// writer command that forks a pipeline: the samplers are inherited, so
+// both cat processes have samples in the writer role, each on its CPU.
+func TestProfilePerThreadFollowsForks(t *testing.T) {
+	mustHavePerfEvents(t)
+	p, err := profile.New(profile.Config{FreqHz: 999, Mode: "cats"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	profile.SampleEachThread(p)
+	o := bench.DefaultOptions()
+	o.Mode, o.Bytes, o.Repeat, o.WriterCmd = "write", 128<<20, 1, "cat /dev/zero | cat"
+	if _, err := bench.Run(context.Background(), o, p, nil); err != nil {
+		t.Fatal(err)
+	}
+	w := p.Result().Roles[0]
+	pids := map[string]bool{}
+	for _, s := range roundTrip(t, "writer", w.Profile).Sample {
+		if c := s.Label["comm"]; len(c) == 1 && c[0] == "cat" {
+			pids[s.Label["pid"][0]] = true
+			if len(s.Label["cpu"]) != 1 {
+				t.Fatalf("a sample of cat has labels %v, want a cpu", s.Label)
+			}
+		}
+	}
+	if len(pids) < 2 {
+		t.Errorf("got samples of cat from pids %v in the writer role, want two processes", pids)
 	}
 }

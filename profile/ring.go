@@ -26,7 +26,9 @@ const threadRingPages = 128
 const smallRingPages = 16
 
 // readRing feeds the records of s until ctx is cancelled (Stop) or, for a
-// per-thread sampler, its thread exits; then it disables the event and
+// per-thread sampler, its thread and what it created have exited
+// (ErrDisabled: the kernel hangs up an inherited event only once its
+// children are gone too); then it disables the event and
 // drains what the ring still holds. ReadRawRecord is not safe for
 // concurrent use on one event, so each sampler has its own reader.
 func (p *Profiler) readRing(ctx context.Context, s *sampler) {

@@ -21,12 +21,16 @@ import (
 // VM each reprogramming exits to the hypervisor. A CPU-wide event's timer
 // just runs, so the children pay only for the samples themselves.
 // Per-thread events remain the fallback where CPU-wide events are refused
-// (kernel.perf_event_paranoid 1 without CAP_PERFMON).
+// (kernel.perf_event_paranoid 1 without CAP_PERFMON). They are inherited,
+// so that the threads and processes a child creates are sampled too (an
+// external command's pipeline), and the kernel mmaps an inherited
+// per-task event only when it is bound to a CPU (perf_mmap): there is one
+// per thread and CPU it may run on.
 
 // sampler is one cpu-clock sampling event and its ring.
 type sampler struct {
 	ev  *perf.Event
-	cpu int // -1 for a per-thread sampler
+	cpu int
 	tid int // -1 for a CPU-wide sampler
 	// event is the sampled event's name (EventCPUClock, EventCycles).
 	event string
@@ -45,22 +49,24 @@ type sampler struct {
 
 // name identifies the sampler in messages.
 func (s *sampler) name() string {
-	if s.cpu >= 0 {
-		return fmt.Sprintf("cpu %d", s.cpu)
+	if s.tid >= 0 {
+		return fmt.Sprintf("tid %d cpu %d", s.tid, s.cpu)
 	}
-	return fmt.Sprintf("tid %d", s.tid)
+	return fmt.Sprintf("cpu %d", s.cpu)
 }
 
-// openSampler opens cpu-clock sampling at freqHz on tid (cpu -1) or on
-// every task of cpu (tid -1), and maps a ring of pages, or of
-// smallRingPages when the locked-memory limit refuses that.
+// openSampler opens cpu-clock sampling at freqHz on every task of cpu
+// (tid -1), or on tid and what it creates while they run on cpu, and maps
+// a ring of pages, or of smallRingPages when the locked-memory limit
+// refuses that.
 func openSampler(event string, tid, cpu, freqHz, pages int, userOnly bool) (*sampler, []string, error) {
 	attr := samplingAttr(event, freqHz)
 	if userOnly {
 		excludeKernel(&attr)
 	}
 	s := &sampler{cpu: cpu, tid: tid, event: event}
-	if cpu < 0 {
+	if tid >= 0 {
+		attr.Options.Inherit = true
 		attr.SampleFormat.CPU = true
 		s.format.cpu = true
 	}
@@ -150,7 +156,7 @@ func enableSamplers(ss []*sampler, inPhase bool) (inStep bool, err error) {
 		if err := s.ev.Enable(); err != nil {
 			return false, fmt.Errorf("enable %s %s: %w", s.event, s.name(), err)
 		}
-		if s.cpu >= 0 && s.periodNS > 0 { // cpu-clock timers only
+		if s.tid < 0 && s.periodNS > 0 { // CPU-wide cpu-clock timers only
 			cpuWide = append(cpuWide, s)
 		}
 	}
