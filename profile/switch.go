@@ -31,9 +31,12 @@ const switchRingPages = 256
 // command's pipeline and workers are followed from their first
 // instruction, as the CPU-wide samplers follow them through fork records.
 // The kernel mmaps an inherited per-task event only when it is bound to a
-// CPU (perf_mmap), so there is one event per thread and CPU it may run on,
-// and a thread that migrates leaves its records in two rings; stopWall
-// puts each thread's records back in time order.
+// CPU (perf_mmap), so there is one event per thread and CPU it may run on.
+// A pinned thread's one ring holds its records and those of what it
+// creates in time order, and its reader feeds them into their timelines
+// at once; where a thread may run on several CPUs, a thread that migrates
+// leaves its records in two rings, so the readers log them (memory grows
+// with the switches) and stopWall puts each thread's back in time order.
 //
 // The user part of the callchain is left out: the kernel stack already
 // names the blocking site and the system call, and on this VM the user
@@ -83,6 +86,13 @@ type switchEvent struct {
 	log  []switchRecord
 	lost uint64
 	bad  int
+	// live feeds the records into timelines as they are read instead of
+	// logging them: the event is its thread's only one (one CPU). born
+	// holds the timelines of the threads created since the attach, which
+	// start at startNS.
+	live    bool
+	born    map[uint32]*timeline
+	startNS int64
 	// chains interns the switch-out callchains: a thread blocks in a few
 	// places, so a log of many switches holds few distinct stacks.
 	chains map[string]string
@@ -130,13 +140,15 @@ func (p *Profiler) attachWall(r *roleState, pid int, tids []int) {
 	}
 	for _, tid := range tids {
 		tl := newTimeline(uint32(pid), uint32(tid), 0)
-		for _, cpu := range cpusOf([]int{tid}) {
+		cpus := cpusOf([]int{tid})
+		for _, cpu := range cpus {
 			ev, err := openSwitch(tid, cpu)
 			if err != nil {
 				p.fallBackToCPU(err)
 				return
 			}
-			r.wall.events = append(r.wall.events, &switchEvent{ev: ev, tl: tl, chains: map[string]string{}})
+			r.wall.events = append(r.wall.events, &switchEvent{ev: ev, tl: tl, chains: map[string]string{},
+				live: len(cpus) == 1, born: map[uint32]*timeline{}})
 		}
 	}
 }
@@ -165,6 +177,7 @@ func (p *Profiler) startWall(ctx context.Context) error {
 		r.wall.startNS = now
 		for _, se := range r.wall.events {
 			se.tl.startNS, se.tl.lastNS, se.tl.inNS = now, now, now
+			se.startNS = now
 			p.readers.Add(1)
 			go p.readSwitches(ctx, se)
 		}
@@ -203,7 +216,8 @@ func (p *Profiler) readSwitches(ctx context.Context, se *switchEvent) {
 	}
 }
 
-// handle decodes one raw record and logs it.
+// handle decodes one raw record and feeds it into its thread's timeline
+// (live) or logs it.
 func (se *switchEvent) handle(raw *perf.RawRecord) {
 	var rec record
 	if err := decodeBody(uint32(raw.Header.Type), raw.Header.Misc, raw.Data, &rec); err != nil {
@@ -218,6 +232,13 @@ func (se *switchEvent) handle(raw *perf.RawRecord) {
 	default:
 		return
 	}
+	if rec.tid == 0 || rec.pid == ^uint32(0) {
+		return // no task: a record the kernel wrote for none
+	}
+	if se.live {
+		se.timeline(rec.pid, rec.tid).handle(&rec)
+		return
+	}
 	sr := switchRecord{timeNS: int64(rec.time), pid: rec.pid, tid: rec.tid, typ: rec.typ, misc: rec.misc}
 	if len(rec.chain) > 0 {
 		c, ok := se.chains[string(rec.chain)]
@@ -228,6 +249,20 @@ func (se *switchEvent) handle(raw *perf.RawRecord) {
 		sr.chain = c
 	}
 	se.log = append(se.log, sr)
+}
+
+// timeline returns the live event's timeline of tid, creating it for a
+// thread born since the attach.
+func (se *switchEvent) timeline(pid, tid uint32) *timeline {
+	if tid == se.tl.tid {
+		return se.tl
+	}
+	tl := se.born[tid]
+	if tl == nil {
+		tl = newTimeline(pid, tid, se.startNS)
+		se.born[tid] = tl
+	}
+	return tl
 }
 
 // stopWall feeds every thread's logged records, in time order, into its
@@ -259,12 +294,12 @@ func (p *Profiler) stopWall(stopNS int64) {
 	p.stopWakes()
 }
 
-// cycleTimelines returns the timelines of the current cycle fed with the
-// logs of its switch events: the attached threads' first, then the ones
-// the logs found, by tid. Each thread's records are sorted by time, since
-// a thread that moved between CPUs left them in two rings (a thread's
-// records on one CPU are in order already, and a stable sort keeps them
-// so).
+// cycleTimelines returns the timelines of the current cycle, the logs of
+// its switch events fed in: the attached threads' first, then those of
+// the threads born since, by tid. Each thread's logged records are sorted
+// by time, since a thread that moved between CPUs left them in two rings
+// (a thread's records on one CPU are in order already, and a stable sort
+// keeps them so).
 func (w *wallRole) cycleTimelines() []*timeline {
 	byTid := map[uint32]*timeline{}
 	var out []*timeline
@@ -274,16 +309,21 @@ func (w *wallRole) cycleTimelines() []*timeline {
 			out = append(out, se.tl)
 		}
 	}
+	var born []uint32
+	for _, se := range w.events {
+		for tid, tl := range se.born {
+			if byTid[tid] == nil {
+				byTid[tid] = tl
+				born = append(born, tid)
+			}
+		}
+	}
 	logs := map[uint32][]switchRecord{}
 	for _, se := range w.events {
 		for _, sr := range se.log {
-			if sr.tid == 0 || sr.pid == ^uint32(0) {
-				continue // no task: a record the kernel wrote for none
-			}
 			logs[sr.tid] = append(logs[sr.tid], sr)
 		}
 	}
-	var born []uint32
 	for tid, l := range logs {
 		if byTid[tid] == nil {
 			tl := newTimeline(l[0].pid, tid, w.startNS)

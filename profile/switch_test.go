@@ -81,3 +81,38 @@ func TestCycleTimelines(t *testing.T) {
 		}
 	}
 }
+
+// TestLiveTimelines plays the one ring of a pinned thread's switch event,
+// which its reader feeds into the timelines as it reads: the attached
+// thread's and, from its first run, that of a process it forked.
+func TestLiveTimelines(t *testing.T) {
+	root := newTimeline(pid, tid, 5)
+	se := &switchEvent{tl: root, chains: map[string]string{}, live: true, born: map[uint32]*timeline{}, startNS: 5}
+	const kid = 200
+	logInto(se,
+		taskSynth(recordSample, 0, pid, tid, 10, chainWrite...),
+		taskSynth(recordSwitch, miscSwitchOut, pid, tid, 10),
+		taskSynth(recordSwitch, 0, kid, kid, 15),
+		taskSynth(recordSample, 0, kid, kid, 25, chainRead...),
+		taskSynth(recordSwitch, miscSwitchOut, kid, kid, 25),
+		taskSynth(recordSwitch, 0, pid, tid, 25),
+		taskSynth(recordSwitch, 0, kid, kid, 40),
+		taskSynth(recordExit, 0, kid, kid, 50),
+	)
+	if len(se.log) != 0 {
+		t.Errorf("a live event logged %d records, want none", len(se.log))
+	}
+	tls := (&wallRole{events: []*switchEvent{se}, startNS: 5}).cycleTimelines()
+	if len(tls) != 2 || tls[0] != root || tls[1].tid != kid {
+		t.Fatalf("got %d timelines, want the attached thread's, then pid %d's", len(tls), kid)
+	}
+	for _, tl := range tls {
+		tl.stop(60)
+	}
+	if got := [3]int64{root.wallNS(), root.onNS, root.offNS}; got != [3]int64{55, 40, 15} {
+		t.Errorf("attached thread: got wall, on, off %v, want [55 40 15]", got)
+	}
+	if got := [3]int64{tls[1].wallNS(), tls[1].onNS, tls[1].offNS}; got != [3]int64{35, 20, 15} || offByChain(tls[1])[chainRead[1]] != 15 {
+		t.Errorf("forked process: got wall, on, off %v and %d ns at its read, want [35 20 15] and 15", got, offByChain(tls[1])[chainRead[1]])
+	}
+}

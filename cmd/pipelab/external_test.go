@@ -342,8 +342,20 @@ func TestProfileCommandMainProgram(t *testing.T) {
 // processes (waiting on their pipes), each with its pid, tid and comm.
 func TestProfileForkingCommandWall(t *testing.T) {
 	testenv.Require(t, profile.ProbeContextSwitches(), "context-switch events")
-	dir := profileCommand(t, "--view", "wall", "--writer-cmd", "cat /dev/zero | cat", "--bytes", "128MiB")
-	p := readProfile(t, filepath.Join(dir, "cat.writer.wall.pb.gz"))
+	// Pinned, each ring holds a thread's records in order; unpinned, a
+	// process that moves leaves them in two rings.
+	for _, pin := range []string{"0,1", "none"} {
+		t.Run("pin "+pin, func(t *testing.T) {
+			dir := profileCommand(t, "--view", "wall", "--pin", pin, "--writer-cmd", "cat /dev/zero | cat", "--bytes", "128MiB")
+			checkForkedSleeps(t, readProfile(t, filepath.Join(dir, "cat.writer.wall.pb.gz")))
+		})
+	}
+}
+
+// checkForkedSleeps wants the sleeps of the shell and of both cats in
+// the wall profile p.
+func checkForkedSleeps(t *testing.T, p *pprof.Profile) {
+	t.Helper()
 	off := -1
 	for i, st := range p.SampleType {
 		if st.Type == "offcpu" {
