@@ -25,9 +25,10 @@
 // cpu view opens no switch event and its profiles are the same in both
 // views.
 //
-// profile never starts a process and never writes a file: it observes the
-// children bench starts and returns pprof values, which the caller saves
-// (report.SaveStep). It imports neither bench nor report.
+// profile never starts a process, never writes a file and never spells a
+// flag of the command line (a *ConfigError names fields of Config): it
+// observes the children bench starts and returns pprof values, which the
+// caller saves (report.SaveStep). It imports neither bench nor report.
 package profile
 
 import (
