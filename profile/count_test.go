@@ -2,6 +2,7 @@ package profile_test
 
 import (
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -85,7 +86,9 @@ func TestCountedMatchesKernelAccounting(t *testing.T) {
 	}
 	var before, after unix.Rusage
 	unix.Getrusage(unix.RUSAGE_CHILDREN, &before)
+	steal0 := stealNS(t)
 	runPair(t, "write", 512<<20, p.Counting())
+	steal := stealNS(t) - steal0
 	unix.Getrusage(unix.RUSAGE_CHILDREN, &after)
 	c := map[string]float64{}
 	for _, r := range p.Result().Roles {
@@ -101,14 +104,18 @@ func TestCountedMatchesKernelAccounting(t *testing.T) {
 		got    float64
 		kernel float64
 		low    float64 // the least share of the kernel's figure the transfer must account for
+		extra  float64 // what the count may hold that the kernel's figure leaves out
 	}{
-		{"task-clock", c["task-clock"], cpuNS, 0.5},
-		{"context-switches", c["context-switches"], switches, 0.9},
-		{"page-faults", c["page-faults"], faults, 0},
+		// The scheduler's runtime, which rusage reports, leaves out the
+		// time the hypervisor stole from a running task; task-clock, on
+		// the perf clock, keeps it.
+		{"task-clock", c["task-clock"], cpuNS, 0.5, steal},
+		{"context-switches", c["context-switches"], switches, 0.9, 0},
+		{"page-faults", c["page-faults"], faults, 0, 0},
 	} {
-		t.Logf("%s: counted %.0f, kernel's rusage %.0f", k.name, k.got, k.kernel)
-		if k.got > k.kernel*1.02+10 || k.got < k.kernel*k.low {
-			t.Errorf("%s: counted %.0f, want between %.0f%% and 100%% of the kernel's %.0f", k.name, k.got, 100*k.low, k.kernel)
+		t.Logf("%s: counted %.0f, kernel's rusage %.0f (+%.0f stolen)", k.name, k.got, k.kernel, k.extra)
+		if k.got > k.kernel*1.02+k.extra+10 || k.got < k.kernel*k.low {
+			t.Errorf("%s: counted %.0f, want between %.0f%% and 100%% of the kernel's %.0f (+%.0f stolen)", k.name, k.got, 100*k.low, k.kernel, k.extra)
 		}
 	}
 }
@@ -164,4 +171,26 @@ func TestProfileCycles(t *testing.T) {
 	if !strings.Contains(c, "sampling: cycles at 999 Hz") || strings.Contains(c, "irq-enable") {
 		t.Errorf("comments do not say cycles was sampled, or carry the cpu-clock caveat:\n%s", c)
 	}
+}
+
+// stealNS is the time the hypervisor has stolen from this machine's CPUs,
+// all of them (the children run pinned on some of them), in nanoseconds:
+// the steal column of /proc/stat's cpu line, in USER_HZ ticks of 10 ms.
+func stealNS(t *testing.T) float64 {
+	t.Helper()
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		t.Fatal(err)
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	f := strings.Fields(line)
+	if len(f) < 9 || f[0] != "cpu" {
+		t.Fatalf("/proc/stat starts %q, want the cpu line with a steal column", line)
+	}
+	ticks, err := strconv.ParseFloat(f[8], 64)
+	if err != nil {
+		t.Fatalf("/proc/stat steal %q: %v", f[8], err)
+	}
+	const userHZ = 100 // sysconf(_SC_CLK_TCK) on Linux
+	return ticks * 1e9 / userHZ
 }
