@@ -169,8 +169,36 @@ func runChild(role string) error {
 	if err != nil {
 		return err
 	}
+	if tid := unix.Gettid(); tid != c.rep.TID {
+		return fmt.Errorf("hot loop moved from thread %d to thread %d: its pinning, name and per-thread profile do not follow it", c.rep.TID, tid)
+	}
 	send(childMsg{Kind: "result", Report: &c.rep})
 	return nil
+}
+
+// unlocked runs a hot loop with the goroutine unlocked from its thread,
+// and locks it again after.
+//
+// Why: the Go runtime's sysmon asks a goroutine that has run for 10ms
+// without passing through the scheduler to yield (it cannot see that a
+// raw call blocked meanwhile), and the goroutine does so at the next
+// function call. A goroutine locked to its thread cannot simply be picked
+// up again by that thread: the runtime parks the thread, hands the P to
+// another thread, which finds the goroutine and wakes the locked thread
+// to run it (runtime.stoplockedm, then runtime.startlockedm). That was a
+// sleep and a wake-up of the hot thread every few tens of milliseconds,
+// and a run of one of the runtime's threads on the hot CPU, in every
+// mode; in busy mode they were most of its sleeps. Unlocked, the yield puts the goroutine on
+// the run queue and the same thread takes it straight back, with no
+// sleep: GOMAXPROCS is 1, so only the thread holding the one P runs Go
+// code, and nothing in a hot loop gives the P up (raw calls, rawsys.go,
+// not even poll; no allocation with the GC off; no channel or timer).
+// The thread stays the one setup pinned, named and reported as TID, and
+// the child fails if the loop ever ends on another one.
+func unlocked(loop func() error) error {
+	runtime.UnlockOSThread()
+	defer runtime.LockOSThread()
+	return loop()
 }
 
 // setup does everything before the gate: pin, map the counters and the

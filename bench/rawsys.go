@@ -27,7 +27,10 @@ import (
 // thread while a call blocks: GOMAXPROCS is 1, the GC is off, and the
 // runner talks to the child through shared memory and signals. Go's
 // signal handlers use SA_RESTART, so a signal restarts a blocked call or
-// returns EINTR, which the loops handle.
+// returns EINTR, which the loops handle. It also keeps the hot loop on
+// its thread once unlocked from it (see unlocked in child.go): a call
+// that passes through the runtime's entersyscall may lose the P to
+// another thread, a raw call cannot.
 
 // rawErr turns a raw call's errno into an error (nil for 0), comparable
 // with == to unix.EAGAIN and the like.
@@ -59,6 +62,13 @@ func rawRead(fd int, b []byte) (int, error) {
 // rawVmsplice is vmsplice(2) of iov into the pipe fd.
 func rawVmsplice(fd int, iov []unix.Iovec, flags int) (int, error) {
 	n, _, e := syscall.RawSyscall6(unix.SYS_VMSPLICE, uintptr(fd), uintptr(unsafe.Pointer(&iov[0])), uintptr(len(iov)), uintptr(flags), 0, 0)
+	return int(n), rawErr(e)
+}
+
+// rawPoll is poll(2) of fds without a timeout (ppoll, which every Linux
+// architecture has, with no timeout and no signal mask).
+func rawPoll(fds []unix.PollFd) (int, error) {
+	n, _, e := syscall.RawSyscall6(unix.SYS_PPOLL, uintptr(unsafe.Pointer(&fds[0])), uintptr(len(fds)), 0, 0, 0, 0)
 	return int(n), rawErr(e)
 }
 

@@ -14,9 +14,9 @@ func (c *child) read() error {
 	var err error
 	start := time.Now()
 	if c.p.Reader == "splice" {
-		err = c.spliceLoop()
+		err = c.splice()
 	} else {
-		err = c.readLoop()
+		err = unlocked(c.readLoop)
 	}
 	c.rep.DurationNanos = time.Since(start).Nanoseconds()
 	unix.Close(fdPipe)
@@ -62,14 +62,19 @@ func (c *child) readLoop() error {
 	return nil
 }
 
-// spliceLoop is splice(2) from the pipe to /dev/null: no copy at all.
-func (c *child) spliceLoop() error {
+// splice opens /dev/null and runs spliceLoop into it.
+func (c *child) splice() error {
 	null, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
 	if err != nil {
 		return fmt.Errorf("open %s: %w", os.DevNull, err)
 	}
 	defer null.Close()
 	nfd := int(null.Fd())
+	return unlocked(func() error { return c.spliceLoop(nfd) })
+}
+
+// spliceLoop is splice(2) from the pipe to nfd: no copy at all.
+func (c *child) spliceLoop(nfd int) error {
 	bytes, tries := counterAt(c.shared, offReaderBytes), counterAt(c.shared, offReaderTries)
 	fds := []unix.PollFd{{Fd: fdPipe, Events: unix.POLLIN}}
 	flags := 0

@@ -22,9 +22,9 @@ func (c *child) write() error {
 	start := time.Now()
 	var err error
 	if c.p.Writer == "vmsplice" {
-		err = c.vmspliceLoop()
+		err = unlocked(c.vmspliceLoop)
 	} else {
-		err = c.writeLoop()
+		err = unlocked(c.writeLoop)
 	}
 	c.rep.DurationNanos = time.Since(start).Nanoseconds()
 	unix.Close(fdPipe)
@@ -156,7 +156,7 @@ func (c *child) vmspliceAll(h []byte, off *int64, flags int) (done bool, err err
 func (c *child) poll(fds []unix.PollFd) {
 	for {
 		c.rep.Polls++
-		_, err := unix.Poll(fds, -1)
+		_, err := rawPoll(fds)
 		if err != unix.EINTR {
 			return // readiness or a real error: the next call reports it
 		}
