@@ -219,6 +219,9 @@ func (p *Profiler) readSwitches(ctx context.Context, se *switchEvent) {
 // handle decodes one raw record and feeds it into its thread's timeline
 // (live) or logs it.
 func (se *switchEvent) handle(raw *perf.RawRecord) {
+	if fixtureTap != nil {
+		fixtureTap.switchRecord(se, raw)
+	}
 	var rec record
 	if err := decodeBody(uint32(raw.Header.Type), raw.Header.Misc, raw.Data, &rec); err != nil {
 		se.bad++

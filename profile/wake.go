@@ -32,6 +32,19 @@ import (
 // sched_wakeup may fire on the wakee's CPU when the wake-up is queued
 // there, which loses the waker.
 
+// fixtureTap, when set, is handed what the join works from, as the wall
+// view gets it: the cycle's switch rings in the wall view's order with
+// the window start, every raw record of those rings and of the wake
+// rings, and each thread's window end. wake_fixture_test.go sets it to
+// capture testdata from a real run; it is nil otherwise. The rings'
+// readers call it at once.
+var fixtureTap interface {
+	ring(role string, se *switchEvent, startNS int64)
+	switchRecord(se *switchEvent, raw *perf.RawRecord)
+	wakeRecord(cpu int, raw *perf.RawRecord)
+	windowEnd(tl *timeline)
+}
+
 // wakeTracepoint is the sched tracepoint the wake-ups come from.
 const wakeTracepoint = "sched_waking"
 
@@ -357,6 +370,9 @@ func (p *Profiler) readWakes(ctx context.Context, w *wakeRecorder, we *wakeEvent
 
 // handleWake keeps one wake-up record if its wakee is followed.
 func (p *Profiler) handleWake(w *wakeRecorder, we *wakeEvent, raw *perf.RawRecord) {
+	if fixtureTap != nil {
+		fixtureTap.wakeRecord(we.cpu, raw)
+	}
 	switch uint32(raw.Header.Type) {
 	case recordLost:
 		var rec record
@@ -633,6 +649,16 @@ func (p *Profiler) startWakes(ctx context.Context) {
 	if len(tids) == 0 {
 		return
 	}
+	if fixtureTap != nil {
+		for _, r := range p.roles {
+			if r.wall == nil {
+				continue
+			}
+			for _, se := range r.wall.events {
+				fixtureTap.ring(r.name, se, r.wall.startNS)
+			}
+		}
+	}
 	rec, err := openWakes(tids)
 	if err != nil {
 		p.wake.refused = true
@@ -661,6 +687,9 @@ func (p *Profiler) joinWakes(tl *timeline) {
 	if rec == nil {
 		return
 	}
+	if fixtureTap != nil {
+		fixtureTap.windowEnd(tl)
+	}
 	tl.wake = newWakeSplit()
 	tl.wake.join(tl, rec.byTid[tl.tid])
 }
@@ -678,6 +707,17 @@ func (p *Profiler) stopWakes() {
 // addWakes fills role's wake-up figures and wakers profile from the
 // transfer threads tls; nothing when the wake-ups were not recorded.
 func (p *Profiler) addWakes(tls []*timeline, role *Role, in buildInput) {
+	all := mergeWakes(tls)
+	if all == nil {
+		return
+	}
+	role.Wake = all.figures(p.wake.lost)
+	role.Wakers = p.wakersProfile(all, in)
+}
+
+// mergeWakes merges the wake-up splits of tls; nil when none was
+// recorded.
+func mergeWakes(tls []*timeline) *wakeSplit {
 	var all *wakeSplit
 	for _, tl := range tls {
 		if tl.wake == nil {
@@ -688,11 +728,7 @@ func (p *Profiler) addWakes(tls []*timeline, role *Role, in buildInput) {
 		}
 		all.merge(tl.wake)
 	}
-	if all == nil {
-		return
-	}
-	role.Wake = all.figures(p.wake.lost)
-	role.Wakers = p.wakersProfile(all, in)
+	return all
 }
 
 // wakeWarnings says what makes the wakers approximate.
