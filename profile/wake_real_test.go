@@ -3,6 +3,7 @@ package profile_test
 import (
 	"fmt"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -120,53 +121,69 @@ func TestWakeSplitAddsUp(t *testing.T) {
 }
 
 // TestWakeBusySleepsLittle wants busy mode under 1% of its wall time in
-// sleeps (waiting plus wake-up latency). On a loaded machine other tasks
-// take the CPUs from the spinners, and a spinner preempted while it holds
-// the pipe's mutex puts the other to sleep on it, so like
-// TestWallBusyModeStaysOnCPU it tries three runs and skips, saying so,
-// when none sleeps little but every one has a spinner preempted for 1% of
-// its wall time or more. Each run moves 16GiB, so that the fixed cost of
-// the start (the children's first sleeps as the gate opens, a few ms on a
-// loaded machine) stays under 1%.
+// sleeps (waiting plus wake-up latency), whoever ended them, in one of
+// three runs, and no run with more than a few sleeps ended by the role's
+// own process: bench's hot loops never hand their thread to the Go
+// runtime (bench.unlocked), which did so about every 25ms when the loops
+// ran locked to their thread. Each run moves 16GiB, so that the fixed
+// cost of the start (the children's first sleeps as the gate opens, a
+// few ms on a loaded machine) stays under 1%.
+//
+// What busy mode still sleeps on is the pipe's mutex, and that part is
+// the kernel's: vmsplice and splice_from_pipe both take pipe->mutex, and
+// a spinner that finds it held spins only while the holder runs; when the
+// holder is preempted with the mutex held (splice_from_pipe reschedules
+// between buffers, mutex held), or when the spinner itself must give the
+// CPU to another task, it sleeps until the holder unlocks. So on a
+// machine where other tasks take the CPUs those sleeps can pass 1%
+// alone: when no run was under 1% but in every run the sleeps other than
+// the pipe mutex's were, or a spinner was preempted for 1% of its wall
+// time, the test skips with the figures.
 func TestWakeBusySleepsLittle(t *testing.T) {
 	var report []string
-	preemptedRuns := 0
+	kernelRuns := 0
 	for try := 1; try <= 3; try++ {
 		res := wakeProfile(t, "busy", 16<<30)
-		little, preempted := true, false
+		little, kernel := true, true
 		for _, r := range res.Roles {
-			// Sleeps a role's own process ended are the Go runtime
-			// handing the locked transfer thread back (runtime.startlockedm
-			// after a park), not the pipe: they are logged, and left out.
-			self := sleepWokenBy(r.Wakers, r.Name)
-			slept := r.Wake.WaitingNanos + r.Wake.WakeupNanos - self
-			line := fmt.Sprintf("run %d %s: slept %v of %v wall (%d sleeps; %v more woken by its own process), %v preempted\n%s", try, r.Name,
-				ms(slept), ms(r.WallNanos), r.Wakeups, ms(self), ms(r.PreemptedNanos), topWakers(r.Wakers))
+			slept := r.Wake.WaitingNanos + r.Wake.WakeupNanos
+			mutex := mutexSleepNS(r.Wakers)
+			var by []string
+			for _, w := range r.Wake.Wakers {
+				by = append(by, fmt.Sprintf("%v by %s in %d sleeps", ms(w.SleepNanos), w.Waker, w.Sleeps))
+				if w.Waker == r.Name && w.Sleeps > 3 {
+					t.Errorf("run %d %s: %d sleeps ended by its own process (%v), want at most 3: the Go runtime parks the transfer thread\n%s", try, r.Name, w.Sleeps, ms(w.SleepNanos), topWakers(r.Wakers))
+				}
+			}
+			line := fmt.Sprintf("run %d %s: slept %v of %v wall, %v of it on the pipe's mutex (%d sleeps: %s), %v preempted\n%s", try, r.Name,
+				ms(slept), ms(r.WallNanos), ms(mutex), r.Wakeups, strings.Join(by, ", "), ms(r.PreemptedNanos), topWakers(r.Wakers))
 			t.Log(line)
 			report = append(report, line)
 			little = little && slept*100 < r.WallNanos
-			preempted = preempted || r.PreemptedNanos*100 >= r.WallNanos
+			kernel = kernel && ((slept-mutex)*100 < r.WallNanos || r.PreemptedNanos*100 >= r.WallNanos)
 		}
 		if little {
 			return
 		}
-		if preempted {
-			preemptedRuns++
+		if kernel {
+			kernelRuns++
 		}
 	}
-	if preemptedRuns == 3 {
+	if kernelRuns == 3 {
 		load, _ := os.ReadFile("/proc/loadavg")
-		t.Skipf("busy mode slept 1%% or more in three runs, each with a spinner preempted by other tasks (load average %s): this machine is too busy to check it", strings.Fields(string(load) + " ?")[0])
+		t.Skipf("busy mode slept 1%% or more in three runs, on the pipe's mutex or with a spinner preempted by other tasks (load average %s): the kernel's part, see the log", strings.Fields(string(load) + " ?")[0])
 	}
-	t.Errorf("busy mode: want under 1%% of wall time asleep (woken by the other role, an interrupt or another task) for both roles in one of three runs\n%s", strings.Join(report, "\n"))
+	t.Errorf("busy mode: want under 1%% of wall time asleep for both roles in one of three runs\n%s", strings.Join(report, "\n"))
 }
 
-// sleepWokenBy is the sleep, in ns, that waker ended in a wakers profile.
-func sleepWokenBy(p *pprof.Profile, waker string) int64 {
+// mutexSleepNS is the sleep, in ns, that a wakers profile's stacks
+// through __mutex_unlock_slowpath ended: the pipe's mutex, which is the
+// only mutex a busy-mode role sleeps on.
+func mutexSleepNS(p *pprof.Profile) int64 {
 	idx := len(p.SampleType) - 1
 	var ns int64
 	for _, s := range p.Sample {
-		if len(s.Label["waker"]) > 0 && s.Label["waker"][0] == waker {
+		if slices.ContainsFunc(frames(s), func(f string) bool { return strings.HasPrefix(f, "__mutex_unlock_slowpath") }) {
 			ns += s.Value[idx]
 		}
 	}
