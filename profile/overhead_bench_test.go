@@ -76,7 +76,7 @@ var (
 // nothing the reference does not, so its rise measures what reading the
 // rings during the transfer adds; the wall view's is the cost of hooking
 // every switch. With -overhead.awake every variant, the baseline too,
-// runs under the keep-cpus-awake request (bench.HoldCPUsAwake), which
+// runs under the keep-cpus-awake request (Options.KeepCPUsAwake), which
 // takes the idle effect out: a sampler's timer keeps this guest's CPUs
 // from halting between wake-ups and so speeds the blocking modes up.
 // Run it alone, as the ratios are only as good as the machine is quiet:
