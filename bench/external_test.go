@@ -128,7 +128,7 @@ func TestBothSidesCommands(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Run: %v", err)
 	}
-	if r := res.Runs[0]; r.Bytes != 0 || !strings.Contains(strings.Join(res.Warnings, "\n"), "cannot be counted honestly") {
+	if r := res.Runs[0]; r.Bytes != 0 || !strings.Contains(strings.Join(texts(res.Warnings), "\n"), "cannot be counted honestly") {
 		t.Errorf("got %d bytes and warnings %q, want 0 and a warning that the bytes cannot be counted", r.Bytes, res.Warnings)
 	}
 }

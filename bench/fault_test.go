@@ -142,7 +142,7 @@ func TestFaultStall(t *testing.T) {
 				o.Timeout = time.Second
 				start := time.Now()
 				res, err := Run(context.Background(), o, nil, nil)
-				ce := checkFailed(t, res, err, 1, "run 1 of 1: "+role+": made no progress for 1s (--timeout)")
+				ce := checkFailed(t, res, err, 1, "run 1 of 1: "+role+": made no progress for 1s (Timeout)")
 				if ce.Stalled != time.Second || ce.Role != role {
 					t.Errorf("ChildError = %+v, want role %s stalled 1s", ce, role)
 				}
@@ -338,7 +338,7 @@ func TestFaultStopped(t *testing.T) {
 				o := endless(mode)
 				o.Timeout = time.Second
 				res, err := runHurting(t, o, role, syscall.SIGSTOP)
-				ce := checkFailed(t, res, err, 1, "run 1 of 1: "+role+": made no progress for 1s (--timeout)")
+				ce := checkFailed(t, res, err, 1, "run 1 of 1: "+role+": made no progress for 1s (Timeout)")
 				if ce.Role != role {
 					t.Errorf("blamed %s, want %s", ce.Role, role)
 				}

@@ -108,3 +108,12 @@ func procKiB(t *testing.T, pid int, file, name string) int64 {
 	t.Fatalf("no %s in /proc/%d/%s", name, pid, file)
 	return 0
 }
+
+// texts renders warnings as String does, by Go names.
+func texts(ws []Warning) []string {
+	var s []string
+	for _, w := range ws {
+		s = append(s, w.String())
+	}
+	return s
+}

@@ -59,8 +59,8 @@ func TestKnobPipeSizeRoundedUp(t *testing.T) {
 		t.Errorf("F_GETPIPE_SZ after asking 100000: got %d, want %d", got, 128<<10)
 	}
 	want := []string{"pipe size 100000 rounded up to 128KiB by the kernel (a power of two pages)"}
-	if !slices.Equal(res.Warnings, want) {
-		t.Errorf("Warnings = %q, want %q", res.Warnings, want)
+	if got := texts(res.Warnings); !slices.Equal(got, want) {
+		t.Errorf("Warnings = %q, want %q", got, want)
 	}
 }
 

@@ -3,7 +3,10 @@ package bench
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"time"
+
+	"github.com/pipelab/pipelab/internal/fielderr"
 )
 
 // monitor waits for both children once the gate is open, calling progress
@@ -76,9 +79,15 @@ func (r *runner) writerClosedOut(readerDone bool) bool {
 // stopLate stops a command that did not exit within stopGrace of its
 // peer closing the pipe, and says so.
 func (r *runner) stopLate(k *kid, why string) {
-	r.warnings = append(r.warnings, fmt.Sprintf("%s command %q did not exit within %s of %s: stopped it (SIGTERM, SIGKILL %s later)",
-		k.role, k.command, stopGrace, why, termGrace))
+	r.warnings = append(r.warnings, lateWarning(k.role, k.command, why))
 	k.kill()
+}
+
+// lateWarning says that role's command did not exit within stopGrace of
+// why, and was stopped.
+func lateWarning(role, command, why string) Warning {
+	return warnf("%s command %s did not exit within %s of %s: stopped it (SIGTERM, SIGKILL %s later)",
+		role, fielderr.Escape(strconv.Quote(command)), stopGrace, why, termGrace)
 }
 
 // fail handles k's abnormal exit: stop the other child, then blame the
@@ -208,7 +217,7 @@ func (r *runner) complete() (*RunResult, error) {
 			return r.partial(), fmt.Errorf("reader took %d bytes, want %d (a pipelab bug)", rep.Bytes, r.o.Bytes)
 		}
 		if rep.Bytes < r.o.Bytes {
-			r.warnings = append(r.warnings, fmt.Sprintf("the writer command closed the pipe after %s, before --bytes %s",
+			r.warnings = append(r.warnings, warnf("the writer command closed the pipe after %s, before {Bytes} %s",
 				FormatSize(rep.Bytes), FormatSize(r.o.Bytes)))
 		}
 		rr.Bytes, rr.Duration = rep.Bytes, time.Duration(rep.DurationNanos)
@@ -219,7 +228,7 @@ func (r *runner) complete() (*RunResult, error) {
 			return r.partial(), fmt.Errorf("writer exited without a result (a pipelab bug)")
 		}
 		if rep.Bytes < r.o.Bytes {
-			r.warnings = append(r.warnings, fmt.Sprintf("the reader command closed the pipe after taking at most %s, before --bytes %s (the rest of what pipelab's writer wrote, up to a pipe's worth, may have gone unread)",
+			r.warnings = append(r.warnings, warnf("the reader command closed the pipe after taking at most %s, before {Bytes} %s (the rest of what pipelab's writer wrote, up to a pipe's worth, may have gone unread)",
 				FormatSize(rep.Bytes), FormatSize(r.o.Bytes)))
 		}
 		rr.Bytes, rr.Duration = rep.Bytes, time.Duration(rep.DurationNanos)
@@ -257,7 +266,7 @@ func (r *runner) lastExit() time.Time {
 func (r *runner) countedBytes() int64 {
 	w, rd := r.writer.io.since(r.writer.ioBase), r.reader.io.since(r.reader.ioBase)
 	if !w.ok || !rd.ok {
-		r.warnings = appendOnce(r.warnings, "both sides are commands and their /proc/PID/io could not be read: the bytes that crossed the pipe are unknown, and so is the throughput")
+		r.warnings = appendOnce(r.warnings, Warning{"both sides are commands and their /proc/PID/io could not be read: the bytes that crossed the pipe are unknown, and so is the throughput"})
 		return 0
 	}
 	diff := w.wchar - rd.rchar
@@ -265,10 +274,10 @@ func (r *runner) countedBytes() int64 {
 		diff = -diff
 	}
 	if diff > 1<<20+max(w.wchar, rd.rchar)/100 {
-		r.warnings = appendOnce(r.warnings, fmt.Sprintf("both sides are commands and their I/O accounting disagrees (writer wrote %d bytes, reader read %d, counting read/write/sendfile on any file and no splice or vmsplice): the bytes that crossed the pipe cannot be counted honestly, so no throughput is given",
+		r.warnings = appendOnce(r.warnings, warnf("both sides are commands and their I/O accounting disagrees (writer wrote %d bytes, reader read %d, counting read/write/sendfile on any file and no splice or vmsplice): the bytes that crossed the pipe cannot be counted honestly, so no throughput is given",
 			w.wchar, rd.rchar))
 		return 0
 	}
-	r.warnings = appendOnce(r.warnings, "both sides are commands: bytes are the smaller of the writer's wchar and the reader's rchar (/proc/PID/io: read/write/sendfile family, no splice or vmsplice; they agree within 1%), time is from the gate to the later exit, and --bytes stops nothing")
+	r.warnings = appendOnce(r.warnings, Warning{"both sides are commands: bytes are the smaller of the writer's wchar and the reader's rchar (/proc/PID/io: read/write/sendfile family, no splice or vmsplice; they agree within 1%), time is from the gate to the later exit, and {Bytes} stops nothing"})
 	return min(w.wchar, rd.rchar)
 }

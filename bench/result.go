@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/pipelab/pipelab/internal/fielderr"
 )
 
 // ErrInterrupted is wrapped by the error Run returns when its context is
@@ -46,7 +48,7 @@ type Result struct {
 	Runs []RunResult
 	// Warnings are non-fatal problems worth a footnote, e.g. a pipe size
 	// the kernel rounded up.
-	Warnings []string
+	Warnings []Warning
 	// Incomplete is set when a child failed and the runs stopped early.
 	Incomplete bool
 	// Interrupted is set when the context was cancelled.
@@ -177,24 +179,29 @@ type ChildError struct {
 	// Message is the child's own error line, if it gave one, or what the
 	// runner saw (e.g. "was not ready after 30s").
 	Message string
-	// Stalled is the --timeout that expired, or 0.
+	// Stalled is the Timeout that expired, or 0.
 	Stalled time.Duration
 }
 
 // Error renders one line naming the role first, e.g. "reader: killed by
 // signal 9 (SIGKILL)", "writer: exited with status 3: <its error>",
-// "reader: made no progress for 10s (--timeout)" or "writer: was not ready
+// "reader: made no progress for 10s (Timeout)" or "writer: was not ready
 // after 30s".
 // An external command is named after its role: `writer command "exit 3":
 // exited with status 3`.
-func (e *ChildError) Error() string {
+func (e *ChildError) Error() string { return e.Format(nil) }
+
+// Format renders the error as Error does, with the field it names (the
+// Timeout that expired) called by name(field), or by its Go name when
+// name is nil.
+func (e *ChildError) Format(name func(field string) string) string {
 	who := e.Role
 	if e.Command != "" {
 		who = fmt.Sprintf("%s command %q", e.Role, e.Command)
 	}
 	switch {
 	case e.Stalled > 0:
-		return fmt.Sprintf("%s: made no progress for %s (--timeout)", who, e.Stalled)
+		return fmt.Sprintf("%s: made no progress for %s (%s)", who, e.Stalled, fielderr.Expand("{Timeout}", name))
 	case e.Signal != 0:
 		return fmt.Sprintf("%s: killed by signal %d (%s)", who, int(e.Signal), unix.SignalName(e.Signal))
 	case e.ExitStatus >= 0 && e.Message != "":

@@ -61,7 +61,7 @@ func Run(ctx context.Context, o Options, obs Observer, progress func(Progress)) 
 	return res, nil
 }
 
-func appendOnce(list []string, s string) []string {
+func appendOnce[T comparable](list []T, s T) []T {
 	for _, x := range list {
 		if x == s {
 			return list
@@ -77,7 +77,7 @@ type runner struct {
 	index    int
 	obs      Observer
 	progress func(Progress)
-	warnings []string
+	warnings []Warning
 
 	gateW   int    // write end of the gate; closing it starts the run
 	shared  []byte // progress counters shared with the children
@@ -173,11 +173,11 @@ func (r *runner) sizePipe(fd int) error {
 		return fmt.Errorf("fcntl F_GETPIPE_SZ: %w", err)
 	}
 	if got != want {
-		r.warnings = append(r.warnings, fmt.Sprintf("pipe size %s rounded up to %s by the kernel (a power of two pages)",
+		r.warnings = append(r.warnings, warnf("pipe size %s rounded up to %s by the kernel (a power of two pages)",
 			FormatSize(int64(want)), FormatSize(int64(got))))
 	}
 	if r.p.Writer == "vmsplice" && got > r.o.BufSizeBytes/2 {
-		r.warnings = append(r.warnings, fmt.Sprintf("pipe size %s is more than half the %s buffer: the vmsplice writer rewrites pages still in the pipe, so the reader gets wrong bytes (the post's double buffer needs a pipe of half the buffer; --verify shows it)",
+		r.warnings = append(r.warnings, warnf("pipe size %s is more than half the %s buffer: the vmsplice writer rewrites pages still in the pipe, so the reader gets wrong bytes (the post's double buffer needs a pipe of half the buffer; {Verify} shows it)",
 			FormatSize(int64(got)), FormatSize(int64(r.o.BufSizeBytes))))
 	}
 	return nil

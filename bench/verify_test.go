@@ -189,7 +189,7 @@ func TestPipeLargerThanHalf(t *testing.T) {
 			o.Verify = true
 			var want []string
 			if c.corrupt {
-				want = []string{fmt.Sprintf("pipe size %s is more than half the 256KiB buffer: the vmsplice writer rewrites pages still in the pipe, so the reader gets wrong bytes (the post's double buffer needs a pipe of half the buffer; --verify shows it)",
+				want = []string{fmt.Sprintf("pipe size %s is more than half the 256KiB buffer: the vmsplice writer rewrites pages still in the pipe, so the reader gets wrong bytes (the post's double buffer needs a pipe of half the buffer; Verify shows it)",
 					FormatSize(int64(c.pipe)))}
 			}
 			var offsets []int64
@@ -199,8 +199,8 @@ func TestPipeLargerThanHalf(t *testing.T) {
 				if err != nil {
 					t.Fatalf("Run: %v", err)
 				}
-				if !slices.Equal(res.Warnings, want) {
-					t.Errorf("Warnings = %q, want %q", res.Warnings, want)
+				if got := texts(res.Warnings); !slices.Equal(got, want) {
+					t.Errorf("Warnings = %q, want %q", got, want)
 				}
 				if off := res.Runs[0].FirstCorruptOffset; off >= 0 {
 					offsets = append(offsets, off)

@@ -303,6 +303,43 @@ func usageOf(err error) error {
 	return &usageError{err.Error()}
 }
 
+// warningLines renders bench's warnings with flag names, as the user
+// reads them (on stderr, in the summary and in the saved step).
+func warningLines(ws []bench.Warning) []string {
+	var lines []string
+	for _, w := range ws {
+		lines = append(lines, w.Format(flagName))
+	}
+	return lines
+}
+
+// message renders err as the user reads it: a *bench.ChildError in its
+// chain says the field it names by its flag. A wrapped error's text is a
+// prefix of its own before the text of the error it wraps (fmt.Errorf's
+// "...: %w"), and errors.Join's the lines of its errors; any other error
+// is said as it is.
+func message(err error) string {
+	switch e := err.(type) {
+	case *bench.ChildError:
+		return e.Format(flagName)
+	case interface{ Unwrap() []error }:
+		var texts, lines []string
+		for _, inner := range e.Unwrap() {
+			texts, lines = append(texts, inner.Error()), append(lines, message(inner))
+		}
+		if strings.Join(texts, "\n") == err.Error() {
+			return strings.Join(lines, "\n")
+		}
+	case interface{ Unwrap() error }:
+		if inner := e.Unwrap(); inner != nil {
+			if prefix, ok := strings.CutSuffix(err.Error(), inner.Error()); ok {
+				return prefix + message(inner)
+			}
+		}
+	}
+	return err.Error()
+}
+
 // noteKeepAwake tells the user, on stderr, that --keep-cpus-awake is on:
 // the figures that follow are not those of the machine as it idles.
 func noteKeepAwake(env *cli, o bench.Options) {

@@ -155,11 +155,11 @@ func exitStatus(env *cli, err error, sig *signals) int {
 		return exitOK
 	case errors.As(err, &st):
 		if st.err != nil {
-			fmt.Fprintf(env.stderr, "pipelab: %v\n", st.err)
+			fmt.Fprintf(env.stderr, "pipelab: %s\n", message(st.err))
 		}
 		return st.code
 	case sig.received() != nil:
-		fmt.Fprintf(env.stderr, "pipelab: stopped by %s: %v\n", signalName(sig.received()), err)
+		fmt.Fprintf(env.stderr, "pipelab: stopped by %s: %s\n", signalName(sig.received()), message(err))
 		if sig.received() == syscall.SIGTERM {
 			return exitSIGTERM
 		}
@@ -168,7 +168,7 @@ func exitStatus(env *cli, err error, sig *signals) int {
 		fmt.Fprintf(env.stderr, "pipelab: %v\n", err)
 		return exitUsage
 	default:
-		fmt.Fprintf(env.stderr, "pipelab: %v\n", err)
+		fmt.Fprintf(env.stderr, "pipelab: %s\n", message(err))
 		return exitFailed
 	}
 }

@@ -186,7 +186,7 @@ func finishStep(sr *stepRuns, pf profileFlags, folded bool) (*report.Step, stepT
 	step.Observer = sr.observer()
 	for _, r := range sr.res {
 		if r != nil && r != res {
-			for _, w := range r.Warnings {
+			for _, w := range warningLines(r.Warnings) {
 				if !slices.Contains(step.Warnings, w) {
 					step.Warnings = append(step.Warnings, w)
 				}

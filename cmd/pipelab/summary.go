@@ -16,7 +16,7 @@ func stepFromResult(res *bench.Result, runErr error) report.Step {
 	s := report.Step{
 		Version:     report.FormatVersion,
 		Settings:    settings(res.Options.Effective()), // the knobs as the children ran them
-		Warnings:    append([]string(nil), res.Warnings...),
+		Warnings:    warningLines(res.Warnings),
 		Incomplete:  res.Incomplete,
 		Interrupted: res.Interrupted || errors.Is(runErr, bench.ErrInterrupted),
 	}
@@ -36,7 +36,7 @@ func stepFromResult(res *bench.Result, runErr error) report.Step {
 	}
 	if runErr != nil && !s.Interrupted {
 		s.Incomplete = true
-		s.Warnings = append(s.Warnings, runErr.Error())
+		s.Warnings = append(s.Warnings, message(runErr))
 	}
 	return s
 }

@@ -25,3 +25,22 @@ func TestMessage(t *testing.T) {
 		}
 	}
 }
+
+func TestExpandEscape(t *testing.T) {
+	flag := func(f string) string { return map[string]string{"Bytes": "--bytes"}[f] }
+	cmd := `awk '{n++} END {print n}' {Bytes}`
+	for _, c := range []struct {
+		s    string
+		name func(string) string
+		want string
+	}{
+		{"before {Bytes} 2MiB", nil, "before Bytes 2MiB"},
+		{"before {Bytes} 2MiB", flag, "before --bytes 2MiB"},
+		{"command " + Escape(cmd) + " and {Bytes}", flag, "command " + cmd + " and --bytes"},
+		{"{{Bytes}", flag, "{Bytes}"},
+	} {
+		if got := Expand(c.s, c.name); got != c.want {
+			t.Errorf("Expand(%q): got %q, want %q", c.s, got, c.want)
+		}
+	}
+}
