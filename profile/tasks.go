@@ -56,7 +56,9 @@ func (p *Profiler) lifecycle(raw *perf.RawRecord, f recordFormat) {
 	ts := &p.tasks
 	switch rec.typ {
 	case recordFork:
-		if c, ok := ts.comm[rec.ptid]; ok {
+		// The child's COMM record (its execve) may have come in first,
+		// from its own CPU's ring: the fork does not undo it.
+		if c, ok := ts.comm[rec.ptid]; ok && ts.comm[rec.tid] == "" {
 			ts.comm[rec.tid] = c
 		}
 		if rec.pid == rec.ppid {

@@ -22,6 +22,23 @@ import (
 // context) whose wakee is a thread the wall view follows, with the
 // waker's kernel and user call stack, through one CPU-wide tracepoint
 // event per online CPU: a waker may run anywhere, also in an interrupt.
+// The CPU-wide event's kernel filter passes the attached threads as
+// wakees. The threads and processes they create later (an external
+// command's pipeline, a runtime's new threads) are followed by the
+// kernel itself: on each attached thread and CPU the profiler also opens
+// an inherited per-task sched_waking event writing into that CPU's ring.
+// sched_waking names its wakee as the event's target task (__perf_task
+// in include/trace/events/sched.h, since Linux 3.7 for sched_wakeup), so
+// a per-task event bound to a CPU records every wake-up of its task done
+// on that CPU, whoever the waker, and the kernel copies it into every
+// child at fork, before the child first runs: no wake-up of a new thread
+// can come before its event, and nothing waits on a fork record. Their
+// filter passes every wakee but the attached threads, which the CPU-wide
+// events record already. While a followed task runs, its per-task event
+// also hears the wake-ups it does itself (the tracepoint's per-CPU
+// list), of any wakee: the join takes only the wakees it follows, by
+// tid, and the waker's role is looked up then, once the fork records of
+// every ring are in.
 // After each cycle the wake-ups are joined with the switch records: a
 // sleep (a voluntary switch-out to the next switch-in) was ended by the
 // last wake-up of the thread after its previous switch-in and before the
@@ -151,18 +168,23 @@ func kernelPart(chain []byte) []byte {
 type wake struct {
 	tNS   int64
 	wakee uint32
-	class string // the waker: a role's name, wakerInterrupt or wakerOther
+	// class is the waker: a role's name, wakerInterrupt or wakerOther;
+	// "" until the join classifies it (classify).
+	class string
+	irq   bool   // the waker is an interrupt
 	pid   uint32 // the waker's (the interrupted task's for an interrupt)
 	tid   uint32
 	chain []byte // the waker's callchain, a copy
 }
 
-// wakeEvent is the sched_waking event of one CPU.
+// wakeEvent is the sched_waking event of one CPU, and the inherited
+// per-task events that write into its ring (follow).
 type wakeEvent struct {
-	ev   *perf.Event
-	cpu  int
-	lost uint64
-	bad  int
+	ev     *perf.Event
+	follow []*perf.Event
+	cpu    int
+	lost   uint64
+	bad    int
 }
 
 // wakeRecorder records the wake-ups of the followed threads of one cycle.
@@ -177,6 +199,9 @@ type wakeRecorder struct {
 	lost   uint64            // over cycles
 	bad    int               // over cycles
 	filter bool              // the kernel filters by wakee
+	// followErr says why the threads created since the attach are not
+	// followed; nil when they are.
+	followErr error
 }
 
 // openWakes opens the wake-up recording of the current cycle on every
@@ -215,7 +240,59 @@ var openWakes = func(tids []int) (*wakeRecorder, error) {
 		}
 		w.events = append(w.events, &wakeEvent{ev: ev, cpu: cpu})
 	}
+	if w.filter && len(tids) > 0 {
+		w.followErr = w.openFollow(tids)
+	}
 	return w, nil
+}
+
+// openFollow opens, on each of tids and each CPU, the inherited per-task
+// sched_waking event that records the wake-ups of the threads tids
+// create, into the CPU's ring. On error it closes what it opened.
+func (w *wakeRecorder) openFollow(tids []int) error {
+	filter := exceptFilter(tids)
+	for _, we := range w.events {
+		for _, tid := range tids {
+			ev, err := openFollowEvent(w.id, tid, we, filter)
+			if err != nil {
+				for _, we := range w.events {
+					closeAll(we.follow)
+					we.follow = nil
+				}
+				return err
+			}
+			we.follow = append(we.follow, ev)
+		}
+	}
+	return nil
+}
+
+// openFollowEvent opens the inherited sched_waking event of task tid on
+// we's CPU, with its output in we's ring (PERF_EVENT_IOC_SET_OUTPUT: same
+// CPU and clock) and filter set.
+func openFollowEvent(id uint64, tid int, we *wakeEvent, filter string) (*perf.Event, error) {
+	attr := wakeAttr(id)
+	attr.Options.Inherit = true
+	ev, err := perf.Open(&attr, tid, we.cpu, nil)
+	if err != nil {
+		return nil, openError("sched:"+wakeTracepoint+" inherited cpu "+strconv.Itoa(we.cpu), tid, err)
+	}
+	if err := ev.SetOutput(we.ev); err != nil {
+		ev.Close()
+		return nil, fmt.Errorf("sched:%s tid %d cpu %d: output into the CPU's ring: %w", wakeTracepoint, tid, we.cpu, err)
+	}
+	if err := setFilter(ev, filter); err != nil {
+		ev.Close()
+		return nil, fmt.Errorf("sched:%s tid %d cpu %d: filter %q: %w", wakeTracepoint, tid, we.cpu, filter, err)
+	}
+	return ev, nil
+}
+
+// closeAll closes evs.
+func closeAll(evs []*perf.Event) {
+	for _, ev := range evs {
+		ev.Close()
+	}
 }
 
 // errNoFilter says the kernel refused the tracepoint filter; the event is
@@ -266,6 +343,16 @@ func pidFilter(tids []int) string {
 		parts[i] = "pid == " + strconv.Itoa(t)
 	}
 	return strings.Join(parts, " || ")
+}
+
+// exceptFilter is a tracepoint filter that passes wake-ups of every
+// thread but tids: the complement of pidFilter(tids).
+func exceptFilter(tids []int) string {
+	parts := make([]string, len(tids))
+	for i, t := range tids {
+		parts[i] = "pid != " + strconv.Itoa(t)
+	}
+	return strings.Join(parts, " && ")
 }
 
 // setFilter sets a tracepoint filter (PERF_EVENT_IOC_SET_FILTER, since
@@ -333,6 +420,11 @@ func (w *wakeRecorder) enable() error {
 		if err := we.ev.Enable(); err != nil {
 			return fmt.Errorf("enable sched:%s cpu %d: %w", wakeTracepoint, we.cpu, err)
 		}
+		for _, ev := range we.follow {
+			if err := ev.Enable(); err != nil {
+				return fmt.Errorf("enable sched:%s inherited cpu %d: %w", wakeTracepoint, we.cpu, err)
+			}
+		}
 	}
 	return nil
 }
@@ -340,6 +432,8 @@ func (w *wakeRecorder) enable() error {
 // close closes the events of the cycle and keeps their counts.
 func (w *wakeRecorder) close() {
 	for _, we := range w.events {
+		closeAll(we.follow)
+		we.follow = nil
 		we.ev.Close()
 		w.lost += we.lost
 		w.bad += we.bad
@@ -358,6 +452,9 @@ func (p *Profiler) readWakes(ctx context.Context, w *wakeRecorder, we *wakeEvent
 		}
 		p.handleWake(w, we, &raw)
 	}
+	for _, ev := range we.follow {
+		ev.Disable()
+	}
 	we.ev.Disable()
 	drain := expiredCtx()
 	for we.ev.HasRecord() {
@@ -368,7 +465,9 @@ func (p *Profiler) readWakes(ctx context.Context, w *wakeRecorder, we *wakeEvent
 	}
 }
 
-// handleWake keeps one wake-up record if its wakee is followed.
+// handleWake keeps one wake-up record. Without the kernel's filter, it
+// keeps only those of the attached threads, as the CPU-wide events then
+// see every wake-up on their CPUs.
 func (p *Profiler) handleWake(w *wakeRecorder, we *wakeEvent, raw *perf.RawRecord) {
 	if fixtureTap != nil {
 		fixtureTap.wakeRecord(we.cpu, raw)
@@ -389,20 +488,11 @@ func (p *Profiler) handleWake(w *wakeRecorder, we *wakeEvent, raw *perf.RawRecor
 		we.bad++
 		return
 	}
-	if !w.wakee[s.wakee] {
+	if !w.filter && !w.wakee[s.wakee] {
 		return
 	}
-	wk := wake{tNS: int64(s.timeNS), wakee: s.wakee, pid: s.wakerPID, tid: s.wakerTID}
-	chain := s.chain
-	switch r := p.pidRole[s.wakerPID]; {
-	case s.irq:
-		wk.class, chain = wakerInterrupt, kernelPart(chain)
-	case r != nil:
-		wk.class = r.name
-	default:
-		wk.class, chain = wakerOther, kernelPart(chain)
-	}
-	wk.chain = append([]byte(nil), chain...)
+	wk := wake{tNS: int64(s.timeNS), wakee: s.wakee, irq: s.irq, pid: s.wakerPID, tid: s.wakerTID}
+	wk.chain = append([]byte(nil), s.chain...)
 	w.mu.Lock()
 	w.byTid[s.wakee] = append(w.byTid[s.wakee], wk)
 	w.mu.Unlock()
@@ -665,6 +755,9 @@ func (p *Profiler) startWakes(ctx context.Context) {
 		p.warn(fmt.Sprintf("wall view: wake-ups not recorded, so no wakers and no wake-up latency: %v", err))
 		return
 	}
+	if rec.followErr != nil {
+		p.warn(fmt.Sprintf("wall view: wake-ups of the threads and processes the children create are not recorded (their sleeps show no waker): %v", rec.followErr))
+	}
 	p.wake.rec = rec
 	for _, we := range rec.events {
 		p.readers.Add(1)
@@ -690,8 +783,35 @@ func (p *Profiler) joinWakes(tl *timeline) {
 	if fixtureTap != nil {
 		fixtureTap.windowEnd(tl)
 	}
+	wakes := rec.byTid[tl.tid]
+	p.classify(wakes)
 	tl.wake = newWakeSplit()
-	tl.wake.join(tl, rec.byTid[tl.tid])
+	tl.wake.join(tl, wakes)
+}
+
+// classify names the waker of each of wakes not yet classified: an
+// interrupt, the role its process belongs to through its line of parents
+// (a process a child forked during the transfer whose fork record came
+// in after its wake-ups, too), or another task. An interrupt's or a
+// stranger's callchain keeps its kernel part only. Call it once the
+// rings are drained and settled.
+func (p *Profiler) classify(wakes []wake) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for i := range wakes {
+		w := &wakes[i]
+		if w.class != "" {
+			continue
+		}
+		switch r := p.roleOf(w.pid); {
+		case w.irq:
+			w.class, w.chain = wakerInterrupt, kernelPart(w.chain)
+		case r != nil:
+			w.class = r.name
+		default:
+			w.class, w.chain = wakerOther, kernelPart(w.chain)
+		}
+	}
 }
 
 // stopWakes closes the cycle's wake-up events.

@@ -347,9 +347,83 @@ func TestProfileForkingCommandWall(t *testing.T) {
 	for _, pin := range []string{"0,1", "none"} {
 		t.Run("pin "+pin, func(t *testing.T) {
 			dir := profileCommand(t, "--view", "wall", "--pin", pin, "--writer-cmd", "cat /dev/zero | cat", "--bytes", "128MiB")
-			checkForkedSleeps(t, readProfile(t, filepath.Join(dir, "cat.writer.wall.pb.gz")))
+			wall := readProfile(t, filepath.Join(dir, "cat.writer.wall.pb.gz"))
+			checkForkedSleeps(t, wall)
+			if profile.ProbeWakeups() == nil {
+				checkForkedWakers(t, wall, readProfile(t, filepath.Join(dir, "cat.writer.wakers.pb.gz")))
+			}
 		})
 	}
+}
+
+// checkForkedWakers wants the wake-ups of the forked cats recorded: both
+// cats' sleeps carry wake-up latency in the wall profile, and the
+// writer's wakers profile has most of the sleep ended by a role, the
+// reader from its read path (the outer cat's pipe writes) and the cats
+// each other through the inner pipe.
+func checkForkedWakers(t *testing.T, wall, wakers *pprof.Profile) {
+	t.Helper()
+	wake := sampleIndex(t, wall, "wakeup")
+	latency := map[string]int64{} // cat pid -> wake-up nanoseconds
+	for _, s := range wall.Sample {
+		if len(s.Label["comm"]) == 1 && s.Label["comm"][0] == "cat" && len(s.Label["pid"]) == 1 {
+			latency[s.Label["pid"][0]] += 0
+		}
+	}
+	for _, s := range wall.Sample { // a cat's samples before its exec say sh
+		if pid := s.Label["pid"]; len(pid) == 1 {
+			if _, ok := latency[pid[0]]; ok {
+				latency[pid[0]] += s.Value[wake]
+			}
+		}
+	}
+	cats := 0
+	for _, ns := range latency {
+		if ns > 0 {
+			cats++
+		}
+	}
+	if cats < 2 {
+		t.Errorf("wake-up nanoseconds by cat pid %v, want two cats with some", latency)
+	}
+	sleep := sampleIndex(t, wakers, "sleep")
+	byWaker := map[string]int64{}
+	var all int64
+	from := map[string]bool{} // waker role + function in its stack
+	for _, s := range wakers.Sample {
+		w := ""
+		if len(s.Label["waker"]) == 1 {
+			w = s.Label["waker"][0]
+		}
+		byWaker[w] += s.Value[sleep]
+		all += s.Value[sleep]
+		for _, l := range s.Location {
+			for _, ln := range l.Line {
+				from[w+" "+ln.Function.Name] = true
+			}
+		}
+	}
+	if roles := byWaker["writer"] + byWaker["reader"]; roles < all*9/10 {
+		t.Errorf("sleep by waker %v: the roles ended %d of %d ns, want 90%%", byWaker, roles, all)
+	}
+	if !from["reader anon_pipe_read"] {
+		t.Errorf("no sleep of the writer command ended by the reader's anon_pipe_read")
+	}
+	if !from["writer anon_pipe_write"] && !from["writer anon_pipe_read"] {
+		t.Errorf("no sleep of a cat ended by the other cat's pipe read or write")
+	}
+}
+
+// sampleIndex is the index of the sample type typ in p.
+func sampleIndex(t *testing.T, p *pprof.Profile, typ string) int {
+	t.Helper()
+	for i, st := range p.SampleType {
+		if st.Type == typ {
+			return i
+		}
+	}
+	t.Fatalf("no %s sample type in %v", typ, p.SampleType)
+	return -1
 }
 
 // checkForkedSleeps wants the sleeps of the shell and of both cats in
