@@ -49,13 +49,13 @@ func TestFieldsRendered(t *testing.T) {
 	flag := func(f string) string { return "--" + strings.ToLower(f) }
 	ce := &ChildError{Role: "reader", ExitStatus: -1, Stalled: time.Second}
 	w := warnf("before {Bytes} %s", "2MiB")
-	late := lateWarning("reader", "awk '{n++}' {Bytes}", "the writer closed the pipe")
+	late := lateWarning("reader", "awk '{n++}' {Bytes}", "the writer closing the pipe")
 	for _, c := range []struct{ got, want string }{
 		{ce.Error(), "reader: made no progress for 1s (Timeout)"},
 		{ce.Format(flag), "reader: made no progress for 1s (--timeout)"},
 		{w.String(), "before Bytes 2MiB"},
 		{w.Format(flag), "before --bytes 2MiB"},
-		{late.Format(flag), `reader command "awk '{n++}' {Bytes}" did not exit within 10s of the writer closed the pipe: stopped it (SIGTERM, SIGKILL 2s later)`},
+		{late.Format(flag), `reader command "awk '{n++}' {Bytes}" did not exit within 10s of the writer closing the pipe: stopped it (SIGTERM, SIGKILL 2s later)`},
 	} {
 		if c.got != c.want {
 			t.Errorf("got %q, want %q", c.got, c.want)

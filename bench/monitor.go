@@ -47,11 +47,11 @@ func (r *runner) monitor(ctx context.Context) error {
 					return &ChildError{Role: "writer", ExitStatus: -1,
 						Message: fmt.Sprintf("did not stop within %s of the reader closing the pipe", stopGrace)}
 				}
-				r.stopLate(r.writer, "the reader closed the pipe")
+				r.stopLate(r.writer, "the reader closing the pipe")
 			case rDone == nil:
 			case wDone == nil && r.reader.command != "":
 				if now.Sub(writerAt) > stopGrace {
-					r.stopLate(r.reader, "the writer closed the pipe")
+					r.stopLate(r.reader, "the writer closing the pipe")
 				}
 			case r.p.Writer == external && r.p.Reader == external:
 				// Nobody on the pipe counts bytes: no --timeout.
