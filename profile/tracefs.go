@@ -28,7 +28,7 @@ const TracefsMountPoint = "/sys/kernel/tracing"
 var ErrNoTracefs = errors.New("tracefs is not mounted")
 
 // tracefsRemedy is the remedy for ErrNoTracefs.
-const tracefsRemedy = "mount -t tracefs nodev " + TracefsMountPoint + ", or run pipelab doctor --mount-tracefs as root"
+const tracefsRemedy = "mount -t tracefs nodev " + TracefsMountPoint + " as root"
 
 // TracefsDir returns where tracefs is mounted: the first tracefs mount
 // in /proc/self/mounts, or the tracing directory of a mounted debugfs.
