@@ -254,9 +254,9 @@ type CommandStatus struct {
 	// ReadBytes and WrittenBytes are rchar and wchar of its process tree
 	// as it exited (see ioCounts), or -1 when they could not be read.
 	ReadBytes, WrittenBytes int64
-	// AfterClose is set when a writer command ended after its reader had
-	// closed the pipe: SIGPIPE or a failed write then is how it stops, not
-	// a failure.
+	// AfterClose is set when a writer command failed or was killed after
+	// its reader had closed the pipe: SIGPIPE or a failed write then is how
+	// it stops, not a failure. A clean exit never sets it.
 	AfterClose bool
 	// Stopped is set when the runner stopped the command (SIGTERM, then
 	// SIGKILL after a grace period).

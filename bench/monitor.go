@@ -22,9 +22,13 @@ func (r *runner) monitor(ctx context.Context) error {
 		select {
 		case <-wDone:
 			wDone, writerAt = nil, time.Now()
-			if r.writerClosedOut(rDone == nil) {
+			switch {
+			case !r.writer.failed():
+				// It ended on its own. The reader may be reaped first
+				// (it sees EOF at once), so its exit says nothing.
+			case r.writerClosedOut(rDone == nil):
 				r.writer.afterClose = true
-			} else if r.writer.failed() {
+			default:
 				return r.fail(r.writer, r.reader)
 			}
 		case <-rDone:

@@ -34,8 +34,9 @@ type kid struct {
 	ioBase   ioCounts    // the gated child's own, before the command ran
 	exitedAt time.Time   // when it exited, before it was reaped
 	stopped  bool        // the runner had to stop it
-	// afterClose is set when a writer command ended once its reader had
-	// closed the pipe (see runner.writerClosedOut).
+	// afterClose is set when a writer command failed or was killed (by
+	// SIGPIPE, say) once its reader had closed the pipe (see
+	// runner.writerClosedOut); a clean exit never sets it.
 	afterClose bool
 }
 
