@@ -574,7 +574,7 @@ func (s *wakeSplit) charge(w *wake, d, lat int64) {
 	c.WakeupNanos += lat
 	st := s.wakers[key]
 	if st == nil {
-		st = &stack{pid: pid, tid: tid, waker: class, chain: make([]uint64, len(chain)/8)}
+		st = &stack{pid: pid, tid: tid, cpu: -1, waker: class, chain: make([]uint64, len(chain)/8)}
 		for i := range st.chain {
 			st.chain[i] = binary.LittleEndian.Uint64(chain[i*8:])
 		}

@@ -87,6 +87,13 @@ func TestWakersVmsplice(t *testing.T) {
 		if all == 0 || match*2 <= all {
 			t.Errorf("%s: the %s's %v ended %d of %d ns of sleep, want most\n%s", r.Name, w.class, w.paths, match, all, topWakers(r.Wakers))
 		}
+		// Where a waker ran is not recorded, so no sample may claim a CPU.
+		for _, s := range r.Wakers.Sample {
+			if c, ok := s.Label["cpu"]; ok {
+				t.Errorf("%s: a wakers sample carries cpu %v, which the recording does not know", r.Name, c)
+				break
+			}
+		}
 	}
 }
 

@@ -375,7 +375,7 @@ func onCPUStacks(tl *timeline, all []*stack) []*stack {
 			s.cpuNS = 0
 		}
 		if tl.onNS > 0 {
-			out = append(out, &stack{pid: tl.pid, tid: tl.tid, cpuNS: tl.onNS})
+			out = append(out, &stack{pid: tl.pid, tid: tl.tid, cpu: -1, cpuNS: tl.onNS})
 		}
 		return out
 	}

@@ -127,7 +127,7 @@ func WakeSentence(w WallRole) string {
 		by := "the " + top.Waker
 		switch top.Waker {
 		case w.Role:
-			by = "its own process"
+			by = "the " + w.Role + " itself"
 		case "interrupt":
 			by = "an interrupt"
 		case "other task":

@@ -48,6 +48,11 @@ func TestWakeSentenceAndChange(t *testing.T) {
 			t.Errorf("sentence %q lacks %q", got, want)
 		}
 	}
+	self := WallRole{Role: "writer", Wake: &WakeSummary{WaitingNanos: 10e6, Sleeps: 2,
+		Wakers: []WakerShare{{Waker: "writer", Sleeps: 2, SleepNanos: 10e6, From: "do_exit → do_notify_parent"}}}}
+	if got, want := WakeSentence(self), "100.00% woken by the writer itself from do_exit → do_notify_parent"; !strings.Contains(got, want) {
+		t.Errorf("a role woken by one of its own processes: %q lacks %q", got, want)
+	}
 	if s := WakeSentence(WallRole{Role: "writer"}); s != "" {
 		t.Errorf("without wake-ups: %q, want empty", s)
 	}
