@@ -309,19 +309,7 @@ func TestWakeFixture(t *testing.T) {
 	if *update {
 		captureWakeFixture(t)
 	}
-	f, err := os.Open(wakeFixturePath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	fx, err := decodeWakeFixture(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, err := fx.replay()
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, got := replayWakeFixture(t)
 	other := map[string]string{"writer": "reader", "reader": "writer"}
 	for _, role := range []string{"writer", "reader"} {
 		g, ok := got[role]
@@ -405,19 +393,7 @@ func captureWakeFixture(t *testing.T) {
 	if err := os.Rename(tmp.Name(), wakeFixturePath); err != nil {
 		t.Fatal(err)
 	}
-	b, err := os.Open(wakeFixturePath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
-	fx, err := decodeWakeFixture(b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, err := fx.replay()
-	if err != nil {
-		t.Fatal(err)
-	}
+	fx, got := replayWakeFixture(t)
 	for _, r := range res.Roles {
 		g := got[r.Name]
 		live := fixtureFigures{TID: g.TID, WallNanos: r.WallNanos, OffCPUNanos: r.OffCPUNanos, PreemptedNanos: r.PreemptedNanos}
@@ -429,4 +405,24 @@ func captureWakeFixture(t *testing.T) {
 		}
 	}
 	t.Logf("wrote %s: %d switch rings, %d records", wakeFixturePath, len(fx.header.Rings), len(fx.records))
+}
+
+// replayWakeFixture decodes the fixture file and replays it through the
+// wall view's and the join's code.
+func replayWakeFixture(t *testing.T) (*wakeFixture, map[string]fixtureFigures) {
+	t.Helper()
+	f, err := os.Open(wakeFixturePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	fx, err := decodeWakeFixture(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := fx.replay()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fx, got
 }
