@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -736,6 +737,9 @@ func (p *Profiler) startWakes(ctx context.Context) {
 			}
 		}
 	}
+	// A thread has one switch event per CPU it may run on: take it once.
+	slices.Sort(tids)
+	tids = slices.Compact(tids)
 	if len(tids) == 0 {
 		return
 	}
