@@ -273,6 +273,11 @@ func TestAddrSpaceMain(t *testing.T) {
 	if m, ok := sp.main(); !ok || m != old {
 		t.Errorf("from /proc: got %+v %v, want %+v", m, ok, old)
 	}
+	lib := userMap{start: 0xa000, limit: 0xb000, file: "/usr/lib/x86_64-linux-gnu/libfoo.so"}
+	sp.addAt(lib, 50) // dlopen'd later, with no execve seen
+	if m, ok := sp.main(); !ok || m != old {
+		t.Errorf("a library mapped later without an execve: got %+v %v, want the program %+v", m, ok, old)
+	}
 	sp.exec(100)
 	sp.addAt(vdso, 99) // the old program's, read late
 	sp.addAt(prog, 101)

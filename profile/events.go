@@ -71,8 +71,9 @@ const (
 
 // samplingAttr configures sampling of event (EventCPUClock or
 // EventCycles) at freqHz with callchains and the side-band records
-// symbolization needs. No Inherit: the kernel refuses to mmap inherited
-// per-task events. No PreciseIP. ExcludeIdle keeps a CPU-wide ring free
+// symbolization needs. Inherit is set by openSampler for the per-thread
+// samplers, each bound to one CPU (the kernel mmaps an inherited per-task
+// event only then). No PreciseIP. ExcludeIdle keeps a CPU-wide ring free
 // of the idle task's samples. Wakeup stays 0: the reader is woken when
 // half the ring is full (see ring.go).
 func samplingAttr(event string, freqHz int) perf.Attr {

@@ -84,24 +84,30 @@ func (s *addrSpace) clone() *addrSpace {
 // main returns the executable mapping of the process's program, as
 // opposed to its dynamic loader and libraries. After an execve the kernel
 // maps the program before its interpreter (load_elf_binary), so the
-// program is the earliest file mapping recorded since; a process known
-// from /proc only has its /proc/PID/exe.
+// program is the earliest file mapping recorded since; a process with no
+// execve seen (known from /proc, or forked and never exec'd) has its
+// /proc/PID/exe, as a library it maps later is not its program.
 func (s *addrSpace) main() (userMap, bool) {
-	var best spaceMap
-	found := false
-	for _, m := range s.maps {
-		if m.at == 0 || len(m.file) == 0 || m.file[0] != '/' {
-			continue
+	if s.execNS != 0 {
+		var best spaceMap
+		found := false
+		for _, m := range s.maps {
+			if m.at == 0 || len(m.file) == 0 || m.file[0] != '/' {
+				continue
+			}
+			if !found || m.at < best.at {
+				best, found = m, true
+			}
 		}
-		if !found || m.at < best.at {
-			best, found = m, true
+		if found {
+			return best.userMap, true
 		}
 	}
-	if found {
-		return best.userMap, true
+	if s.exe == "" {
+		return userMap{}, false
 	}
 	for _, m := range s.maps {
-		if s.exe != "" && m.file == s.exe {
+		if m.file == s.exe {
 			return m.userMap, true
 		}
 	}
