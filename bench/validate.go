@@ -110,7 +110,7 @@ func checkPipeSize(o Options) *OptionError {
 	}
 	max, err := PipeMaxSize()
 	if err != nil {
-		return &OptionError{fields, value, err.Error(), "leave {PipeSizeBytes} out"}
+		return &OptionError{fields, value, fielderr.Escape(err.Error()), "leave {PipeSizeBytes} out"}
 	}
 	if p.PipeSizeBytes > max {
 		problem := fmt.Sprintf("above %s (%s)", pipeMaxSizePath, FormatSize(int64(max)))
@@ -134,7 +134,7 @@ func checkPin(o Options) *OptionError {
 	}
 	cpus, err := OnlineCPUs()
 	if err != nil {
-		return &OptionError{on("PinWriter", "PinReader"), value, err.Error(), "use -1,-1 to leave both roles unpinned"}
+		return &OptionError{on("PinWriter", "PinReader"), value, fielderr.Escape(err.Error()), "use -1,-1 to leave both roles unpinned"}
 	}
 	for _, c := range []int{o.PinWriter, o.PinReader} {
 		if c != -1 && !contains(cpus, c) {
@@ -180,7 +180,7 @@ func checkHugeKnobs(o Options) *OptionError {
 	}
 	mode, err := THPMode()
 	if err != nil {
-		return &OptionError{fields, value, err.Error(), "use a mode without huge pages"}
+		return &OptionError{fields, value, fielderr.Escape(err.Error()), "use a mode without huge pages"}
 	}
 	if mode == "never" {
 		return &OptionError{fields, value, "transparent huge pages are off (" + thpEnabledPath + " is never)",

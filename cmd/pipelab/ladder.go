@@ -99,7 +99,7 @@ func cmdLadder(ctx context.Context, env *cli, args []string) error {
 			printCommands(env, *step)
 		}
 		if err != nil {
-			runErr = errors.Join(runErr, fmt.Errorf("ladder step %s: %w", sr.o.Mode, err))
+			runErr = errors.Join(runErr, fmt.Errorf("ladder step %s: %w", sr.name, err))
 		}
 	}
 	if len(lad.Steps) == 0 {
