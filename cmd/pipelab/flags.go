@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/pipelab/pipelab/bench"
-	"github.com/pipelab/pipelab/profile"
 )
 
 // errHelp is returned by a command after it printed its --help text.
@@ -288,17 +287,14 @@ func flagName(field string) string {
 }
 
 // usageOf is err as a usage error; a *bench.OptionError or a
-// *profile.ConfigError says it with flag names, not field names.
+// *profile.ConfigError (any fieldNamer) says it with flag names, not field names.
 func usageOf(err error) error {
-	var oe *bench.OptionError
-	var ce *profile.ConfigError
+	var fe fieldNamer
 	switch {
 	case err == nil:
 		return nil
-	case errors.As(err, &oe):
-		return &usageError{oe.Format(flagName)}
-	case errors.As(err, &ce):
-		return &usageError{ce.Format(flagName)}
+	case errors.As(err, &fe):
+		return &usageError{fe.Format(flagName)}
 	}
 	return &usageError{err.Error()}
 }
@@ -313,14 +309,23 @@ func warningLines(ws []bench.Warning) []string {
 	return lines
 }
 
-// message renders err as the user reads it: a *bench.ChildError in its
-// chain says the field it names by its flag. A wrapped error's text is a
+// fieldNamer is an error whose text names fields, rendered by Format with
+// the names name gives them.
+type fieldNamer interface {
+	error
+	Format(name func(field string) string) string
+}
+
+// message renders err as the user reads it: an error in its chain that
+// names fields (*bench.ChildError, *bench.OptionError — bench.Run checks
+// its options again when it starts — or *profile.ConfigError) says them
+// by their flags. A wrapped error's text is a
 // prefix of its own before the text of the error it wraps (fmt.Errorf's
 // "...: %w"), and errors.Join's the lines of its errors; any other error
 // is said as it is.
 func message(err error) string {
 	switch e := err.(type) {
-	case *bench.ChildError:
+	case fieldNamer:
 		return e.Format(flagName)
 	case interface{ Unwrap() []error }:
 		var texts, lines []string
