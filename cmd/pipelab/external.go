@@ -25,11 +25,17 @@ func addCommandFlags(fs *flagSet, cf *commandFlags) {
 		"or the program name of the writer command, else of the reader command)")
 }
 
+// setFlags is the set of the flags given on fs's command line.
+func setFlags(fs *flag.FlagSet) map[string]bool {
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	return set
+}
+
 // resolve checks the command flags against what fs parsed, copies the
 // commands into o and returns the run's label.
 func (cf *commandFlags) resolve(fs *flag.FlagSet, o *bench.Options) (string, error) {
-	set := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	set := setFlags(fs)
 	for _, c := range []struct{ flag, cmd string }{{"writer-cmd", cf.writer}, {"reader-cmd", cf.reader}} {
 		if set[c.flag] && strings.TrimSpace(c.cmd) == "" {
 			return "", usagef("--%s: empty command (give a shell command line, e.g. 'head -c 1G /dev/zero')", c.flag)

@@ -158,8 +158,7 @@ func addLadderCommandFlags(fs *flagSet, cf *commandFlags, mode *string) {
 // options (o with the commands and --mode) and name; name is "" without a
 // command.
 func ladderCommandStep(fs *flag.FlagSet, cf commandFlags, mode string, o bench.Options) (bench.Options, string, error) {
-	set := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	set := setFlags(fs)
 	if !set["writer-cmd"] && !set["reader-cmd"] {
 		switch {
 		case set["name"]:
