@@ -49,7 +49,7 @@ func pipelab(t *testing.T, dir string, args ...string) (stdout, stderr string, c
 	return out.String(), errb.String(), code
 }
 
-// badInput is one row of the bad-input table in README.md: what a user
+// badInput is one row of the bad-input table in docs/errors.md: what a user
 // types and the one line pipelab answers.
 type badInput struct {
 	args []string
@@ -159,7 +159,7 @@ func badInputs(dir string) []badInput {
 	}
 }
 
-// TestBadInput checks every row of README.md's bad-input table: the exact
+// TestBadInput checks every row of docs/errors.md's bad-input table: the exact
 // line on stderr, the exit status, nothing on stdout, no stack trace.
 func TestBadInput(t *testing.T) {
 	dir := t.TempDir()
@@ -258,22 +258,32 @@ func writeFixtureResults(t *testing.T, dir string) {
 	}
 }
 
-// badInputRow is how README.md's bad-input table shows a case.
+// badInputRow is how docs/errors.md's bad-input table shows a case.
 func badInputRow(c badInput) string {
 	return fmt.Sprintf("| `pipelab %s` | `%s` | %d |", strings.Join(c.args, " "), c.want, c.code)
 }
 
-// TestBadInputTableInREADME keeps README.md's bad-input table and
-// TestBadInput's cases the same: every case has its row. Run with -v to
-// see the rows to paste.
-func TestBadInputTableInREADME(t *testing.T) {
-	readme, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+// TestBadInputTable keeps docs/errors.md's bad-input table and
+// TestBadInput's cases the same: every case has its row, and every row is
+// a case, or names the test that checks it. Run with -v to see the rows to
+// paste.
+func TestBadInputTable(t *testing.T) {
+	doc, err := os.ReadFile(filepath.Join("..", "..", "docs", "errors.md"))
 	if err != nil {
 		t.Fatal(err)
 	}
+	rows := make(map[string]bool)
 	for _, c := range badInputs(t.TempDir()) {
-		if row := badInputRow(c); !strings.Contains(string(readme), row+"\n") {
-			t.Errorf("README.md lacks the row\n%s", row)
+		row := badInputRow(c)
+		t.Log(row)
+		rows[row] = true
+		if !strings.Contains(string(doc), row+"\n") {
+			t.Errorf("docs/errors.md lacks the row\n%s", row)
+		}
+	}
+	for _, line := range strings.Split(string(doc), "\n") {
+		if strings.HasPrefix(line, "| `pipelab ") && !rows[line] && !strings.Contains(line, "Test") {
+			t.Errorf("docs/errors.md has a row that no case of TestBadInput checks\n%s", line)
 		}
 	}
 }
