@@ -25,8 +25,8 @@ bench: build
 	./$(BIN) run --mode all --bytes 1GiB --repeat 5
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 20m ./...
 
-# What profiling costs, per mode (README "Profiling overhead"): the cpu
-# and wall views and perf record -a against unprofiled transfers,
+# What profiling costs, per mode (docs/measurements.md, "Profiling
+# overhead"): the cpu and wall views and perf record -a against unprofiled transfers,
 # interleaved, at 999 and 99 Hz, each as the machine idles and under the
 # keep-cpus-awake request (4GiB transfers there, as awake ones are 4-6x
 # shorter). ROUNDS rounds each; run it on a quiet machine.

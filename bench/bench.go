@@ -66,10 +66,10 @@ type Options struct {
 	// Timeout stops a run whose children make no progress for this long;
 	// 0 means no timeout.
 	Timeout time.Duration
-	// RewriteAfterSplice is the vmsplice-reuse experiment (README: "The
-	// post's open question"): the
-	// vmsplice writer, without SPLICE_F_GIFT, rewrites a half-buffer with
-	// the next block's content as soon as vmsplice returns, while the
+	// RewriteAfterSplice is the vmsplice-reuse experiment (docs/tour.md,
+	// "Can the writer reuse a vmsplice'd buffer?"): the vmsplice writer,
+	// without SPLICE_F_GIFT, rewrites a half-buffer with the next block's
+	// content as soon as vmsplice returns, while the
 	// reader may not have read those pages yet. Needs Verify, so that the
 	// reader reports what it saw.
 	RewriteAfterSplice bool

@@ -9,7 +9,7 @@ import (
 // does: 1GiB through the pipe, 5 runs per iteration, children pinned as by
 // default. It reports the median, minimum and maximum GiB/s over all runs
 // of all iterations (run it with -benchtime 1x); compare them with the C
-// figures in the README's "Measured here". The last sub-benchmark, busy,
+// build's figures in docs/measurements.md. The last sub-benchmark, busy,
 // also reports busy-x-write, its median over write's.
 func BenchmarkModes(b *testing.B) {
 	medians := map[string]float64{}

@@ -20,8 +20,7 @@ import (
 // backs off to 10ms, and with asynchronous preemption off
 // (GODEBUG=asyncpreemptoff=1 in the child's environment) it sends no
 // SIGURG either.
-// Every mode got faster for it; the README's "Measured here" has the
-// figures.
+// Every mode got faster for it.
 //
 // It is safe here because a child runs nothing else that needs the
 // thread while a call blocks: GOMAXPROCS is 1, the GC is off, and the

@@ -251,8 +251,8 @@ type Env struct {
 }
 
 // Ladder is the file OUT/ladder.json: the environment and every step in
-// the order they ran. README's "ladder.json, the exchange format" section
-// documents it.
+// the order they ran. docs/files.md ("ladder.json and MODE.json, the
+// exchange format") documents it.
 type Ladder struct {
 	// Version is the exchange format's version (FormatVersion when
 	// written by this pipelab); 0, a file from before the field, reads as

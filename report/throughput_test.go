@@ -11,7 +11,8 @@ import (
 )
 
 // ladderSteps returns the steps of testdata/ladder.json: five runs of
-// each step measured on this machine (see testdata/capture/README.md).
+// each step, measured on the development VM (2 CPUs, kernel
+// 6.18.44-fc-v769, software perf events only) on 2026-11-23.
 func ladderSteps(t *testing.T) []Step {
 	t.Helper()
 	f, err := OpenFolder("testdata")

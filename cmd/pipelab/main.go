@@ -231,7 +231,7 @@ func (s *signals) received() os.Signal {
 	}
 }
 
-// signalName is the signal's name as kill(1) and the README spell it:
+// signalName is the signal's name as kill(1) and docs/errors.md spell it:
 // SIGINT, SIGTERM.
 func signalName(sg os.Signal) string {
 	if n, ok := sg.(syscall.Signal); ok && unix.SignalName(n) != "" {
