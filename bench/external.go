@@ -8,6 +8,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/pipelab/pipelab/result"
 	"golang.org/x/sys/unix"
 )
 
@@ -238,51 +239,27 @@ func parseIO(s string) ioCounts {
 	return c
 }
 
-// CommandStatus is how an external command ended in one run.
-type CommandStatus struct {
-	// Role is "writer" or "reader"; Command the command line.
-	Role, Command string
-	// PID is the command's pid (the child's, which exec'd it).
-	PID int
-	// ExitStatus is its exit status, or -1 when a signal killed it;
-	// Signal then names the signal, e.g. "SIGPIPE".
-	ExitStatus int
-	Signal     string
-	// Stderr is the start (up to 4KiB) of what it wrote to stderr;
-	// Stdout the same of a reader command's stdout.
-	Stderr, Stdout string
-	// ReadBytes and WrittenBytes are rchar and wchar of its process tree
-	// as it exited (see ioCounts), or -1 when they could not be read.
-	ReadBytes, WrittenBytes int64
-	// AfterClose is set when a writer command failed or was killed after
-	// its reader had closed the pipe: SIGPIPE or a failed write then is how
-	// it stops, not a failure. A clean exit never sets it.
-	AfterClose bool
-	// Stopped is set when the runner stopped the command (SIGTERM, then
-	// SIGKILL after a grace period).
-	Stopped bool
-}
-
-// String renders the status in a few words: "exited with status 0",
-// "killed by SIGPIPE after the reader closed the pipe".
-func (c CommandStatus) String() string {
+// commandWords says in a few words how an external command ended:
+// "exited with status 0", "killed by SIGPIPE after the reader closed the
+// pipe", "killed by SIGKILL (stopped by pipelab)".
+func commandWords(c result.CommandStatus, stopped, afterClose bool) string {
 	s := fmt.Sprintf("exited with status %d", c.ExitStatus)
 	if c.Signal != "" {
 		s = "killed by " + c.Signal
 	}
-	if c.Stopped {
+	if stopped {
 		s += " (stopped by pipelab)"
 	}
-	if c.AfterClose {
+	if afterClose {
 		s += " after the reader closed the pipe"
 	}
 	return s
 }
 
 // status describes the reaped external command k.
-func (k *kid) status() CommandStatus {
-	c := CommandStatus{Role: k.role, Command: k.command, PID: k.cmd.Process.Pid, ExitStatus: -1,
-		Stderr: k.stderr.String(), ReadBytes: -1, WrittenBytes: -1, Stopped: k.stopped, AfterClose: k.afterClose}
+func (k *kid) status() result.CommandStatus {
+	c := result.CommandStatus{Role: k.role, Command: k.command, PID: k.cmd.Process.Pid, ExitStatus: -1,
+		Stderr: k.stderr.String(), ReadBytes: -1, WrittenBytes: -1}
 	if k.stdout != nil {
 		c.Stdout = k.stdout.String()
 	}
@@ -294,6 +271,7 @@ func (k *kid) status() CommandStatus {
 	if io := k.io.since(k.ioBase); io.ok {
 		c.ReadBytes, c.WrittenBytes = io.rchar, io.wchar
 	}
+	c.Status = commandWords(c, k.stopped, k.afterClose)
 	return c
 }
 

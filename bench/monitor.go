@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/pipelab/pipelab/internal/fielderr"
+	"github.com/pipelab/pipelab/result"
 )
 
 // monitor waits for both children once the gate is open, calling progress
@@ -184,8 +185,8 @@ func (r *runner) partial() *RunResult {
 
 // commands lists the status of each external command that has been
 // reaped, writer first.
-func (r *runner) commands() []CommandStatus {
-	var cs []CommandStatus
+func (r *runner) commands() []result.CommandStatus {
+	var cs []result.CommandStatus
 	for _, k := range []*kid{r.writer, r.reader} {
 		if k != nil && k.command != "" && k.exited() {
 			cs = append(cs, k.status())

@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/pipelab/pipelab/internal/fielderr"
+	"github.com/pipelab/pipelab/result"
 )
 
 // ErrInterrupted is wrapped by the error Run returns when its context is
@@ -80,7 +81,7 @@ type RunResult struct {
 	Writer, Reader ChildReport
 	// Commands says how each external command ended, writer first; empty
 	// when both sides are pipelab's.
-	Commands []CommandStatus
+	Commands []result.CommandStatus
 }
 
 // GiBPerSec returns the median, minimum and maximum throughput of the

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	perf "github.com/elastic/go-perf"
+	"github.com/pipelab/pipelab/result"
 )
 
 // TestFollowFilters checks the two kernel filters of the wake-up
@@ -64,7 +65,7 @@ func TestFollowDescendants(t *testing.T) {
 	tl.stop(7000)
 	p.joinWakes(tl)
 	f := tl.wake.figures(0)
-	want := []WakerShare{
+	want := []result.WakerShare{
 		{Waker: "reader", Sleeps: 1, SleepNanos: 1000, WakeupNanos: 800},
 		{Waker: "writer", Sleeps: 1, SleepNanos: 1000, WakeupNanos: 500},
 	}

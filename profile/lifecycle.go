@@ -11,6 +11,7 @@ import (
 
 	perf "github.com/elastic/go-perf"
 	pprof "github.com/google/pprof/profile"
+	"github.com/pipelab/pipelab/result"
 )
 
 // Start enables every event of the current cycle and starts one ring
@@ -137,8 +138,8 @@ func (p *Profiler) readCounters(r *roleState) {
 			acc.Supported = true
 			acc.Raw += c.Value
 			acc.Value += scale(c)
-			acc.Enabled += c.Enabled
-			acc.Running += c.Running
+			acc.EnabledNanos += c.Enabled.Nanoseconds()
+			acc.RunningNanos += c.Running.Nanoseconds()
 		}
 	}
 }
@@ -223,11 +224,11 @@ func (p *Profiler) mainMapping(r *roleState) *userMap {
 }
 
 // roleCounters returns r's counters, or nil when no cycle counted.
-func (p *Profiler) roleCounters(r *roleState) []Counter {
+func (p *Profiler) roleCounters(r *roleState) []result.Counter {
 	if p.counted == 0 {
 		return nil
 	}
-	return append([]Counter(nil), r.counters...)
+	return append([]result.Counter(nil), r.counters...)
 }
 
 // roleWarnings lists lost samples, undecodable records and multiplexed
@@ -242,9 +243,9 @@ func (p *Profiler) roleWarnings() []string {
 			w = append(w, fmt.Sprintf("%s: %d ring records could not be decoded", r.name, r.badRecords))
 		}
 		for _, c := range r.counters {
-			if c.Supported && c.Running < c.Enabled {
+			if c.Supported && c.RunningNanos < c.EnabledNanos {
 				w = append(w, fmt.Sprintf("%s: %s counted %.0f%% of the time (multiplexed; scaled)",
-					r.name, c.Name, 100*float64(c.Running)/float64(c.Enabled)))
+					r.name, c.Name, 100*float64(c.RunningNanos)/float64(c.EnabledNanos)))
 			}
 		}
 	}

@@ -28,7 +28,7 @@
 // profile never starts a process, never writes a file and never spells a
 // flag of the command line (a *ConfigError names fields of Config): it
 // observes the children bench starts and returns pprof values, which the
-// caller saves (report.SaveStep). It imports neither bench nor report.
+// caller saves (result.SaveStep). It imports neither bench nor report.
 package profile
 
 import (
@@ -45,6 +45,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/pipelab/pipelab/internal/fielderr"
+	"github.com/pipelab/pipelab/result"
 )
 
 // Config configures a Profiler.
@@ -93,6 +94,28 @@ type Result struct {
 	View string
 }
 
+// Summaries are what a step saves of each role (result.RoleSummary), in
+// the order of Roles, but for the names of the files the profiles go to,
+// which the caller chooses.
+func (res *Result) Summaries() []result.RoleSummary {
+	var out []result.RoleSummary
+	for _, r := range res.Roles {
+		s := result.RoleSummary{Role: r.Name, PIDs: r.PIDs, Samples: r.Samples, Lost: r.Lost, Counters: r.Counters}
+		if len(r.Counters) > 0 {
+			s.CountedRuns = res.Counted
+		}
+		if r.Wall != nil {
+			s.WallNanos, s.OnCPUNanos, s.OffCPUNanos, s.PreemptedNanos = r.WallNanos, r.OnCPUNanos, r.OffCPUNanos, r.PreemptedNanos
+			s.Switches, s.Wakeups = r.Switches, r.Wakeups
+			if r.Wake != nil && r.Wakers != nil {
+				s.Wake = r.Wake.Summary()
+			}
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
 // Role is what was recorded for one side of the pipe.
 type Role struct {
 	// Name is "writer" or "reader".
@@ -103,7 +126,7 @@ type Role struct {
 	// (Result.Counted), in the order task-clock, context-switches,
 	// cpu-migrations, page-faults, cycles, instructions, cache-misses,
 	// dTLB-load-misses; nil when nothing was counted.
-	Counters []Counter
+	Counters []result.Counter
 	// Samples is how many samples arrived; Lost how many the kernel
 	// dropped (PERF_RECORD_LOST and LOST_SAMPLES).
 	Samples, Lost uint64
@@ -139,21 +162,6 @@ type Role struct {
 	// the wake-ups were recorded.
 	Wake   *WakeFigures
 	Wakers *pprof.Profile
-}
-
-// Counter is one counting event's total for a role.
-type Counter struct {
-	// Name is the perf name, e.g. "context-switches".
-	Name string
-	// Supported is false when this machine cannot count it.
-	Supported bool
-	// Raw is the count as read; Value is scaled by Enabled/Running per
-	// thread, so multiplexed hardware counters are comparable.
-	Raw   uint64
-	Value float64
-	// Enabled and Running are the kernel's time_enabled and time_running,
-	// summed over threads.
-	Enabled, Running time.Duration
 }
 
 // Profiler records counters and stacks of a writer and a reader. It is not
@@ -217,7 +225,7 @@ type roleState struct {
 	name          string
 	pids          []int
 	agg           *aggregator
-	counters      []Counter
+	counters      []result.Counter
 	samples, lost uint64
 	badRecords    int
 	tids          []int           // of the current cycle
@@ -312,10 +320,10 @@ func chooseEvent(cfg *Config) (reason string, err error) {
 	return "", &ConfigError{"Event", cfg.Event, "unknown event", "want cycles or cpu-clock"}
 }
 
-func newCounters() []Counter {
-	cs := make([]Counter, len(allCounters))
+func newCounters() []result.Counter {
+	cs := make([]result.Counter, len(allCounters))
 	for i, c := range allCounters {
-		cs[i] = Counter{Name: c.name, Supported: !c.hardware}
+		cs[i] = result.Counter{Name: c.name, Supported: !c.hardware}
 	}
 	return cs
 }

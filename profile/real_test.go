@@ -13,6 +13,7 @@ import (
 
 	"github.com/pipelab/pipelab/bench"
 	"github.com/pipelab/pipelab/profile"
+	"github.com/pipelab/pipelab/result"
 )
 
 // profilePair profiles one writer/reader run of mode and returns the
@@ -85,11 +86,11 @@ func checkCounters(t *testing.T, res *profile.Result) {
 	t.Helper()
 	hwErr := profile.ProbeHardwareCounters()
 	for _, r := range res.Roles {
-		c := map[string]profile.Counter{}
+		c := map[string]result.Counter{}
 		for _, x := range r.Counters {
 			c[x.Name] = x
 		}
-		if tc := c["task-clock"]; !tc.Supported || tc.Value <= 0 || tc.Running <= 0 {
+		if tc := c["task-clock"]; !tc.Supported || tc.Value <= 0 || tc.RunningNanos <= 0 {
 			t.Errorf("%s: task-clock %+v, want counted", r.Name, tc)
 		}
 		if cs := c["context-switches"]; !cs.Supported || cs.Raw == 0 {

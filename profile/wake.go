@@ -15,6 +15,7 @@ import (
 
 	perf "github.com/elastic/go-perf"
 	pprof "github.com/google/pprof/profile"
+	"github.com/pipelab/pipelab/result"
 	"golang.org/x/sys/unix"
 )
 
@@ -513,13 +514,13 @@ type sleep struct {
 type wakeSplit struct {
 	waitingNS, latencyNS int64
 	latencies            []int64 // one per sleep with a recorded wake-up
-	byClass              map[string]*WakerShare
+	byClass              map[string]*result.WakerShare
 	wakers               map[string]*stack // waker stacks, by class+pid+tid+chain
 	order                []*stack
 }
 
 func newWakeSplit() *wakeSplit {
-	return &wakeSplit{byClass: map[string]*WakerShare{}, wakers: map[string]*stack{}}
+	return &wakeSplit{byClass: map[string]*result.WakerShare{}, wakers: map[string]*stack{}}
 }
 
 // join splits the sleeps of tl by wakes (tl's wake-ups, any order) into
@@ -567,7 +568,7 @@ func (s *wakeSplit) charge(w *wake, d, lat int64) {
 	}
 	c := s.byClass[class]
 	if c == nil {
-		c = &WakerShare{Waker: class}
+		c = &result.WakerShare{Waker: class}
 		s.byClass[class] = c
 	}
 	c.Sleeps++
@@ -600,9 +601,17 @@ type WakeFigures struct {
 	// a recorded wake-up.
 	Latency Latency
 	// Wakers share out the sleeps by who ended them, most sleep first.
-	Wakers []WakerShare
+	Wakers []result.WakerShare
 	// Lost is how many wake-up records the rings dropped, over both roles.
 	Lost uint64
+}
+
+// Summary is what a step saves of the figures (result.WakeSummary); the
+// wakers' From, which needs the wakers profile read back, is left empty.
+func (f *WakeFigures) Summary() *result.WakeSummary {
+	return &result.WakeSummary{WaitingNanos: f.WaitingNanos, WakeupNanos: f.WakeupNanos, Sleeps: f.Latency.Count,
+		LatencyMedianNanos: f.Latency.MedianNanos, LatencyP90Nanos: f.Latency.P90Nanos, LatencyP99Nanos: f.Latency.P99Nanos,
+		Wakers: append([]result.WakerShare(nil), f.Wakers...), Lost: f.Lost}
 }
 
 // Latency is a distribution of wake-up latencies in nanoseconds
@@ -611,17 +620,6 @@ type Latency struct {
 	Count                           int
 	MedianNanos, P90Nanos, P99Nanos int64
 	MinNanos, MaxNanos, MeanNanos   int64
-}
-
-// WakerShare is the part of a role's sleeps one kind of waker ended.
-type WakerShare struct {
-	// Waker is the other role's or the own role's name ("writer",
-	// "reader"), "interrupt", "other task", or "not recorded".
-	Waker string
-	// Sleeps counts the sleeps; SleepNanos is their length and
-	// WakeupNanos the wake-up latency within it.
-	Sleeps                  uint64
-	SleepNanos, WakeupNanos int64
 }
 
 // latency computes the distribution of ns (sorted in place).
@@ -680,7 +678,7 @@ func (s *wakeSplit) merge(o *wakeSplit) {
 	for k, c := range o.byClass {
 		m := s.byClass[k]
 		if m == nil {
-			m = &WakerShare{Waker: k}
+			m = &result.WakerShare{Waker: k}
 			s.byClass[k] = m
 		}
 		m.Sleeps += c.Sleeps

@@ -19,6 +19,7 @@ import (
 	perf "github.com/elastic/go-perf"
 
 	"github.com/pipelab/pipelab/bench"
+	"github.com/pipelab/pipelab/result"
 )
 
 // The join on records of a real run. wakeFixturePath holds what the wall
@@ -296,12 +297,12 @@ var wantWakeFixture = map[string]fixtureFigures{
 	"writer": {TID: 15207, WallNanos: 25266984, OffCPUNanos: 17479685, PreemptedNanos: 47589, Wake: WakeFigures{
 		WaitingNanos: 6847425, WakeupNanos: 10584671,
 		Latency: Latency{Count: 261, MedianNanos: 30960, P90Nanos: 66293, P99Nanos: 176936, MinNanos: 7716, MaxNanos: 739059, MeanNanos: 40554},
-		Wakers:  []WakerShare{{Waker: "reader", Sleeps: 261, SleepNanos: 17432096, WakeupNanos: 10584671}},
+		Wakers:  []result.WakerShare{{Waker: "reader", Sleeps: 261, SleepNanos: 17432096, WakeupNanos: 10584671}},
 	}},
 	"reader": {TID: 15208, WallNanos: 25930411, OffCPUNanos: 15467385, PreemptedNanos: 624255, Wake: WakeFigures{
 		WaitingNanos: 5137107, WakeupNanos: 9706023,
 		Latency: Latency{Count: 250, MedianNanos: 31120, P90Nanos: 69480, P99Nanos: 127595, MinNanos: 6763, MaxNanos: 174915, MeanNanos: 38824},
-		Wakers:  []WakerShare{{Waker: "writer", Sleeps: 250, SleepNanos: 14843130, WakeupNanos: 9706023}},
+		Wakers:  []result.WakerShare{{Waker: "writer", Sleeps: 250, SleepNanos: 14843130, WakeupNanos: 9706023}},
 	}},
 }
 

@@ -6,6 +6,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/pipelab/pipelab/result"
 )
 
 // Hermetic tests of the wake-up recording: the format file of
@@ -173,7 +175,7 @@ func TestWakeJoin(t *testing.T) {
 		t.Errorf("latencies %v, want [400 500]", s.latencies)
 	}
 	f := s.figures(0)
-	want := []WakerShare{
+	want := []result.WakerShare{
 		{Waker: wakerInterrupt, Sleeps: 1, SleepNanos: 2000, WakeupNanos: 500},
 		{Waker: wakerNotRecorded, Sleeps: 1, SleepNanos: 1000},
 		{Waker: "reader", Sleeps: 1, SleepNanos: 1000, WakeupNanos: 400},

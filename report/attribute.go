@@ -1,12 +1,18 @@
 package report
 
 import (
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
 
 	pprof "github.com/google/pprof/profile"
+	"github.com/pipelab/pipelab/result"
 )
+
+// errNoKernelFrames means a profile holds no kernel frames where the
+// question needs them (attribution, diff).
+var errNoKernelFrames = errors.New("no kernel frames")
 
 // Options choose what attribution and diffs measure.
 type Options struct {
@@ -83,7 +89,7 @@ func Attribute(p *pprof.Profile, opt Options) ([]Attribution, error) {
 		return nil, err
 	}
 	if !hasKernelFrames(p) {
-		return nil, &FileError{Op: "attribute", Err: fmt.Errorf("%w (no frame under a [kernel.kallsyms] mapping or at a kernel address; profile with pipelab profile as root or with kernel.perf_event_paranoid<=1 and kernel.kptr_restrict=0)", errNoKernelFrames)}
+		return nil, &result.FileError{Op: "attribute", Err: fmt.Errorf("%w (no frame under a [kernel.kallsyms] mapping or at a kernel address; profile with pipelab profile as root or with kernel.perf_event_paranoid<=1 and kernel.kptr_restrict=0)", errNoKernelFrames)}
 	}
 	var out []Attribution
 	for _, role := range roles(p) {
@@ -106,7 +112,7 @@ func valueIndex(p *pprof.Profile, want string) (int, error) {
 	if i := findType(p, want); i >= 0 {
 		return i, nil
 	}
-	return 0, &FileError{Op: "attribute", Err: fmt.Errorf("%w (no sample type %s; the profile has %s)", errSampleTypes, want, typeList(p))}
+	return 0, &result.FileError{Op: "attribute", Err: fmt.Errorf("%w (no sample type %s; the profile has %s)", result.ErrSampleTypes, want, result.SampleTypes(p))}
 }
 
 func findType(p *pprof.Profile, want string) int {

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	pprof "github.com/google/pprof/profile"
+	"github.com/pipelab/pipelab/result"
 )
 
 func TestAttributionGolden(t *testing.T) {
@@ -169,7 +170,7 @@ func TestAttributionErrors(t *testing.T) {
 	if err == nil || err.Error() != want {
 		t.Errorf("user-only profile: got error %v, want %q", err, want)
 	}
-	var fe *FileError
+	var fe *result.FileError
 	if !errors.As(err, &fe) || !errors.Is(err, errNoKernelFrames) {
 		t.Errorf("error %v is not a *FileError wrapping ErrNoKernelFrames", err)
 	}

@@ -4,6 +4,7 @@ import (
 	"errors"
 
 	pprof "github.com/google/pprof/profile"
+	"github.com/pipelab/pipelab/result"
 )
 
 // Comparison is two inputs a user named, read and diffed.
@@ -19,23 +20,23 @@ type Comparison struct {
 // the file at fault: the one that is not a profile or has no kernel
 // frames, or both when their sample types differ.
 func Compare(pathA, pathB string, opt Options) (*Comparison, error) {
-	a, err := OpenInput(pathA)
+	a, err := result.OpenInput(pathA)
 	if err != nil {
 		return nil, err
 	}
-	b, err := OpenInput(pathB)
+	b, err := result.OpenInput(pathB)
 	if err != nil {
 		return nil, err
 	}
 	ds, err := diff(a, b, opt)
-	var fe *FileError
+	var fe *result.FileError
 	if errors.As(err, &fe) && fe.Path == "" {
 		switch {
 		case errors.Is(err, errNoKernelFrames) && !hasKernelFrames(a):
 			fe.Path = pathA
 		case errors.Is(err, errNoKernelFrames):
 			fe.Path = pathB
-		case errors.Is(err, errSampleTypes) && findType(a, opt.SampleType) < 0 && opt.SampleType != "":
+		case errors.Is(err, result.ErrSampleTypes) && findType(a, opt.SampleType) < 0 && opt.SampleType != "":
 			fe.Path = pathA
 		default:
 			fe.Path = pathA + " " + pathB

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	pprof "github.com/google/pprof/profile"
+	"github.com/pipelab/pipelab/result"
 )
 
 // pageBytes is the size of the pages get_user_pages_fast hands out one
@@ -53,7 +54,7 @@ var derivedFigures = []struct {
 // profile p (role labels, cpu/nanoseconds and samples/count): those whose
 // function has samples in the role. It returns none when p lacks the two
 // sample types or the step moved no bytes.
-func Derive(s Step, p *pprof.Profile) []Derived {
+func Derive(s result.Step, p *pprof.Profile) []Derived {
 	ns, count := findType(p, "cpu/nanoseconds"), findType(p, "samples/count")
 	bytes := profiledBytes(s)
 	if ns < 0 || count < 0 || bytes <= 0 {
@@ -82,12 +83,12 @@ func Derive(s Step, p *pprof.Profile) []Derived {
 }
 
 // profiledBytes is how many bytes the profiled transfers of s moved: with
-// an unprofiled baseline interleaved, Observer.Runs transfers; else every
+// an unprofiled baseline interleaved, Cost.Runs transfers; else every
 // run.
-func profiledBytes(s Step) int64 {
+func profiledBytes(s result.Step) int64 {
 	runs := len(s.Runs)
-	if s.Observer != nil && s.Observer.Runs > 0 {
-		runs = s.Observer.Runs
+	if s.Cost != nil && s.Cost.Runs > 0 {
+		runs = s.Cost.Runs
 	}
 	if runs == 0 {
 		runs = max(s.Repeat, 1)

@@ -4,11 +4,13 @@ import (
 	"math"
 	"strings"
 	"testing"
+
+	"github.com/pipelab/pipelab/result"
 )
 
-func fixtureStep(t *testing.T, mode string) Step {
+func fixtureStep(t *testing.T, mode string) result.Step {
 	t.Helper()
-	f, err := OpenFolder("testdata")
+	f, err := result.OpenFolder("testdata")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -18,7 +20,7 @@ func fixtureStep(t *testing.T, mode string) Step {
 		}
 	}
 	t.Fatalf("testdata/ladder.json has no step %s", mode)
-	return Step{}
+	return result.Step{}
 }
 
 func derivedOf(ds []Derived, role, post string) *Derived {
@@ -100,11 +102,11 @@ func TestDeriveWrite(t *testing.T) {
 // TestProfiledBytes: with an interleaved baseline only the profiled
 // transfers count.
 func TestProfiledBytes(t *testing.T) {
-	s := Step{Settings: Settings{Bytes: 1 << 30}, Runs: []float64{1, 2, 3, 4, 5, 6}}
+	s := result.Step{Settings: result.Settings{Bytes: 1 << 30}, Runs: []float64{1, 2, 3, 4, 5, 6}}
 	if got := profiledBytes(s); got != 6<<30 {
 		t.Errorf("no baseline: got %d, want 6 GiB", got)
 	}
-	s.Observer = &Observer{Runs: 3}
+	s.Cost = &result.Cost{Runs: 3}
 	if got := profiledBytes(s); got != 3<<30 {
 		t.Errorf("baseline: got %d, want 3 GiB", got)
 	}

@@ -6,6 +6,7 @@ import (
 	"sort"
 
 	pprof "github.com/google/pprof/profile"
+	"github.com/pipelab/pipelab/result"
 )
 
 // DiffRow is one kernel symbol's share of a role's time in profile A and
@@ -46,12 +47,12 @@ type RoleDiff struct {
 // Profiles of different sample types yield a *FileError wrapping
 // errSampleTypes; one without kernel frames, errNoKernelFrames.
 func diff(a, b *pprof.Profile, opt Options) ([]RoleDiff, error) {
-	if err := sameSampleTypes(a, b); err != nil {
-		return nil, &FileError{Op: "diff", Err: err}
+	if err := result.SameSampleTypes(a, b); err != nil {
+		return nil, &result.FileError{Op: "diff", Err: err}
 	}
 	for i, p := range []*pprof.Profile{a, b} {
 		if name := string(rune('A' + i)); !hasKernelFrames(p) {
-			return nil, &FileError{Op: "diff", Err: fmt.Errorf("%w (profile %s has none and diff compares kernel symbols; profile as root, or with kernel.perf_event_paranoid<=1 and kernel.kptr_restrict=0)", errNoKernelFrames, name)}
+			return nil, &result.FileError{Op: "diff", Err: fmt.Errorf("%w (profile %s has none and diff compares kernel symbols; profile as root, or with kernel.perf_event_paranoid<=1 and kernel.kptr_restrict=0)", errNoKernelFrames, name)}
 		}
 	}
 	idx, err := valueIndex(a, opt.SampleType)
@@ -122,15 +123,15 @@ func diffRows(ta, tb *roleTally) []DiffRow {
 // p's. `go tool pprof` shows the result as a diff, as it would with
 // -diff_base.
 func DiffProfile(base, p *pprof.Profile) (*pprof.Profile, error) {
-	if err := sameSampleTypes(base, p); err != nil {
-		return nil, &FileError{Op: "diff", Err: err}
+	if err := result.SameSampleTypes(base, p); err != nil {
+		return nil, &result.FileError{Op: "diff", Err: err}
 	}
 	b := base.Copy()
 	b.SetLabel("pprof::base", []string{"true"})
 	b.Scale(-1)
 	d, err := pprof.Merge([]*pprof.Profile{p.Copy(), b})
 	if err != nil {
-		return nil, &FileError{Op: "diff", Err: fmt.Errorf("%w (%v)", errSampleTypes, err)}
+		return nil, &result.FileError{Op: "diff", Err: fmt.Errorf("%w (%v)", result.ErrSampleTypes, err)}
 	}
 	return d, nil
 }

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	pprof "github.com/google/pprof/profile"
+	"github.com/pipelab/pipelab/result"
 )
 
 var transitions = [][2]string{{"write", "vmsplice"}, {"vmsplice", "splice"}, {"splice", "huge"}, {"huge", "busy"}}
@@ -79,11 +80,11 @@ func TestDiffErrors(t *testing.T) {
 	if err == nil || err.Error() != want {
 		t.Errorf("got error %v, want %q", err, want)
 	}
-	var fe *FileError
-	if !errors.As(err, &fe) || !errors.Is(err, errSampleTypes) {
+	var fe *result.FileError
+	if !errors.As(err, &fe) || !errors.Is(err, result.ErrSampleTypes) {
 		t.Errorf("error %v is not a *FileError wrapping ErrSampleTypes", err)
 	}
-	if _, err := DiffProfile(fixture(t, "write"), other); !errors.Is(err, errSampleTypes) {
+	if _, err := DiffProfile(fixture(t, "write"), other); !errors.Is(err, result.ErrSampleTypes) {
 		t.Errorf("DiffProfile: got error %v, want ErrSampleTypes", err)
 	}
 }

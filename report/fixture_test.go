@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	pprof "github.com/google/pprof/profile"
+	"github.com/pipelab/pipelab/result"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files and fixture profiles under testdata")
@@ -98,7 +99,7 @@ func fixture(t testing.TB, mode string) *pprof.Profile {
 			t.Fatal(err)
 		}
 	}
-	p, err := openProfile(path)
+	p, err := result.OpenProfile(path)
 	if err != nil {
 		t.Fatal(err)
 	}

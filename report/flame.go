@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	pprof "github.com/google/pprof/profile"
+	"github.com/pipelab/pipelab/result"
 )
 
 // errNoSamples means a profile, or the part of it a tag filter keeps,
@@ -129,11 +130,11 @@ func flameInput(p *pprof.Profile, opt FlameOptions, which string) (*pprof.Profil
 		if which != "" {
 			err = fmt.Errorf("profile %s: %w", which, err)
 		}
-		return &FileError{Op: "flame", Err: err}
+		return &result.FileError{Op: "flame", Err: err}
 	}
 	idx, err := valueIndex(p, opt.SampleType)
 	if err != nil {
-		var fe *FileError
+		var fe *result.FileError
 		errors.As(err, &fe)
 		return nil, 0, bad(fe.Err)
 	}

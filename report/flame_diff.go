@@ -4,6 +4,7 @@ import (
 	"sort"
 
 	pprof "github.com/google/pprof/profile"
+	"github.com/pipelab/pipelab/result"
 )
 
 // DiffFlame computes the differential flame graph of b against a: b's
@@ -14,8 +15,8 @@ import (
 // a *FileError: different sample types (errSampleTypes), or either
 // profile failing as in Flame.
 func DiffFlame(a, b *pprof.Profile, opt FlameOptions) (*FlameGraph, error) {
-	if err := sameSampleTypes(a, b); err != nil {
-		return nil, &FileError{Op: "flame --diff", Err: err}
+	if err := result.SameSampleTypes(a, b); err != nil {
+		return nil, &result.FileError{Op: "flame --diff", Err: err}
 	}
 	qa, idx, err := flameInput(a, opt, "A")
 	if err != nil {

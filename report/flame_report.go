@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	pprof "github.com/google/pprof/profile"
+	"github.com/pipelab/pipelab/result"
 )
 
 // Flame graph views of a step, as stepFlame.View.
@@ -44,7 +45,7 @@ func roleFlames(p *pprof.Profile, view, sampleType string, name func(role string
 // stepFlames are the on-CPU flame graphs of a step's roles.
 func stepFlames(mode string, p *pprof.Profile, opt Options) []stepFlame {
 	return roleFlames(p, viewCPU, opt.SampleType, func(role string) (string, string) {
-		return fmt.Sprintf("%s: the %s on CPU", mode, role), Artefact{KindFlame, role}.Name(mode)
+		return fmt.Sprintf("%s: the %s on CPU", mode, role), result.FlameFile(mode, role)
 	})
 }
 
@@ -54,8 +55,8 @@ func offCPUFlames(mode string, wall map[string]*pprof.Profile) []stepFlame {
 	var out []stepFlame
 	for _, role := range []string{"writer", "reader"} {
 		if p := wall[role]; p != nil {
-			out = append(out, roleFlames(p, viewOffCPU, offCPUType, func(role string) (string, string) {
-				return fmt.Sprintf("%s: where the %s was off CPU", mode, role), Artefact{KindOffCPUFlame, role}.Name(mode)
+			out = append(out, roleFlames(p, viewOffCPU, result.OffCPUType, func(role string) (string, string) {
+				return fmt.Sprintf("%s: where the %s was off CPU", mode, role), result.OffCPUFlameFile(mode, role)
 			})...)
 		}
 	}
@@ -71,21 +72,21 @@ func diffFlames(from, to string, a, b *pprof.Profile, opt Options) []stepFlame {
 		if err != nil {
 			continue // a role one of the steps lacks
 		}
-		out = append(out, stepFlame{Role: role, View: viewDiff, File: Artefact{KindDiffFlame, role}.Name(Transition(from, to)), Graph: g})
+		out = append(out, stepFlame{Role: role, View: viewDiff, File: result.DiffFlameFile(from, to, role), Graph: g})
 	}
 	return out
 }
 
 // flameOutputs renders every flame graph of s for WriteFiles.
-func flameOutputs(s *summary) ([]Output, error) {
-	var outs []Output
+func flameOutputs(s *summary) ([]result.Output, error) {
+	var outs []result.Output
 	for _, st := range s.Steps {
 		for _, f := range append(append(append([]stepFlame(nil), st.Flames...), st.OffCPUFlames...), st.DiffFlames...) {
 			var b bytes.Buffer
 			if err := WriteFlameSVG(&b, f.Graph); err != nil {
 				return nil, fmt.Errorf("render %s: %w", f.File, err)
 			}
-			outs = append(outs, BytesOutput(f.File, b.Bytes()))
+			outs = append(outs, result.BytesOutput(f.File, b.Bytes()))
 		}
 	}
 	return outs, nil

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	gpprof "github.com/google/pprof/profile"
+	"github.com/pipelab/pipelab/result"
 )
 
 // svgBox is one frame of a rendered flame graph, as a browser sees it.
@@ -296,7 +297,7 @@ func TestFlameGoCPUProfile(t *testing.T) {
 		burnCPU(300 * time.Millisecond)
 		pprof.StopCPUProfile()
 		var err error
-		if p, err = readProfile(&buf); err != nil {
+		if p, err = result.ReadProfile(&buf); err != nil {
 			t.Fatal(err)
 		}
 		if len(p.Sample) > 0 {
@@ -331,12 +332,12 @@ func TestFlameBadInput(t *testing.T) {
 		text string
 	}{
 		{"empty", empty, FlameOptions{}, errNoSamples, "flame: no samples (the profile holds no samples with a positive samples/count; profile a run that does some work)"},
-		{"sample type", fixture(t, "write"), FlameOptions{SampleType: "alloc_space"}, errSampleTypes, "flame: different sample types (no sample type alloc_space; the profile has samples/count, cpu/nanoseconds)"},
+		{"sample type", fixture(t, "write"), FlameOptions{SampleType: "alloc_space"}, result.ErrSampleTypes, "flame: different sample types (no sample type alloc_space; the profile has samples/count, cpu/nanoseconds)"},
 		{"tag", fixture(t, "write"), FlameOptions{TagFocus: "role=nobody"}, errNoSamples, "flame: no samples (no sample has the tag role=nobody; the profile's role tags are: role=reader, role=writer)"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			_, err := Flame(c.p, c.opt)
-			var fe *FileError
+			var fe *result.FileError
 			if !errors.Is(err, c.want) || !errors.As(err, &fe) {
 				t.Fatalf("got %v, want a *FileError wrapping %v", err, c.want)
 			}
@@ -345,7 +346,7 @@ func TestFlameBadInput(t *testing.T) {
 			}
 		})
 	}
-	if _, err := DiffFlame(fixture(t, "write"), empty, FlameOptions{}); !errors.Is(err, errSampleTypes) {
+	if _, err := DiffFlame(fixture(t, "write"), empty, FlameOptions{}); !errors.Is(err, result.ErrSampleTypes) {
 		t.Errorf("diff of different sample types: got %v, want ErrSampleTypes", err)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	pprof "github.com/google/pprof/profile"
+	"github.com/pipelab/pipelab/result"
 )
 
 // foldedStack is one line of the folded format read by flame-graph tools
@@ -82,4 +83,17 @@ func writeFolded(w io.Writer, stacks []foldedStack) error {
 		fmt.Fprintln(bw, s.String())
 	}
 	return bw.Flush()
+}
+
+// FoldedOutputs are the folded stacks of each role of step
+// (MODE.ROLE.folded), cut from both, its profile holding both roles, for
+// result.SaveStep.
+func FoldedOutputs(step *result.Step, both *pprof.Profile) []result.Output {
+	var outs []result.Output
+	for _, r := range step.Roles {
+		stacks := foldStacks(both, r.Role)
+		outs = append(outs, result.Output{Name: result.FoldedFile(step.Mode, r.Role),
+			Write: func(w io.Writer) error { return writeFolded(w, stacks) }})
+	}
+	return outs
 }

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	pprof "github.com/google/pprof/profile"
+	"github.com/pipelab/pipelab/result"
 )
 
 // TestFoldedMatchesCapture checks foldStacks against the captures the
@@ -104,5 +105,29 @@ func TestFoldedFormat(t *testing.T) {
 	p.Sample[0].Value = p.Sample[0].Value[:1]
 	if s := foldStacks(p, ""); len(s) != 1 || s[0].String() != "main 7000" {
 		t.Errorf("without samples/count: got %v, want [main 7000]", s)
+	}
+}
+
+// TestFoldedOutputs saves a step with its folded stacks the way `pipelab
+// profile --folded` does: one MODE.ROLE.folded per role, cut from the
+// both-roles profile.
+func TestFoldedOutputs(t *testing.T) {
+	dir := t.TempDir()
+	both := fixture(t, "write")
+	step := &result.Step{Settings: result.Settings{Mode: "write"}, Roles: []result.RoleSummary{{Role: "writer"}, {Role: "reader"}}}
+	err := result.SaveStep(dir, step, map[result.Artefact]*pprof.Profile{{Kind: result.KindProfile}: both}, FoldedOutputs(step, both)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, role := range []string{"writer", "reader"} {
+		got, err := os.ReadFile(filepath.Join(dir, "write."+role+".folded"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var want bytes.Buffer
+		writeFolded(&want, foldStacks(both, role))
+		if want.Len() == 0 || string(got) != want.String() {
+			t.Errorf("%s: got %d bytes of folded stacks, want the %d of foldStacks", role, len(got), want.Len())
+		}
 	}
 }

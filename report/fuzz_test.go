@@ -5,6 +5,8 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/pipelab/pipelab/result"
 )
 
 // FuzzReadProfile feeds readProfile, the pprof reader behind diff and
@@ -16,10 +18,10 @@ import (
 // without panicking.
 func FuzzReadProfile(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
-		p, err := readProfile(bytes.NewReader(data))
+		p, err := result.ReadProfile(bytes.NewReader(data))
 		if err != nil {
-			var fe *FileError
-			if !errors.As(err, &fe) || !errors.Is(err, errNotProfile) {
+			var fe *result.FileError
+			if !errors.As(err, &fe) || !errors.Is(err, result.ErrNotProfile) {
 				t.Fatalf("error %v is not a *FileError wrapping ErrNotProfile", err)
 			}
 			if strings.ContainsAny(err.Error(), "\n\r") {
@@ -34,7 +36,7 @@ func FuzzReadProfile(f *testing.F) {
 		if err := p.Write(&buf); err != nil {
 			t.Fatalf("write: %v", err)
 		}
-		q, err := readProfile(&buf)
+		q, err := result.ReadProfile(&buf)
 		if err != nil {
 			t.Fatalf("re-read of a written profile: %v", err)
 		}

@@ -10,6 +10,7 @@ import (
 	"sort"
 
 	pprof "github.com/google/pprof/profile"
+	"github.com/pipelab/pipelab/result"
 	"golang.org/x/perf/benchmath"
 )
 
@@ -40,7 +41,7 @@ type LadderFolder struct {
 	// Env is what the folder recorded of its machine (ladder.json's env,
 	// else the first step's); nil when it recorded none (format version 1
 	// without ladder.json).
-	Env *Env `json:"env,omitempty"`
+	Env *result.Env `json:"env,omitempty"`
 	// Version is the folder's format version (1 for files without one).
 	Version int `json:"version"`
 }
@@ -150,21 +151,21 @@ func CompareLadders(dirs []string, opt Options) (*Ladders, error) {
 }
 
 // openFolders opens every folder, refusing one named twice.
-func openFolders(dirs []string) ([]*Folder, error) {
-	var out []*Folder
+func openFolders(dirs []string) ([]*result.Folder, error) {
+	var out []*result.Folder
 	seen := map[int]os.FileInfo{}
 	for i, dir := range dirs {
-		f, err := OpenFolder(dir)
+		f, err := result.OpenFolder(dir)
 		if err != nil {
 			return nil, err
 		}
 		st, err := os.Stat(dir)
 		if err != nil {
-			return nil, &FileError{Op: "read results", Path: dir, Err: err}
+			return nil, &result.FileError{Op: "read results", Path: dir, Err: err}
 		}
 		for j, prev := range seen {
 			if os.SameFile(prev, st) {
-				return nil, &FileError{Op: "compare", Path: dirs[j] + " " + dir, Err: fmt.Errorf("%w (name two different result folders)", errSameFolder)}
+				return nil, &result.FileError{Op: "compare", Path: dirs[j] + " " + dir, Err: fmt.Errorf("%w (name two different result folders)", errSameFolder)}
 			}
 		}
 		seen[i] = st
@@ -174,7 +175,7 @@ func openFolders(dirs []string) ([]*Folder, error) {
 }
 
 // describeFolder is what a folder recorded of itself.
-func describeFolder(name string, f *Folder) LadderFolder {
+func describeFolder(name string, f *result.Folder) LadderFolder {
 	d := LadderFolder{Name: filepath.Clean(name), Version: 1}
 	if f.Ladder != nil {
 		env := f.Ladder.Env
@@ -192,7 +193,7 @@ func describeFolder(name string, f *Folder) LadderFolder {
 
 // unionModes lists the steps of every folder: the first folder's in its
 // order, then each other's new ones in theirs.
-func unionModes(folders []*Folder) []string {
+func unionModes(folders []*result.Folder) []string {
 	var out []string
 	seen := map[string]bool{}
 	for _, f := range folders {
@@ -206,23 +207,13 @@ func unionModes(folders []*Folder) []string {
 	return out
 }
 
-// findStep returns the folder's step of that mode, nil when it has none.
-func (f *Folder) findStep(mode string) *Step {
-	for i := range f.Steps {
-		if f.Steps[i].Mode == mode {
-			return &f.Steps[i]
-		}
-	}
-	return nil
-}
-
 // compareStep builds one step's row across the folders.
-func compareStep(folders []*Folder, mode string, opt Options, sampleType *string) (LadderStep, error) {
+func compareStep(folders []*result.Folder, mode string, opt Options, sampleType *string) (LadderStep, error) {
 	st := LadderStep{Mode: mode}
-	steps := make([]*Step, len(folders))
+	steps := make([]*result.Step, len(folders))
 	samples := make([]*benchmath.Sample, len(folders))
 	for i, f := range folders {
-		steps[i] = f.findStep(mode)
+		steps[i] = f.Step(mode)
 		if steps[i] == nil {
 			st.Cells = append(st.Cells, LadderCell{Missing: true})
 			continue
@@ -251,7 +242,7 @@ func compareStep(folders []*Folder, mode string, opt Options, sampleType *string
 
 // stepTallies tallies each folder's profile of the step per role; a nil
 // map where a folder lacks the step, its profile or kernel frames.
-func stepTallies(folders []*Folder, steps []*Step, opt Options, st *LadderStep, sampleType *string) ([]map[string]*roleTally, error) {
+func stepTallies(folders []*result.Folder, steps []*result.Step, opt Options, st *LadderStep, sampleType *string) ([]map[string]*roleTally, error) {
 	out := make([]map[string]*roleTally, len(folders))
 	for i, f := range folders {
 		if steps[i] == nil {

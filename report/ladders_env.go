@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/pipelab/pipelab/result"
 )
 
 // field is one named value of an environment or of a step's settings.
@@ -13,7 +15,7 @@ type field struct {
 
 // envFields are the environment facts a comparison sets side by side, in
 // the order the header lists them; nil for a folder that recorded none.
-func envFields(e *Env) []field {
+func envFields(e *result.Env) []field {
 	if e == nil {
 		return nil
 	}
@@ -38,12 +40,12 @@ func envFields(e *Env) []field {
 // measures), and how it was profiled: the view, the sampled event, and
 // whether the runs timed profiled or unprofiled transfers. A new field of Settings that changes
 // what a run measures belongs here too.
-func stepSettings(s *Step) []field {
+func stepSettings(s *result.Step) []field {
 	b := strconv.FormatBool
 	return []field{
-		{"bytes", sizeName(s.Bytes)},
-		{"buf_size", sizeName(s.BufSize)},
-		{"pipe_size", sizeName(s.PipeSize)},
+		{"bytes", result.SizeName(s.Bytes)},
+		{"buf_size", result.SizeName(s.BufSize)},
+		{"pipe_size", result.SizeName(s.PipeSize)},
 		{"buf_offset", strconv.Itoa(s.BufOffset)},
 		{"busy", b(s.Busy)},
 		{"poll", b(s.Poll)},
@@ -67,7 +69,7 @@ func stepSettings(s *Step) []field {
 
 // sampledEvent is the event a profiled step sampled: cpu-clock in files
 // from before the field, "none" when not profiled.
-func sampledEvent(s *Step) string {
+func sampledEvent(s *result.Step) string {
 	switch {
 	case s.Event != "":
 		return s.Event
@@ -79,7 +81,7 @@ func sampledEvent(s *Step) string {
 
 // throughputFrom says which transfers a step's runs timed: files from
 // before the field timed the profiled transfers when profiled.
-func throughputFrom(s *Step) string {
+func throughputFrom(s *result.Step) string {
 	switch {
 	case s.ThroughputFrom != "":
 		return s.ThroughputFrom
@@ -133,7 +135,7 @@ func diffFields(per [][]field, emptyUnknown bool) []FieldDiff {
 
 // settingDiffs compares the settings of one step across the folders that
 // have it.
-func settingDiffs(steps []*Step) []FieldDiff {
+func settingDiffs(steps []*result.Step) []FieldDiff {
 	per := make([][]field, len(steps))
 	for i, s := range steps {
 		if s != nil {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	pprof "github.com/google/pprof/profile"
+	"github.com/pipelab/pipelab/result"
 )
 
 // LadderFlame is one differential flame graph of a comparison: a step's
@@ -22,8 +23,8 @@ type LadderFlame struct {
 // folder and in another one, the differential flame graph of the other
 // against the base, records it in the step's Flames and returns the SVGs
 // to write.
-func (l *Ladders) diffFlames() ([]Output, error) {
-	var outs []Output
+func (l *Ladders) diffFlames() ([]result.Output, error) {
+	var outs []result.Output
 	for si := range l.Steps {
 		st := &l.Steps[si]
 		if len(st.Cells) == 0 || !st.Cells[0].Profiled {
@@ -57,13 +58,13 @@ func (l *Ladders) diffFlames() ([]Output, error) {
 
 // diffFlame renders one differential flame graph; nil when the role has
 // no samples on one side.
-func (l *Ladders) diffFlame(st *LadderStep, i int, role string, base, other *pprof.Profile) (*Output, error) {
+func (l *Ladders) diffFlame(st *LadderStep, i int, role string, base, other *pprof.Profile) (*result.Output, error) {
 	g, err := DiffFlame(base, other, FlameOptions{
 		SampleType: l.SampleType,
 		TagFocus:   "role=" + role,
 		Title:      fmt.Sprintf("%s, %s: %s against %s", st.Mode, role, l.Folders[i].Name, l.Folders[0].Name),
 	})
-	if errors.Is(err, errNoSamples) || errors.Is(err, errSampleTypes) {
+	if errors.Is(err, errNoSamples) || errors.Is(err, result.ErrSampleTypes) {
 		st.Notes = append(st.Notes, fmt.Sprintf("no differential flame graph of the %s in %s: %v", role, l.Folders[i].Name, err))
 		return nil, nil
 	}
@@ -74,15 +75,15 @@ func (l *Ladders) diffFlame(st *LadderStep, i int, role string, base, other *ppr
 	if err := WriteFlameSVG(&svg, g); err != nil {
 		return nil, err
 	}
-	f := LadderFlame{Role: role, Folder: i, File: CompareFlameName(st.Mode, role, i)}
+	f := LadderFlame{Role: role, Folder: i, File: result.CompareFlameFile(st.Mode, role, i)}
 	st.Flames = append(st.Flames, f)
-	out := BytesOutput(f.File, svg.Bytes())
+	out := result.BytesOutput(f.File, svg.Bytes())
 	return &out, nil
 }
 
 // stepProfile reads the profile of mode in folder i again.
 func (l *Ladders) stepProfile(i int, mode string) (*pprof.Profile, error) {
-	f, err := OpenFolder(l.Folders[i].Name)
+	f, err := result.OpenFolder(l.Folders[i].Name)
 	if err != nil {
 		return nil, err
 	}

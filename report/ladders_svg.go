@@ -7,6 +7,8 @@ import (
 	"math"
 	"path/filepath"
 	"strings"
+
+	"github.com/pipelab/pipelab/result"
 )
 
 // folderFills colour the folders' bars, the base first.
@@ -110,16 +112,16 @@ func WriteLaddersFiles(dir string, l *Ladders) ([]string, error) {
 		return nil, err
 	}
 	var md, svg bytes.Buffer
-	if err := WriteLaddersMarkdown(&md, l, CompareChartFile); err != nil {
-		return nil, fmt.Errorf("render %s: %w", CompareFile, err)
+	if err := WriteLaddersMarkdown(&md, l, result.CompareChartFile); err != nil {
+		return nil, fmt.Errorf("render %s: %w", result.CompareFile, err)
 	}
 	if err := writeLaddersSVG(&svg, l); err != nil {
-		return nil, fmt.Errorf("render %s: %w", CompareChartFile, err)
+		return nil, fmt.Errorf("render %s: %w", result.CompareChartFile, err)
 	}
-	outs := append(flames, BytesOutput(CompareChartFile, svg.Bytes()), BytesOutput(CompareFile, md.Bytes()))
+	outs := append(flames, result.BytesOutput(result.CompareChartFile, svg.Bytes()), result.BytesOutput(result.CompareFile, md.Bytes()))
 	var names []string
 	for _, o := range outs {
 		names = append(names, filepath.Join(dir, o.Name))
 	}
-	return names, WriteFiles(dir, outs...)
+	return names, result.WriteFiles(dir, outs...)
 }

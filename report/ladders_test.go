@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/pipelab/pipelab/result"
 )
 
 // oldNames are the symbols as kernels before 6.0 spell them (see aliases):
@@ -108,7 +110,7 @@ func TestCompareLaddersGolden(t *testing.T) {
 			write func(*bytes.Buffer) error
 		}{
 			{"txt", func(b *bytes.Buffer) error { return WriteLaddersText(b, l) }},
-			{"md", func(b *bytes.Buffer) error { return WriteLaddersMarkdown(b, l, CompareChartFile) }},
+			{"md", func(b *bytes.Buffer) error { return WriteLaddersMarkdown(b, l, result.CompareChartFile) }},
 			{"json", func(b *bytes.Buffer) error { return WriteLaddersJSON(b, l) }},
 		} {
 			var b bytes.Buffer
@@ -214,12 +216,12 @@ func TestCompareLaddersBadInput(t *testing.T) {
 		msg  string
 	}{
 		{[]string{base, base + "/"}, errSameFolder, "compare " + base + " " + base + "/: the same folder named twice (name two different result folders)"},
-		{[]string{base, empty}, errNoResults, "read results " + empty + ": no pipelab results"},
-		{[]string{base, newer}, errVersion, "read results " + filepath.Join(newer, "ladder.json") + ": unknown format version 3 (this pipelab reads versions 1 to 2; read it with a newer pipelab)"},
+		{[]string{base, empty}, result.ErrNoResults, "read results " + empty + ": no pipelab results"},
+		{[]string{base, newer}, result.ErrVersion, "read results " + filepath.Join(newer, "ladder.json") + ": unknown format version 3 (this pipelab reads versions 1 to 2; read it with a newer pipelab)"},
 	}
 	for _, tt := range tests {
 		_, err := CompareLadders(tt.dirs, Options{})
-		var fe *FileError
+		var fe *result.FileError
 		if !errors.Is(err, tt.want) || !errors.As(err, &fe) || !strings.HasPrefix(err.Error(), tt.msg) {
 			t.Errorf("CompareLadders(%q): got %v, want a *FileError starting %q", tt.dirs, err, tt.msg)
 		}
@@ -291,13 +293,13 @@ func TestCompareLaddersJSONRoundTrip(t *testing.T) {
 // TestSettingDiffs: a setting that is empty in one folder (no external
 // command) and set in another differs; equal settings do not.
 func TestSettingDiffs(t *testing.T) {
-	a := &Step{Settings: Settings{Mode: "fizzbuzz", PipeSize: 65536}}
-	b := &Step{Settings: Settings{Mode: "fizzbuzz", PipeSize: 65536, WriterCmd: "./fizzbuzz"}}
-	got := settingDiffs([]*Step{a, b, nil})
+	a := &result.Step{Settings: result.Settings{Mode: "fizzbuzz", PipeSize: 65536}}
+	b := &result.Step{Settings: result.Settings{Mode: "fizzbuzz", PipeSize: 65536, WriterCmd: "./fizzbuzz"}}
+	got := settingDiffs([]*result.Step{a, b, nil})
 	if len(got) != 1 || got[0].Field != "writer_cmd" || vs(got[0].Values) != "none vs ./fizzbuzz vs ?" {
 		t.Errorf("got %+v, want writer_cmd none vs ./fizzbuzz vs ?", got)
 	}
-	if got := settingDiffs([]*Step{a, a}); len(got) != 0 {
+	if got := settingDiffs([]*result.Step{a, a}); len(got) != 0 {
 		t.Errorf("equal settings: got %+v, want none", got)
 	}
 }
@@ -320,7 +322,7 @@ func TestWriteLaddersFiles(t *testing.T) {
 	if got := strings.Join(names, " "); got != want {
 		t.Fatalf("files: got %s, want %s", got, want)
 	}
-	md, err := os.ReadFile(filepath.Join(dir, CompareFile))
+	md, err := os.ReadFile(filepath.Join(dir, result.CompareFile))
 	if err != nil {
 		t.Fatal(err)
 	}

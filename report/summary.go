@@ -4,20 +4,20 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"os"
 	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
 
 	pprof "github.com/google/pprof/profile"
+	"github.com/pipelab/pipelab/result"
 )
 
 // summary is everything report.md says about a result folder, computed
 // before any of it is rendered.
 type summary struct {
 	// Env is the machine the steps ran on; nil without ladder.json.
-	Env *Env `json:"env,omitempty"`
+	Env *result.Env `json:"env,omitempty"`
 	// Throughput has one row per step, in order.
 	Throughput []ThroughputRow `json:"throughput"`
 	// Steps follow the same order.
@@ -48,7 +48,7 @@ type note struct {
 // stepSummary is one step of the ladder and its transition from the step
 // before.
 type stepSummary struct {
-	Step Step `json:"step"`
+	Step result.Step `json:"step"`
 	// Throughput is the step's row of summary.Throughput.
 	Throughput ThroughputRow `json:"throughput"`
 	// Attribution holds one entry per role; nil when the step has no CPU
@@ -105,7 +105,7 @@ const wallTolerance = 0.05
 // attribution and wall view, per transition the diff, and the caveats.
 // Profiles that cannot be read are a *FileError; a step without a profile,
 // or whose profile has no kernel frames, gets a note instead.
-func summarize(f *Folder, opt Options) (*summary, error) {
+func summarize(f *result.Folder, opt Options) (*summary, error) {
 	s := &summary{Throughput: Throughput(f.Steps)}
 	if f.Ladder != nil {
 		env := f.Ladder.Env
@@ -132,7 +132,7 @@ func summarize(f *Folder, opt Options) (*summary, error) {
 // addStep summarizes step i of f, compared with prev, the CPU profile of
 // the step before (nil when it has none), and returns the step's CPU
 // profile (nil when it has none with kernel frames).
-func (s *summary) addStep(f *Folder, i int, prev *pprof.Profile, opt Options) (*pprof.Profile, error) {
+func (s *summary) addStep(f *result.Folder, i int, prev *pprof.Profile, opt Options) (*pprof.Profile, error) {
 	step := f.Steps[i]
 	ss := stepSummary{Step: step, Throughput: s.Throughput[i]}
 	if len(step.Roles) > 0 {
@@ -153,7 +153,7 @@ func (s *summary) addStep(f *Folder, i int, prev *pprof.Profile, opt Options) (*
 			note("the profile has no kernel frames, so no kernel symbol is attributed (profile as root, or with kernel.perf_event_paranoid<=1 and kernel.kptr_restrict=0)")
 			p = nil
 		} else if err != nil {
-			return nil, withPath(err, filepath.Join(f.Dir, Artefact{Kind: KindProfile}.Name(step.Mode)))
+			return nil, withPath(err, filepath.Join(f.Dir, result.Artefact{Kind: result.KindProfile}.Name(step.Mode)))
 		}
 		s.irqPoints(p, step.Mode)
 		if p != nil {
@@ -164,7 +164,7 @@ func (s *summary) addStep(f *Folder, i int, prev *pprof.Profile, opt Options) (*
 			ss.Derived = Derive(step, p)
 		}
 	}
-	wall, err := f.wallProfiles(step)
+	wall, err := f.WallProfiles(step)
 	if err != nil {
 		return nil, err
 	}
@@ -216,7 +216,7 @@ func (s *summary) note(mode, text string) int {
 
 // stepNotes turns a step's warnings, lost samples and failure marks into
 // notes.
-func stepNotes(step Step, note func(string, ...any)) {
+func stepNotes(step result.Step, note func(string, ...any)) {
 	if step.Interrupted {
 		note("interrupted (SIGINT or SIGTERM); its figures cover the part that ran")
 	} else if step.Incomplete {
@@ -284,38 +284,9 @@ func (s *summary) addIRQ(pt irqPoint) {
 	s.IRQEnable = append(s.IRQEnable, pt)
 }
 
-// wallProfiles reads the step's wall profiles by role
-// (RoleSummary.WallProfile, else MODE.ROLE.wall.pb.gz when it exists).
-func (f *Folder) wallProfiles(step Step) (map[string]*pprof.Profile, error) {
-	profiles := map[string]*pprof.Profile{}
-	for _, r := range step.Roles {
-		name := r.WallProfile
-		if name == "" {
-			name = Artefact{KindWall, r.Role}.Name(step.Mode)
-		}
-		path := filepath.Join(f.Dir, name)
-		if _, err := os.Stat(path); err != nil {
-			if r.WallProfile != "" {
-				return nil, &FileError{Op: "read wall profile", Path: path, Err: fmt.Errorf("%w (the results name it as the %s's wall profile; rerun the step with --view wall)", os.ErrNotExist, r.Role)}
-			}
-			continue
-		}
-		p, err := openProfile(path)
-		if err != nil {
-			return nil, err
-		}
-		if findType(p, offCPUType) < 0 {
-			return nil, &FileError{Op: "read wall profile", Path: path, Err: fmt.Errorf("%w (no sample type %s; the profile has %s; a wall profile comes from pipelab profile --view wall)", errSampleTypes, offCPUType, typeList(p))}
-		}
-		labelRole(p, r.Role)
-		profiles[r.Role] = p
-	}
-	return profiles, nil
-}
-
 // withPath fills in the path of a *FileError that has none.
 func withPath(err error, path string) error {
-	var fe *FileError
+	var fe *result.FileError
 	if errors.As(err, &fe) && fe.Path == "" {
 		fe.Path = path
 	}

@@ -6,6 +6,8 @@ import (
 	"math"
 	"strconv"
 	"strings"
+
+	"github.com/pipelab/pipelab/result"
 )
 
 // mdWriter collects Markdown and keeps the first write error.
@@ -40,7 +42,7 @@ func writeSummaryMarkdown(w io.Writer, s *summary) error {
 	if m.err == nil {
 		m.err = writeThroughputMarkdown(m.w, s.Throughput)
 	}
-	m.printf("\n![Median GiB/s per step, min–max whiskers, the post's figures as markers](%s)\n\n", ChartFile)
+	m.printf("\n![Median GiB/s per step, min–max whiskers, the post's figures as markers](%s)\n\n", result.ChartFile)
 	writeVerdicts(m, s)
 	m.printf("## Steps\n\n")
 	m.printf("Shares are of each role's on-CPU time as sampled by cpu-clock: **self** counts samples whose leaf is the symbol, **inclusive** those with the symbol anywhere on the stack. A post symbol is matched through the alias table; the kernel symbol column says what it is called on this kernel.\n\n")
@@ -78,7 +80,7 @@ func writeTitle(m *mdWriter, s *summary) {
 	m.printf("The steps of \"How fast are Linux pipes anyway?\" (%s) replayed%s: throughput, where the kernel time goes, and what each step removed. `pipelab report DIR` rebuilds this file from the folder.\n\n", strings.Join(modes, " → "), where)
 }
 
-func writeEnv(m *mdWriter, e *Env) {
+func writeEnv(m *mdWriter, e *result.Env) {
 	m.printf("## Environment\n\n")
 	if e == nil {
 		m.printf("Not recorded: the folder has no ladder.json (the steps come from MODE.json files).\n\n")
@@ -96,7 +98,7 @@ func writeEnv(m *mdWriter, e *Env) {
 		{"perf events", pmu},
 		{"kernel.perf_event_paranoid", strconv.Itoa(e.PerfEventParanoid)},
 		{"kernel.kptr_restrict", strconv.Itoa(e.KptrRestrict)},
-		{"fs.pipe-max-size", sizeName(int64(e.PipeMaxSize))},
+		{"fs.pipe-max-size", result.SizeName(int64(e.PipeMaxSize))},
 		{"Go", e.GoVersion},
 		{"date", e.Time.UTC().Format("2006-01-02 15:04 UTC")},
 	})
@@ -114,8 +116,8 @@ func writeStep(m *mdWriter, st stepSummary, prevRuns int) {
 		m.printf("Sampled event: `%s`%s.\n\n", s.Event, why)
 	}
 	switch {
-	case s.Observer != nil:
-		m.printf("Throughput from the unprofiled transfers; %s.\n\n", s.Observer.CostLine())
+	case s.Cost != nil:
+		m.printf("Throughput from the unprofiled transfers; %s.\n\n", s.Cost.Line())
 	case s.ThroughputFrom == "profiled":
 		m.printf("Throughput from the profiled transfers (--no-baseline; the cost of profiling was not measured).\n\n")
 	}
@@ -141,21 +143,21 @@ func writeStep(m *mdWriter, st stepSummary, prevRuns int) {
 
 // settings says what a step ran: bytes, runs, buffer, pipe, pinning,
 // knobs.
-func settings(s Step) string {
+func settings(s result.Step) string {
 	runs := "runs"
 	if len(s.Runs) == 1 {
 		runs = "run"
 	}
-	parts := []string{fmt.Sprintf("%s per run × %d %s", sizeName(s.Bytes), len(s.Runs), runs)}
+	parts := []string{fmt.Sprintf("%s per run × %d %s", result.SizeName(s.Bytes), len(s.Runs), runs)}
 	if s.BufSize > 0 {
-		b := sizeName(s.BufSize) + " buffer"
+		b := result.SizeName(s.BufSize) + " buffer"
 		if s.BufOffset > 0 {
 			b += fmt.Sprintf(" at page offset %d", s.BufOffset)
 		}
 		parts = append(parts, b)
 	}
 	if s.PipeSize > 0 {
-		parts = append(parts, sizeName(s.PipeSize)+" pipe")
+		parts = append(parts, result.SizeName(s.PipeSize)+" pipe")
 	}
 	parts = append(parts, side(s, "writer", s.WriterCmd, s.PinWriter), side(s, "reader", s.ReaderCmd, s.PinReader))
 	for _, k := range []struct {
@@ -174,7 +176,7 @@ func settings(s Step) string {
 
 // side says who took one side of a step and where: a command, pipelab's
 // strategy (when the other side was a command), or just the CPU.
-func side(s Step, role, cmd string, cpu int) string {
+func side(s result.Step, role, cmd string, cpu int) string {
 	switch {
 	case cmd != "":
 		return fmt.Sprintf("%s `%s` %s", role, cmd, cpuName(cpu))
@@ -409,20 +411,6 @@ func perGiB(v float64) string {
 		return trimFloat(v, 0)
 	}
 	return trimFloat(v, 1)
-}
-
-// sizeName formats bytes as the largest binary unit that divides them:
-// "1 GiB", "256 KiB", "1000 bytes".
-func sizeName(b int64) string {
-	for _, u := range []struct {
-		shift int
-		name  string
-	}{{40, "TiB"}, {30, "GiB"}, {20, "MiB"}, {10, "KiB"}} {
-		if b > 0 && b%(1<<u.shift) == 0 {
-			return strconv.FormatInt(b>>u.shift, 10) + " " + u.name
-		}
-	}
-	return strconv.FormatInt(b, 10) + " bytes"
 }
 
 // writeVerdicts writes the table of the post's claims checked against the

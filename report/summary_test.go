@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	pprof "github.com/google/pprof/profile"
+	"github.com/pipelab/pipelab/result"
 )
 
 // ladderFolder copies the captured fixture folder (testdata/ladder.json
@@ -55,7 +56,7 @@ func TestWriteReportGolden(t *testing.T) {
 	if err := WriteReport(dir, Options{}); err != nil {
 		t.Fatal(err)
 	}
-	md, err := os.ReadFile(filepath.Join(dir, ReportFile))
+	md, err := os.ReadFile(filepath.Join(dir, result.ReportFile))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,7 +71,7 @@ func TestWriteReportGolden(t *testing.T) {
 		t.Errorf("folder holds %s, want %s (no temporary files)", got, want)
 	}
 	checkEmbeddedImages(t, dir, md)
-	svg, err := os.ReadFile(filepath.Join(dir, ChartFile))
+	svg, err := os.ReadFile(filepath.Join(dir, result.ChartFile))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -121,7 +122,7 @@ func TestWriteReportGolden(t *testing.T) {
 // earlier one wrote, in place.
 func TestWriteReportReplacesOldReport(t *testing.T) {
 	dir := ladderFolder(t)
-	for _, name := range []string{ReportFile, ChartFile} {
+	for _, name := range []string{result.ReportFile, result.ChartFile} {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte("old"), 0o644); err != nil {
 			t.Fatal(err)
 		}
@@ -129,7 +130,7 @@ func TestWriteReportReplacesOldReport(t *testing.T) {
 	if err := WriteReport(dir, Options{}); err != nil {
 		t.Fatal(err)
 	}
-	for _, name := range []string{ReportFile, ChartFile} {
+	for _, name := range []string{result.ReportFile, result.ChartFile} {
 		data, err := os.ReadFile(filepath.Join(dir, name))
 		if err != nil || string(data) == "old" {
 			t.Errorf("%s was not rewritten (err %v)", name, err)
@@ -154,14 +155,14 @@ func TestWriteReportErrorsLeaveNothing(t *testing.T) {
 		name:  "empty folder",
 		setup: func(t *testing.T, dir string) {},
 		want:  "read results DIR: no pipelab results (no ladder.json and no MODE.json; write some with pipelab profile --out DIR or pipelab ladder --out DIR)",
-		is:    errNoResults,
+		is:    result.ErrNoResults,
 	}, {
 		name: "ladder.json is not JSON",
 		setup: func(t *testing.T, dir string) {
 			os.WriteFile(filepath.Join(dir, "ladder.json"), []byte("{\"env\":"), 0o644)
 		},
 		want: "read results DIR/ladder.json: no pipelab results (ladder.json is not valid JSON: unexpected end of JSON input)",
-		is:   errNoResults,
+		is:   result.ErrNoResults,
 	}, {
 		name: "a step profile is not a profile",
 		setup: func(t *testing.T, dir string) {
@@ -170,7 +171,7 @@ func TestWriteReportErrorsLeaveNothing(t *testing.T) {
 			os.WriteFile(filepath.Join(dir, "splice.pb.gz"), []byte("GiB/s 10.2\n"), 0o644)
 		},
 		want: "read profile DIR/splice.pb.gz: not a pprof profile (parsing profile: unrecognized profile format; give a .pb.gz file written by pipelab profile or go tool pprof -proto)",
-		is:   errNotProfile,
+		is:   result.ErrNotProfile,
 	}, {
 		name: "role profiles of different sample types",
 		setup: func(t *testing.T, dir string) {
@@ -184,7 +185,7 @@ func TestWriteReportErrorsLeaveNothing(t *testing.T) {
 			writeProfile(t, filepath.Join(dir, "write.reader.pb.gz"), p)
 		},
 		want: "merge profiles DIR/write.writer.pb.gz DIR/write.reader.pb.gz: different sample types (samples/count, cpu/nanoseconds vs cpu/nanoseconds; the roles of one step come from one pipelab profile run; rerun the step)",
-		is:   errSampleTypes,
+		is:   result.ErrSampleTypes,
 	}, {
 		name: "a wall profile without off-CPU time",
 		setup: func(t *testing.T, dir string) {
@@ -192,7 +193,7 @@ func TestWriteReportErrorsLeaveNothing(t *testing.T) {
 			copyFile(t, filepath.Join("testdata", "busy.pb.gz"), filepath.Join(dir, "busy.writer.wall.pb.gz"))
 		},
 		want: "read wall profile DIR/busy.writer.wall.pb.gz: different sample types (no sample type offcpu/nanoseconds; the profile has samples/count, cpu/nanoseconds; a wall profile comes from pipelab profile --view wall)",
-		is:   errSampleTypes,
+		is:   result.ErrSampleTypes,
 	}, {
 		name: "a wall profile the results name is missing",
 		setup: func(t *testing.T, dir string) {
@@ -212,7 +213,7 @@ func TestWriteReportErrorsLeaveNothing(t *testing.T) {
 			if err == nil || err.Error() != want {
 				t.Fatalf("got error %v\nwant %s", err, want)
 			}
-			var fe *FileError
+			var fe *result.FileError
 			if !errors.As(err, &fe) || !errors.Is(err, c.is) {
 				t.Errorf("error %v is not a *FileError wrapping %v", err, c.is)
 			}
@@ -230,11 +231,11 @@ func TestWriteReportErrorsLeaveNothing(t *testing.T) {
 // (report.md is a folder) and checks no temporary file is left.
 func TestWriteReportFailedRenameLeavesNoTemp(t *testing.T) {
 	dir := ladderFolder(t)
-	if err := os.MkdirAll(filepath.Join(dir, ReportFile, "x"), 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Join(dir, result.ReportFile, "x"), 0o755); err != nil {
 		t.Fatal(err)
 	}
 	err := WriteReport(dir, Options{})
-	if err == nil || !strings.HasPrefix(err.Error(), "write "+filepath.Join(dir, ReportFile)+": ") {
+	if err == nil || !strings.HasPrefix(err.Error(), "write "+filepath.Join(dir, result.ReportFile)+": ") {
 		t.Fatalf("got error %v, want one about writing report.md", err)
 	}
 	for _, name := range listDir(t, dir) {
@@ -250,7 +251,7 @@ func TestWriteReportWithoutLadderJSON(t *testing.T) {
 	dir := t.TempDir()
 	for _, s := range ladderSteps(t)[:2] {
 		var b bytes.Buffer
-		if err := WriteStepsJSON(&b, []Step{s}); err != nil {
+		if err := result.WriteSteps(&b, []result.Step{s}); err != nil {
 			t.Fatal(err)
 		}
 		os.WriteFile(filepath.Join(dir, s.Mode+".json"), b.Bytes(), 0o644)
@@ -259,7 +260,7 @@ func TestWriteReportWithoutLadderJSON(t *testing.T) {
 	if err := WriteReport(dir, Options{}); err != nil {
 		t.Fatal(err)
 	}
-	md, err := os.ReadFile(filepath.Join(dir, ReportFile))
+	md, err := os.ReadFile(filepath.Join(dir, result.ReportFile))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -284,7 +285,7 @@ func TestWriteReportUserOnlyProfile(t *testing.T) {
 	if err := WriteReport(dir, Options{}); err != nil {
 		t.Fatal(err)
 	}
-	md, err := os.ReadFile(filepath.Join(dir, ReportFile))
+	md, err := os.ReadFile(filepath.Join(dir, result.ReportFile))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -318,7 +319,7 @@ func TestSummarizeFailedSteps(t *testing.T) {
 	steps[1].Incomplete = true
 	steps[1].Warnings = []string{"pipe size rounded up to 128KiB"}
 	steps[2].Warnings = []string{"pipe size rounded up to 128KiB"}
-	s, err := summarize(&Folder{Dir: t.TempDir(), Steps: steps}, Options{})
+	s, err := summarize(&result.Folder{Dir: t.TempDir(), Steps: steps}, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -353,7 +354,7 @@ func TestSummarizeFailedSteps(t *testing.T) {
 // TestSettingsBufOffset: report.md's settings line says where the buffer
 // started when it was not on a page boundary.
 func TestSettingsBufOffset(t *testing.T) {
-	base := Step{Settings: Settings{Bytes: 1 << 30, BufSize: 256 << 10, PipeSize: 128 << 10, PinWriter: 0, PinReader: 1}, Runs: []float64{1}}
+	base := result.Step{Settings: result.Settings{Bytes: 1 << 30, BufSize: 256 << 10, PipeSize: 128 << 10, PinWriter: 0, PinReader: 1}, Runs: []float64{1}}
 	for _, c := range []struct {
 		offset int
 		want   string
@@ -372,7 +373,7 @@ func TestSettingsBufOffset(t *testing.T) {
 // TestSettingsCommand: report.md's settings line names the command that
 // took a side, and pipelab's strategy on the other.
 func TestSettingsCommand(t *testing.T) {
-	s := Step{Settings: Settings{Bytes: 1 << 30, PinWriter: 0, PinReader: 1, Strategy: "splice", WriterCmd: "dd if=/dev/zero bs=256k"},
+	s := result.Step{Settings: result.Settings{Bytes: 1 << 30, PinWriter: 0, PinReader: 1, Strategy: "splice", WriterCmd: "dd if=/dev/zero bs=256k"},
 		Runs: []float64{1}}
 	want := "1 GiB per run × 1 run, writer `dd if=/dev/zero bs=256k` on CPU 0, reader pipelab's splice on CPU 1"
 	if got := settings(s); !strings.HasPrefix(got, want) {

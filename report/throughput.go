@@ -4,6 +4,7 @@ import (
 	"math"
 	"slices"
 
+	"github.com/pipelab/pipelab/result"
 	"golang.org/x/perf/benchmath"
 )
 
@@ -57,7 +58,7 @@ type ThroughputRow struct {
 
 // Throughput summarizes steps in order, each compared with the one before
 // and with the first.
-func Throughput(steps []Step) []ThroughputRow {
+func Throughput(steps []result.Step) []ThroughputRow {
 	rows := make([]ThroughputRow, len(steps))
 	samples := make([]*benchmath.Sample, len(steps))
 	for i, s := range steps {
@@ -77,7 +78,7 @@ func Throughput(steps []Step) []ThroughputRow {
 	return rows
 }
 
-func throughputRow(s Step) (ThroughputRow, *benchmath.Sample) {
+func throughputRow(s result.Step) (ThroughputRow, *benchmath.Sample) {
 	r := ThroughputRow{Mode: s.Mode, N: len(s.Runs), Median: s.MedianGiBs, Min: s.MinGiBs, Max: s.MaxGiBs, Post: postGiBs[s.Mode]}
 	if len(s.Runs) == 0 {
 		r.Spread, r.RangeSpread = rangeSpread(r), true

@@ -2,11 +2,12 @@ package report
 
 import (
 	"encoding/csv"
-	"encoding/json"
 	"fmt"
 	"io"
 	"strconv"
 	"strings"
+
+	"github.com/pipelab/pipelab/result"
 )
 
 // trimFloat formats v with prec decimals.
@@ -118,18 +119,6 @@ func writeThroughputMarkdown(w io.Writer, rows []ThroughputRow) error {
 	return nil
 }
 
-// WriteStepsJSON writes one JSON object per step, one per line: the
-// output of `pipelab run --json`.
-func WriteStepsJSON(w io.Writer, steps []Step) error {
-	enc := json.NewEncoder(w)
-	for _, s := range steps {
-		if err := enc.Encode(s); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 // csvHeader is the header of WriteStepsCSV. Its first fifteen columns are
 // those of the post's measure.py, in its order, so its pandas step reads
 // pipelab's CSV unchanged: name is the mode, gibibytes_per_second the rate
@@ -144,7 +133,7 @@ var csvHeader = []string{
 
 // WriteStepsCSV writes one CSV row per run of every step, under
 // csvHeader.
-func WriteStepsCSV(w io.Writer, steps []Step) error {
+func WriteStepsCSV(w io.Writer, steps []result.Step) error {
 	cw := csv.NewWriter(w)
 	if err := cw.Write(csvHeader); err != nil {
 		return err
@@ -160,7 +149,7 @@ func WriteStepsCSV(w io.Writer, steps []Step) error {
 	return cw.Error()
 }
 
-func csvRow(s Step, run int, g float64) []string {
+func csvRow(s result.Step, run int, g float64) []string {
 	b := func(v bool) string {
 		if v {
 			return "1"

@@ -8,14 +8,16 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/pipelab/pipelab/result"
 )
 
 // ladderSteps returns the steps of testdata/ladder.json: five runs of
 // each step, measured on the development VM (2 CPUs, kernel
 // 6.18.44-fc-v769, software perf events only) on 2026-11-23.
-func ladderSteps(t *testing.T) []Step {
+func ladderSteps(t *testing.T) []result.Step {
 	t.Helper()
-	f, err := OpenFolder("testdata")
+	f, err := result.OpenFolder("testdata")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -26,7 +28,7 @@ func TestThroughputGolden(t *testing.T) {
 	steps := ladderSteps(t)
 	rows := Throughput(steps)
 	var txt, md, js, cs bytes.Buffer
-	for _, err := range []error{WriteThroughputText(&txt, rows), writeThroughputMarkdown(&md, rows), WriteStepsJSON(&js, steps), WriteStepsCSV(&cs, steps)} {
+	for _, err := range []error{WriteThroughputText(&txt, rows), writeThroughputMarkdown(&md, rows), result.WriteSteps(&js, steps), WriteStepsCSV(&cs, steps)} {
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -71,7 +73,7 @@ func TestThroughputFigures(t *testing.T) {
 }
 
 func TestThroughputWithoutRuns(t *testing.T) {
-	rows := Throughput([]Step{{Settings: Settings{Mode: "write"}, MedianGiBs: 2, MinGiBs: 1.5, MaxGiBs: 2.2}, {Settings: Settings{Mode: "busy"}, MedianGiBs: 8, MinGiBs: 8, MaxGiBs: 8}})
+	rows := Throughput([]result.Step{{Settings: result.Settings{Mode: "write"}, MedianGiBs: 2, MinGiBs: 1.5, MaxGiBs: 2.2}, {Settings: result.Settings{Mode: "busy"}, MedianGiBs: 8, MinGiBs: 8, MaxGiBs: 8}})
 	if rows[0].Spread != "25%" || !rows[0].RangeSpread {
 		t.Errorf("spread %q (range %v), want 25%% from the range", rows[0].Spread, rows[0].RangeSpread)
 	}
@@ -144,14 +146,14 @@ func TestStepsCSVReadsAsMeasurePy(t *testing.T) {
 func TestStepsJSONRoundTrip(t *testing.T) {
 	steps := ladderSteps(t)
 	var buf bytes.Buffer
-	if err := WriteStepsJSON(&buf, steps); err != nil {
+	if err := result.WriteSteps(&buf, steps); err != nil {
 		t.Fatal(err)
 	}
 	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
 	if len(lines) != len(steps) {
 		t.Fatalf("got %d lines, want one per step (%d)", len(lines), len(steps))
 	}
-	var s Step
+	var s result.Step
 	if err := json.Unmarshal([]byte(lines[2]), &s); err != nil {
 		t.Fatal(err)
 	}

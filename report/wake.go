@@ -7,42 +7,6 @@ import (
 	pprof "github.com/google/pprof/profile"
 )
 
-// WakeSummary is how a role's sleeps ended, from the wall view's
-// wake-up recording (sched:sched_waking): OffCPUNanos = WaitingNanos +
-// WakeupNanos + PreemptedNanos.
-type WakeSummary struct {
-	// WaitingNanos is the time asleep until the wake-up; WakeupNanos the
-	// wake-up latency, from the wake-up until the role ran again.
-	WaitingNanos int64 `json:"waiting_ns"`
-	WakeupNanos  int64 `json:"wakeup_ns"`
-	// Sleeps counts the sleeps with a recorded wake-up; the latency's
-	// median, p90 and p99 are over them.
-	Sleeps             int   `json:"sleeps_with_wakeup"`
-	LatencyMedianNanos int64 `json:"latency_median_ns"`
-	LatencyP90Nanos    int64 `json:"latency_p90_ns"`
-	LatencyP99Nanos    int64 `json:"latency_p99_ns"`
-	// Wakers share out the sleeps by who ended them, most sleep first.
-	Wakers []WakerShare `json:"wakers,omitempty"`
-	// Lost is how many wake-up records the kernel dropped.
-	Lost uint64 `json:"lost,omitempty"`
-}
-
-// WakerShare is the part of a role's sleeps one waker ended.
-type WakerShare struct {
-	// Waker is "writer", "reader", "interrupt", "other task" or "not
-	// recorded".
-	Waker string `json:"waker"`
-	// Sleeps counts the sleeps it ended, SleepNanos their length and
-	// WakeupNanos their wake-up latency.
-	Sleeps      uint64 `json:"sleeps"`
-	SleepNanos  int64  `json:"sleep_ns"`
-	WakeupNanos int64  `json:"wakeup_ns"`
-	// From is where the waker woke the role, "anon_pipe_read → __wake_up":
-	// the first frame of its heaviest stack, from the leaf, past the
-	// scheduler's wake-up machinery, and the wake-up function it called.
-	From string `json:"from,omitempty"`
-}
-
 // wakeFrames are the scheduler's wake-up machinery at the top of a
 // waker's stack; the waking site is the first frame past them.
 var wakeFrames = map[string]bool{

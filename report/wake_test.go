@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	pprof "github.com/google/pprof/profile"
+	"github.com/pipelab/pipelab/result"
 )
 
 // wakersFixture is a wakers profile of the writer: the reader woke it
@@ -37,9 +38,9 @@ func TestWakerSites(t *testing.T) {
 }
 
 func TestWakeSentenceAndChange(t *testing.T) {
-	w := WallRole{Role: "writer", OffCPUNanos: 100e6, WakeupsPerGiB: 4096, Wake: &WakeSummary{
+	w := WallRole{Role: "writer", OffCPUNanos: 100e6, WakeupsPerGiB: 4096, Wake: &result.WakeSummary{
 		WaitingNanos: 55e6, WakeupNanos: 45e6, Sleeps: 91, LatencyMedianNanos: 39e3, LatencyP90Nanos: 60e3, LatencyP99Nanos: 130e3,
-		Wakers: []WakerShare{{Waker: "reader", Sleeps: 90, SleepNanos: 90e6, From: "anon_pipe_read → __wake_up_sync_key"}, {Waker: "interrupt", Sleeps: 1, SleepNanos: 10e6}},
+		Wakers: []result.WakerShare{{Waker: "reader", Sleeps: 90, SleepNanos: 90e6, From: "anon_pipe_read → __wake_up_sync_key"}, {Waker: "interrupt", Sleeps: 1, SleepNanos: 10e6}},
 	}}
 	got := WakeSentence(w)
 	for _, want := range []string{"slept 100.00ms", "4096 sleeps/GiB", "90.00% woken by the reader from anon_pipe_read → __wake_up_sync_key",
@@ -48,8 +49,8 @@ func TestWakeSentenceAndChange(t *testing.T) {
 			t.Errorf("sentence %q lacks %q", got, want)
 		}
 	}
-	self := WallRole{Role: "writer", Wake: &WakeSummary{WaitingNanos: 10e6, Sleeps: 2,
-		Wakers: []WakerShare{{Waker: "writer", Sleeps: 2, SleepNanos: 10e6, From: "do_exit → do_notify_parent"}}}}
+	self := WallRole{Role: "writer", Wake: &result.WakeSummary{WaitingNanos: 10e6, Sleeps: 2,
+		Wakers: []result.WakerShare{{Waker: "writer", Sleeps: 2, SleepNanos: 10e6, From: "do_exit → do_notify_parent"}}}}
 	if got, want := WakeSentence(self), "100.00% woken by the writer itself from do_exit → do_notify_parent"; !strings.Contains(got, want) {
 		t.Errorf("a role woken by one of its own processes: %q lacks %q", got, want)
 	}
@@ -65,9 +66,9 @@ func TestWakeSentenceAndChange(t *testing.T) {
 
 func TestWriteWallSaysWhoWoke(t *testing.T) {
 	var b strings.Builder
-	w := WallRole{Role: "writer", WallNanos: 200e6, OnCPUNanos: 100e6, OffCPUNanos: 100e6, WakeupsPerGiB: 4096, Wake: &WakeSummary{
+	w := WallRole{Role: "writer", WallNanos: 200e6, OnCPUNanos: 100e6, OffCPUNanos: 100e6, WakeupsPerGiB: 4096, Wake: &result.WakeSummary{
 		WaitingNanos: 55e6, WakeupNanos: 45e6, Sleeps: 91, LatencyMedianNanos: 39e3, LatencyP90Nanos: 60e3, LatencyP99Nanos: 130e3,
-		Wakers: []WakerShare{{Waker: "reader", Sleeps: 91, SleepNanos: 100e6, From: "anon_pipe_read → __wake_up_sync_key"}},
+		Wakers: []result.WakerShare{{Waker: "reader", Sleeps: 91, SleepNanos: 100e6, From: "anon_pipe_read → __wake_up_sync_key"}},
 	}}
 	writeWall(&mdWriter{w: &b}, []WallRole{w})
 	want := "- writer slept 100.00ms (4096 sleeps/GiB): 100.00% woken by the reader from anon_pipe_read → __wake_up_sync_key, wake-up latency median 39.00us (p90 60.00us, p99 130.00us), 45.00% of off-CPU time (waiting 55.00ms, wake-up 45.00ms; wakers in `MODE.writer.wakers.pb.gz`).\n"

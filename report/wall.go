@@ -6,11 +6,8 @@ import (
 	"sort"
 
 	pprof "github.com/google/pprof/profile"
+	"github.com/pipelab/pipelab/result"
 )
-
-// offCPUType is the sample type of the wall view's time asleep: the stack
-// at switch-out weighted by how long the task stayed off the CPU.
-const offCPUType = "offcpu/nanoseconds"
 
 // gib is 2^30 bytes.
 const gib = 1 << 30
@@ -51,8 +48,8 @@ type WallRole struct {
 	// Wake is how the role's sleeps ended, from the step's JSON; nil when
 	// the wake-ups were not recorded. WakeupNanosPerGiB is its wake-up
 	// latency per GiB moved.
-	Wake              *WakeSummary `json:"wake,omitempty"`
-	WakeupNanosPerGiB float64      `json:"wakeup_ns_per_gib,omitempty"`
+	Wake              *result.WakeSummary `json:"wake,omitempty"`
+	WakeupNanosPerGiB float64             `json:"wakeup_ns_per_gib,omitempty"`
 }
 
 // BlockingSite is where a role went to sleep: the first frame of the stack
@@ -130,9 +127,9 @@ var schedFrames = map[string]bool{
 // positive, gives WallShare. A profile without offcpu/nanoseconds yields
 // a *FileError wrapping errSampleTypes.
 func blockingSites(p *pprof.Profile, role string, wallNanos int64, n int) ([]BlockingSite, error) {
-	idx := findType(p, offCPUType)
+	idx := findType(p, result.OffCPUType)
 	if idx < 0 {
-		return nil, &FileError{Op: "blocking sites", Err: fmt.Errorf("%w (no sample type %s; the profile has %s; give a wall profile, MODE.ROLE.wall.pb.gz from pipelab profile --view wall)", errSampleTypes, offCPUType, typeList(p))}
+		return nil, &result.FileError{Op: "blocking sites", Err: fmt.Errorf("%w (no sample type %s; the profile has %s; give a wall profile, MODE.ROLE.wall.pb.gz from pipelab profile --view wall)", result.ErrSampleTypes, result.OffCPUType, result.SampleTypes(p))}
 	}
 	type key struct{ site, caller string }
 	by := map[key]int64{}
@@ -194,7 +191,7 @@ func blockingSite(fs []frame) (site, caller string) {
 // sums when the summary has no wall time, and the top n blocking sites
 // from profiles[role] (the role's wall profile; may be missing). Roles
 // with neither are left out.
-func Wall(s Step, profiles map[string]*pprof.Profile, n int) ([]WallRole, error) {
+func Wall(s result.Step, profiles map[string]*pprof.Profile, n int) ([]WallRole, error) {
 	moved := gibMoved(s)
 	var out []WallRole
 	for _, rs := range s.Roles {
@@ -204,7 +201,7 @@ func Wall(s Step, profiles map[string]*pprof.Profile, n int) ([]WallRole, error)
 			if p == nil {
 				continue
 			}
-			w.OnCPUNanos, w.OffCPUNanos = sumType(p, rs.Role, "cpu/nanoseconds"), sumType(p, rs.Role, offCPUType)
+			w.OnCPUNanos, w.OffCPUNanos = sumType(p, rs.Role, "cpu/nanoseconds"), sumType(p, rs.Role, result.OffCPUType)
 			w.WallNanos, w.FromProfile = w.OnCPUNanos+w.OffCPUNanos, true
 		}
 		if w.WallNanos <= 0 {
@@ -237,7 +234,7 @@ func Wall(s Step, profiles map[string]*pprof.Profile, n int) ([]WallRole, error)
 
 // gibMoved is the GiB a step moved over all its runs: Bytes per run times
 // the runs (len(Runs), else Repeat, else one).
-func gibMoved(s Step) float64 {
+func gibMoved(s result.Step) float64 {
 	runs := len(s.Runs)
 	if runs == 0 {
 		runs = max(s.Repeat, 1)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	pprof "github.com/google/pprof/profile"
+	"github.com/pipelab/pipelab/result"
 )
 
 // These tests use SYNTHETIC wall profiles, made here in the test and
@@ -98,26 +99,26 @@ const (
 // (600ms waiting for room in the pipe, 100ms preempted); the reader's
 // JSON claims 200ms + 700ms of a 1s wall, 10% short, to raise the
 // on+off≠wall note. busy: 200ms of wall each, nearly all on the CPU.
-func syntheticWallSteps() []Step {
+func syntheticWallSteps() []result.Step {
 	ms := func(n int64) int64 { return n * int64(time.Millisecond) }
-	step := func(mode string, gibs float64) Step {
-		return Step{Settings: Settings{Mode: mode, Bytes: 1 << 30, BufSize: 256 << 10, PipeSize: 1 << 20, PinWriter: 0, PinReader: 1, Repeat: 1},
+	step := func(mode string, gibs float64) result.Step {
+		return result.Step{Settings: result.Settings{Mode: mode, Bytes: 1 << 30, BufSize: 256 << 10, PipeSize: 1 << 20, PinWriter: 0, PinReader: 1, Repeat: 1},
 			Runs: []float64{gibs}, MedianGiBs: gibs, MinGiBs: gibs, MaxGiBs: gibs, View: "wall"}
 	}
 	w := step("write", 1)
 	w.Warnings = []string{"cycles: not supported here (no hardware PMU)"}
-	w.Roles = []RoleSummary{
+	w.Roles = []result.RoleSummary{
 		{Role: "writer", Samples: 300, Lost: 3, WallProfile: "write.writer.wall.pb.gz", WallNanos: ms(1000), OnCPUNanos: ms(300), OffCPUNanos: ms(700), PreemptedNanos: ms(100), Switches: 30000, Wakeups: 28000},
 		{Role: "reader", Samples: 200, WallProfile: "write.reader.wall.pb.gz", WallNanos: ms(1000), OnCPUNanos: ms(200), OffCPUNanos: ms(700), Switches: 25000, Wakeups: 24000},
 	}
 	b := step("busy", 5)
 	b.Busy, b.Huge = true, true
 	b.Warnings = []string{"cycles: not supported here (no hardware PMU)", "one run only: no spread"}
-	b.Roles = []RoleSummary{
+	b.Roles = []result.RoleSummary{
 		{Role: "writer", Samples: 190, WallProfile: "busy.writer.wall.pb.gz", WallNanos: ms(200), OnCPUNanos: ms(190), OffCPUNanos: ms(10), Switches: 40},
 		{Role: "reader", Samples: 195, WallProfile: "busy.reader.wall.pb.gz", WallNanos: ms(200), OnCPUNanos: ms(195), OffCPUNanos: ms(5), Switches: 20},
 	}
-	return []Step{w, b}
+	return []result.Step{w, b}
 }
 
 // syntheticWallProfiles are the wall profiles of syntheticWallSteps, by
@@ -150,7 +151,7 @@ func syntheticWallProfiles(t *testing.T) map[string]*pprof.Profile {
 // on-CPU part of its wall profiles.
 func writeSyntheticWallFolder(t *testing.T, dir string) {
 	t.Helper()
-	lad := Ladder{Env: Env{Kernel: "6.18.44-synthetic", CPUModel: "synthetic CPU", CPUs: 2, THP: "madvise", PMU: "software only",
+	lad := result.Ladder{Env: result.Env{Kernel: "6.18.44-synthetic", CPUModel: "synthetic CPU", CPUs: 2, THP: "madvise", PMU: "software only",
 		PerfEventParanoid: -1, PipeMaxSize: 1 << 20, GoVersion: "go1.26.8", Time: time.Date(2026, 11, 23, 11, 0, 0, 0, time.UTC)},
 		Steps: syntheticWallSteps()}
 	data, err := json.MarshalIndent(lad, "", "  ")
@@ -191,7 +192,7 @@ func onCPU(p *pprof.Profile) *pprof.Profile {
 func TestWallFigures(t *testing.T) {
 	steps := syntheticWallSteps()
 	ps := syntheticWallProfiles(t)
-	wall := func(s Step) []WallRole {
+	wall := func(s result.Step) []WallRole {
 		w, err := Wall(s, map[string]*pprof.Profile{"writer": ps[s.Mode+".writer.wall.pb.gz"], "reader": ps[s.Mode+".reader.wall.pb.gz"]}, 3)
 		if err != nil {
 			t.Fatal(err)
@@ -269,8 +270,8 @@ func TestBlockingSitesNeedsOffCPU(t *testing.T) {
 	if err == nil || err.Error() != want {
 		t.Errorf("got error %v, want %q", err, want)
 	}
-	var fe *FileError
-	if !errors.As(err, &fe) || !errors.Is(err, errSampleTypes) {
+	var fe *result.FileError
+	if !errors.As(err, &fe) || !errors.Is(err, result.ErrSampleTypes) {
 		t.Errorf("error %v is not a *FileError wrapping ErrSampleTypes", err)
 	}
 }
@@ -281,7 +282,7 @@ func TestWriteReportSyntheticWall(t *testing.T) {
 	if err := WriteReport(dir, Options{}); err != nil {
 		t.Fatal(err)
 	}
-	md, err := os.ReadFile(filepath.Join(dir, ReportFile))
+	md, err := os.ReadFile(filepath.Join(dir, result.ReportFile))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -326,7 +327,7 @@ func TestWriteReportCapturedWall(t *testing.T) {
 			copyFile(t, n, filepath.Join(dir, filepath.Base(n)))
 		}
 	}
-	f, err := OpenFolder(dir)
+	f, err := result.OpenFolder(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -362,7 +363,7 @@ func TestWriteReportCapturedWall(t *testing.T) {
 	if err := WriteReport(dir, Options{}); err != nil {
 		t.Fatal(err)
 	}
-	md, err := os.ReadFile(filepath.Join(dir, ReportFile))
+	md, err := os.ReadFile(filepath.Join(dir, result.ReportFile))
 	if err != nil {
 		t.Fatal(err)
 	}

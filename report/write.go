@@ -3,6 +3,8 @@ package report
 import (
 	"bytes"
 	"fmt"
+
+	"github.com/pipelab/pipelab/result"
 )
 
 // WriteReport reads the result folder dir (ladder.json or MODE.json, the
@@ -15,7 +17,7 @@ import (
 // neither half-written nor any temporary file behind. Bad input is a
 // *FileError.
 func WriteReport(dir string, opt Options) error {
-	f, err := OpenFolder(dir)
+	f, err := result.OpenFolder(dir)
 	if err != nil {
 		return err
 	}
@@ -25,17 +27,17 @@ func WriteReport(dir string, opt Options) error {
 	}
 	var md, svg bytes.Buffer
 	if err := writeSummaryMarkdown(&md, s); err != nil {
-		return fmt.Errorf("render %s: %w", ReportFile, err)
+		return fmt.Errorf("render %s: %w", result.ReportFile, err)
 	}
 	if err := writeThroughputSVG(&svg, s.Throughput, titledChart(s)); err != nil {
-		return fmt.Errorf("render %s: %w", ChartFile, err)
+		return fmt.Errorf("render %s: %w", result.ChartFile, err)
 	}
 	outs, err := flameOutputs(s)
 	if err != nil {
 		return err
 	}
-	outs = append(outs, BytesOutput(ChartFile, svg.Bytes()), BytesOutput(ReportFile, md.Bytes()))
-	return WriteFiles(dir, outs...)
+	outs = append(outs, result.BytesOutput(result.ChartFile, svg.Bytes()), result.BytesOutput(result.ReportFile, md.Bytes()))
+	return result.WriteFiles(dir, outs...)
 }
 
 // titledChart titles the chart with the machine it describes.

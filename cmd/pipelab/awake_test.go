@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/pipelab/pipelab/bench"
-	"github.com/pipelab/pipelab/report"
+	"github.com/pipelab/pipelab/result"
 )
 
 // dmaLatencyUS reads the kernel's aggregate PM QoS request, in µs.
@@ -42,7 +42,7 @@ func mustKeepAwake(t *testing.T) {
 func TestKeepCPUsAwake(t *testing.T) {
 	mustKeepAwake(t)
 	stdout, stderr, code := pipelab(t, t.TempDir(), "run", "--mode", "vmsplice", "--bytes", "16MiB", "--repeat", "1", "--keep-cpus-awake", "--json")
-	var s report.Step
+	var s result.Step
 	if code != 0 || json.Unmarshal([]byte(stdout), &s) != nil || !s.KeepCPUsAwake {
 		t.Fatalf("exit %d, keep_cpus_awake %v; stdout %q stderr %q", code, s.KeepCPUsAwake, stdout, stderr)
 	}

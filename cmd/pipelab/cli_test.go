@@ -21,7 +21,7 @@ import (
 
 	"github.com/pipelab/pipelab/internal/testenv"
 	"github.com/pipelab/pipelab/profile"
-	"github.com/pipelab/pipelab/report"
+	"github.com/pipelab/pipelab/result"
 )
 
 // mustHavePerfEvents skips (or, under PIPELAB_REQUIRE_PERF=1, fails) when
@@ -40,7 +40,7 @@ func TestRunJSON(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit status %d: %s", code, stderr)
 	}
-	var s report.Step
+	var s result.Step
 	if err := json.Unmarshal([]byte(stdout), &s); err != nil {
 		t.Fatalf("stdout is not one JSON object: %v\n%s", err, stdout)
 	}
@@ -155,7 +155,7 @@ func TestLadder(t *testing.T) {
 			}
 		}
 	}
-	var lad report.Ladder
+	var lad result.Ladder
 	data, err := os.ReadFile(filepath.Join(out, "ladder.json"))
 	if err != nil {
 		t.Fatal(err)
@@ -166,15 +166,15 @@ func TestLadder(t *testing.T) {
 	if len(lad.Steps) != len(modes) || lad.Env.Kernel == "" || lad.Env.CPUs < 1 {
 		t.Errorf("ladder.json: got %d steps, kernel %q, %d CPUs; want %d steps and the environment", len(lad.Steps), lad.Env.Kernel, lad.Env.CPUs, len(modes))
 	}
-	if lad.Version != report.FormatVersion || lad.Env.Pipelab == "" {
-		t.Errorf("ladder.json: got version %d, pipelab version %q; want version %d and pipelab's own version", lad.Version, lad.Env.Pipelab, report.FormatVersion)
+	if lad.Version != result.FormatVersion || lad.Env.Pipelab == "" {
+		t.Errorf("ladder.json: got version %d, pipelab version %q; want version %d and pipelab's own version", lad.Version, lad.Env.Pipelab, result.FormatVersion)
 	}
-	if len(lad.Steps) > 0 && (lad.Steps[0].Version != report.FormatVersion || lad.Steps[0].Env == nil || lad.Steps[0].Env.Kernel != lad.Env.Kernel) {
-		t.Errorf("ladder.json: step %s has version %d and env %+v; want version %d and the ladder's kernel", lad.Steps[0].Mode, lad.Steps[0].Version, lad.Steps[0].Env, report.FormatVersion)
+	if len(lad.Steps) > 0 && (lad.Steps[0].Version != result.FormatVersion || lad.Steps[0].Env == nil || lad.Steps[0].Env.Kernel != lad.Env.Kernel) {
+		t.Errorf("ladder.json: step %s has version %d and env %+v; want version %d and the ladder's kernel", lad.Steps[0].Mode, lad.Steps[0].Version, lad.Steps[0].Env, result.FormatVersion)
 	}
 	for _, st := range lad.Steps {
-		if st.Observer == nil || st.Observer.Runs != 1 || st.ThroughputFrom != "unprofiled" {
-			t.Errorf("ladder.json: step %s: observer %+v, throughput from %q; want 1+1 interleaved runs and unprofiled", st.Mode, st.Observer, st.ThroughputFrom)
+		if st.Cost == nil || st.Cost.Runs != 1 || st.ThroughputFrom != "unprofiled" {
+			t.Errorf("ladder.json: step %s: observer %+v, throughput from %q; want 1+1 interleaved runs and unprofiled", st.Mode, st.Cost, st.ThroughputFrom)
 		}
 	}
 	if n := strings.Count(string(md), "profiling cost: "); n != len(modes) {
@@ -292,13 +292,13 @@ func becomeSubreaper(t *testing.T) {
 }
 
 // readStep reads a MODE.json result file.
-func readStep(t *testing.T, path string) report.Step {
+func readStep(t *testing.T, path string) result.Step {
 	t.Helper()
 	data, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatalf("no result written: %v", err)
 	}
-	var s report.Step
+	var s result.Step
 	if err := json.Unmarshal(data, &s); err != nil {
 		t.Fatalf("%s: %v", path, err)
 	}
@@ -399,7 +399,7 @@ func TestVerify(t *testing.T) {
 	if code != 0 || !strings.Contains(stderr, "--verify: the reader checked every byte of 2 run(s): all as written") {
 		t.Errorf("clean --verify: status %d, stderr %q", code, stderr)
 	}
-	var s report.Step
+	var s result.Step
 	if err := json.Unmarshal([]byte(stdout), &s); err != nil || !s.Verify || len(s.CorruptOffsets) != 0 {
 		t.Errorf("clean --verify JSON: %v, %+v", err, s)
 	}
@@ -407,7 +407,7 @@ func TestVerify(t *testing.T) {
 	if code != 0 || !strings.Contains(stderr, "--rewrite-after-splice: the reader got bytes the writer wrote after vmsplice returned") {
 		t.Errorf("experiment: status %d, stderr %q", code, stderr)
 	}
-	s = report.Step{}
+	s = result.Step{}
 	if err := json.Unmarshal([]byte(stdout), &s); err != nil || !s.RewriteAfterSplice || len(s.CorruptOffsets) == 0 {
 		t.Errorf("experiment JSON: %v, want corrupt_offsets; got %+v", err, s)
 	}
@@ -545,7 +545,7 @@ func TestProfileInterleaved(t *testing.T) {
 		t.Fatalf("exit status %d: %s", code, stderr)
 	}
 	s := readStep(t, filepath.Join(dir, "out", "splice.json"))
-	ob := s.Observer
+	ob := s.Cost
 	if ob == nil {
 		t.Fatalf("splice.json has no observer:\n%s", stdout)
 	}
@@ -555,8 +555,8 @@ func TestProfileInterleaved(t *testing.T) {
 	if ob.UnprofiledMedianGiBs != s.MedianGiBs || math.Abs(ob.Ratio-ob.ProfiledMedianGiBs/ob.UnprofiledMedianGiBs) > 1e-9 {
 		t.Errorf("observer %+v: want unprofiled median %.3f (the step's) and ratio profiled/unprofiled", ob, s.MedianGiBs)
 	}
-	if !strings.Contains(stdout, ob.CostLine()) || !strings.HasPrefix(ob.CostLine(), "profiling cost: ") || !strings.Contains(ob.CostLine(), "2+2 interleaved runs") {
-		t.Errorf("summary lacks the cost line %q:\n%s", ob.CostLine(), stdout)
+	if !strings.Contains(stdout, ob.Line()) || !strings.HasPrefix(ob.Line(), "profiling cost: ") || !strings.Contains(ob.Line(), "2+2 interleaved runs") {
+		t.Errorf("summary lacks the cost line %q:\n%s", ob.Line(), stdout)
 	}
 	for _, r := range s.Roles {
 		if r.CountedRuns != 2 || len(r.Counters) == 0 || r.Counters[1].Name != "context-switches" || r.Counters[1].Raw == 0 {
@@ -571,8 +571,8 @@ func TestProfileInterleaved(t *testing.T) {
 		t.Fatalf("--no-baseline: exit status %d: %s", code, stderr)
 	}
 	s = readStep(t, filepath.Join(dir, "nobase", "splice.json"))
-	if s.Observer != nil || s.ThroughputFrom != "profiled" || len(s.Runs) != 1 {
-		t.Errorf("--no-baseline: observer %+v, throughput from %q over %d runs; want none, profiled, 1", s.Observer, s.ThroughputFrom, len(s.Runs))
+	if s.Cost != nil || s.ThroughputFrom != "profiled" || len(s.Runs) != 1 {
+		t.Errorf("--no-baseline: observer %+v, throughput from %q over %d runs; want none, profiled, 1", s.Cost, s.ThroughputFrom, len(s.Runs))
 	}
 	if !strings.Contains(stdout, "throughput from the profiled transfers (--no-baseline") {
 		t.Errorf("--no-baseline: summary does not say where throughput came from:\n%s", stdout)

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/pipelab/pipelab/report"
+	"github.com/pipelab/pipelab/result"
 )
 
 // TestCompare captures two small ladders here, one with 64KiB pipes and
@@ -38,12 +39,12 @@ func TestCompare(t *testing.T) {
 			t.Errorf("compare output lacks %q:\n%s", want, stdout)
 		}
 	}
-	for _, f := range []string{report.CompareFile, report.CompareChartFile, report.CompareFlameName("write", "writer", 1), report.CompareFlameName("vmsplice", "reader", 1)} {
+	for _, f := range []string{result.CompareFile, result.CompareChartFile, result.CompareFlameFile("write", "writer", 1), result.CompareFlameFile("vmsplice", "reader", 1)} {
 		if _, err := os.Stat(filepath.Join(dir, "cmp", f)); err != nil {
 			t.Errorf("--out: %v", err)
 		}
 	}
-	md, err := os.ReadFile(filepath.Join(dir, "cmp", report.CompareFile))
+	md, err := os.ReadFile(filepath.Join(dir, "cmp", result.CompareFile))
 	if err != nil || !strings.Contains(string(md), "![median GiB/s per step and folder](compare.svg)") {
 		t.Errorf("compare.md does not show the chart (%v):\n%s", err, md)
 	}
@@ -56,7 +57,7 @@ func TestCompare(t *testing.T) {
 	if err := json.Unmarshal([]byte(stdout), &l); err != nil {
 		t.Fatal(err)
 	}
-	if len(l.Steps) != 2 || l.Folders[0].Env == nil || l.Folders[0].Version != report.FormatVersion {
+	if len(l.Steps) != 2 || l.Folders[0].Env == nil || l.Folders[0].Version != result.FormatVersion {
 		t.Fatalf("json: got %d steps, folder %+v; want 2 steps and the recorded environment", len(l.Steps), l.Folders[0])
 	}
 	for _, st := range l.Steps {

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 
 	"github.com/pipelab/pipelab/report"
+	"github.com/pipelab/pipelab/result"
 )
 
 func cmdDiff(ctx context.Context, env *cli, args []string) error {
@@ -46,7 +47,7 @@ func cmdDiff(ctx context.Context, env *cli, args []string) error {
 		if err != nil {
 			return inputError(err)
 		}
-		if err := report.WriteFiles(filepath.Dir(output), report.ProfileOutput(filepath.Base(output), d)); err != nil {
+		if err := result.WriteFiles(filepath.Dir(output), result.ProfileOutput(filepath.Base(output), d)); err != nil {
 			return fmt.Errorf("--output %s: %w", filepath.Clean(output), err)
 		}
 	}
@@ -55,7 +56,7 @@ func cmdDiff(ctx context.Context, env *cli, args []string) error {
 
 // inputError turns report's bad-input errors into usage errors (exit 2).
 func inputError(err error) error {
-	var fe *report.FileError
+	var fe *result.FileError
 	if errors.As(err, &fe) {
 		return &usageError{err.Error()}
 	}

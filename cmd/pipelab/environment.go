@@ -10,13 +10,13 @@ import (
 
 	"github.com/pipelab/pipelab/bench"
 	"github.com/pipelab/pipelab/profile"
-	"github.com/pipelab/pipelab/report"
+	"github.com/pipelab/pipelab/result"
 )
 
 // collectEnv describes this machine for ladder.json and report.md. Facts
 // that cannot be read are left empty (or -1) rather than failing the run.
-func collectEnv() report.Env {
-	e := report.Env{
+func collectEnv() result.Env {
+	e := result.Env{
 		Kernel:     profile.KernelRelease(),
 		CPUModel:   cpuModel(),
 		CPUs:       runtime.NumCPU(),

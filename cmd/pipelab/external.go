@@ -7,7 +7,7 @@ import (
 	"strings"
 
 	"github.com/pipelab/pipelab/bench"
-	"github.com/pipelab/pipelab/report"
+	"github.com/pipelab/pipelab/result"
 )
 
 // commandFlags are --writer-cmd, --reader-cmd and --name of run and
@@ -99,7 +99,7 @@ func commandName(cmdline string) string {
 }
 
 // labelStep puts the run's label and commands on a step built from res.
-func labelStep(s *report.Step, name string, res *bench.Result) {
+func labelStep(s *result.Step, name string, res *bench.Result) {
 	o := res.Options
 	if name != s.Mode || o.WriterCmd != "" || o.ReaderCmd != "" {
 		s.Strategy = s.Mode
@@ -111,17 +111,15 @@ func labelStep(s *report.Step, name string, res *bench.Result) {
 			s.Bytes = r.Bytes // what crossed the pipe, which --bytes only bounds
 		}
 		for _, c := range r.Commands {
-			s.Commands = append(s.Commands, report.CommandStatus{
-				Run: i + 1, Role: c.Role, Command: c.Command, PID: c.PID, ExitStatus: c.ExitStatus, Signal: c.Signal,
-				Status: c.String(), Stderr: c.Stderr, Stdout: c.Stdout, ReadBytes: c.ReadBytes, WrittenBytes: c.WrittenBytes,
-			})
+			c.Run = i + 1
+			s.Commands = append(s.Commands, c)
 		}
 	}
 }
 
 // printCommands tells on stderr how each external command ended in the
 // last run, with the first line of its stderr and of a reader's stdout.
-func printCommands(env *cli, s report.Step) {
+func printCommands(env *cli, s result.Step) {
 	last := 0
 	for _, c := range s.Commands {
 		last = max(last, c.Run)

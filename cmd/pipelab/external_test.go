@@ -15,7 +15,7 @@ import (
 
 	"github.com/pipelab/pipelab/internal/testenv"
 	"github.com/pipelab/pipelab/profile"
-	"github.com/pipelab/pipelab/report"
+	"github.com/pipelab/pipelab/result"
 )
 
 func TestRunWriterCommand(t *testing.T) {
@@ -23,7 +23,7 @@ func TestRunWriterCommand(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit status %d, stderr %s", code, stderr)
 	}
-	var s report.Step
+	var s result.Step
 	if err := json.Unmarshal([]byte(stdout), &s); err != nil {
 		t.Fatalf("decode %q: %v", stdout, err)
 	}
@@ -245,13 +245,13 @@ func TestProfileAttach(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var steps []report.Step
+	var steps []result.Step
 	if err := json.Unmarshal(b, &steps); err != nil {
-		var s report.Step
+		var s result.Step
 		if err := json.Unmarshal(b, &s); err != nil {
 			t.Fatalf("decode cats.json: %v", err)
 		}
-		steps = []report.Step{s}
+		steps = []result.Step{s}
 	}
 	if s := steps[0]; s.Bytes <= 0 || s.MedianGiBs <= 0 || len(s.Roles) != 2 || s.Roles[0].PIDs[0] != w {
 		t.Errorf("got bytes %d at %.2f GiB/s, roles %+v; want bytes counted and the writer pid %d", s.Bytes, s.MedianGiBs, s.Roles, w)

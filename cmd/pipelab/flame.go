@@ -11,6 +11,7 @@ import (
 	pprof "github.com/google/pprof/profile"
 
 	"github.com/pipelab/pipelab/report"
+	"github.com/pipelab/pipelab/result"
 )
 
 func cmdFlame(ctx context.Context, env *cli, args []string) error {
@@ -63,7 +64,7 @@ func cmdFlame(ctx context.Context, env *cli, args []string) error {
 		_, err := env.stdout.Write(svg.Bytes())
 		return err
 	}
-	if err := report.WriteFiles(filepath.Dir(output), report.BytesOutput(filepath.Base(output), svg.Bytes())); err != nil {
+	if err := result.WriteFiles(filepath.Dir(output), result.BytesOutput(filepath.Base(output), svg.Bytes())); err != nil {
 		var pe *os.PathError
 		if errors.As(err, &pe) {
 			err = pe.Err
@@ -78,7 +79,7 @@ func cmdFlame(ctx context.Context, env *cli, args []string) error {
 func flameGraph(paths []string, opt report.FlameOptions) (*report.FlameGraph, error) {
 	var ps []*pprof.Profile
 	for _, path := range paths {
-		p, err := report.OpenInput(path)
+		p, err := result.OpenInput(path)
 		if err != nil {
 			return nil, err
 		}
@@ -91,7 +92,7 @@ func flameGraph(paths []string, opt report.FlameOptions) (*report.FlameGraph, er
 	} else {
 		g, err = report.DiffFlame(ps[0], ps[1], opt)
 	}
-	var fe *report.FileError
+	var fe *result.FileError
 	if errors.As(err, &fe) && fe.Path == "" {
 		fe.Path = strings.Join(paths, " ")
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/pipelab/pipelab/bench"
 	"github.com/pipelab/pipelab/gup"
 	"github.com/pipelab/pipelab/report"
+	"github.com/pipelab/pipelab/result"
 )
 
 func cmdGup(ctx context.Context, env *cli, args []string) error {
@@ -79,7 +80,7 @@ func writeGUP(w io.Writer, o gup.Options, rows []gupRow) error {
 func printSampledGUP(w io.Writer, dir string) {
 	fmt.Fprintf(w, "instead, get_user_pages_fast's time per 4 KiB page derived from the samples of the steps profiled in %s:\n", dir)
 	n := 0
-	if f, err := report.OpenFolder(dir); err == nil {
+	if f, err := result.OpenFolder(dir); err == nil {
 		for _, s := range f.Steps {
 			p, err := f.StepProfile(s.Mode)
 			if err != nil || p == nil {

@@ -2,16 +2,15 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"path/filepath"
 	"strings"
 
 	"github.com/pipelab/pipelab/bench"
 	"github.com/pipelab/pipelab/report"
+	"github.com/pipelab/pipelab/result"
 )
 
 // ladderModes are the post's steps, in the order the post takes them.
@@ -74,7 +73,7 @@ func cmdLadder(ctx context.Context, env *cli, args []string) error {
 	if err := prepareOut(pf.out); err != nil {
 		return err
 	}
-	lad := report.Ladder{Version: report.FormatVersion, Env: collectEnv()}
+	lad := result.Ladder{Version: result.FormatVersion, Env: collectEnv()}
 	var plans []*stepRuns
 	for _, m := range steps {
 		so := o
@@ -190,13 +189,8 @@ func ladderCommandStep(fs *flag.FlagSet, cf commandFlags, mode string, o bench.O
 
 // writeLadder writes ladder.json, then rebuilds report.md and
 // throughput.svg from the folder, as `pipelab report` would.
-func writeLadder(dir string, lad *report.Ladder) error {
-	err := report.WriteFiles(dir, report.Output{Name: report.LadderFile, Write: func(w io.Writer) error {
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		return enc.Encode(lad)
-	}})
-	if err != nil {
+func writeLadder(dir string, lad *result.Ladder) error {
+	if err := result.SaveLadder(dir, lad); err != nil {
 		return err
 	}
 	return buildReport(dir)

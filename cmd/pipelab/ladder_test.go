@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/pipelab/pipelab/report"
+	"github.com/pipelab/pipelab/result"
 )
 
 // TestLadderCommandStep runs two short ladders with dd as a step of its
@@ -29,11 +29,11 @@ func TestLadderCommandStep(t *testing.T) {
 			t.Errorf("ladder's stderr does not say how the dd command ended:\n%s", stderr)
 		}
 	}
-	b, err := os.ReadFile(filepath.Join(dir, "a", report.LadderFile))
+	b, err := os.ReadFile(filepath.Join(dir, "a", result.LadderFile))
 	if err != nil {
 		t.Fatal(err)
 	}
-	var lad report.Ladder
+	var lad result.Ladder
 	if err := json.Unmarshal(b, &lad); err != nil {
 		t.Fatal(err)
 	}

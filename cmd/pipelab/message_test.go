@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/pipelab/pipelab/bench"
-	"github.com/pipelab/pipelab/report"
+	"github.com/pipelab/pipelab/result"
 )
 
 // TestWarningsSayFlags runs what makes each of bench's warnings and
@@ -41,7 +41,7 @@ func TestWarningsSayFlags(t *testing.T) {
 			t.Errorf("pipelab %q: exit status %d, want %d; stderr:\n%s", args, code, c.code, stderr)
 			continue
 		}
-		var s report.Step
+		var s result.Step
 		if err := json.Unmarshal([]byte(stdout), &s); err != nil {
 			t.Errorf("pipelab %q: decode %q: %v", args, stdout, err)
 			continue

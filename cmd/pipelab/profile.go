@@ -14,6 +14,7 @@ import (
 	"github.com/pipelab/pipelab/bench"
 	"github.com/pipelab/pipelab/profile"
 	"github.com/pipelab/pipelab/report"
+	"github.com/pipelab/pipelab/result"
 )
 
 // profileFlags are the flags profile and ladder add to the run knobs.
@@ -174,7 +175,7 @@ func newProfiledStep(o bench.Options, name string, pf profileFlags) (*stepRuns, 
 // profiled ones under --no-baseline), profiles from the profiled ones,
 // counters from the counted ones. It returns the step (also when the runs
 // failed part way, marked so) and the attribution of each role's profile.
-func finishStep(sr *stepRuns, pf profileFlags, folded bool) (*report.Step, stepTops, error) {
+func finishStep(sr *stepRuns, pf profileFlags, folded bool) (*result.Step, stepTops, error) {
 	runErr := sr.err
 	res, from := sr.throughput()
 	if res == nil || sr.res[profiled] == nil {
@@ -183,7 +184,7 @@ func finishStep(sr *stepRuns, pf profileFlags, folded bool) (*report.Step, stepT
 	step := stepFromResult(res, runErr)
 	step.Repeat = sr.o.Repeat
 	step.ThroughputFrom = from
-	step.Observer = sr.observer()
+	step.Cost = sr.cost()
 	for _, r := range sr.res {
 		if r != nil && r != res {
 			for _, w := range warningLines(r.Warnings) {
@@ -208,17 +209,21 @@ func finishStep(sr *stepRuns, pf profileFlags, folded bool) (*report.Step, stepT
 	if err != nil {
 		return nil, stepTops{}, errors.Join(runErr, err)
 	}
-	if err := report.SaveStep(pf.out, report.SavedStep{Step: &step, Profiles: profiles, Folded: folded}); err != nil {
+	var more []result.Output
+	if both := profiles[result.Artefact{Kind: result.KindProfile}]; folded && both != nil {
+		more = report.FoldedOutputs(&step, both)
+	}
+	if err := result.SaveStep(pf.out, &step, profiles, more...); err != nil {
 		return &step, stepTops{}, errors.Join(runErr, err)
 	}
 	var tops stepTops
-	tops.cpu, err = report.Attribute(profiles[report.Artefact{Kind: report.KindProfile}], report.Options{Top: pf.top})
+	tops.cpu, err = report.Attribute(profiles[result.Artefact{Kind: result.KindProfile}], report.Options{Top: pf.top})
 	if err != nil {
 		step.Warnings = append(step.Warnings, "attribution: "+err.Error())
 	}
 	if err == nil {
-		tops.verdict = report.CheckClaim(step.Mode, profiles[report.Artefact{Kind: report.KindProfile}], report.Options{Event: step.SampledEvent()})
-		tops.derived = report.Derive(step, profiles[report.Artefact{Kind: report.KindProfile}])
+		tops.verdict = report.CheckClaim(step.Mode, profiles[result.Artefact{Kind: result.KindProfile}], report.Options{Event: step.SampledEvent()})
+		tops.derived = report.Derive(step, profiles[result.Artefact{Kind: result.KindProfile}])
 	}
 	tops.blocking = blockingSites(&step, profiles, pf.top)
 	return &step, tops, runErr
@@ -227,38 +232,31 @@ func finishStep(sr *stepRuns, pf profileFlags, folded bool) (*report.Step, stepT
 // stepProfiles fills step.Roles from the profiler's result and returns the
 // profiles to write, with comments that carry the run's settings,
 // throughput and counters.
-func stepProfiles(step *report.Step, pr *profile.Result) (map[report.Artefact]*pprof.Profile, error) {
+func stepProfiles(step *result.Step, pr *profile.Result) (map[result.Artefact]*pprof.Profile, error) {
 	comments := stepComments(step)
-	out := map[report.Artefact]*pprof.Profile{}
+	out := map[result.Artefact]*pprof.Profile{}
 	step.View = pr.View
-	for _, r := range pr.Roles {
-		rs := report.RoleSummary{Role: r.Name, PIDs: r.PIDs, Samples: r.Samples, Lost: r.Lost,
-			Profile: report.Artefact{Kind: report.KindProfile, Role: r.Name}.Name(step.Mode)}
-		if len(r.Counters) > 0 {
-			rs.CountedRuns = pr.Counted
-		}
-		for _, c := range r.Counters {
-			rs.Counters = append(rs.Counters, report.Counter{Name: c.Name, Supported: c.Supported, Value: c.Value,
-				Raw: c.Raw, EnabledNanos: c.Enabled.Nanoseconds(), RunningNanos: c.Running.Nanoseconds()})
-		}
+	for i, rs := range pr.Summaries() {
+		r := pr.Roles[i]
+		rs.Profile = result.ProfileFile(step.Mode, r.Name)
 		addWall(&rs, r, step.Mode, comments, out)
 		step.Roles = append(step.Roles, rs)
 		r.Profile.Comments = append(r.Profile.Comments, comments...)
-		out[report.Artefact{Kind: report.KindProfile, Role: r.Name}] = r.Profile
+		out[result.Artefact{Kind: result.KindProfile, Role: r.Name}] = r.Profile
 	}
 	both, err := pr.Combined()
 	if err != nil {
 		return nil, fmt.Errorf("combine writer and reader profiles: %w", err)
 	}
 	both.Comments = append(both.Comments, comments...)
-	out[report.Artefact{Kind: report.KindProfile}] = both
+	out[result.Artefact{Kind: result.KindProfile}] = both
 	return out, nil
 }
 
 // stepComments are the pprof comments a step adds to what the profiler
 // wrote (role, sampling, kernel, counters): throughput and settings, which
 // `go tool pprof -comments` shows.
-func stepComments(step *report.Step) []string {
+func stepComments(step *result.Step) []string {
 	cs := []string{
 		fmt.Sprintf("pipelab %s: %.2f GiB/s median (min %.2f, max %.2f) over %d %s run(s) of %s",
 			step.Mode, step.MedianGiBs, step.MinGiBs, step.MaxGiBs, len(step.Runs), step.ThroughputFrom, bench.FormatSize(step.Bytes)),
@@ -266,15 +264,15 @@ func stepComments(step *report.Step) []string {
 			bench.FormatSize(step.BufSize), step.BufOffset, bench.FormatSize(step.PipeSize), step.Busy, step.Poll, step.Huge, step.CheckHuge, step.Gift,
 			step.LockMemory, step.DontTouchPages, step.SameBuffer, step.PinWriter, step.PinReader, step.Repeat, step.Verify),
 	}
-	if step.Observer != nil {
-		cs = append(cs, step.Observer.CostLine())
+	if step.Cost != nil {
+		cs = append(cs, step.Cost.Line())
 	}
 	return cs
 }
 
 // stepFiles lists the files a profiled step wrote, for the user.
-func stepFiles(dir string, step *report.Step) []string {
-	files := []string{filepath.Join(dir, report.Artefact{Kind: report.KindProfile}.Name(step.Mode))}
+func stepFiles(dir string, step *result.Step) []string {
+	files := []string{filepath.Join(dir, result.ProfileFile(step.Mode, ""))}
 	for _, r := range step.Roles {
 		files = append(files, filepath.Join(dir, r.Profile))
 		if r.WallProfile != "" {
@@ -284,7 +282,7 @@ func stepFiles(dir string, step *report.Step) []string {
 			files = append(files, filepath.Join(dir, r.WakersProfile))
 		}
 	}
-	return append(files, filepath.Join(dir, report.Artefact{Kind: report.KindStep}.Name(step.Mode)))
+	return append(files, filepath.Join(dir, result.StepFile(step.Mode)))
 }
 
 // attached reports whether the profiler got onto any child at all.

@@ -9,7 +9,7 @@ import (
 
 	"github.com/pipelab/pipelab/bench"
 	"github.com/pipelab/pipelab/profile"
-	"github.com/pipelab/pipelab/report"
+	"github.com/pipelab/pipelab/result"
 )
 
 // transfer is the kind of one transfer of a step.
@@ -130,9 +130,9 @@ func (sr *stepRuns) throughput() (*bench.Result, string) {
 	return sr.res[profiled], "profiled"
 }
 
-// observer compares the profiled transfers with the unprofiled ones; nil
+// cost compares the profiled transfers with the unprofiled ones; nil
 // without both.
-func (sr *stepRuns) observer() *report.Observer {
+func (sr *stepRuns) cost() *result.Cost {
 	base, prof := sr.res[unprofiled], sr.res[profiled]
 	if base == nil || prof == nil {
 		return nil
@@ -142,7 +142,7 @@ func (sr *stepRuns) observer() *report.Observer {
 	if b <= 0 || p <= 0 {
 		return nil
 	}
-	ob := &report.Observer{ProfiledMedianGiBs: p, UnprofiledMedianGiBs: b, Ratio: p / b,
+	ob := &result.Cost{ProfiledMedianGiBs: p, UnprofiledMedianGiBs: b, Ratio: p / b,
 		Runs: min(complete(base), complete(prof))}
 	if c := sr.res[counted]; c != nil {
 		ob.CountedMedianGiBs, _, _ = c.GiBPerSec()

@@ -8,6 +8,7 @@ import (
 
 	"github.com/pipelab/pipelab/bench"
 	"github.com/pipelab/pipelab/report"
+	"github.com/pipelab/pipelab/result"
 )
 
 // outputFormat is how run prints its results.
@@ -70,7 +71,7 @@ func cmdRun(ctx context.Context, env *cli, args []string) error {
 		plans = append(plans, sr)
 	}
 	runRounds(ctx, env, plans, o.Repeat) // a failure stays in its step's err
-	var steps []report.Step
+	var steps []result.Step
 	var runErr error
 	for _, sr := range plans {
 		if res := sr.res[unprofiled]; res != nil {
@@ -109,7 +110,7 @@ func runLabel(label string, o bench.Options) string {
 
 // printWarnings puts a step's warnings, and what --verify found, on
 // stderr (results stay alone on stdout).
-func printWarnings(env *cli, s report.Step) {
+func printWarnings(env *cli, s result.Step) {
 	for _, w := range s.Warnings {
 		fmt.Fprintf(env.stderr, "pipelab: %s: warning: %s\n", s.Mode, w)
 	}
@@ -129,7 +130,7 @@ func printWarnings(env *cli, s report.Step) {
 
 // verifyError fails the command when --verify found wrong bytes that the
 // vmsplice-reuse experiment did not ask for.
-func verifyError(steps []report.Step) error {
+func verifyError(steps []result.Step) error {
 	for _, s := range steps {
 		if len(s.CorruptOffsets) > 0 && !s.RewriteAfterSplice {
 			return fmt.Errorf("run --mode %s: --verify: the reader got wrong bytes in %d of %d run(s) (first wrong offset of each: %s)",
@@ -151,10 +152,10 @@ func offsetList(offs []int64) string {
 }
 
 // printSteps writes steps on stdout as a table, JSON lines or CSV.
-func printSteps(env *cli, steps []report.Step, out outputFormat) error {
+func printSteps(env *cli, steps []result.Step, out outputFormat) error {
 	switch {
 	case out.json:
-		return report.WriteStepsJSON(env.stdout, steps)
+		return result.WriteSteps(env.stdout, steps)
 	case out.csv:
 		return report.WriteStepsCSV(env.stdout, steps)
 	default:

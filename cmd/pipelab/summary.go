@@ -8,13 +8,14 @@ import (
 
 	"github.com/pipelab/pipelab/bench"
 	"github.com/pipelab/pipelab/report"
+	"github.com/pipelab/pipelab/result"
 )
 
 // stepFromResult turns a bench result into the step schema report reads
 // and writes. runErr marks the step incomplete or interrupted.
-func stepFromResult(res *bench.Result, runErr error) report.Step {
-	s := report.Step{
-		Version:     report.FormatVersion,
+func stepFromResult(res *bench.Result, runErr error) result.Step {
+	s := result.Step{
+		Version:     result.FormatVersion,
 		Settings:    settings(res.Options.Effective()), // the knobs as the children ran them
 		Warnings:    warningLines(res.Warnings),
 		Incomplete:  res.Incomplete,
@@ -43,8 +44,8 @@ func stepFromResult(res *bench.Result, runErr error) report.Step {
 
 // settings copies bench's options into the step's saved settings: the one
 // place a new knob of bench.Options reaches the result files.
-func settings(o bench.Options) report.Settings {
-	return report.Settings{
+func settings(o bench.Options) result.Settings {
+	return result.Settings{
 		Mode: o.Mode, Bytes: o.Bytes, BufSize: int64(o.BufSizeBytes), PipeSize: int64(o.PipeSizeBytes),
 		Busy: o.Busy, Poll: o.Poll, Huge: o.Huge, CheckHuge: o.CheckHuge, Gift: o.Gift,
 		LockMemory: o.LockMemory, DontTouchPages: o.DontTouchPages, SameBuffer: o.SameBuffer, BufOffset: o.BufOffset,
@@ -57,7 +58,7 @@ func settings(o bench.Options) report.Settings {
 // throughput, counters per role side by side and per GiB moved, samples,
 // the top kernel functions of each role, and the post's verdict on the
 // step checked against them.
-func printProfileSummary(w io.Writer, step *report.Step, tops stepTops) {
+func printProfileSummary(w io.Writer, step *result.Step, tops stepTops) {
 	fmt.Fprintf(w, "%s: %.2f GiB/s median (min %.2f, max %.2f), %d run(s) of %s\n",
 		step.Mode, step.MedianGiBs, step.MinGiBs, step.MaxGiBs, len(step.Runs), bench.FormatSize(step.Bytes))
 	printSources(w, step)
@@ -94,7 +95,7 @@ func printProfileSummary(w io.Writer, step *report.Step, tops stepTops) {
 
 // printSources says which transfers each figure came from, and what
 // profiling cost.
-func printSources(w io.Writer, step *report.Step) {
+func printSources(w io.Writer, step *result.Step) {
 	if step.Event != "" {
 		fmt.Fprintf(w, "sampled %s", step.Event)
 		if step.EventReason != "" {
@@ -108,8 +109,8 @@ func printSources(w io.Writer, step *report.Step) {
 	case "profiled":
 		fmt.Fprintf(w, "throughput from the profiled transfers (--no-baseline: profiling cost not measured)\n")
 	}
-	if step.Observer != nil {
-		fmt.Fprint(w, step.Observer.CostLine())
+	if step.Cost != nil {
+		fmt.Fprint(w, step.Cost.Line())
 		if step.View == "wall" {
 			fmt.Fprint(w, "; the wall view hooks every context switch of the children (a sample and two switch records each), which this includes")
 		}
@@ -118,7 +119,7 @@ func printSources(w io.Writer, step *report.Step) {
 	if len(step.Roles) > 0 && step.Roles[0].CountedRuns > 0 {
 		if step.View == "wall" {
 			fmt.Fprintf(w, "counters from the %d profiled transfer(s) (the wall view's switch events hook every switch anyway)\n", step.Roles[0].CountedRuns)
-		} else if ob := step.Observer; ob != nil && ob.CountedRuns > 0 {
+		} else if ob := step.Cost; ob != nil && ob.CountedRuns > 0 {
 			fmt.Fprintf(w, "counters from %d counted transfer(s) of their own, %.2f GiB/s median (per-thread counters slow the context switches; the sampled transfers carry none)\n", ob.CountedRuns, ob.CountedMedianGiBs)
 		} else {
 			fmt.Fprintf(w, "counters from %d counted transfer(s) of their own (the sampled transfers carry none)\n", step.Roles[0].CountedRuns)
@@ -128,7 +129,7 @@ func printSources(w io.Writer, step *report.Step) {
 
 // printCounters prints the counter table: one row per counter, one value
 // column per role, then the same per GiB moved.
-func printCounters(w io.Writer, step *report.Step) {
+func printCounters(w io.Writer, step *result.Step) {
 	if len(step.Roles) == 0 {
 		return
 	}
@@ -173,14 +174,14 @@ func printCounters(w io.Writer, step *report.Step) {
 	tw.Flush()
 }
 
-func counterText(c report.Counter) string {
+func counterText(c result.Counter) string {
 	if c.Name == "task-clock" {
 		return fmt.Sprintf("%.1f", c.Value/1e6)
 	}
 	return fmt.Sprintf("%.0f", c.Value)
 }
 
-func perGiB(c report.Counter, gib float64) string {
+func perGiB(c result.Counter, gib float64) string {
 	if gib <= 0 {
 		return "-"
 	}

@@ -10,45 +10,36 @@ import (
 
 	"github.com/pipelab/pipelab/profile"
 	"github.com/pipelab/pipelab/report"
+	"github.com/pipelab/pipelab/result"
 )
 
 // addWall copies the wall view of one role into its summary and the
 // profiles to write (MODE.ROLE.wall.pb.gz). It does nothing in the cpu view.
-func addWall(rs *report.RoleSummary, r *profile.Role, mode string, comments []string, out map[report.Artefact]*pprof.Profile) {
+func addWall(rs *result.RoleSummary, r *profile.Role, mode string, comments []string, out map[result.Artefact]*pprof.Profile) {
 	if r.Wall == nil {
 		return
 	}
-	wall := report.Artefact{Kind: report.KindWall, Role: r.Name}
+	wall := result.Artefact{Kind: result.KindWall, Role: r.Name}
 	rs.WallProfile = wall.Name(mode)
-	rs.WallNanos, rs.OnCPUNanos, rs.OffCPUNanos, rs.PreemptedNanos = r.WallNanos, r.OnCPUNanos, r.OffCPUNanos, r.PreemptedNanos
-	rs.Switches, rs.Wakeups = r.Switches, r.Wakeups
 	r.Wall.Comments = append(r.Wall.Comments, comments...)
 	out[wall] = r.Wall
 	if r.Wake == nil || r.Wakers == nil {
 		return
 	}
-	wakers := report.Artefact{Kind: report.KindWakers, Role: r.Name}
+	wakers := result.Artefact{Kind: result.KindWakers, Role: r.Name}
 	rs.WakersProfile = wakers.Name(mode)
 	r.Wakers.Comments = append(r.Wakers.Comments, comments...)
 	out[wakers] = r.Wakers
-	rs.Wake = wakeSummary(r.Wake, report.WakerSites(r.Wakers))
-}
-
-// wakeSummary turns the profiler's wake-up figures into the step's, with
-// where each waker woke the role (from, by waker).
-func wakeSummary(f *profile.WakeFigures, from map[string]string) *report.WakeSummary {
-	w := &report.WakeSummary{WaitingNanos: f.WaitingNanos, WakeupNanos: f.WakeupNanos, Sleeps: f.Latency.Count,
-		LatencyMedianNanos: f.Latency.MedianNanos, LatencyP90Nanos: f.Latency.P90Nanos, LatencyP99Nanos: f.Latency.P99Nanos, Lost: f.Lost}
-	for _, k := range f.Wakers {
-		w.Wakers = append(w.Wakers, report.WakerShare{Waker: k.Waker, Sleeps: k.Sleeps, SleepNanos: k.SleepNanos, WakeupNanos: k.WakeupNanos, From: from[k.Waker]})
+	from := report.WakerSites(r.Wakers)
+	for i := range rs.Wake.Wakers {
+		rs.Wake.Wakers[i].From = from[rs.Wake.Wakers[i].Waker]
 	}
-	return w
 }
 
 // printWall prints the wall view of a step: per role, wall time split in
 // on-CPU and off-CPU, switches and wake-ups per GiB, and where each role
 // slept.
-func printWall(out io.Writer, step *report.Step, blocking []report.Attribution) {
+func printWall(out io.Writer, step *result.Step, blocking []report.Attribution) {
 	w := out
 	if step.View != "wall" {
 		return
@@ -85,10 +76,10 @@ func printWall(out io.Writer, step *report.Step, blocking []report.Attribution) 
 // blockingSites attributes each role's off-CPU time in its wall profile
 // (as stepProfiles made them) to kernel symbols. A role that cannot be
 // attributed adds a warning to step.
-func blockingSites(step *report.Step, profiles map[report.Artefact]*pprof.Profile, top int) []report.Attribution {
+func blockingSites(step *result.Step, profiles map[result.Artefact]*pprof.Profile, top int) []report.Attribution {
 	var out []report.Attribution
 	for _, r := range step.Roles {
-		p := profiles[report.Artefact{Kind: report.KindWall, Role: r.Role}]
+		p := profiles[result.Artefact{Kind: result.KindWall, Role: r.Role}]
 		if p == nil || r.OffCPUNanos == 0 {
 			continue
 		}

@@ -1,4 +1,4 @@
-package report
+package result
 
 import (
 	"bytes"
@@ -10,26 +10,26 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 
 	pprof "github.com/google/pprof/profile"
 )
 
-// Sentinels for bad input. Every error that wraps one of them is also a
-// *FileError, so callers can tell bad input (exit status 2) from a failure.
+// Sentinels for bad input. Every error of this package that wraps one of
+// them is also a *FileError, so callers can tell bad input (exit status 2)
+// from a failure.
 var (
-	// errNotProfile means the bytes are not a pprof profile.
-	errNotProfile = errors.New("not a pprof profile")
-	// errNoKernelFrames means a profile holds no kernel frames where the
-	// question needs them (attribution, diff).
-	errNoKernelFrames = errors.New("no kernel frames")
-	// errSampleTypes means two profiles have different sample types.
-	errSampleTypes = errors.New("different sample types")
-	// errNoResults means a folder holds no pipelab results.
-	errNoResults = errors.New("no pipelab results")
+	// ErrNotProfile means the bytes are not a pprof profile.
+	ErrNotProfile = errors.New("not a pprof profile")
+	// ErrSampleTypes means two profiles have different sample types, or
+	// one lacks the sample type a question needs.
+	ErrSampleTypes = errors.New("different sample types")
+	// ErrNoResults means a folder holds no pipelab results.
+	ErrNoResults = errors.New("no pipelab results")
 )
 
-// FileError is bad input: a file or folder the user named that report
+// FileError is bad input: a file or folder the user named that pipelab
 // cannot use. cmd/pipelab exits with status 2 on it.
 type FileError struct {
 	// Op is what report was doing, e.g. "read profile".
@@ -56,8 +56,8 @@ func (e *FileError) Unwrap() error { return e.Err }
 var maxProfileBytes = 1 << 30
 
 // readProfile parses a pprof profile, gzip-compressed or not, from r.
-// Input that is not a profile yields a *FileError wrapping errNotProfile.
-func readProfile(r io.Reader) (*pprof.Profile, error) {
+// Input that is not a profile yields a *FileError wrapping ErrNotProfile.
+func ReadProfile(r io.Reader) (*pprof.Profile, error) {
 	data, err := io.ReadAll(io.LimitReader(r, int64(maxProfileBytes)+1))
 	if err != nil {
 		return nil, fmt.Errorf("read profile: %w", err)
@@ -68,10 +68,10 @@ func readProfile(r io.Reader) (*pprof.Profile, error) {
 func parseProfile(data []byte) (p *pprof.Profile, err error) {
 	bad := func(why string) error {
 		why = strings.Join(strings.Fields(why), " ") // one line, whatever the parser said
-		return &FileError{Op: "read profile", Err: fmt.Errorf("%w (%s; give a .pb.gz file written by pipelab profile or go tool pprof -proto)", errNotProfile, why)}
+		return &FileError{Op: "read profile", Err: fmt.Errorf("%w (%s; give a .pb.gz file written by pipelab profile or go tool pprof -proto)", ErrNotProfile, why)}
 	}
 	if len(data) > maxProfileBytes {
-		return nil, bad("larger than " + sizeName(int64(maxProfileBytes)))
+		return nil, bad("larger than " + SizeName(int64(maxProfileBytes)))
 	}
 	if len(bytes.TrimSpace(data)) == 0 {
 		return nil, bad("empty file")
@@ -113,19 +113,20 @@ func gunzip(data []byte) ([]byte, error) {
 		return nil, fmt.Errorf("decompressing profile: %w", err)
 	}
 	if len(out) > maxProfileBytes {
-		return nil, errors.New("larger than " + sizeName(int64(maxProfileBytes)) + " once decompressed")
+		return nil, errors.New("larger than " + SizeName(int64(maxProfileBytes)) + " once decompressed")
 	}
 	return out, nil
 }
 
-// openProfile reads the pprof profile at path.
-func openProfile(path string) (*pprof.Profile, error) {
+// OpenProfile reads the pprof profile at path; bad input is a *FileError
+// that names it.
+func OpenProfile(path string) (*pprof.Profile, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("read profile: %w", err)
 	}
 	defer f.Close()
-	p, err := readProfile(f)
+	p, err := ReadProfile(f)
 	var fe *FileError
 	if errors.As(err, &fe) {
 		fe.Path = path
@@ -147,7 +148,7 @@ type Folder struct {
 
 // OpenFolder reads the results in dir: ladder.json if present, else every
 // MODE.json. A folder with neither yields a *FileError wrapping
-// errNoResults.
+// ErrNoResults.
 func OpenFolder(dir string) (*Folder, error) {
 	f := &Folder{Dir: dir}
 	data, err := os.ReadFile(filepath.Join(dir, LadderFile))
@@ -155,7 +156,7 @@ func OpenFolder(dir string) (*Folder, error) {
 	case err == nil:
 		var l Ladder
 		if err := json.Unmarshal(data, &l); err != nil {
-			return nil, &FileError{Op: "read results", Path: filepath.Join(dir, LadderFile), Err: fmt.Errorf("%w (%s is not valid JSON: %v)", errNoResults, LadderFile, err)}
+			return nil, &FileError{Op: "read results", Path: filepath.Join(dir, LadderFile), Err: fmt.Errorf("%w (%s is not valid JSON: %v)", ErrNoResults, LadderFile, err)}
 		}
 		if err := checkVersion(l.Version); err != nil {
 			return nil, &FileError{Op: "read results", Path: filepath.Join(dir, LadderFile), Err: err}
@@ -169,14 +170,14 @@ func OpenFolder(dir string) (*Folder, error) {
 		return nil, fmt.Errorf("read results: %w", err)
 	}
 	if len(f.Steps) == 0 {
-		return nil, &FileError{Op: "read results", Path: dir, Err: fmt.Errorf("%w (no ladder.json and no MODE.json; write some with pipelab profile --out %s or pipelab ladder --out %s)", errNoResults, dir, dir)}
+		return nil, &FileError{Op: "read results", Path: dir, Err: fmt.Errorf("%w (no ladder.json and no MODE.json; write some with pipelab profile --out %s or pipelab ladder --out %s)", ErrNoResults, dir, dir)}
 	}
 	return f, nil
 }
 
 // readStepFiles reads every *.json file of dir that holds a Step.
 func readStepFiles(dir string) ([]Step, error) {
-	names, err := filepath.Glob(filepath.Join(dir, Artefact{Kind: KindStep}.Name("*")))
+	names, err := filepath.Glob(filepath.Join(dir, StepFile("*")))
 	if err != nil {
 		return nil, fmt.Errorf("read results: %w", err)
 	}
@@ -209,18 +210,18 @@ func readStepFiles(dir string) ([]Step, error) {
 // roles: MODE.pb.gz, or else MODE.writer.pb.gz and MODE.reader.pb.gz
 // merged. It returns nil and no error when the step was not profiled.
 func (f *Folder) StepProfile(mode string) (*pprof.Profile, error) {
-	both := filepath.Join(f.Dir, Artefact{Kind: KindProfile}.Name(mode))
+	both := filepath.Join(f.Dir, ProfileFile(mode, ""))
 	if _, err := os.Stat(both); err == nil {
-		return openProfile(both)
+		return OpenProfile(both)
 	}
 	var parts []*pprof.Profile
 	var paths []string
 	for _, role := range []string{"writer", "reader"} {
-		path := filepath.Join(f.Dir, Artefact{KindProfile, role}.Name(mode))
+		path := filepath.Join(f.Dir, ProfileFile(mode, role))
 		if _, err := os.Stat(path); err != nil {
 			continue
 		}
-		p, err := openProfile(path)
+		p, err := OpenProfile(path)
 		if err != nil {
 			return nil, err
 		}
@@ -249,13 +250,13 @@ func labelRole(p *pprof.Profile, role string) {
 func mergeProfiles(parts []*pprof.Profile, paths []string) (*pprof.Profile, error) {
 	const remedy = "the roles of one step come from one pipelab profile run; rerun the step"
 	for i, p := range parts[1:] {
-		if ta, tb := typeList(parts[0]), typeList(p); ta != tb {
-			return nil, &FileError{Op: "merge profiles", Path: paths[0] + " " + paths[i+1], Err: fmt.Errorf("%w (%s vs %s; %s)", errSampleTypes, ta, tb, remedy)}
+		if ta, tb := SampleTypes(parts[0]), SampleTypes(p); ta != tb {
+			return nil, &FileError{Op: "merge profiles", Path: paths[0] + " " + paths[i+1], Err: fmt.Errorf("%w (%s vs %s; %s)", ErrSampleTypes, ta, tb, remedy)}
 		}
 	}
 	p, err := pprof.Merge(parts)
 	if err != nil {
-		return nil, &FileError{Op: "merge profiles", Path: strings.Join(paths, " "), Err: fmt.Errorf("%w (%v; %s)", errSampleTypes, err, remedy)}
+		return nil, &FileError{Op: "merge profiles", Path: strings.Join(paths, " "), Err: fmt.Errorf("%w (%v; %s)", ErrSampleTypes, err, remedy)}
 	}
 	return p, nil
 }
@@ -271,7 +272,7 @@ func OpenInput(path string) (*pprof.Profile, error) {
 		return nil, &FileError{Op: "read profile", Path: path, Err: err}
 	}
 	if !st.IsDir() {
-		return openProfile(path)
+		return OpenProfile(path)
 	}
 	f, err := OpenFolder(path)
 	if err != nil {
@@ -282,29 +283,97 @@ func OpenInput(path string) (*pprof.Profile, error) {
 		modes = append(modes, s.Mode)
 	}
 	if len(modes) != 1 {
-		return nil, &FileError{Op: "read results", Path: path, Err: fmt.Errorf("holds %d steps (%s; name one profile, e.g. %s)", len(modes), strings.Join(modes, ", "), filepath.Join(path, Artefact{Kind: KindProfile}.Name(modes[0])))}
+		return nil, &FileError{Op: "read results", Path: path, Err: fmt.Errorf("holds %d steps (%s; name one profile, e.g. %s)", len(modes), strings.Join(modes, ", "), filepath.Join(path, ProfileFile(modes[0], "")))}
 	}
 	p, err := f.StepProfile(modes[0])
 	if err == nil && p == nil {
-		err = &FileError{Op: "read results", Path: path, Err: fmt.Errorf("%w (step %s has no profile; make one with pipelab profile --mode %s --out %s)", errNoResults, modes[0], modes[0], path)}
+		err = &FileError{Op: "read results", Path: path, Err: fmt.Errorf("%w (step %s has no profile; make one with pipelab profile --mode %s --out %s)", ErrNoResults, modes[0], modes[0], path)}
 	}
 	return p, err
 }
 
-// sameSampleTypes returns an error wrapping errSampleTypes unless a and b
+// SameSampleTypes returns an error wrapping ErrSampleTypes unless a and b
 // have the same sample types in the same order.
-func sameSampleTypes(a, b *pprof.Profile) error {
-	ta, tb := typeList(a), typeList(b)
+func SameSampleTypes(a, b *pprof.Profile) error {
+	ta, tb := SampleTypes(a), SampleTypes(b)
 	if ta != tb {
-		return fmt.Errorf("%w (%s vs %s; compare profiles of the same kind)", errSampleTypes, ta, tb)
+		return fmt.Errorf("%w (%s vs %s; compare profiles of the same kind)", ErrSampleTypes, ta, tb)
 	}
 	return nil
 }
 
-func typeList(p *pprof.Profile) string {
+// SampleTypes lists p's sample types, "samples/count, cpu/nanoseconds".
+func SampleTypes(p *pprof.Profile) string {
 	var s []string
 	for _, t := range p.SampleType {
 		s = append(s, t.Type+"/"+t.Unit)
 	}
 	return strings.Join(s, ", ")
+}
+
+// OffCPUType is the sample type of a wall profile's off-CPU time
+// (MODE.ROLE.wall.pb.gz): each sleep charged to the stack at switch-out.
+const OffCPUType = "offcpu/nanoseconds"
+
+// WallProfiles reads the wall profiles of step by role
+// (RoleSummary.WallProfile, else MODE.ROLE.wall.pb.gz when it exists),
+// each sample labelled with its role.
+func (f *Folder) WallProfiles(step Step) (map[string]*pprof.Profile, error) {
+	profiles := map[string]*pprof.Profile{}
+	for _, r := range step.Roles {
+		name := r.WallProfile
+		if name == "" {
+			name = WallFile(step.Mode, r.Role)
+		}
+		path := filepath.Join(f.Dir, name)
+		if _, err := os.Stat(path); err != nil {
+			if r.WallProfile != "" {
+				return nil, &FileError{Op: "read wall profile", Path: path, Err: fmt.Errorf("%w (the results name it as the %s's wall profile; rerun the step with --view wall)", os.ErrNotExist, r.Role)}
+			}
+			continue
+		}
+		p, err := OpenProfile(path)
+		if err != nil {
+			return nil, err
+		}
+		if !hasSampleType(p, OffCPUType) {
+			return nil, &FileError{Op: "read wall profile", Path: path, Err: fmt.Errorf("%w (no sample type %s; the profile has %s; a wall profile comes from pipelab profile --view wall)", ErrSampleTypes, OffCPUType, SampleTypes(p))}
+		}
+		labelRole(p, r.Role)
+		profiles[r.Role] = p
+	}
+	return profiles, nil
+}
+
+func hasSampleType(p *pprof.Profile, typ string) bool {
+	for _, t := range p.SampleType {
+		if t.Type+"/"+t.Unit == typ {
+			return true
+		}
+	}
+	return false
+}
+
+// SizeName spells a size in bytes as reports and messages write it: the
+// largest binary unit that divides it, "1 GiB", "256 KiB", "1000 bytes".
+func SizeName(b int64) string {
+	for _, u := range []struct {
+		shift int
+		name  string
+	}{{40, "TiB"}, {30, "GiB"}, {20, "MiB"}, {10, "KiB"}} {
+		if b > 0 && b%(1<<u.shift) == 0 {
+			return strconv.FormatInt(b>>u.shift, 10) + " " + u.name
+		}
+	}
+	return strconv.FormatInt(b, 10) + " bytes"
+}
+
+// Step returns the folder's step of mode, nil when it has none.
+func (f *Folder) Step(mode string) *Step {
+	for i := range f.Steps {
+		if f.Steps[i].Mode == mode {
+			return &f.Steps[i]
+		}
+	}
+	return nil
 }

@@ -1,12 +1,12 @@
-package report
+package result
 
 import (
 	"fmt"
-	"time"
 )
 
 // Step is one mode's result: one object of `pipelab run --json`, and the
-// file OUT/MODE.json written by `pipelab profile` and `pipelab ladder`.
+// file OUT/MODE.json written by `pipelab profile` and `pipelab ladder`
+// (StepFile).
 type Step struct {
 	// Version is the exchange format's version (FormatVersion when
 	// written by this pipelab); 0, a file from before the field, reads as
@@ -38,8 +38,9 @@ type Step struct {
 	// (the baseline interleaved with the profiled ones) or "profiled"
 	// (--no-baseline); empty for pipelab run, where nothing is profiled.
 	ThroughputFrom string `json:"throughput_from,omitempty"`
-	// Observer is what profiling cost the step; nil without a baseline.
-	Observer *Observer `json:"observer,omitempty"`
+	// Cost is what profiling cost the step (the JSON key is "observer");
+	// nil without a baseline.
+	Cost *Cost `json:"observer,omitempty"`
 	// Roles holds one summary per profiled role; empty when not profiled.
 	Roles []RoleSummary `json:"roles,omitempty"`
 	// Warnings are non-fatal problems (lost samples, too few runs, ...).
@@ -125,9 +126,10 @@ type CommandStatus struct {
 	WrittenBytes int64 `json:"written_bytes"`
 }
 
-// Observer compares a step's profiled transfers with its unprofiled
-// ones, run interleaved (unprofiled, profiled, ... in each round).
-type Observer struct {
+// Cost is what profiling cost a step: its profiled transfers against its
+// unprofiled ones, run interleaved (unprofiled, profiled, ... in each
+// round).
+type Cost struct {
 	// ProfiledMedianGiBs and UnprofiledMedianGiBs are the medians of the
 	// two kinds of transfer, in GiB/s; Ratio is profiled over unprofiled.
 	ProfiledMedianGiBs   float64 `json:"profiled_median_gib_s"`
@@ -142,9 +144,9 @@ type Observer struct {
 	CountedRuns       int     `json:"counted_runs,omitempty"`
 }
 
-// CostLine says what profiling cost, e.g. "profiling cost: 4% of
-// throughput (9.1 vs 9.5 GiB/s, 3+3 interleaved runs)".
-func (o *Observer) CostLine() string {
+// Line says what profiling cost, e.g. "profiling cost: 4% of throughput
+// (9.1 vs 9.5 GiB/s, 3+3 interleaved runs)".
+func (o *Cost) Line() string {
 	what := fmt.Sprintf("%.0f%% of throughput", 100*(1-o.Ratio))
 	if o.Ratio > 1 {
 		what = fmt.Sprintf("none measurable, the profiled runs were %.0f%% faster", 100*(o.Ratio-1))
@@ -225,39 +227,38 @@ type Counter struct {
 	RunningNanos int64 `json:"running_ns"`
 }
 
-// Env describes the machine a ladder or a step ran on.
-type Env struct {
-	// Kernel is the kernel release (uname -r).
-	Kernel   string `json:"kernel"`
-	CPUModel string `json:"cpu_model"`
-	CPUs     int    `json:"cpus"`
-	// IdleDriver is /sys/devices/system/cpu/cpuidle/current_driver, e.g.
-	// "haltpoll"; empty when the machine has none or before version 2.
-	IdleDriver string `json:"idle_driver,omitempty"`
-	// THP is the transparent huge page mode, e.g. "madvise".
-	THP string `json:"thp"`
-	// PMU is "hardware" or "software only".
-	PMU               string `json:"pmu"`
-	PerfEventParanoid int    `json:"perf_event_paranoid"`
-	KptrRestrict      int    `json:"kptr_restrict"`
-	// PipeMaxSize is /proc/sys/fs/pipe-max-size in bytes.
-	PipeMaxSize int    `json:"pipe_max_size"`
-	GoVersion   string `json:"go_version"`
-	// Pipelab is the version of the pipelab binary that measured, from its
-	// build information (module version, or the VCS revision of a
-	// development build); empty before version 2.
-	Pipelab string    `json:"pipelab,omitempty"`
-	Time    time.Time `json:"time"`
+// WakeSummary is how a role's sleeps ended, from the wall view's
+// wake-up recording (sched:sched_waking): OffCPUNanos = WaitingNanos +
+// WakeupNanos + PreemptedNanos.
+type WakeSummary struct {
+	// WaitingNanos is the time asleep until the wake-up; WakeupNanos the
+	// wake-up latency, from the wake-up until the role ran again.
+	WaitingNanos int64 `json:"waiting_ns"`
+	WakeupNanos  int64 `json:"wakeup_ns"`
+	// Sleeps counts the sleeps with a recorded wake-up; the latency's
+	// median, p90 and p99 are over them.
+	Sleeps             int   `json:"sleeps_with_wakeup"`
+	LatencyMedianNanos int64 `json:"latency_median_ns"`
+	LatencyP90Nanos    int64 `json:"latency_p90_ns"`
+	LatencyP99Nanos    int64 `json:"latency_p99_ns"`
+	// Wakers share out the sleeps by who ended them, most sleep first.
+	Wakers []WakerShare `json:"wakers,omitempty"`
+	// Lost is how many wake-up records the kernel dropped.
+	Lost uint64 `json:"lost,omitempty"`
 }
 
-// Ladder is the file OUT/ladder.json: the environment and every step in
-// the order they ran. docs/files.md ("ladder.json and MODE.json, the
-// exchange format") documents it.
-type Ladder struct {
-	// Version is the exchange format's version (FormatVersion when
-	// written by this pipelab); 0, a file from before the field, reads as
-	// version 1.
-	Version int    `json:"version,omitempty"`
-	Env     Env    `json:"env"`
-	Steps   []Step `json:"steps"`
+// WakerShare is the part of a role's sleeps one waker ended.
+type WakerShare struct {
+	// Waker is "writer", "reader", "interrupt", "other task" or "not
+	// recorded".
+	Waker string `json:"waker"`
+	// Sleeps counts the sleeps it ended, SleepNanos their length and
+	// WakeupNanos their wake-up latency.
+	Sleeps      uint64 `json:"sleeps"`
+	SleepNanos  int64  `json:"sleep_ns"`
+	WakeupNanos int64  `json:"wakeup_ns"`
+	// From is where the waker woke the role, "anon_pipe_read → __wake_up":
+	// the first frame of its heaviest stack, from the leaf, past the
+	// scheduler's wake-up machinery, and the wake-up function it called.
+	From string `json:"from,omitempty"`
 }

@@ -1,4 +1,4 @@
-package report
+package result
 
 import (
 	"errors"
@@ -37,7 +37,7 @@ func TestOpenFolderVersions(t *testing.T) {
 				return
 			}
 			var fe *FileError
-			if got := fmt.Sprint(err); strings.ReplaceAll(got, dir, "DIR") != tt.wantErr || !errors.Is(err, errVersion) || !errors.As(err, &fe) {
+			if got := fmt.Sprint(err); strings.ReplaceAll(got, dir, "DIR") != tt.wantErr || !errors.Is(err, ErrVersion) || !errors.As(err, &fe) {
 				t.Errorf("got error %q, want %q wrapping ErrVersion in a *FileError", got, tt.wantErr)
 			}
 		})

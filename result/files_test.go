@@ -1,4 +1,4 @@
-package report
+package result
 
 import (
 	"bytes"
@@ -50,17 +50,17 @@ func TestSaveStep(t *testing.T) {
 		{Role: "reader", Profile: "write.reader.pb.gz"},
 	}}
 	both := stepProfile("writer", 3)
-	err := SaveStep(dir, SavedStep{Step: step, Folded: true, Profiles: map[Artefact]*pprof.Profile{
+	err := SaveStep(dir, step, map[Artefact]*pprof.Profile{
 		{Kind: KindProfile}:     both,
 		{KindProfile, "writer"}: stepProfile("writer", 3),
 		{KindProfile, "reader"}: stepProfile("reader", 5),
 		{KindWall, "writer"}:    stepProfile("writer", 7),
-	}})
+	}, BytesOutput(FoldedFile("write", "writer"), []byte("anon_pipe_write 3\n")))
 	if err != nil {
 		t.Fatal(err)
 	}
 	got := strings.Join(listDir(t, dir), " ")
-	want := "write.json write.pb.gz write.reader.folded write.reader.pb.gz write.writer.folded write.writer.pb.gz write.writer.wall.pb.gz"
+	want := "write.json write.pb.gz write.reader.pb.gz write.writer.folded write.writer.pb.gz write.writer.wall.pb.gz"
 	if got != want {
 		t.Errorf("folder holds %s, want %s", got, want)
 	}
@@ -71,7 +71,7 @@ func TestSaveStep(t *testing.T) {
 	if len(f.Steps) != 1 || f.Steps[0].Mode != "write" {
 		t.Fatalf("read back steps %+v, want one write step", f.Steps)
 	}
-	p, err := openProfile(filepath.Join(dir, "write.writer.wall.pb.gz"))
+	p, err := OpenProfile(filepath.Join(dir, "write.writer.wall.pb.gz"))
 	if err != nil || p.Sample[0].Value[0] != 7 {
 		t.Errorf("wall profile read back: %v", err)
 	}

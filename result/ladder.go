@@ -1,0 +1,64 @@
+package result
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// FormatVersion is the version of the exchange format this pipelab writes
+// into ladder.json and MODE.json: 1 is the files without a version field,
+// 2 adds the version, the idle driver, pipelab's own version and each
+// step's environment. A reader takes every version from 1 to
+// FormatVersion; a file from a newer pipelab is refused.
+const FormatVersion = 2
+
+// ErrVersion means a ladder.json or MODE.json has a format version this
+// pipelab cannot read.
+var ErrVersion = errors.New("unknown format version")
+
+// checkVersion returns an error wrapping ErrVersion unless v (0 meaning a
+// file from before the field, version 1) is one this pipelab reads.
+func checkVersion(v int) error {
+	if v >= 0 && v <= FormatVersion {
+		return nil
+	}
+	return fmt.Errorf("%w %d (this pipelab reads versions 1 to %d; read it with a newer pipelab)", ErrVersion, v, FormatVersion)
+}
+
+// Env describes the machine a ladder or a step ran on.
+type Env struct {
+	// Kernel is the kernel release (uname -r).
+	Kernel   string `json:"kernel"`
+	CPUModel string `json:"cpu_model"`
+	CPUs     int    `json:"cpus"`
+	// IdleDriver is /sys/devices/system/cpu/cpuidle/current_driver, e.g.
+	// "haltpoll"; empty when the machine has none or before version 2.
+	IdleDriver string `json:"idle_driver,omitempty"`
+	// THP is the transparent huge page mode, e.g. "madvise".
+	THP string `json:"thp"`
+	// PMU is "hardware" or "software only".
+	PMU               string `json:"pmu"`
+	PerfEventParanoid int    `json:"perf_event_paranoid"`
+	KptrRestrict      int    `json:"kptr_restrict"`
+	// PipeMaxSize is /proc/sys/fs/pipe-max-size in bytes.
+	PipeMaxSize int    `json:"pipe_max_size"`
+	GoVersion   string `json:"go_version"`
+	// Pipelab is the version of the pipelab binary that measured, from its
+	// build information (module version, or the VCS revision of a
+	// development build); empty before version 2.
+	Pipelab string    `json:"pipelab,omitempty"`
+	Time    time.Time `json:"time"`
+}
+
+// Ladder is the file OUT/ladder.json: the environment and every step in
+// the order they ran. docs/files.md ("ladder.json and MODE.json, the
+// exchange format") documents it.
+type Ladder struct {
+	// Version is the exchange format's version (FormatVersion when
+	// written by this pipelab); 0, a file from before the field, reads as
+	// version 1.
+	Version int    `json:"version,omitempty"`
+	Env     Env    `json:"env"`
+	Steps   []Step `json:"steps"`
+}
