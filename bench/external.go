@@ -120,7 +120,9 @@ func (c *child) runCommand(cmdline string) error {
 	for _, fd := range []int{fdPipe, fdGate, fdStatus, fdShared} {
 		unix.CloseOnExec(fd)
 	}
-	err = unix.Exec("/bin/sh", []string{"sh", "-c", cmdline}, commandEnv())
+	// "--" ends sh's options, so a command line that begins with a dash
+	// is run, not taken for one.
+	err = unix.Exec("/bin/sh", []string{"sh", "-c", "--", cmdline}, commandEnv())
 	return fmt.Errorf("exec /bin/sh -c %q: %w", cmdline, err)
 }
 

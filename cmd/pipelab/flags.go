@@ -6,10 +6,8 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"regexp"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/pipelab/pipelab/bench"
 )
@@ -17,11 +15,13 @@ import (
 // errHelp is returned by a command after it printed its --help text.
 var errHelp = errors.New("help shown")
 
-// flagSet is a flag.FlagSet that reports errors as one line and prints
-// --help on stdout.
+// flagSet holds a command's flag definitions (on a flag.FlagSet) and the
+// arguments of its command line once scan has read it (args.go); errors
+// are one line and --help is printed on stdout.
 type flagSet struct {
 	*flag.FlagSet
 	cmd, synopsis, about string
+	args                 []string // the words that are not flags, in order
 }
 
 func newFlagSet(cmd, synopsis, about string) *flagSet {
@@ -30,70 +30,22 @@ func newFlagSet(cmd, synopsis, about string) *flagSet {
 	return &flagSet{FlagSet: fs, cmd: cmd, synopsis: synopsis, about: about}
 }
 
-// parse parses args; on --help it prints the help to stdout and returns errHelp.
+// parse reads args (flags anywhere, -- ends them); on --help it prints
+// the help to stdout and returns errHelp.
 func (fs *flagSet) parse(env *cli, args []string) error {
-	err := fs.Parse(args)
-	if errors.Is(err, flag.ErrHelp) {
+	help, err := fs.scan(args)
+	if err != nil {
+		return usagef("%s: %v (see pipelab %s --help)", fs.cmd, err, fs.cmd)
+	}
+	if help {
 		fs.printHelp(env.stdout)
 		return errHelp
-	}
-	if err != nil {
-		return usagef("%s: %s (see pipelab %s --help)", fs.cmd, fs.errorText(err), fs.cmd)
 	}
 	return nil
 }
 
-var (
-	badValueRE = regexp.MustCompile(`^invalid (?:boolean )?value "(.*)" for (?:flag )?-(\S+): (.*)$`)
-	noFlagRE   = regexp.MustCompile(`^flag provided but not defined: -+(.*)$`)
-	noArgRE    = regexp.MustCompile(`^flag needs an argument: -+(.*)$`)
-)
-
-// errorText rewrites the flag package's errors in our flag spelling:
-// "--bytes 0: must be positive (...)", "unknown flag --frob".
-func (fs *flagSet) errorText(err error) string {
-	msg := err.Error()
-	if m := badValueRE.FindStringSubmatch(msg); m != nil {
-		why := m[3]
-		if why == "parse error" || why == "invalid syntax" || why == "value out of range" {
-			why = fs.typeHint(m[2])
-		}
-		return fmt.Sprintf("--%s %s: %s", m[2], m[1], why)
-	}
-	if m := noFlagRE.FindStringSubmatch(msg); m != nil {
-		return "unknown flag --" + m[1]
-	}
-	if m := noArgRE.FindStringSubmatch(msg); m != nil {
-		return "flag --" + m[1] + " needs a value"
-	}
-	return msg
-}
-
-// typeHint says what kind of value the named flag wants, for a value the
-// flag package could not parse.
-func (fs *flagSet) typeHint(name string) string {
-	f := fs.Lookup(name)
-	if f == nil {
-		return "not a valid value"
-	}
-	if b, ok := f.Value.(interface{ IsBoolFlag() bool }); ok && b.IsBoolFlag() {
-		return "not true or false"
-	}
-	g, ok := f.Value.(flag.Getter)
-	if !ok {
-		return "not a valid value"
-	}
-	switch g.Get().(type) {
-	case int, int64, uint, uint64:
-		return "not a whole number"
-	case time.Duration:
-		return "not a duration (e.g. 500ms, 10s, 2m)"
-	}
-	return "not a valid value"
-}
-
 func (fs *flagSet) printHelp(w io.Writer) {
-	fmt.Fprintf(w, "Usage: pipelab %s %s\n\n%s\n\nFlags:\n", fs.cmd, fs.synopsis, fs.about)
+	fmt.Fprintf(w, "Usage: pipelab %s %s\n\n%s\n\nFlags (anywhere on the line; -- ends them):\n", fs.cmd, fs.synopsis, fs.about)
 	fs.VisitAll(func(f *flag.Flag) {
 		name, usage := flag.UnquoteUsage(f)
 		line := "  --" + f.Name

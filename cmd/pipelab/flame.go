@@ -26,17 +26,16 @@ func cmdFlame(ctx context.Context, env *cli, args []string) error {
 			"to zoom and use Search (or Ctrl-F) to highlight functions and see their total share.\n"+
 			"With --diff, B's stacks coloured by how each function's inclusive share of its role changed\n"+
 			"from A (red grew, blue shrank; shares as pipelab diff computes them), and the functions only\n"+
-			"A has listed beneath.\n"+
-			"Flags may come before or after the profiles.")
+			"A has listed beneath.")
 	fs.StringVar(&output, "o", "", "write the SVG to this `file` (default: standard output)")
 	fs.StringVar(&opt.SampleType, "sample-type", "", "sample `type` that sizes the boxes, e.g. cpu/nanoseconds or samples/count (default: cpu/nanoseconds when present)")
 	fs.StringVar(&opt.TagFocus, "tagfocus", "", "keep only samples with this label, `key=value` (e.g. role=writer)")
 	fs.StringVar(&opt.Title, "title", "", "the graph's `title` (default: from the profile)")
 	fs.BoolVar(&diff, "diff", false, "draw the differential flame graph of B against A")
-	pos, err := parseInterleaved(fs, env, args)
-	if err != nil {
+	if err := fs.parse(env, args); err != nil {
 		return err
 	}
+	pos := fs.Args()
 	if opt.TagFocus != "" {
 		if k, _, ok := strings.Cut(opt.TagFocus, "="); !ok || k == "" {
 			return usagef("--tagfocus %s: not key=value (e.g. role=writer)", opt.TagFocus)
@@ -97,23 +96,4 @@ func flameGraph(paths []string, opt report.FlameOptions) (*report.FlameGraph, er
 		fe.Path = strings.Join(paths, " ")
 	}
 	return g, err
-}
-
-// parseInterleaved parses flags that may come before, between or after
-// the positional arguments, and returns those.
-func parseInterleaved(fs *flagSet, env *cli, args []string) ([]string, error) {
-	var pos []string
-	for {
-		if err := fs.parse(env, args); err != nil {
-			return nil, err
-		}
-		args = fs.Args()
-		if len(args) == 0 {
-			return pos, nil
-		}
-		if args[0] == "--" {
-			return append(pos, args[1:]...), nil
-		}
-		pos, args = append(pos, args[0]), args[1:]
-	}
 }

@@ -16,7 +16,12 @@
 //	pipelab report  DIR            rebuild report.md and the chart of a saved ladder folder
 //	pipelab doctor  [--json]       what this machine allows, with remedies
 //
-// Run `pipelab COMMAND --help` for every flag of a command.
+// Run `pipelab help COMMAND` (or `pipelab COMMAND --help`) for every flag
+// of a command. Flags go anywhere on the line, before, between or after
+// the arguments (`pipelab compare A B --out C`), as --name value or
+// --name=value; `--` ends them, and a flag's value may begin with a dash
+// (`--writer-cmd '-x'`). docs/errors.md lists every bad input with
+// pipelab's answer.
 //
 // profile and ladder interleave three kinds of transfer, --repeat of each:
 // unprofiled ones, whose throughput they report; profiled ones, whose
@@ -123,6 +128,9 @@ func realMain(args []string, env *cli) int {
 		return exitUsage
 	}
 	name := args[0]
+	if name == "help" && len(args) > 1 {
+		return help(args[1:], env)
+	}
 	if name == "help" || name == "-h" || name == "--help" || name == "-help" {
 		printUsage(env.stdout)
 		return exitOK
@@ -136,12 +144,36 @@ func realMain(args []string, env *cli) int {
 		err := c.run(ctx, env, args[1:])
 		return exitStatus(env, err, sig)
 	}
+	fmt.Fprintf(env.stderr, "pipelab: unknown command %q (want one of: %s; see pipelab help)\n", name, commandNames())
+	return exitUsage
+}
+
+// help is pipelab help COMMAND: the command's own --help.
+func help(args []string, env *cli) int {
+	if len(args) > 1 {
+		fmt.Fprintf(env.stderr, "pipelab: help: want one command, got %d (e.g. pipelab help run)\n", len(args))
+		return exitUsage
+	}
+	if args[0] == "help" {
+		printUsage(env.stdout)
+		return exitOK
+	}
+	for _, c := range commands() {
+		if c.name == args[0] {
+			return realMain([]string{c.name, "--help"}, env)
+		}
+	}
+	fmt.Fprintf(env.stderr, "pipelab: help: unknown command %q (want one of: %s)\n", args[0], commandNames())
+	return exitUsage
+}
+
+// commandNames lists the commands, comma-separated.
+func commandNames() string {
 	var names []string
 	for _, c := range commands() {
 		names = append(names, c.name)
 	}
-	fmt.Fprintf(env.stderr, "pipelab: unknown command %q (want one of: %s; see pipelab help)\n", name, strings.Join(names, ", "))
-	return exitUsage
+	return strings.Join(names, ", ")
 }
 
 // exitStatus prints err, if any, and maps it to an exit status.
@@ -195,7 +227,8 @@ func printUsage(w io.Writer) {
 		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.summary)
 	}
 	fmt.Fprintln(w)
-	fmt.Fprintln(w, "Run 'pipelab COMMAND --help' for the flags of a command.")
+	fmt.Fprintln(w, "Run 'pipelab help COMMAND' (or 'pipelab COMMAND --help') for the flags of a command.")
+	fmt.Fprintln(w, "Flags go anywhere on the line, before or after the arguments; -- ends them.")
 }
 
 // signals turns SIGINT and SIGTERM into a cancelled context and remembers
