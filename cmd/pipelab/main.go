@@ -15,6 +15,7 @@
 //	pipelab gup     [flags]        the kernel's get_user_pages_fast benchmark (CONFIG_GUP_TEST), small vs huge pages
 //	pipelab report  DIR            rebuild report.md and the chart of a saved ladder folder
 //	pipelab doctor  [--json]       what this machine allows, with remedies
+//	pipelab help    COMMAND        every flag of a command
 //
 // Run `pipelab help COMMAND` (or `pipelab COMMAND --help`) for every flag
 // of a command. Flags go anywhere on the line, before, between or after
@@ -37,6 +38,9 @@
 // (a shell command line on either side of pipelab's pipe, or both) and
 // --attach W,R --duration D (two running processes); ladder takes one
 // such step beside the post's, named by --name and placed by --modes.
+// --keep-cpus-awake (run, profile, ladder; root) keeps every CPU out of
+// idle states while the transfers run, to show what waking idle CPUs
+// costs the blocking modes.
 //
 // Modes (the post's steps):
 //
@@ -52,6 +56,10 @@
 // input, 130 or 143 when interrupted by SIGINT or SIGTERM (results collected
 // so far are written and marked interrupted). `pipelab doctor` exits 0 when
 // profiling works fully, 1 when limited and 2 when it cannot work.
+//
+// The README has a short tour; docs/tour.md runs every command with its
+// real output, docs/files.md describes the result folder, and
+// docs/measurements.md holds every figure with its command.
 package main
 
 import (
