@@ -26,6 +26,9 @@ func FuzzRunFlags(f *testing.F) {
 		"--verify --rewrite-after-splice --mode write",
 		"--bytes 18446744073709551615",
 		"--buf-size 1.5GiB --bytes 10G --pin none",
+		"extra --bytes=1GiB -- --busy",
+		"---x --repeat 99999999999999999999",
+		"--bytes= --busy=maybe -h",
 	} {
 		f.Add(s)
 	}
