@@ -5,7 +5,7 @@ OUT       ?= pipelab-out
 FUZZTIME  ?= 100000x
 STATICCHECK_VERSION := v0.8.2
 
-.PHONY: build run test bench overhead fuzz lint clean
+.PHONY: build run test bench overhead fuzz lint matrix clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/pipelab
@@ -49,10 +49,19 @@ fuzz:
 	  done; \
 	done
 
+# Boot Debian's 6.1 and 6.12 cloud kernels, amd64 and arm64, under QEMU and
+# run the end-to-end checks (package e2e) in each; writes docs/matrix.md and
+# keeps each guest's console, files and ladder under $(MATRIX_OUT).
+# MATRIX_FLAGS="--series 6.12 --arch amd64" boots one kernel (docs untouched).
+MATRIX_OUT   ?= matrix-out
+MATRIX_FLAGS ?=
+matrix:
+	$(GO) run ./cmd/matrix --out $(MATRIX_OUT) $(MATRIX_FLAGS)
+
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) ./...
 
 clean:
-	rm -rf bin $(OUT)
+	rm -rf bin $(OUT) $(MATRIX_OUT)

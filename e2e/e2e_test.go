@@ -1,0 +1,450 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	pprof "github.com/google/pprof/profile"
+
+	"github.com/pipelab/pipelab/bench"
+	"github.com/pipelab/pipelab/report"
+)
+
+// Environment variables the checks read (see the package comment).
+const (
+	binEnv   = "PIPELAB_BIN"
+	outEnv   = "PIPELAB_E2E_OUT"
+	bytesEnv = "PIPELAB_E2E_BYTES"
+)
+
+// commandTimeout bounds one pipelab command: a ladder under emulation takes
+// tens of seconds, so a command past this has hung.
+const commandTimeout = 4 * time.Minute
+
+var (
+	buildOnce sync.Once
+	builtBin  string
+	buildErr  error
+	// scratch holds the built pipelab and, without PIPELAB_E2E_OUT, the
+	// checks' folders, which later checks read (TestVerdicts reads
+	// TestLadder's); it is removed when the tests end.
+	scratch string
+	// outDir is PIPELAB_E2E_OUT, else scratch/out.
+	outDir string
+)
+
+func TestMain(m *testing.M) {
+	var err error
+	scratch, err = os.MkdirTemp("", "pipelab-e2e-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	outDir = os.Getenv(outEnv)
+	if outDir == "" {
+		outDir = filepath.Join(scratch, "out")
+	}
+	code := m.Run()
+	os.RemoveAll(scratch)
+	os.Exit(code)
+}
+
+// pipelabBin returns PIPELAB_BIN, or builds pipelab from this module once.
+func pipelabBin(t *testing.T) string {
+	t.Helper()
+	if bin := os.Getenv(binEnv); bin != "" {
+		return bin
+	}
+	buildOnce.Do(func() {
+		builtBin = filepath.Join(scratch, "pipelab")
+		out, err := exec.Command("go", "build", "-o", builtBin, "github.com/pipelab/pipelab/cmd/pipelab").CombinedOutput()
+		if err != nil {
+			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatalf("build pipelab (or set %s): %v", binEnv, buildErr)
+	}
+	return builtBin
+}
+
+// transferSize is the --bytes value of every transfer.
+func transferSize() string {
+	if s := os.Getenv(bytesEnv); s != "" {
+		return s
+	}
+	return "16MiB"
+}
+
+// keepDir returns a fresh folder named name under outDir.
+func keepDir(t *testing.T, name string) string {
+	t.Helper()
+	dir := filepath.Join(outDir, name)
+	if err := os.RemoveAll(dir); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// keepFile writes data to outDir/name.
+func keepFile(t *testing.T, name string, data []byte) {
+	t.Helper()
+	if err := os.MkdirAll(outDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(outDir, name), data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// run runs pipelab with args in dir and returns its stdout, stderr and exit
+// status.
+func run(t *testing.T, dir string, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), commandTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, pipelabBin(t), args...)
+	cmd.Dir = dir
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	if ctx.Err() != nil {
+		t.Fatalf("pipelab %s: no exit within %v; stderr:\n%s", strings.Join(args, " "), commandTimeout, tail(errb.String(), 20))
+	}
+	var ee *exec.ExitError
+	switch {
+	case errors.As(err, &ee):
+		code = ee.ExitCode()
+	case err != nil:
+		t.Fatalf("pipelab %s: %v", strings.Join(args, " "), err)
+	}
+	return out.String(), errb.String(), code
+}
+
+// result logs the line the matrix puts in its table for this check.
+func result(t *testing.T, format string, args ...any) {
+	t.Helper()
+	t.Logf("result: "+format, args...)
+}
+
+// tail returns the last n lines of s.
+func tail(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+// doctorCheck is one line of `pipelab doctor --json`.
+type doctorCheck struct {
+	Name   string `json:"name"`
+	Status string `json:"status"`
+	Detail string `json:"detail"`
+}
+
+// TestDoctor runs `pipelab doctor --json`: it must say profiling can work
+// (exit 0, or 1 when limited), with one line per check.
+func TestDoctor(t *testing.T) {
+	stdout, stderr, code := run(t, t.TempDir(), "doctor", "--json")
+	keepFile(t, "doctor.json", []byte(stdout))
+	var d struct {
+		Checks []doctorCheck `json:"checks"`
+		Exit   int           `json:"exit_status"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &d); err != nil {
+		t.Fatalf("doctor --json: stdout is not JSON (%v), exit status %d, stderr %s", err, code, stderr)
+	}
+	if code != d.Exit || code == 2 || len(d.Checks) == 0 {
+		t.Fatalf("doctor: exit status %d, exit_status %d, %d checks; want 0 or 1 and the same in the JSON", code, d.Exit, len(d.Checks))
+	}
+	counts := map[string]int{}
+	var notOK []string
+	for _, c := range d.Checks {
+		counts[c.Status]++
+		if c.Status != "OK" {
+			notOK = append(notOK, c.Status+" "+c.Name)
+		}
+	}
+	line := fmt.Sprintf("%d OK", counts["OK"])
+	if len(notOK) > 0 {
+		line += "; " + strings.Join(notOK, "; ")
+	}
+	result(t, "%s", line)
+}
+
+// TestSymbols resolves the post's kernel symbols through the alias table on
+// this kernel's /proc/kallsyms: a symbol the table says this release has as
+// a function of its own must be there.
+func TestSymbols(t *testing.T) {
+	f, err := os.Open("/proc/kallsyms")
+	if err != nil {
+		t.Skipf("no symbol table: %v", err)
+	}
+	defer f.Close()
+	release, err := os.ReadFile("/proc/sys/kernel/osrelease")
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := report.ResolveAliases(f, strings.TrimSpace(string(release)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := json.MarshalIndent(st, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	keepFile(t, "symbols.json", data)
+	found := 0
+	for _, a := range st {
+		if len(a.Found) > 0 {
+			found++
+		}
+		for _, s := range a.Symbols {
+			if s.Expected && !s.Present {
+				t.Errorf("%s: the alias table expects %s on %s, the kernel has none of it", a.Post, s.Name, strings.TrimSpace(string(release)))
+			}
+		}
+	}
+	if found == 0 {
+		t.Fatalf("none of the post's %d symbols found: is kptr_restrict hiding them?", len(st))
+	}
+	result(t, "%d of %d found", found, len(st))
+}
+
+// TestRun moves every mode's bytes through a real pipe once.
+func TestRun(t *testing.T) {
+	size := transferSize()
+	ok := 0
+	modes := bench.Modes()
+	for _, m := range modes {
+		t.Run(m.Name, func(t *testing.T) {
+			stdout, stderr, code := run(t, t.TempDir(), "run", "--mode", m.Name, "--bytes", size, "--repeat", "1", "--json")
+			if code != 0 {
+				t.Fatalf("exit status %d: %s", code, tail(stderr, 10))
+			}
+			var s report.Step
+			if err := json.Unmarshal([]byte(stdout), &s); err != nil {
+				t.Fatalf("stdout is not one JSON step: %v\n%s", err, stdout)
+			}
+			if s.Mode != m.Name || len(s.Runs) != 1 || !(s.Runs[0] > 0) || s.Incomplete || s.Bytes <= 0 {
+				t.Fatalf("got mode %s, %d bytes, runs %v, incomplete %v; want %s, one run that moved its bytes", s.Mode, s.Bytes, s.Runs, s.Incomplete, m.Name)
+			}
+			ok++
+		})
+	}
+	result(t, "%d of %d modes", ok, len(modes))
+}
+
+// TestCommands runs a writer command and a reader command of the shell's
+// tools (dd, cat) on either side of pipelab's pipe.
+func TestCommands(t *testing.T) {
+	stdout, stderr, code := run(t, t.TempDir(), "run", "--writer-cmd", "dd if=/dev/zero bs=64k count=256 status=none",
+		"--reader-cmd", "cat >/dev/null", "--repeat", "1", "--json")
+	if code != 0 {
+		t.Fatalf("exit status %d: %s", code, tail(stderr, 10))
+	}
+	var s report.Step
+	if err := json.Unmarshal([]byte(stdout), &s); err != nil {
+		t.Fatalf("stdout is not one JSON step: %v\n%s", err, stdout)
+	}
+	if len(s.Runs) != 1 || len(s.Commands) != 2 {
+		t.Fatalf("got runs %v, commands %+v; want one run of both commands", s.Runs, s.Commands)
+	}
+	for _, c := range s.Commands {
+		if c.Status != "exited with status 0" {
+			t.Errorf("command %+v, want exited with status 0", c)
+		}
+	}
+	result(t, "dd | cat")
+}
+
+// profileStep runs `pipelab profile` of vmsplice with extra args into a
+// kept folder and returns the step it saved and its stdout and stderr.
+func profileStep(t *testing.T, name string, extra ...string) (s report.Step, dir, stdout, stderr string) {
+	t.Helper()
+	dir = keepDir(t, name)
+	args := append([]string{"profile", "--mode", "vmsplice", "--bytes", transferSize(), "--repeat", "1", "--out", dir}, extra...)
+	stdout, stderr, code := run(t, t.TempDir(), args...)
+	if code != 0 || strings.Contains(stdout, "INCOMPLETE") {
+		t.Fatalf("exit status %d\nstdout:\n%s\nstderr:\n%s", code, tail(stdout, 15), tail(stderr, 10))
+	}
+	data, err := os.ReadFile(filepath.Join(dir, "vmsplice.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(data, &s); err != nil {
+		t.Fatalf("vmsplice.json: %v", err)
+	}
+	if strings.Contains(stdout, "--no-baseline") {
+		t.Errorf("the summary mentions --no-baseline, which was not given:\n%s", stdout)
+	}
+	return s, dir, stdout, stderr
+}
+
+// TestProfileCPU profiles vmsplice in the cpu view: both roles have
+// samples, and the profile opens in pprof with kernel frames.
+func TestProfileCPU(t *testing.T) {
+	s, dir, _, _ := profileStep(t, "profile-cpu")
+	if len(s.Roles) != 2 {
+		t.Fatalf("got %d roles, want writer and reader", len(s.Roles))
+	}
+	for _, r := range s.Roles {
+		if r.Samples == 0 {
+			t.Errorf("%s: no samples", r.Role)
+		}
+	}
+	p, err := readProfile(filepath.Join(dir, "vmsplice.pb.gz"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	kernel := 0
+	for _, f := range p.Function {
+		if strings.HasPrefix(f.Name, "__do_sys_vmsplice") || strings.Contains(f.Name, "pipe_read") {
+			kernel++
+		}
+	}
+	if kernel == 0 {
+		t.Error("vmsplice.pb.gz: no __do_sys_vmsplice or pipe_read frame")
+	}
+	result(t, "sampled %s", s.Event)
+}
+
+// readProfile reads and validates a pprof file.
+func readProfile(path string) (*pprof.Profile, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	p, err := pprof.Parse(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return p, p.CheckValid()
+}
+
+// TestProfileWall profiles vmsplice in the wall view: each role's wall time
+// splits into on-CPU and off-CPU time, and pipelab has no disagreement to
+// warn about between its clocks.
+func TestProfileWall(t *testing.T) {
+	s, _, stdout, stderr := profileStep(t, "profile-wall", "--view", "wall")
+	for _, r := range s.Roles {
+		if r.WallNanos <= 0 || r.OnCPUNanos <= 0 || r.OffCPUNanos < 0 {
+			t.Errorf("%s: wall %d ns, on-CPU %d ns, off-CPU %d ns; want a wall time split into on and off CPU", r.Role, r.WallNanos, r.OnCPUNanos, r.OffCPUNanos)
+		}
+	}
+	for _, line := range strings.Split(stdout+stderr, "\n") {
+		if strings.Contains(line, "disagree") {
+			t.Errorf("pipelab warns: %s", strings.TrimSpace(line))
+		}
+	}
+	if len(s.Roles) != 2 {
+		t.Fatalf("got %d roles, want writer and reader", len(s.Roles))
+	}
+	result(t, "on- and off-CPU time per role")
+}
+
+// ladderDir is the folder TestLadder wrote, for TestVerdicts.
+var ladderDir string
+
+// TestLadder runs the post's ladder: every step profiled, report.md and
+// ladder.json written.
+func TestLadder(t *testing.T) {
+	dir := keepDir(t, "ladder")
+	_, stderr, code := run(t, t.TempDir(), "ladder", "--bytes", transferSize(), "--repeat", "1", "--out", dir)
+	if code != 0 {
+		t.Fatalf("exit status %d: %s", code, tail(stderr, 10))
+	}
+	var lad report.Ladder
+	data, err := os.ReadFile(filepath.Join(dir, "ladder.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(data, &lad); err != nil {
+		t.Fatalf("ladder.json: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "report.md")); err != nil {
+		t.Fatal(err)
+	}
+	profiled := 0
+	for _, st := range lad.Steps {
+		if _, err := os.Stat(filepath.Join(dir, st.Mode+".pb.gz")); err == nil {
+			profiled++
+		} else {
+			t.Errorf("step %s: %v", st.Mode, err)
+		}
+	}
+	if len(lad.Steps) == 0 {
+		t.Fatal("ladder.json has no steps")
+	}
+	ladderDir = dir
+	result(t, "%d of %d steps profiled", profiled, len(lad.Steps))
+}
+
+// TestVerdicts reads the ladder's report.md: the post's claims are
+// checked against the steps' profiles. A claim a small transfer gave too
+// few samples to check is listed with the reason; none checked fails.
+func TestVerdicts(t *testing.T) {
+	if ladderDir == "" {
+		t.Skip("no ladder: TestLadder did not write one")
+	}
+	md, err := os.ReadFile(filepath.Join(ladderDir, "report.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := verdictRows(string(md))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var unchecked []string
+	for _, r := range rows {
+		if strings.Contains(r.verdict, "cannot be checked") {
+			unchecked = append(unchecked, r.step+" "+r.verdict+": "+r.figures)
+		}
+	}
+	if len(unchecked) == len(rows) {
+		t.Fatalf("no verdict checked: %s", strings.Join(unchecked, "; "))
+	}
+	line := fmt.Sprintf("%d of %d checked", len(rows)-len(unchecked), len(rows))
+	if len(unchecked) > 0 {
+		line += "; " + strings.Join(unchecked, "; ")
+	}
+	result(t, "%s", line)
+}
+
+// verdictRow is one row of report.md's verdict table.
+type verdictRow struct{ step, verdict, figures string }
+
+// verdictRows reads the table under "## Verdicts" in a report.md.
+func verdictRows(md string) ([]verdictRow, error) {
+	_, after, ok := strings.Cut(md, "\n## Verdicts\n")
+	if !ok {
+		return nil, errors.New("report.md has no Verdicts section")
+	}
+	if i := strings.Index(after, "\n## "); i >= 0 {
+		after = after[:i]
+	}
+	var rows []verdictRow
+	for _, line := range strings.Split(after, "\n") {
+		cells := strings.Split(strings.Trim(line, "| "), " | ")
+		if !strings.HasPrefix(line, "| `") || len(cells) < 4 {
+			continue
+		}
+		rows = append(rows, verdictRow{strings.Trim(cells[0], "`"), strings.Trim(cells[2], "*"), cells[3]})
+	}
+	if len(rows) == 0 {
+		return nil, errors.New("report.md's Verdicts section has no rows")
+	}
+	return rows, nil
+}
