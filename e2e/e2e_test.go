@@ -18,6 +18,7 @@ import (
 
 	"github.com/pipelab/pipelab/bench"
 	"github.com/pipelab/pipelab/report"
+	"github.com/pipelab/pipelab/result"
 )
 
 // Environment variables the checks read (see the package comment).
@@ -131,8 +132,8 @@ func run(t *testing.T, dir string, args ...string) (stdout, stderr string, code 
 	return out.String(), errb.String(), code
 }
 
-// result logs the line the matrix puts in its table for this check.
-func result(t *testing.T, format string, args ...any) {
+// cell logs the line the matrix puts in its table for this check.
+func cell(t *testing.T, format string, args ...any) {
 	t.Helper()
 	t.Logf("result: "+format, args...)
 }
@@ -180,7 +181,7 @@ func TestDoctor(t *testing.T) {
 	if len(notOK) > 0 {
 		line += "; " + strings.Join(notOK, "; ")
 	}
-	result(t, "%s", line)
+	cell(t, "%s", line)
 }
 
 // TestSymbols resolves the post's kernel symbols through the alias table on
@@ -219,7 +220,7 @@ func TestSymbols(t *testing.T) {
 	if found == 0 {
 		t.Fatalf("none of the post's %d symbols found: is kptr_restrict hiding them?", len(st))
 	}
-	result(t, "%d of %d found", found, len(st))
+	cell(t, "%d of %d found", found, len(st))
 }
 
 // TestRun moves every mode's bytes through a real pipe once.
@@ -233,7 +234,7 @@ func TestRun(t *testing.T) {
 			if code != 0 {
 				t.Fatalf("exit status %d: %s", code, tail(stderr, 10))
 			}
-			var s report.Step
+			var s result.Step
 			if err := json.Unmarshal([]byte(stdout), &s); err != nil {
 				t.Fatalf("stdout is not one JSON step: %v\n%s", err, stdout)
 			}
@@ -243,7 +244,7 @@ func TestRun(t *testing.T) {
 			ok++
 		})
 	}
-	result(t, "%d of %d modes", ok, len(modes))
+	cell(t, "%d of %d modes", ok, len(modes))
 }
 
 // TestCommands runs a writer command and a reader command of the shell's
@@ -254,7 +255,7 @@ func TestCommands(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit status %d: %s", code, tail(stderr, 10))
 	}
-	var s report.Step
+	var s result.Step
 	if err := json.Unmarshal([]byte(stdout), &s); err != nil {
 		t.Fatalf("stdout is not one JSON step: %v\n%s", err, stdout)
 	}
@@ -266,12 +267,12 @@ func TestCommands(t *testing.T) {
 			t.Errorf("command %+v, want exited with status 0", c)
 		}
 	}
-	result(t, "dd | cat")
+	cell(t, "dd | cat")
 }
 
 // profileStep runs `pipelab profile` of vmsplice with extra args into a
 // kept folder and returns the step it saved and its stdout and stderr.
-func profileStep(t *testing.T, name string, extra ...string) (s report.Step, dir, stdout, stderr string) {
+func profileStep(t *testing.T, name string, extra ...string) (s result.Step, dir, stdout, stderr string) {
 	t.Helper()
 	dir = keepDir(t, name)
 	args := append([]string{"profile", "--mode", "vmsplice", "--bytes", transferSize(), "--repeat", "1", "--out", dir}, extra...)
@@ -317,7 +318,7 @@ func TestProfileCPU(t *testing.T) {
 	if kernel == 0 {
 		t.Error("vmsplice.pb.gz: no __do_sys_vmsplice or pipe_read frame")
 	}
-	result(t, "sampled %s", s.Event)
+	cell(t, "sampled %s", s.Event)
 }
 
 // readProfile reads and validates a pprof file.
@@ -352,7 +353,7 @@ func TestProfileWall(t *testing.T) {
 	if len(s.Roles) != 2 {
 		t.Fatalf("got %d roles, want writer and reader", len(s.Roles))
 	}
-	result(t, "on- and off-CPU time per role")
+	cell(t, "on- and off-CPU time per role")
 }
 
 // ladderDir is the folder TestLadder wrote, for TestVerdicts.
@@ -366,7 +367,7 @@ func TestLadder(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit status %d: %s", code, tail(stderr, 10))
 	}
-	var lad report.Ladder
+	var lad result.Ladder
 	data, err := os.ReadFile(filepath.Join(dir, "ladder.json"))
 	if err != nil {
 		t.Fatal(err)
@@ -389,7 +390,7 @@ func TestLadder(t *testing.T) {
 		t.Fatal("ladder.json has no steps")
 	}
 	ladderDir = dir
-	result(t, "%d of %d steps profiled", profiled, len(lad.Steps))
+	cell(t, "%d of %d steps profiled", profiled, len(lad.Steps))
 }
 
 // TestVerdicts reads the ladder's report.md: the post's claims are
@@ -420,7 +421,7 @@ func TestVerdicts(t *testing.T) {
 	if len(unchecked) > 0 {
 		line += "; " + strings.Join(unchecked, "; ")
 	}
-	result(t, "%s", line)
+	cell(t, "%s", line)
 }
 
 // verdictRow is one row of report.md's verdict table.
