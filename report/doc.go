@@ -1,14 +1,12 @@
-// Package report turns what pipelab saved into answers: it reads pprof
-// profiles (pipelab's own or any pprof file with kernel frames) and result
-// folders, attributes time to the kernel symbols named in "How fast are
-// Linux pipes anyway?" through an alias table that knows their renames
-// across kernel versions, diffs two profiles or two steps, and renders
-// throughput tables (text, JSON, CSV), folded stacks, an SVG bar chart and
-// the Markdown report of a ladder (WriteReport): per step the post's
-// symbols and the top kernel symbols, per transition what changed, and,
-// for the wall view, on-CPU against off-CPU time and the blocking sites.
+// Package report writes the Markdown report of a result folder
+// (WriteReport, what `pipelab report` and `pipelab ladder` run):
+// report.md with the throughput table and chart, per step the post's
+// symbols, the top kernel symbols, the post's verdict and, for the wall
+// view, on-CPU against off-CPU time and the blocking sites; per
+// transition what changed; and the flame graphs report.md embeds.
 //
-// report works from saved files and plain data only: it never runs a
-// child process and never imports bench, profile or golang.org/x/sys/unix.
-// Functions compute rows first; separate writers render them.
+// report only assembles: the figures come from attribute, throughput and
+// flame, the folder is read and written through result. It works from
+// saved files only: it never runs a child process and never imports
+// bench, profile or golang.org/x/sys/unix.
 package report

@@ -5,6 +5,10 @@ import (
 	"fmt"
 
 	pprof "github.com/google/pprof/profile"
+	"github.com/pipelab/pipelab/attribute"
+	"github.com/pipelab/pipelab/flame"
+	"github.com/pipelab/pipelab/internal/table"
+	"github.com/pipelab/pipelab/internal/tally"
 	"github.com/pipelab/pipelab/result"
 )
 
@@ -23,7 +27,7 @@ type stepFlame struct {
 	View string `json:"view"`
 	File string `json:"file"`
 	// Graph is what File holds, computed by summarize.
-	Graph *FlameGraph `json:"-"`
+	Graph *flame.FlameGraph `json:"-"`
 }
 
 // roleFlames computes one flame graph per role of p (the roles of its
@@ -31,9 +35,9 @@ type stepFlame struct {
 // samples of the sample type gets none.
 func roleFlames(p *pprof.Profile, view, sampleType string, name func(role string) (title, file string)) []stepFlame {
 	var out []stepFlame
-	for _, role := range roles(p) {
+	for _, role := range tally.Roles(p) {
 		title, file := name(role)
-		g, err := Flame(p, FlameOptions{SampleType: sampleType, TagFocus: "role=" + role, Title: title})
+		g, err := flame.Flame(p, flame.FlameOptions{SampleType: sampleType, TagFocus: "role=" + role, Title: title})
 		if err != nil {
 			continue // nothing of this role to draw
 		}
@@ -43,7 +47,7 @@ func roleFlames(p *pprof.Profile, view, sampleType string, name func(role string
 }
 
 // stepFlames are the on-CPU flame graphs of a step's roles.
-func stepFlames(mode string, p *pprof.Profile, opt Options) []stepFlame {
+func stepFlames(mode string, p *pprof.Profile, opt attribute.Options) []stepFlame {
 	return roleFlames(p, viewCPU, opt.SampleType, func(role string) (string, string) {
 		return fmt.Sprintf("%s: the %s on CPU", mode, role), result.FlameFile(mode, role)
 	})
@@ -65,10 +69,10 @@ func offCPUFlames(mode string, wall map[string]*pprof.Profile) []stepFlame {
 
 // diffFlames are the differential flame graphs of each role from step
 // from (profile a) to step to (profile b).
-func diffFlames(from, to string, a, b *pprof.Profile, opt Options) []stepFlame {
+func diffFlames(from, to string, a, b *pprof.Profile, opt attribute.Options) []stepFlame {
 	var out []stepFlame
-	for _, role := range unionRoles(a, b) {
-		g, err := DiffFlame(a, b, FlameOptions{SampleType: opt.SampleType, TagFocus: "role=" + role, Title: fmt.Sprintf("%s → %s: the %s", from, to, role)})
+	for _, role := range tally.UnionRoles(a, b) {
+		g, err := flame.DiffFlame(a, b, flame.FlameOptions{SampleType: opt.SampleType, TagFocus: "role=" + role, Title: fmt.Sprintf("%s → %s: the %s", from, to, role)})
 		if err != nil {
 			continue // a role one of the steps lacks
 		}
@@ -83,7 +87,7 @@ func flameOutputs(s *summary) ([]result.Output, error) {
 	for _, st := range s.Steps {
 		for _, f := range append(append(append([]stepFlame(nil), st.Flames...), st.OffCPUFlames...), st.DiffFlames...) {
 			var b bytes.Buffer
-			if err := WriteFlameSVG(&b, f.Graph); err != nil {
+			if err := flame.WriteFlameSVG(&b, f.Graph); err != nil {
 				return nil, fmt.Errorf("render %s: %w", f.File, err)
 			}
 			outs = append(outs, result.BytesOutput(f.File, b.Bytes()))
@@ -94,12 +98,12 @@ func flameOutputs(s *summary) ([]result.Output, error) {
 
 // writeFlames embeds flame graphs in report.md, relative links so the
 // folder renders on a code-hosting site and locally.
-func writeFlames(m *mdWriter, what string, fs []stepFlame) {
+func writeFlames(m *table.MarkdownWriter, what string, fs []stepFlame) {
 	if len(fs) == 0 {
 		return
 	}
-	m.printf("%s (open one on its own to zoom and search):\n\n", what)
+	m.Printf("%s (open one on its own to zoom and search):\n\n", what)
 	for _, f := range fs {
-		m.printf("![%s](%s)\n\n", f.Graph.Title, f.File)
+		m.Printf("![%s](%s)\n\n", f.Graph.Title, f.File)
 	}
 }

@@ -10,7 +10,11 @@ import (
 	"strings"
 
 	pprof "github.com/google/pprof/profile"
+	"github.com/pipelab/pipelab/attribute"
+	"github.com/pipelab/pipelab/internal/table"
+	"github.com/pipelab/pipelab/internal/tally"
 	"github.com/pipelab/pipelab/result"
+	"github.com/pipelab/pipelab/throughput"
 )
 
 // summary is everything report.md says about a result folder, computed
@@ -19,7 +23,7 @@ type summary struct {
 	// Env is the machine the steps ran on; nil without ladder.json.
 	Env *result.Env `json:"env,omitempty"`
 	// Throughput has one row per step, in order.
-	Throughput []ThroughputRow `json:"throughput"`
+	Throughput []throughput.ThroughputRow `json:"throughput"`
 	// Steps follow the same order.
 	Steps []stepSummary `json:"steps"`
 	// IRQEnable lists the irq-enable points seen as leaves, where a
@@ -50,20 +54,20 @@ type note struct {
 type stepSummary struct {
 	Step result.Step `json:"step"`
 	// Throughput is the step's row of summary.Throughput.
-	Throughput ThroughputRow `json:"throughput"`
+	Throughput throughput.ThroughputRow `json:"throughput"`
 	// Attribution holds one entry per role; nil when the step has no CPU
 	// profile or the profile has no kernel frames (Notes say which).
-	Attribution []Attribution `json:"attribution,omitempty"`
+	Attribution []attribute.Attribution `json:"attribution,omitempty"`
 	// Wall holds the wall view per role; nil without wall data.
-	Wall []WallRole `json:"wall,omitempty"`
+	Wall []attribute.WallRole `json:"wall,omitempty"`
 	// Prev is the mode of the step before; empty for the first step.
 	Prev string `json:"prev,omitempty"`
 	// Verdict checks the post's claim about the step against its profile;
 	// nil when the post makes none or the step has no CPU profile.
-	Verdict *Verdict `json:"verdict,omitempty"`
+	Verdict *attribute.Verdict `json:"verdict,omitempty"`
 	// Derived are the figures the post reasons with, worked out from the
 	// step's samples (get_user_pages_fast per page, copying per GiB, ...).
-	Derived []Derived `json:"derived,omitempty"`
+	Derived []attribute.Derived `json:"derived,omitempty"`
 	// Flames are the on-CPU flame graphs of the roles, OffCPUFlames the
 	// off-CPU ones (wall view), DiffFlames the differential ones from Prev.
 	Flames       []stepFlame `json:"flames,omitempty"`
@@ -71,9 +75,9 @@ type stepSummary struct {
 	DiffFlames   []stepFlame `json:"diff_flames,omitempty"`
 	// Diff compares Prev's profile with this step's, per role; nil when
 	// either has no profile or they cannot be compared (Notes say why).
-	Diff []RoleDiff `json:"diff,omitempty"`
+	Diff []attribute.RoleDiff `json:"diff,omitempty"`
 	// WallChange is what the transition from Prev did to the wall time.
-	WallChange []wallChange `json:"wall_change,omitempty"`
+	WallChange []attribute.WallChange `json:"wall_change,omitempty"`
 	// Notes are the numbers of the summary.Notes about this step.
 	Notes []int `json:"notes,omitempty"`
 }
@@ -105,8 +109,8 @@ const wallTolerance = 0.05
 // attribution and wall view, per transition the diff, and the caveats.
 // Profiles that cannot be read are a *FileError; a step without a profile,
 // or whose profile has no kernel frames, gets a note instead.
-func summarize(f *result.Folder, opt Options) (*summary, error) {
-	s := &summary{Throughput: Throughput(f.Steps)}
+func summarize(f *result.Folder, opt attribute.Options) (*summary, error) {
+	s := &summary{Throughput: throughput.Throughput(f.Steps)}
 	if f.Ladder != nil {
 		env := f.Ladder.Env
 		s.Env = &env
@@ -132,7 +136,7 @@ func summarize(f *result.Folder, opt Options) (*summary, error) {
 // addStep summarizes step i of f, compared with prev, the CPU profile of
 // the step before (nil when it has none), and returns the step's CPU
 // profile (nil when it has none with kernel frames).
-func (s *summary) addStep(f *result.Folder, i int, prev *pprof.Profile, opt Options) (*pprof.Profile, error) {
+func (s *summary) addStep(f *result.Folder, i int, prev *pprof.Profile, opt attribute.Options) (*pprof.Profile, error) {
 	step := f.Steps[i]
 	ss := stepSummary{Step: step, Throughput: s.Throughput[i]}
 	if len(step.Roles) > 0 {
@@ -148,48 +152,48 @@ func (s *summary) addStep(f *result.Folder, i int, prev *pprof.Profile, opt Opti
 		return nil, err
 	}
 	if p != nil {
-		ss.Attribution, err = Attribute(p, opt)
-		if errors.Is(err, errNoKernelFrames) {
+		ss.Attribution, err = attribute.Attribute(p, opt)
+		if errors.Is(err, attribute.ErrNoKernelFrames) {
 			note("the profile has no kernel frames, so no kernel symbol is attributed (profile as root, or with kernel.perf_event_paranoid<=1 and kernel.kptr_restrict=0)")
 			p = nil
 		} else if err != nil {
-			return nil, withPath(err, filepath.Join(f.Dir, result.Artefact{Kind: result.KindProfile}.Name(step.Mode)))
+			return nil, result.WithPath(err, filepath.Join(f.Dir, result.Artefact{Kind: result.KindProfile}.Name(step.Mode)))
 		}
 		s.irqPoints(p, step.Mode)
 		if p != nil {
 			vopt := opt
 			vopt.Event = step.SampledEvent()
-			ss.Verdict = CheckClaim(step.Mode, p, vopt)
+			ss.Verdict = attribute.CheckClaim(step.Mode, p, vopt)
 			ss.Flames = stepFlames(step.Mode, p, opt)
-			ss.Derived = Derive(step, p)
+			ss.Derived = attribute.Derive(step, p)
 		}
 	}
 	wall, err := f.WallProfiles(step)
 	if err != nil {
 		return nil, err
 	}
-	if ss.Wall, err = Wall(step, wall, opt.top()); err != nil {
+	if ss.Wall, err = attribute.Wall(step, wall, opt.TopN()); err != nil {
 		return nil, err
 	}
 	ss.OffCPUFlames = offCPUFlames(step.Mode, wall)
 	for _, w := range ss.Wall {
 		s.HasWall = true
 		if sum := w.OnCPUNanos + w.OffCPUNanos; !w.FromProfile && math.Abs(float64(sum-w.WallNanos)) > wallTolerance*float64(w.WallNanos) {
-			note("the %s's on-CPU plus off-CPU time is %s of its wall time, more than 5%% away from it; read the split with care", w.Role, pct(float64(sum)/float64(w.WallNanos)))
+			note("the %s's on-CPU plus off-CPU time is %s of its wall time, more than 5%% away from it; read the split with care", w.Role, table.Percent(float64(sum)/float64(w.WallNanos)))
 		}
 	}
 	if i > 0 {
 		before := s.Steps[i-1]
 		ss.Prev = before.Step.Mode
 		if p != nil && prev != nil {
-			if ss.Diff, err = diff(prev, p, Options{SampleType: opt.SampleType, Top: opt.top()}); err != nil {
+			if ss.Diff, err = attribute.Diff(prev, p, attribute.Options{SampleType: opt.SampleType, Top: opt.TopN()}); err != nil {
 				note("not compared with %s: %v", ss.Prev, err)
 				ss.Diff = nil
 			} else {
 				ss.DiffFlames = diffFlames(ss.Prev, step.Mode, prev, p, opt)
 			}
 		}
-		ss.WallChange = wallChanges(before.Wall, ss.Wall)
+		ss.WallChange = attribute.WallChanges(before.Wall, ss.Wall)
 	}
 	for _, r := range step.Roles {
 		s.Lost += r.Lost
@@ -224,7 +228,7 @@ func stepNotes(step result.Step, note func(string, ...any)) {
 	}
 	for _, r := range step.Roles {
 		if r.Lost > 0 {
-			note("the %s lost %d samples (%s of %d); the profile keeps them as a [lost] frame, so shares are of what was recorded", r.Role, r.Lost, pct(float64(r.Lost)/float64(r.Lost+r.Samples)), r.Lost+r.Samples)
+			note("the %s lost %d samples (%s of %d); the profile keeps them as a [lost] frame, so shares are of what was recorded", r.Role, r.Lost, table.Percent(float64(r.Lost)/float64(r.Lost+r.Samples)), r.Lost+r.Samples)
 		}
 	}
 	if len(step.CorruptOffsets) > 0 {
@@ -244,7 +248,7 @@ func (s *summary) irqPoints(p *pprof.Profile, mode string) {
 	if p == nil {
 		return
 	}
-	idx, err := valueIndex(p, "")
+	idx, err := tally.ValueIndex(p, "")
 	if err != nil {
 		return
 	}
@@ -252,16 +256,16 @@ func (s *summary) irqPoints(p *pprof.Profile, mode string) {
 	by := map[key]int64{}
 	total := map[string]int64{}
 	for _, smp := range p.Sample {
-		role, v := sampleRole(smp), smp.Value[idx]
+		role, v := tally.SampleRole(smp), smp.Value[idx]
 		total[role] += v
-		fs := frames(smp)
-		if len(fs) == 0 || !fs[0].kernel || !irqEnablePoints[fs[0].key] || v == 0 {
+		fs := tally.Frames(smp)
+		if len(fs) == 0 || !fs[0].Kernel || !tally.IRQEnablePoints[fs[0].Key] || v == 0 {
 			continue
 		}
-		k := key{role: role, leaf: fs[0].name}
+		k := key{role: role, leaf: fs[0].Name}
 		for _, f := range fs[1:] {
-			if !irqEnableHelpers[f.key] {
-				k.via = f.name
+			if !irqEnableHelpers[f.Key] {
+				k.via = f.Name
 				break
 			}
 		}
@@ -282,13 +286,4 @@ func (s *summary) addIRQ(pt irqPoint) {
 		}
 	}
 	s.IRQEnable = append(s.IRQEnable, pt)
-}
-
-// withPath fills in the path of a *FileError that has none.
-func withPath(err error, path string) error {
-	var fe *result.FileError
-	if errors.As(err, &fe) && fe.Path == "" {
-		fe.Path = path
-	}
-	return err
 }

@@ -7,27 +7,11 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/pipelab/pipelab/attribute"
+	"github.com/pipelab/pipelab/internal/table"
 	"github.com/pipelab/pipelab/result"
+	"github.com/pipelab/pipelab/throughput"
 )
-
-// mdWriter collects Markdown and keeps the first write error.
-type mdWriter struct {
-	w   io.Writer
-	err error
-}
-
-func (m *mdWriter) printf(format string, a ...any) {
-	if m.err == nil {
-		_, m.err = fmt.Fprintf(m.w, format, a...)
-	}
-}
-
-func (m *mdWriter) table(align string, header []string, rows [][]string) {
-	if m.err == nil {
-		m.err = mdTable(m.w, align, header, rows)
-	}
-	m.printf("\n")
-}
 
 // writeSummaryMarkdown renders s as the Markdown of report.md: title,
 // environment, throughput table and chart, one section per step (the
@@ -35,17 +19,17 @@ func (m *mdWriter) table(align string, header []string, rows [][]string) {
 // from the step before), what the samples can and cannot show, and the
 // notes as footnotes.
 func writeSummaryMarkdown(w io.Writer, s *summary) error {
-	m := &mdWriter{w: w}
+	m := &table.MarkdownWriter{W: w}
 	writeTitle(m, s)
 	writeEnv(m, s.Env)
-	m.printf("## Throughput\n\n")
-	if m.err == nil {
-		m.err = writeThroughputMarkdown(m.w, s.Throughput)
+	m.Printf("## Throughput\n\n")
+	if m.Err == nil {
+		m.Err = throughput.WriteMarkdown(m.W, s.Throughput)
 	}
-	m.printf("\n![Median GiB/s per step, min–max whiskers, the post's figures as markers](%s)\n\n", result.ChartFile)
+	m.Printf("\n![Median GiB/s per step, min–max whiskers, the post's figures as markers](%s)\n\n", result.ChartFile)
 	writeVerdicts(m, s)
-	m.printf("## Steps\n\n")
-	m.printf("Shares are of each role's on-CPU time as sampled by cpu-clock: **self** counts samples whose leaf is the symbol, **inclusive** those with the symbol anywhere on the stack. A post symbol is matched through the alias table; the kernel symbol column says what it is called on this kernel.\n\n")
+	m.Printf("## Steps\n\n")
+	m.Printf("Shares are of each role's on-CPU time as sampled by cpu-clock: **self** counts samples whose leaf is the symbol, **inclusive** those with the symbol anywhere on the stack. A post symbol is matched through the alias table; the kernel symbol column says what it is called on this kernel.\n\n")
 	for i, st := range s.Steps {
 		prevRuns := 0
 		if i > 0 {
@@ -55,20 +39,20 @@ func writeSummaryMarkdown(w io.Writer, s *summary) error {
 	}
 	writeCaveats(m, s)
 	if len(s.Notes) > 0 {
-		m.printf("\n")
+		m.Printf("\n")
 	}
 	for i, n := range s.Notes {
 		steps := strings.Join(n.Steps, ", ")
 		if len(n.Steps) > 1 && len(n.Steps) == len(s.Steps) {
 			steps = "every step"
 		}
-		m.printf("[^%d]: %s: %s\n", i+1, steps, n.Text)
+		m.Printf("[^%d]: %s: %s\n", i+1, steps, n.Text)
 	}
-	return m.err
+	return m.Err
 }
 
-func writeTitle(m *mdWriter, s *summary) {
-	m.printf("# pipelab ladder: pipe throughput step by step\n\n")
+func writeTitle(m *table.MarkdownWriter, s *summary) {
+	m.Printf("# pipelab ladder: pipe throughput step by step\n\n")
 	var modes []string
 	for _, st := range s.Steps {
 		modes = append(modes, st.Step.Mode)
@@ -77,20 +61,20 @@ func writeTitle(m *mdWriter, s *summary) {
 	if e := s.Env; e != nil {
 		where = fmt.Sprintf(" on Linux %s, %s (%d CPUs), %s", e.Kernel, e.CPUModel, e.CPUs, e.Time.UTC().Format("2006-01-02"))
 	}
-	m.printf("The steps of \"How fast are Linux pipes anyway?\" (%s) replayed%s: throughput, where the kernel time goes, and what each step removed. `pipelab report DIR` rebuilds this file from the folder.\n\n", strings.Join(modes, " → "), where)
+	m.Printf("The steps of \"How fast are Linux pipes anyway?\" (%s) replayed%s: throughput, where the kernel time goes, and what each step removed. `pipelab report DIR` rebuilds this file from the folder.\n\n", strings.Join(modes, " → "), where)
 }
 
-func writeEnv(m *mdWriter, e *result.Env) {
-	m.printf("## Environment\n\n")
+func writeEnv(m *table.MarkdownWriter, e *result.Env) {
+	m.Printf("## Environment\n\n")
 	if e == nil {
-		m.printf("Not recorded: the folder has no ladder.json (the steps come from MODE.json files).\n\n")
+		m.Printf("Not recorded: the folder has no ladder.json (the steps come from MODE.json files).\n\n")
 		return
 	}
 	pmu := e.PMU
 	if pmu == "software only" {
 		pmu = "software only (no PMU: cpu-clock sampling, no hardware counters)"
 	}
-	m.table("ll", []string{"setting", "value"}, [][]string{
+	m.Table("ll", []string{"setting", "value"}, [][]string{
 		{"kernel", e.Kernel},
 		{"CPU model", e.CPUModel},
 		{"CPUs", strconv.Itoa(e.CPUs)},
@@ -104,28 +88,28 @@ func writeEnv(m *mdWriter, e *result.Env) {
 	})
 }
 
-func writeStep(m *mdWriter, st stepSummary, prevRuns int) {
+func writeStep(m *table.MarkdownWriter, st stepSummary, prevRuns int) {
 	s := st.Step
-	m.printf("### %s — %s GiB/s\n\n", s.Mode, gibs(s.MedianGiBs))
-	m.printf("%s.%s\n\n", settings(s), noteRefs(st.Notes))
+	m.Printf("### %s — %s GiB/s\n\n", s.Mode, table.GiBs(s.MedianGiBs))
+	m.Printf("%s.%s\n\n", settings(s), noteRefs(st.Notes))
 	if s.Event != "" {
 		why := ""
 		if s.EventReason != "" {
 			why = " (" + s.EventReason + ")"
 		}
-		m.printf("Sampled event: `%s`%s.\n\n", s.Event, why)
+		m.Printf("Sampled event: `%s`%s.\n\n", s.Event, why)
 	}
 	switch {
 	case s.Cost != nil:
-		m.printf("Throughput from the unprofiled transfers; %s.\n\n", s.Cost.Line())
+		m.Printf("Throughput from the unprofiled transfers; %s.\n\n", s.Cost.Line())
 	case s.ThroughputFrom == "profiled":
-		m.printf("Throughput from the profiled transfers (--no-baseline; the cost of profiling was not measured).\n\n")
+		m.Printf("Throughput from the profiled transfers (--no-baseline; the cost of profiling was not measured).\n\n")
 	}
 	if v := st.Verdict; v != nil {
-		m.printf("**The post's bottleneck**: %s — “%s”. **%s**: %s.\n\n", v.Claim.Bottleneck, v.Claim.Words, v.outcome(), v.mdFigures())
+		m.Printf("**The post's bottleneck**: %s — “%s”. **%s**: %s.\n\n", v.Claim.Bottleneck, v.Claim.Words, v.Outcome(), v.MarkdownFigures())
 	}
 	if st.Attribution == nil {
-		m.printf("No kernel attribution for this step (no CPU profile with kernel frames in the folder).\n\n")
+		m.Printf("No kernel attribution for this step (no CPU profile with kernel frames in the folder).\n\n")
 	}
 	writeDerived(m, st.Derived)
 	writeFlames(m, "Flame graphs of on-CPU time, per role (kernel frames orange, user frames green)", st.Flames)
@@ -201,31 +185,31 @@ func noteRefs(ns []int) string {
 	return b.String()
 }
 
-func writeRoleAttribution(m *mdWriter, a Attribution) {
-	m.printf("**%s** — %d samples, %s on CPU; %s of it ends on irq-enable points.\n\n", a.Role, a.Samples, value(a.Total, a.SampleType), pct(a.IRQEnableSelf))
+func writeRoleAttribution(m *table.MarkdownWriter, a attribute.Attribution) {
+	m.Printf("**%s** — %d samples, %s on CPU; %s of it ends on irq-enable points.\n\n", a.Role, a.Samples, table.Value(a.Total, a.SampleType), table.Percent(a.IRQEnableSelf))
 	var post [][]string
 	for _, r := range a.Post {
 		if r.Cum > 0 {
-			post = append(post, []string{code(r.Post), code(r.Symbol), pct(r.SelfShare), pct(r.CumShare)})
+			post = append(post, []string{table.Code(r.Post), table.Code(r.Symbol), table.Percent(r.SelfShare), table.Percent(r.CumShare)})
 		}
 	}
 	if len(post) == 0 {
-		m.printf("None of the post's symbols is on its stacks.\n\n")
+		m.Printf("None of the post's symbols is on its stacks.\n\n")
 	} else {
-		m.table("llrr", []string{"post symbol", "kernel symbol", "self", "inclusive"}, post)
+		m.Table("llrr", []string{"post symbol", "kernel symbol", "self", "inclusive"}, post)
 	}
 	var top [][]string
 	for _, r := range a.Top {
-		top = append(top, []string{code(r.Symbol), pct(r.SelfShare), pct(r.CumShare)})
+		top = append(top, []string{table.Code(r.Symbol), table.Percent(r.SelfShare), table.Percent(r.CumShare)})
 	}
 	if len(top) > 0 {
-		m.printf("Top kernel symbols by inclusive share (syscall entry frames left out):\n\n")
-		m.table("lrr", []string{"kernel symbol", "self", "inclusive"}, top)
+		m.Printf("Top kernel symbols by inclusive share (syscall entry frames left out):\n\n")
+		m.Table("lrr", []string{"kernel symbol", "self", "inclusive"}, top)
 	}
 }
 
-func writeWall(m *mdWriter, ws []WallRole) {
-	m.printf("**Wall time** — on-CPU vs off-CPU (asleep, or runnable and waiting for a CPU):\n\n")
+func writeWall(m *table.MarkdownWriter, ws []attribute.WallRole) {
+	m.Printf("**Wall time** — on-CPU vs off-CPU (asleep, or runnable and waiting for a CPU):\n\n")
 	preempted := false
 	for _, w := range ws {
 		preempted = preempted || w.PreemptedNanos > 0
@@ -236,57 +220,53 @@ func writeWall(m *mdWriter, ws []WallRole) {
 	}
 	var rows [][]string
 	for _, w := range ws {
-		row := []string{w.Role, ns(float64(w.WallNanos)), ns(float64(w.OnCPUNanos)) + " (" + pct(w.OnCPUShare) + ")",
-			ns(float64(w.OffCPUNanos)) + " (" + pct(w.OffCPUShare) + ")", ns(w.WallNanosPerGiB), perGiB(w.SwitchesPerGiB), perGiB(w.WakeupsPerGiB)}
+		row := []string{w.Role, table.Nanos(float64(w.WallNanos)), table.Nanos(float64(w.OnCPUNanos)) + " (" + table.Percent(w.OnCPUShare) + ")",
+			table.Nanos(float64(w.OffCPUNanos)) + " (" + table.Percent(w.OffCPUShare) + ")", table.Nanos(w.WallNanosPerGiB), table.PerGiB(w.SwitchesPerGiB), table.PerGiB(w.WakeupsPerGiB)}
 		if preempted {
-			row = append(row[:4], append([]string{ns(float64(w.PreemptedNanos)) + " (" + pct(w.PreemptedShare) + ")"}, row[4:]...)...)
+			row = append(row[:4], append([]string{table.Nanos(float64(w.PreemptedNanos)) + " (" + table.Percent(w.PreemptedShare) + ")"}, row[4:]...)...)
 		}
 		rows = append(rows, row)
 	}
-	m.table("l"+strings.Repeat("r", len(header)-1), header, rows)
+	m.Table("l"+strings.Repeat("r", len(header)-1), header, rows)
 	for _, w := range ws {
-		if line := WakeSentence(w); line != "" {
-			m.printf("- %s %s (waiting %s, wake-up %s; wakers in `MODE.%s.wakers.pb.gz`).\n", w.Role, line,
-				ns(float64(w.Wake.WaitingNanos)), ns(float64(w.Wake.WakeupNanos)), w.Role)
+		if line := attribute.WakeSentence(w); line != "" {
+			m.Printf("- %s %s (waiting %s, wake-up %s; wakers in `MODE.%s.wakers.pb.gz`).\n", w.Role, line,
+				table.Nanos(float64(w.Wake.WaitingNanos)), table.Nanos(float64(w.Wake.WakeupNanos)), w.Role)
 		}
 	}
 	if ws != nil && ws[0].Wake != nil {
-		m.printf("\n")
+		m.Printf("\n")
 	}
 	for _, w := range ws {
 		if len(w.Blocking) == 0 {
 			continue
 		}
-		m.printf("Top blocking sites of the %s (the stack at switch-out, charged with the time until it ran again):\n\n", w.Role)
+		m.Printf("Top blocking sites of the %s (the stack at switch-out, charged with the time until it ran again):\n\n", w.Role)
 		var rows [][]string
 		for i, b := range w.Blocking {
 			if i == maxBlockingSites {
 				break
 			}
-			rows = append(rows, []string{code(b.Site), code(b.Caller), ns(float64(b.OffCPUNanos)), pct(b.Share), pct(b.WallShare)})
+			rows = append(rows, []string{table.Code(b.Site), table.Code(b.Caller), table.Nanos(float64(b.OffCPUNanos)), table.Percent(b.Share), table.Percent(b.WallShare)})
 		}
-		m.table("llrrr", []string{"blocking site", "called from", "off-CPU", "share of off-CPU", "share of wall"}, rows)
+		m.Table("llrrr", []string{"blocking site", "called from", "off-CPU", "share of off-CPU", "share of wall"}, rows)
 	}
 }
 
-// minRunsForTest is the fewest runs per step with which a Mann-Whitney U
-// test can reach alpha 0.05 (4 against 4 gives p=0.029).
-const minRunsForTest = 4
-
-func writeTransition(m *mdWriter, st stepSummary, prevRuns int) {
-	m.printf("#### What changed from %s to %s\n\n", st.Prev, st.Step.Mode)
+func writeTransition(m *table.MarkdownWriter, st stepSummary, prevRuns int) {
+	m.Printf("#### What changed from %s to %s\n\n", st.Prev, st.Step.Mode)
 	if r := st.Throughput; r.VsPrev != 0 {
-		m.printf("Median throughput %s → %s GiB/s: %s", gibs(r.Median/r.VsPrev), gibs(r.Median), speedup(r.VsPrev))
+		m.Printf("Median throughput %s → %s GiB/s: %s", table.GiBs(r.Median/r.VsPrev), table.GiBs(r.Median), table.Speedup(r.VsPrev))
 		switch {
 		case r.DeltaPrev == "":
 		case r.FewRuns:
-			m.printf(", too few runs (%d and %d) to test the change: a U-test needs %d per step", prevRuns, r.N, minRunsForTest)
+			m.Printf(", too few runs (%d and %d) to test the change: a U-test needs %d per step", prevRuns, r.N, throughput.MinRunsForTest)
 		case r.DeltaPrev == "~":
-			m.printf(", no significant change (p=%.3f, Mann-Whitney U over the runs)", r.P)
+			m.Printf(", no significant change (p=%.3f, Mann-Whitney U over the runs)", r.P)
 		default:
-			m.printf(", %s", deltaCell(r))
+			m.Printf(", %s", throughput.DeltaCell(r))
 		}
-		m.printf(".\n\n")
+		m.Printf(".\n\n")
 	}
 	writeFlames(m, fmt.Sprintf("Differential flame graphs, per role: %s's stacks, red where a function's inclusive share of the role grew from %s, blue where it shrank, and beneath them the functions only %s had", st.Step.Mode, st.Prev, st.Prev), st.DiffFlames)
 	for _, c := range st.WallChange {
@@ -294,69 +274,69 @@ func writeTransition(m *mdWriter, st stepSummary, prevRuns int) {
 		if c.Removed < 0 {
 			more = "more"
 		}
-		m.printf("- %s: wall time per GiB %s → %s, %s %s (on-CPU %s, off-CPU %s of the %s wall time).\n",
-			c.Role, ns(c.WallNanosPerGiBA), ns(c.WallNanosPerGiBB), pct(math.Abs(c.Removed)), more, pp(-c.RemovedOnCPU), pp(-c.RemovedOffCPU), st.Prev)
+		m.Printf("- %s: wall time per GiB %s → %s, %s %s (on-CPU %s, off-CPU %s of the %s wall time).\n",
+			c.Role, table.Nanos(c.WallNanosPerGiBA), table.Nanos(c.WallNanosPerGiBB), table.Percent(math.Abs(c.Removed)), more, table.Points(-c.RemovedOnCPU), table.Points(-c.RemovedOffCPU), st.Prev)
 		var sites []string
 		for _, x := range c.Sites {
-			sites = append(sites, fmt.Sprintf("%s %s (%s → %s per GiB)", blockingName(x.Site, x.Caller), pp(-x.Removed), ns(x.OffCPUNanosPerGiBA), ns(x.OffCPUNanosPerGiBB)))
+			sites = append(sites, fmt.Sprintf("%s %s (%s → %s per GiB)", blockingName(x.Site, x.Caller), table.Points(-x.Removed), table.Nanos(x.OffCPUNanosPerGiBA), table.Nanos(x.OffCPUNanosPerGiBB)))
 		}
 		if len(sites) > 0 {
-			m.printf("  Blocking sites that changed most: %s.\n", strings.Join(sites, "; "))
+			m.Printf("  Blocking sites that changed most: %s.\n", strings.Join(sites, "; "))
 		}
 		if c.WakeupNanosPerGiBA > 0 {
 			verb := "removed"
 			if c.RemovedWakeup < 0 {
 				verb = "added"
 			}
-			m.printf("  Wake-up latency per GiB %s → %s: the step %s %s of it.\n",
-				ns(c.WakeupNanosPerGiBA), ns(c.WakeupNanosPerGiBB), verb, pct(math.Abs(c.RemovedWakeup)))
+			m.Printf("  Wake-up latency per GiB %s → %s: the step %s %s of it.\n",
+				table.Nanos(c.WakeupNanosPerGiBA), table.Nanos(c.WakeupNanosPerGiBB), verb, table.Percent(math.Abs(c.RemovedWakeup)))
 		}
 	}
 	if len(st.WallChange) > 0 {
-		m.printf("\n")
+		m.Printf("\n")
 	}
 	if st.Diff == nil {
-		m.printf("No symbol diff: one of the two steps has no CPU profile with kernel frames.\n\n")
+		m.Printf("No symbol diff: one of the two steps has no CPU profile with kernel frames.\n\n")
 		return
 	}
-	m.printf("Kernel symbols whose inclusive share changed most (%s → %s):\n\n", st.Prev, st.Step.Mode)
+	m.Printf("Kernel symbols whose inclusive share changed most (%s → %s):\n\n", st.Prev, st.Step.Mode)
 	for _, d := range st.Diff {
-		m.printf("**%s** — %d → %d samples.\n\n", d.Role, d.SamplesA, d.SamplesB)
+		m.Printf("**%s** — %d → %d samples.\n\n", d.Role, d.SamplesA, d.SamplesB)
 		var rows [][]string
 		for _, r := range d.Rows {
-			rows = append(rows, []string{code(r.Symbol), code(r.Post), pct(r.CumA), pct(r.CumB), pp(r.DeltaCum), pct(r.SelfA), pct(r.SelfB)})
+			rows = append(rows, []string{table.Code(r.Symbol), table.Code(r.Post), table.Percent(r.CumA), table.Percent(r.CumB), table.Points(r.DeltaCum), table.Percent(r.SelfA), table.Percent(r.SelfB)})
 		}
-		m.table("llrrrrr", []string{"kernel symbol", "post symbol", "inclusive " + st.Prev, "inclusive " + st.Step.Mode, "change", "self " + st.Prev, "self " + st.Step.Mode}, rows)
+		m.Table("llrrrrr", []string{"kernel symbol", "post symbol", "inclusive " + st.Prev, "inclusive " + st.Step.Mode, "change", "self " + st.Prev, "self " + st.Step.Mode}, rows)
 	}
 }
 
-func writeCaveats(m *mdWriter, s *summary) {
-	m.printf("## What these samples can and cannot show\n\n")
+func writeCaveats(m *table.MarkdownWriter, s *summary) {
+	m.Printf("## What these samples can and cannot show\n\n")
 	if s.Cycles {
-		m.printf("- **Sampled event.** Steps sampled with `cycles` used the hardware cycle counter, whose overflow interrupt (an NMI on x86) is not held back while interrupts are off: their self times are where the CPU was.\n")
+		m.Printf("- **Sampled event.** Steps sampled with `cycles` used the hardware cycle counter, whose overflow interrupt (an NMI on x86) is not held back while interrupts are off: their self times are where the CPU was.\n")
 	}
 	if s.CPUClock {
 		writeIRQCaveat(m, s)
 	}
 	if s.Lost == 0 {
-		m.printf("- **Lost samples.** None: the kernel dropped none of the %d samples.\n", s.Samples)
+		m.Printf("- **Lost samples.** None: the kernel dropped none of the %d samples.\n", s.Samples)
 	} else {
-		m.printf("- **Lost samples.** The kernel dropped %d of %d samples (%s) when a ring filled; they stay in the profiles as a `[lost]` frame and the notes say where. Shares are of what was recorded.\n", s.Lost, s.Lost+s.Samples, pct(float64(s.Lost)/float64(s.Lost+s.Samples)))
+		m.Printf("- **Lost samples.** The kernel dropped %d of %d samples (%s) when a ring filled; they stay in the profiles as a `[lost]` frame and the notes say where. Shares are of what was recorded.\n", s.Lost, s.Lost+s.Samples, table.Percent(float64(s.Lost)/float64(s.Lost+s.Samples)))
 	}
-	m.printf("- **Blocking time.** A CPU profile samples a task only while it runs: time asleep in `pipe_wait_writable`, `pipe_wait_readable` or `wait_for_space`, and the wake-up latency after it, is invisible in the shares above, which is why a blocking step can be slow while its profile looks like a fast one.")
+	m.Printf("- **Blocking time.** A CPU profile samples a task only while it runs: time asleep in `pipe_wait_writable`, `pipe_wait_readable` or `wait_for_space`, and the wake-up latency after it, is invisible in the shares above, which is why a blocking step can be slow while its profile looks like a fast one.")
 	if s.HasWall {
-		m.printf(" The wall time tables come from the wall view, which records every switch-out with its stack and weighs it by the time until the task ran again (asleep, then waiting for a CPU after the wake-up), so on-CPU plus off-CPU should add up to the wall time; a note flags any role where they differ by more than 5%%.\n")
+		m.Printf(" The wall time tables come from the wall view, which records every switch-out with its stack and weighs it by the time until the task ran again (asleep, then waiting for a CPU after the wake-up), so on-CPU plus off-CPU should add up to the wall time; a note flags any role where they differ by more than 5%%.\n")
 	} else {
-		m.printf(" These steps ran without the wall view; `pipelab ladder --view wall` records switch-outs and time asleep and adds the on-CPU vs off-CPU split and the blocking sites to this report.\n")
+		m.Printf(" These steps ran without the wall view; `pipelab ladder --view wall` records switch-outs and time asleep and adds the on-CPU vs off-CPU split and the blocking sites to this report.\n")
 	}
 }
 
 // blockingName renders a blocking site as "`site` ← `caller`".
 func blockingName(site, caller string) string {
 	if caller == "" {
-		return code(site)
+		return table.Code(site)
 	}
-	return code(site) + " ← " + code(caller)
+	return table.Code(site) + " ← " + table.Code(caller)
 }
 
 // maxBlockingSites bounds the blocking sites listed per role.
@@ -364,17 +344,17 @@ const maxBlockingSites = 5
 
 // writeIRQCaveat is the caveat of cpu-clock samples: they skew onto
 // irq-enable points.
-func writeIRQCaveat(m *mdWriter, s *summary) {
+func writeIRQCaveat(m *table.MarkdownWriter, s *summary) {
 	sw := s.Env != nil && s.Env.PMU == "software only"
 	lead := "pipelab samples the software cpu-clock event."
 	if s.Cycles {
 		lead = "The steps that say `cpu-clock` sampled the software timer event."
 	}
-	m.printf("- **Self time on irq-enable points.** %s Its timer interrupt cannot fire while interrupts are off, so a sample due inside an irq-off section lands at the point where interrupts come back on", lead)
+	m.Printf("- **Self time on irq-enable points.** %s Its timer interrupt cannot fire while interrupts are off, so a sample due inside an irq-off section lands at the point where interrupts come back on", lead)
 	if sw {
-		m.printf(" (this machine has no PMU, so there is no NMI-based event to avoid it)")
+		m.Printf(" (this machine has no PMU, so there is no NMI-based event to avoid it)")
 	}
-	m.printf(". Self time piles up there")
+	m.Printf(". Self time piles up there")
 	if len(s.IRQEnable) > 0 {
 		var seen []string
 		for i, p := range s.IRQEnable {
@@ -386,58 +366,47 @@ func writeIRQCaveat(m *mdWriter, s *summary) {
 				seen = append(seen, fmt.Sprintf("and %d more below 5%%", len(s.IRQEnable)-i))
 				break
 			}
-			where := code(p.Symbol)
+			where := table.Code(p.Symbol)
 			if p.Via != "" {
-				where += " under " + code(p.Via)
+				where += " under " + table.Code(p.Via)
 			}
-			seen = append(seen, fmt.Sprintf("%s (up to %s of the %s's on-CPU time in %s)", where, pct(p.Share), p.Role, p.Mode))
+			seen = append(seen, fmt.Sprintf("%s (up to %s of the %s's on-CPU time in %s)", where, table.Percent(p.Share), p.Role, p.Mode))
 		}
-		m.printf("; seen here: %s", strings.Join(seen, ", "))
+		m.Printf("; seen here: %s", strings.Join(seen, ", "))
 	} else {
-		m.printf("; none of the known points (%s) was a leaf here", "`_raw_spin_unlock_irqrestore`, `pvm_irq_enable`, ...")
+		m.Printf("; none of the known points (%s) was a leaf here", "`_raw_spin_unlock_irqrestore`, `pvm_irq_enable`, ...")
 	}
-	m.printf(". Read self shares of those symbols as time spent in the irq-off section that ends there; the **inclusive** share of a named caller (e.g. `anon_pipe_write`) stays trustworthy.\n")
+	m.Printf(". Read self shares of those symbols as time spent in the irq-off section that ends there; the **inclusive** share of a named caller (e.g. `anon_pipe_write`) stays trustworthy.\n")
 }
 
 // maxIRQPoints bounds the irq-enable points the caveats name.
 const maxIRQPoints = 6
 
-// ns formats nanoseconds as pprof does durations.
-func ns(v float64) string { return value(int64(v+0.5), "time/nanoseconds") }
-
-// perGiB formats a count per GiB.
-func perGiB(v float64) string {
-	if v >= 100 {
-		return trimFloat(v, 0)
-	}
-	return trimFloat(v, 1)
-}
-
 // writeVerdicts writes the table of the post's claims checked against the
 // steps that have one.
-func writeVerdicts(m *mdWriter, s *summary) {
+func writeVerdicts(m *table.MarkdownWriter, s *summary) {
 	var rows [][]string
 	for _, st := range s.Steps {
 		if v := st.Verdict; v != nil {
-			rows = append(rows, []string{"`" + st.Step.Mode + "`", v.Claim.Bottleneck, "**" + v.outcome() + "**", v.mdFigures()})
+			rows = append(rows, []string{"`" + st.Step.Mode + "`", v.Claim.Bottleneck, "**" + v.Outcome() + "**", v.MarkdownFigures()})
 		}
 	}
 	if len(rows) == 0 {
 		return
 	}
-	m.printf("## Verdicts\n\n")
-	m.printf("What the post names as each step's bottleneck, checked against this run's writer profile: a claim holds when its functions take at least %s of the time in the syscall the post looked at (at most %s for the busy loop's sleeping). The interval is the sampling error alone.\n\n", pctShort(minClaimShare), pctShort(maxAbsentShare))
-	m.table("llll", []string{"step", "the post's bottleneck", "verdict", "figures"}, rows)
+	m.Printf("## Verdicts\n\n")
+	m.Printf("What the post names as each step's bottleneck, checked against this run's writer profile: a claim holds when its functions take at least %s of the time in the syscall the post looked at (at most %s for the busy loop's sleeping). The interval is the sampling error alone.\n\n", table.ShortPercent(attribute.MinClaimShare), table.ShortPercent(attribute.MaxAbsentShare))
+	m.Table("llll", []string{"step", "the post's bottleneck", "verdict", "figures"}, rows)
 }
 
 // writeDerived lists the figures derived from the step's samples.
-func writeDerived(m *mdWriter, ds []Derived) {
+func writeDerived(m *table.MarkdownWriter, ds []attribute.Derived) {
 	if len(ds) == 0 {
 		return
 	}
-	m.printf("**Derived from the samples** — inclusive sampled time over what the profiled transfers moved; the interval is the sampling error alone:\n\n")
+	m.Printf("**Derived from the samples** — inclusive sampled time over what the profiled transfers moved; the interval is the sampling error alone:\n\n")
 	for _, d := range ds {
-		m.printf("- %s: %s.\n", d.text(code), d.About)
+		m.Printf("- %s: %s.\n", d.Text(table.Code), d.About)
 	}
-	m.printf("\n")
+	m.Printf("\n")
 }

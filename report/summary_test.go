@@ -9,60 +9,23 @@ import (
 	"strings"
 	"testing"
 
-	pprof "github.com/google/pprof/profile"
+	"github.com/pipelab/pipelab/attribute"
+	"github.com/pipelab/pipelab/internal/fixture"
 	"github.com/pipelab/pipelab/result"
 )
 
-// ladderFolder copies the captured fixture folder (testdata/ladder.json
-// and testdata/MODE.pb.gz, made by pipelab on this machine) into a
-// temporary folder, so WriteReport can write next to it.
-func ladderFolder(t *testing.T) string {
-	t.Helper()
-	dir := t.TempDir()
-	copyFile(t, filepath.Join("testdata", "ladder.json"), filepath.Join(dir, "ladder.json"))
-	for _, m := range fixtureModes {
-		copyFile(t, filepath.Join("testdata", m+".pb.gz"), filepath.Join(dir, m+".pb.gz"))
-	}
-	return dir
-}
-
-func copyFile(t *testing.T, from, to string) {
-	t.Helper()
-	data, err := os.ReadFile(from)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(to, data, 0o644); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// listDir returns the names in dir, sorted.
-func listDir(t *testing.T, dir string) []string {
-	t.Helper()
-	es, err := os.ReadDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var names []string
-	for _, e := range es {
-		names = append(names, e.Name())
-	}
-	return names
-}
-
 func TestWriteReportGolden(t *testing.T) {
-	dir := ladderFolder(t)
-	if err := WriteReport(dir, Options{}); err != nil {
+	dir := fixture.LadderFolder(t)
+	if err := WriteReport(dir, attribute.Options{}); err != nil {
 		t.Fatal(err)
 	}
 	md, err := os.ReadFile(filepath.Join(dir, result.ReportFile))
 	if err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "report.md", md)
+	fixture.Golden(t, "report.md", md)
 
-	got := strings.Join(listDir(t, dir), " ")
+	got := strings.Join(fixture.ListDir(t, dir), " ")
 	want := "busy.pb.gz busy.reader.svg busy.writer.svg huge-busy.reader.diff.svg huge-busy.writer.diff.svg huge.pb.gz huge.reader.svg huge.writer.svg ladder.json report.md " +
 		"splice-huge.reader.diff.svg splice-huge.writer.diff.svg splice.pb.gz splice.reader.svg splice.writer.svg throughput.svg " +
 		"vmsplice-splice.reader.diff.svg vmsplice-splice.writer.diff.svg vmsplice.pb.gz vmsplice.reader.svg vmsplice.writer.svg " +
@@ -76,22 +39,22 @@ func TestWriteReportGolden(t *testing.T) {
 		t.Fatal(err)
 	}
 	bars := 0
-	for _, e := range parseSVG(t, svg) {
+	for _, e := range fixture.ParseSVG(t, svg) {
 		if e.Name == "rect" && e.Class == "bar" {
 			bars++
 		}
 	}
-	if bars != len(fixtureModes) {
-		t.Errorf("chart has %d bars, want %d", bars, len(fixtureModes))
+	if bars != len(fixture.Modes) {
+		t.Errorf("chart has %d bars, want %d", bars, len(fixture.Modes))
 	}
 
 	text := string(md)
-	for i, m := range fixtureModes {
+	for i, m := range fixture.Modes {
 		if !strings.Contains(text, "\n### "+m+" ") {
 			t.Errorf("no step section starting %q", "### "+m+" ")
 		}
-		if i > 0 && !strings.Contains(text, "\n#### What changed from "+fixtureModes[i-1]+" to "+m+"\n") {
-			t.Errorf("no transition %s → %s", fixtureModes[i-1], m)
+		if i > 0 && !strings.Contains(text, "\n#### What changed from "+fixture.Modes[i-1]+" to "+m+"\n") {
+			t.Errorf("no transition %s → %s", fixture.Modes[i-1], m)
 		}
 	}
 	for _, want := range []string{
@@ -121,13 +84,13 @@ func TestWriteReportGolden(t *testing.T) {
 // TestWriteReportReplacesOldReport checks that a rebuild replaces what an
 // earlier one wrote, in place.
 func TestWriteReportReplacesOldReport(t *testing.T) {
-	dir := ladderFolder(t)
+	dir := fixture.LadderFolder(t)
 	for _, name := range []string{result.ReportFile, result.ChartFile} {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte("old"), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := WriteReport(dir, Options{}); err != nil {
+	if err := WriteReport(dir, attribute.Options{}); err != nil {
 		t.Fatal(err)
 	}
 	for _, name := range []string{result.ReportFile, result.ChartFile} {
@@ -166,8 +129,8 @@ func TestWriteReportErrorsLeaveNothing(t *testing.T) {
 	}, {
 		name: "a step profile is not a profile",
 		setup: func(t *testing.T, dir string) {
-			copyFile(t, filepath.Join("testdata", "ladder.json"), filepath.Join(dir, "ladder.json"))
-			copyFile(t, filepath.Join("testdata", "write.pb.gz"), filepath.Join(dir, "write.pb.gz"))
+			fixture.CopyFile(t, fixture.Path("ladder.json"), filepath.Join(dir, "ladder.json"))
+			fixture.CopyFile(t, fixture.Path("write.pb.gz"), filepath.Join(dir, "write.pb.gz"))
 			os.WriteFile(filepath.Join(dir, "splice.pb.gz"), []byte("GiB/s 10.2\n"), 0o644)
 		},
 		want: "read profile DIR/splice.pb.gz: not a pprof profile (parsing profile: unrecognized profile format; give a .pb.gz file written by pipelab profile or go tool pprof -proto)",
@@ -175,29 +138,29 @@ func TestWriteReportErrorsLeaveNothing(t *testing.T) {
 	}, {
 		name: "role profiles of different sample types",
 		setup: func(t *testing.T, dir string) {
-			copyFile(t, filepath.Join("testdata", "ladder.json"), filepath.Join(dir, "ladder.json"))
-			copyFile(t, filepath.Join("testdata", "write.pb.gz"), filepath.Join(dir, "write.writer.pb.gz"))
-			p := fixture(t, "write")
+			fixture.CopyFile(t, fixture.Path("ladder.json"), filepath.Join(dir, "ladder.json"))
+			fixture.CopyFile(t, fixture.Path("write.pb.gz"), filepath.Join(dir, "write.writer.pb.gz"))
+			p := fixture.Profile(t, "write")
 			p.SampleType = p.SampleType[1:]
 			for _, s := range p.Sample {
 				s.Value = s.Value[1:]
 			}
-			writeProfile(t, filepath.Join(dir, "write.reader.pb.gz"), p)
+			fixture.WriteProfile(t, filepath.Join(dir, "write.reader.pb.gz"), p)
 		},
 		want: "merge profiles DIR/write.writer.pb.gz DIR/write.reader.pb.gz: different sample types (samples/count, cpu/nanoseconds vs cpu/nanoseconds; the roles of one step come from one pipelab profile run; rerun the step)",
 		is:   result.ErrSampleTypes,
 	}, {
 		name: "a wall profile without off-CPU time",
 		setup: func(t *testing.T, dir string) {
-			copyFile(t, filepath.Join("testdata", "ladder.json"), filepath.Join(dir, "ladder.json"))
-			copyFile(t, filepath.Join("testdata", "busy.pb.gz"), filepath.Join(dir, "busy.writer.wall.pb.gz"))
+			fixture.CopyFile(t, fixture.Path("ladder.json"), filepath.Join(dir, "ladder.json"))
+			fixture.CopyFile(t, fixture.Path("busy.pb.gz"), filepath.Join(dir, "busy.writer.wall.pb.gz"))
 		},
 		want: "read wall profile DIR/busy.writer.wall.pb.gz: different sample types (no sample type offcpu/nanoseconds; the profile has samples/count, cpu/nanoseconds; a wall profile comes from pipelab profile --view wall)",
 		is:   result.ErrSampleTypes,
 	}, {
 		name: "a wall profile the results name is missing",
 		setup: func(t *testing.T, dir string) {
-			writeSyntheticWallFolder(t, dir)
+			fixture.WriteWallFolder(t, dir)
 			os.Remove(filepath.Join(dir, "write.reader.wall.pb.gz"))
 		},
 		want: "read wall profile DIR/write.reader.wall.pb.gz: file does not exist (the results name it as the reader's wall profile; rerun the step with --view wall)",
@@ -207,8 +170,8 @@ func TestWriteReportErrorsLeaveNothing(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			dir := t.TempDir()
 			c.setup(t, dir)
-			before := listDir(t, dir)
-			err := WriteReport(dir, Options{})
+			before := fixture.ListDir(t, dir)
+			err := WriteReport(dir, attribute.Options{})
 			want := strings.ReplaceAll(c.want, "DIR", dir)
 			if err == nil || err.Error() != want {
 				t.Fatalf("got error %v\nwant %s", err, want)
@@ -220,7 +183,7 @@ func TestWriteReportErrorsLeaveNothing(t *testing.T) {
 			if strings.Contains(err.Error(), "\n") {
 				t.Errorf("error spans several lines: %q", err)
 			}
-			if got := listDir(t, dir); strings.Join(got, " ") != strings.Join(before, " ") {
+			if got := fixture.ListDir(t, dir); strings.Join(got, " ") != strings.Join(before, " ") {
 				t.Errorf("folder holds %v after the error, want %v", got, before)
 			}
 		})
@@ -230,15 +193,15 @@ func TestWriteReportErrorsLeaveNothing(t *testing.T) {
 // TestWriteReportFailedRenameLeavesNoTemp makes the final rename fail
 // (report.md is a folder) and checks no temporary file is left.
 func TestWriteReportFailedRenameLeavesNoTemp(t *testing.T) {
-	dir := ladderFolder(t)
+	dir := fixture.LadderFolder(t)
 	if err := os.MkdirAll(filepath.Join(dir, result.ReportFile, "x"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	err := WriteReport(dir, Options{})
+	err := WriteReport(dir, attribute.Options{})
 	if err == nil || !strings.HasPrefix(err.Error(), "write "+filepath.Join(dir, result.ReportFile)+": ") {
 		t.Fatalf("got error %v, want one about writing report.md", err)
 	}
-	for _, name := range listDir(t, dir) {
+	for _, name := range fixture.ListDir(t, dir) {
 		if strings.HasSuffix(name, ".tmp") {
 			t.Errorf("temporary file %s left behind", name)
 		}
@@ -249,15 +212,15 @@ func TestWriteReportFailedRenameLeavesNoTemp(t *testing.T) {
 // alone: no environment, steps sorted by mode.
 func TestWriteReportWithoutLadderJSON(t *testing.T) {
 	dir := t.TempDir()
-	for _, s := range ladderSteps(t)[:2] {
+	for _, s := range fixture.Steps(t)[:2] {
 		var b bytes.Buffer
 		if err := result.WriteSteps(&b, []result.Step{s}); err != nil {
 			t.Fatal(err)
 		}
 		os.WriteFile(filepath.Join(dir, s.Mode+".json"), b.Bytes(), 0o644)
 	}
-	copyFile(t, filepath.Join("testdata", "write.pb.gz"), filepath.Join(dir, "write.pb.gz"))
-	if err := WriteReport(dir, Options{}); err != nil {
+	fixture.CopyFile(t, fixture.Path("write.pb.gz"), filepath.Join(dir, "write.pb.gz"))
+	if err := WriteReport(dir, attribute.Options{}); err != nil {
 		t.Fatal(err)
 	}
 	md, err := os.ReadFile(filepath.Join(dir, result.ReportFile))
@@ -280,9 +243,9 @@ func TestWriteReportWithoutLadderJSON(t *testing.T) {
 // TestWriteReportUserOnlyProfile: a step whose profile has no kernel
 // frames (kptr_restrict, say) is reported with a note, not refused.
 func TestWriteReportUserOnlyProfile(t *testing.T) {
-	dir := ladderFolder(t)
-	writeProfile(t, filepath.Join(dir, "busy.pb.gz"), userOnly(fixture(t, "busy")))
-	if err := WriteReport(dir, Options{}); err != nil {
+	dir := fixture.LadderFolder(t)
+	fixture.WriteProfile(t, filepath.Join(dir, "busy.pb.gz"), fixture.UserOnly(fixture.Profile(t, "busy")))
+	if err := WriteReport(dir, attribute.Options{}); err != nil {
 		t.Fatal(err)
 	}
 	md, err := os.ReadFile(filepath.Join(dir, result.ReportFile))
@@ -299,27 +262,15 @@ func TestWriteReportUserOnlyProfile(t *testing.T) {
 	}
 }
 
-// userOnly returns p without its kernel frames' samples.
-func userOnly(p *pprof.Profile) *pprof.Profile {
-	var keep []*pprof.Sample
-	for _, s := range p.Sample {
-		if !hasKernelLoc(s) {
-			keep = append(keep, s)
-		}
-	}
-	p.Sample = keep
-	return p.Compact()
-}
-
 // TestSummarizeFailedSteps: interrupted and incomplete steps, and a
 // warning they share, become footnotes naming the steps.
 func TestSummarizeFailedSteps(t *testing.T) {
-	steps := ladderSteps(t)[:3]
+	steps := fixture.Steps(t)[:3]
 	steps[0].Interrupted = true
 	steps[1].Incomplete = true
 	steps[1].Warnings = []string{"pipe size rounded up to 128KiB"}
 	steps[2].Warnings = []string{"pipe size rounded up to 128KiB"}
-	s, err := summarize(&result.Folder{Dir: t.TempDir(), Steps: steps}, Options{})
+	s, err := summarize(&result.Folder{Dir: t.TempDir(), Steps: steps}, attribute.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -399,9 +350,9 @@ func checkEmbeddedImages(t *testing.T, dir string, md []byte) {
 			t.Errorf("report.md embeds %s: %v", name, err)
 			continue
 		}
-		parseFlameSVG(t, data)
+		fixture.ParseSVG(t, data)
 	}
-	for _, name := range listDir(t, dir) {
+	for _, name := range fixture.ListDir(t, dir) {
 		if strings.HasSuffix(name, ".svg") && !linked[name] {
 			t.Errorf("report.md does not embed %s", name)
 		}

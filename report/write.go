@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"fmt"
 
+	"github.com/pipelab/pipelab/attribute"
 	"github.com/pipelab/pipelab/result"
+	"github.com/pipelab/pipelab/throughput"
 )
 
 // WriteReport reads the result folder dir (ladder.json or MODE.json, the
@@ -16,7 +18,7 @@ import (
 // atomically (a temporary file in dir, then a rename), so an error leaves
 // neither half-written nor any temporary file behind. Bad input is a
 // *FileError.
-func WriteReport(dir string, opt Options) error {
+func WriteReport(dir string, opt attribute.Options) error {
 	f, err := result.OpenFolder(dir)
 	if err != nil {
 		return err
@@ -29,7 +31,7 @@ func WriteReport(dir string, opt Options) error {
 	if err := writeSummaryMarkdown(&md, s); err != nil {
 		return fmt.Errorf("render %s: %w", result.ReportFile, err)
 	}
-	if err := writeThroughputSVG(&svg, s.Throughput, titledChart(s)); err != nil {
+	if err := throughput.WriteChart(&svg, s.Throughput, titledChart(s)); err != nil {
 		return fmt.Errorf("render %s: %w", result.ChartFile, err)
 	}
 	outs, err := flameOutputs(s)
@@ -41,8 +43,8 @@ func WriteReport(dir string, opt Options) error {
 }
 
 // titledChart titles the chart with the machine it describes.
-func titledChart(s *summary) chartOptions {
-	opt := chartOptions{Post: true}
+func titledChart(s *summary) throughput.ChartOptions {
+	opt := throughput.ChartOptions{Post: true}
 	if e := s.Env; e != nil {
 		opt.Subtitle = fmt.Sprintf("Linux %s · %s · %d CPUs · %s", e.Kernel, e.CPUModel, e.CPUs, e.Time.UTC().Format("2006-01-02"))
 	}

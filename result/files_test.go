@@ -1,4 +1,4 @@
-package result
+package result_test
 
 import (
 	"bytes"
@@ -9,18 +9,20 @@ import (
 	"testing"
 
 	pprof "github.com/google/pprof/profile"
+	"github.com/pipelab/pipelab/internal/fixture"
+	"github.com/pipelab/pipelab/result"
 )
 
 func TestArtefactName(t *testing.T) {
 	for _, tc := range []struct {
-		a    Artefact
+		a    result.Artefact
 		want string
 	}{
-		{Artefact{Kind: KindStep}, "vmsplice.json"},
-		{Artefact{Kind: KindProfile}, "vmsplice.pb.gz"},
-		{Artefact{KindProfile, "writer"}, "vmsplice.writer.pb.gz"},
-		{Artefact{KindWall, "reader"}, "vmsplice.reader.wall.pb.gz"},
-		{Artefact{KindFolded, "writer"}, "vmsplice.writer.folded"},
+		{result.Artefact{Kind: result.KindStep}, "vmsplice.json"},
+		{result.Artefact{Kind: result.KindProfile}, "vmsplice.pb.gz"},
+		{result.Artefact{result.KindProfile, "writer"}, "vmsplice.writer.pb.gz"},
+		{result.Artefact{result.KindWall, "reader"}, "vmsplice.reader.wall.pb.gz"},
+		{result.Artefact{result.KindFolded, "writer"}, "vmsplice.writer.folded"},
 	} {
 		if got := tc.a.Name("vmsplice"); got != tc.want {
 			t.Errorf("%+v: got %s, want %s", tc.a, got, tc.want)
@@ -45,33 +47,33 @@ func stepProfile(role string, n int64) *pprof.Profile {
 // report` does: every file under its name, nothing else in the folder.
 func TestSaveStep(t *testing.T) {
 	dir := t.TempDir()
-	step := &Step{Settings: Settings{Mode: "write"}, Runs: []float64{1}, View: "wall", Roles: []RoleSummary{
+	step := &result.Step{Settings: result.Settings{Mode: "write"}, Runs: []float64{1}, View: "wall", Roles: []result.RoleSummary{
 		{Role: "writer", Profile: "write.writer.pb.gz", WallProfile: "write.writer.wall.pb.gz"},
 		{Role: "reader", Profile: "write.reader.pb.gz"},
 	}}
 	both := stepProfile("writer", 3)
-	err := SaveStep(dir, step, map[Artefact]*pprof.Profile{
-		{Kind: KindProfile}:     both,
-		{KindProfile, "writer"}: stepProfile("writer", 3),
-		{KindProfile, "reader"}: stepProfile("reader", 5),
-		{KindWall, "writer"}:    stepProfile("writer", 7),
-	}, BytesOutput(FoldedFile("write", "writer"), []byte("anon_pipe_write 3\n")))
+	err := result.SaveStep(dir, step, map[result.Artefact]*pprof.Profile{
+		{Kind: result.KindProfile}:     both,
+		{result.KindProfile, "writer"}: stepProfile("writer", 3),
+		{result.KindProfile, "reader"}: stepProfile("reader", 5),
+		{result.KindWall, "writer"}:    stepProfile("writer", 7),
+	}, result.BytesOutput(result.FoldedFile("write", "writer"), []byte("anon_pipe_write 3\n")))
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := strings.Join(listDir(t, dir), " ")
+	got := strings.Join(fixture.ListDir(t, dir), " ")
 	want := "write.json write.pb.gz write.reader.pb.gz write.writer.folded write.writer.pb.gz write.writer.wall.pb.gz"
 	if got != want {
 		t.Errorf("folder holds %s, want %s", got, want)
 	}
-	f, err := OpenFolder(dir)
+	f, err := result.OpenFolder(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(f.Steps) != 1 || f.Steps[0].Mode != "write" {
 		t.Fatalf("read back steps %+v, want one write step", f.Steps)
 	}
-	p, err := OpenProfile(filepath.Join(dir, "write.writer.wall.pb.gz"))
+	p, err := result.OpenProfile(filepath.Join(dir, "write.writer.wall.pb.gz"))
 	if err != nil || p.Sample[0].Value[0] != 7 {
 		t.Errorf("wall profile read back: %v", err)
 	}
@@ -85,7 +87,7 @@ func TestSaveStep(t *testing.T) {
 // bytes a user gets: gzip, parseable, mode 0644, nothing else left.
 func TestWriteFiles(t *testing.T) {
 	dir := t.TempDir()
-	if err := WriteFiles(dir, ProfileOutput("write.writer.pb.gz", stepProfile("writer", 7))); err != nil {
+	if err := result.WriteFiles(dir, result.ProfileOutput("write.writer.pb.gz", stepProfile("writer", 7))); err != nil {
 		t.Fatal(err)
 	}
 	path := filepath.Join(dir, "write.writer.pb.gz")
@@ -103,7 +105,7 @@ func TestWriteFiles(t *testing.T) {
 	if st, err := os.Stat(path); err != nil || st.Mode().Perm() != 0o644 {
 		t.Errorf("mode %v (err %v), want -rw-r--r--", st.Mode(), err)
 	}
-	if got := strings.Join(listDir(t, dir), " "); got != "write.writer.pb.gz" {
+	if got := strings.Join(fixture.ListDir(t, dir), " "); got != "write.writer.pb.gz" {
 		t.Errorf("folder holds %s, want write.writer.pb.gz", got)
 	}
 }
@@ -111,21 +113,21 @@ func TestWriteFiles(t *testing.T) {
 // TestWriteFilesErrors: a failure anywhere leaves neither a temporary file
 // nor any of the outputs, also those that were fine.
 func TestWriteFilesErrors(t *testing.T) {
-	good := ProfileOutput("good.pb.gz", stepProfile("writer", 1))
+	good := result.ProfileOutput("good.pb.gz", stepProfile("writer", 1))
 	bad := stepProfile("writer", 1)
 	bad.Sample[0].Value = []int64{1, 2}
 	t.Run("invalid profile", func(t *testing.T) {
 		dir := t.TempDir()
-		err := WriteFiles(dir, good, ProfileOutput("bad.pb.gz", bad))
+		err := result.WriteFiles(dir, good, result.ProfileOutput("bad.pb.gz", bad))
 		if err == nil || !strings.Contains(err.Error(), "write "+filepath.Join(dir, "bad.pb.gz")+": invalid profile") {
 			t.Errorf("got %v, want write DIR/bad.pb.gz: invalid profile: ...", err)
 		}
-		if got := listDir(t, dir); len(got) != 0 {
+		if got := fixture.ListDir(t, dir); len(got) != 0 {
 			t.Errorf("folder holds %v, want nothing", got)
 		}
 	})
 	t.Run("missing folder", func(t *testing.T) {
-		err := WriteFiles(filepath.Join(t.TempDir(), "no", "such"), good)
+		err := result.WriteFiles(filepath.Join(t.TempDir(), "no", "such"), good)
 		if !errors.Is(err, os.ErrNotExist) {
 			t.Errorf("got %v, want ErrNotExist", err)
 		}
@@ -134,10 +136,10 @@ func TestWriteFilesErrors(t *testing.T) {
 		dir := t.TempDir()
 		os.Mkdir(filepath.Join(dir, "taken.pb.gz"), 0o755)
 		os.WriteFile(filepath.Join(dir, "taken.pb.gz", "f"), nil, 0o644)
-		if err := WriteFiles(dir, ProfileOutput("taken.pb.gz", stepProfile("writer", 1))); err == nil {
+		if err := result.WriteFiles(dir, result.ProfileOutput("taken.pb.gz", stepProfile("writer", 1))); err == nil {
 			t.Error("rename over a non-empty directory: got nil error")
 		}
-		if got := strings.Join(listDir(t, dir), " "); got != "taken.pb.gz" {
+		if got := strings.Join(fixture.ListDir(t, dir), " "); got != "taken.pb.gz" {
 			t.Errorf("folder holds %s, want only taken.pb.gz", got)
 		}
 	})

@@ -1,4 +1,4 @@
-package result
+package result_test
 
 import (
 	"errors"
@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/pipelab/pipelab/result"
 )
 
 // TestOpenFolderVersions reads ladder.json and MODE.json of every version
@@ -29,15 +31,15 @@ func TestOpenFolderVersions(t *testing.T) {
 			if err := os.WriteFile(filepath.Join(dir, tt.file), []byte(tt.content), 0o644); err != nil {
 				t.Fatal(err)
 			}
-			f, err := OpenFolder(dir)
+			f, err := result.OpenFolder(dir)
 			if tt.wantErr == "" {
 				if err != nil || len(f.Steps) != 1 || f.Steps[0].Mode != "write" {
 					t.Fatalf("got %+v, %v; want the write step", f, err)
 				}
 				return
 			}
-			var fe *FileError
-			if got := fmt.Sprint(err); strings.ReplaceAll(got, dir, "DIR") != tt.wantErr || !errors.Is(err, ErrVersion) || !errors.As(err, &fe) {
+			var fe *result.FileError
+			if got := fmt.Sprint(err); strings.ReplaceAll(got, dir, "DIR") != tt.wantErr || !errors.Is(err, result.ErrVersion) || !errors.As(err, &fe) {
 				t.Errorf("got error %q, want %q wrapping ErrVersion in a *FileError", got, tt.wantErr)
 			}
 		})

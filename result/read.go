@@ -377,3 +377,13 @@ func (f *Folder) Step(mode string) *Step {
 	}
 	return nil
 }
+
+// WithPath fills in path as the Path of err when err is a *FileError that
+// names none, and returns err.
+func WithPath(err error, path string) error {
+	var fe *FileError
+	if errors.As(err, &fe) && fe.Path == "" {
+		fe.Path = path
+	}
+	return err
+}

@@ -1,4 +1,4 @@
-package result
+package result_test
 
 import (
 	"bytes"
@@ -6,28 +6,12 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	pprof "github.com/google/pprof/profile"
+	"github.com/pipelab/pipelab/internal/fixture"
+	"github.com/pipelab/pipelab/result"
 )
-
-// badInput checks that err is a one-line *FileError wrapping is, with
-// exactly the message want (DIR stands for dir).
-func badInput(t *testing.T, err error, dir, want string, is error) {
-	t.Helper()
-	want = strings.ReplaceAll(want, "DIR", dir)
-	if err == nil || err.Error() != want {
-		t.Fatalf("got error %v\nwant %s", err, want)
-	}
-	var fe *FileError
-	if !errors.As(err, &fe) || !errors.Is(err, is) {
-		t.Errorf("error %v is not a *FileError wrapping %v", err, is)
-	}
-	if strings.ContainsAny(err.Error(), "\n\r") {
-		t.Errorf("error spans several lines: %q", err)
-	}
-}
 
 func gz(data []byte) []byte {
 	var b bytes.Buffer
@@ -38,7 +22,7 @@ func gz(data []byte) []byte {
 }
 
 func TestReadProfileNotAProfile(t *testing.T) {
-	stored, err := os.ReadFile(filepath.Join(fixtures, "write.pb.gz"))
+	stored, err := os.ReadFile(fixture.Path("write.pb.gz"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,14 +42,14 @@ func TestReadProfileNotAProfile(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			_, err := ReadProfile(bytes.NewReader(c.data))
-			badInput(t, err, "", "read profile: not a pprof profile ("+c.why+remedy, ErrNotProfile)
+			_, err := result.ReadProfile(bytes.NewReader(c.data))
+			fixture.BadInput(t, err, "", "read profile: not a pprof profile ("+c.why+remedy, result.ErrNotProfile)
 			path := filepath.Join(t.TempDir(), "x.pb.gz")
 			if err := os.WriteFile(path, c.data, 0o644); err != nil {
 				t.Fatal(err)
 			}
-			_, err = OpenProfile(path)
-			badInput(t, err, "", "read profile "+path+": not a pprof profile ("+c.why+remedy, ErrNotProfile)
+			_, err = result.OpenProfile(path)
+			fixture.BadInput(t, err, "", "read profile "+path+": not a pprof profile ("+c.why+remedy, result.ErrNotProfile)
 		})
 	}
 }
@@ -87,15 +71,15 @@ func TestOpenInputBadInput(t *testing.T) {
 			t.Fatal(err)
 		}
 		for f, src := range files {
-			copyFile(t, src, filepath.Join(d, f))
+			fixture.CopyFile(t, src, filepath.Join(d, f))
 		}
 		return d
 	}
 	step := func(mode string) string {
 		var b bytes.Buffer
-		for _, s := range ladderSteps(t) {
+		for _, s := range fixture.Steps(t) {
 			if s.Mode == mode {
-				WriteSteps(&b, []Step{s})
+				result.WriteSteps(&b, []result.Step{s})
 			}
 		}
 		path := filepath.Join(dir, mode+".step")
@@ -105,53 +89,53 @@ func TestOpenInputBadInput(t *testing.T) {
 	mk("empty", nil)
 	mk("two", map[string]string{"write.json": step("write"), "busy.json": step("busy")})
 	mk("unprofiled", map[string]string{"write.json": step("write")})
-	mk("one", map[string]string{"write.json": step("write"), "write.pb.gz": filepath.Join(fixtures, "write.pb.gz")})
+	mk("one", map[string]string{"write.json": step("write"), "write.pb.gz": fixture.Path("write.pb.gz")})
 
 	cases := []struct {
 		in, want string
 		is       error
 	}{
 		{"missing.pb.gz", "read profile DIR/missing.pb.gz: no such file or directory", os.ErrNotExist},
-		{"empty", "read results DIR/empty: no pipelab results (no ladder.json and no MODE.json; write some with pipelab profile --out DIR/empty or pipelab ladder --out DIR/empty)", ErrNoResults},
+		{"empty", "read results DIR/empty: no pipelab results (no ladder.json and no MODE.json; write some with pipelab profile --out DIR/empty or pipelab ladder --out DIR/empty)", result.ErrNoResults},
 		{"two", "read results DIR/two: holds 2 steps (busy, write; name one profile, e.g. DIR/two/busy.pb.gz)", nil},
-		{"unprofiled", "read results DIR/unprofiled: no pipelab results (step write has no profile; make one with pipelab profile --mode write --out DIR/unprofiled)", ErrNoResults},
+		{"unprofiled", "read results DIR/unprofiled: no pipelab results (step write has no profile; make one with pipelab profile --mode write --out DIR/unprofiled)", result.ErrNoResults},
 	}
 	for _, c := range cases {
 		t.Run(c.in, func(t *testing.T) {
-			_, err := OpenInput(filepath.Join(dir, c.in))
+			_, err := result.OpenInput(filepath.Join(dir, c.in))
 			is := c.is
 			if is == nil {
-				var fe *FileError
+				var fe *result.FileError
 				if !errors.As(err, &fe) {
 					t.Fatalf("error %v is not a *FileError", err)
 				}
 				is = fe.Err
 			}
-			badInput(t, err, dir, c.want, is)
+			fixture.BadInput(t, err, dir, c.want, is)
 		})
 	}
-	if p, err := OpenInput(filepath.Join(dir, "one")); err != nil || len(p.Sample) == 0 {
+	if p, err := result.OpenInput(filepath.Join(dir, "one")); err != nil || len(p.Sample) == 0 {
 		t.Errorf("one-step folder: got %v, want its profile", err)
 	}
 }
 
 // (a gzip bomb) is refused without inflating it all.
 func TestReadProfileBounded(t *testing.T) {
-	defer func(n int) { maxProfileBytes = n }(maxProfileBytes)
-	maxProfileBytes = 1 << 20
+	defer func(n int) { *result.MaxProfileBytes = n }(*result.MaxProfileBytes)
+	*result.MaxProfileBytes = 1 << 20
 	bomb := gz(make([]byte, 4<<20))
 	if len(bomb) > 1<<16 {
 		t.Fatalf("bomb is %d bytes, want a small file", len(bomb))
 	}
-	_, err := ReadProfile(bytes.NewReader(bomb))
-	badInput(t, err, "", "read profile: not a pprof profile (larger than 1 MiB once decompressed; give a .pb.gz file written by pipelab profile or go tool pprof -proto)", ErrNotProfile)
-	_, err = ReadProfile(bytes.NewReader(make([]byte, 2<<20)))
-	badInput(t, err, "", "read profile: not a pprof profile (larger than 1 MiB; give a .pb.gz file written by pipelab profile or go tool pprof -proto)", ErrNotProfile)
-	stored, err := os.ReadFile(filepath.Join(fixtures, "write.pb.gz"))
+	_, err := result.ReadProfile(bytes.NewReader(bomb))
+	fixture.BadInput(t, err, "", "read profile: not a pprof profile (larger than 1 MiB once decompressed; give a .pb.gz file written by pipelab profile or go tool pprof -proto)", result.ErrNotProfile)
+	_, err = result.ReadProfile(bytes.NewReader(make([]byte, 2<<20)))
+	fixture.BadInput(t, err, "", "read profile: not a pprof profile (larger than 1 MiB; give a .pb.gz file written by pipelab profile or go tool pprof -proto)", result.ErrNotProfile)
+	stored, err := os.ReadFile(fixture.Path("write.pb.gz"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := ReadProfile(bytes.NewReader(stored)); err != nil {
+	if _, err := result.ReadProfile(bytes.NewReader(stored)); err != nil {
 		t.Errorf("a real profile under the limit: %v", err)
 	}
 }

@@ -6,7 +6,8 @@ import (
 	"io"
 	"strings"
 
-	"github.com/pipelab/pipelab/report"
+	"github.com/pipelab/pipelab/attribute"
+	"github.com/pipelab/pipelab/compare"
 )
 
 func cmdCompare(ctx context.Context, env *cli, args []string) error {
@@ -31,9 +32,9 @@ func cmdCompare(ctx context.Context, env *cli, args []string) error {
 	if fs.NArg() < 2 {
 		return usagef("compare: want two or more result folders, got %d argument(s) (see pipelab compare --help)", fs.NArg())
 	}
-	write, ok := map[string]func(io.Writer, *report.Ladders) error{
-		"text": report.WriteLaddersText, "json": report.WriteLaddersJSON,
-		"markdown": func(w io.Writer, l *report.Ladders) error { return report.WriteLaddersMarkdown(w, l, "") },
+	write, ok := map[string]func(io.Writer, *compare.Ladders) error{
+		"text": compare.WriteLaddersText, "json": compare.WriteLaddersJSON,
+		"markdown": func(w io.Writer, l *compare.Ladders) error { return compare.WriteLaddersMarkdown(w, l, "") },
 	}[format]
 	if !ok {
 		return usagef("--format %s: unknown format (want text, markdown or json)", format)
@@ -46,12 +47,12 @@ func cmdCompare(ctx context.Context, env *cli, args []string) error {
 			return err
 		}
 	}
-	l, err := report.CompareLadders(fs.Args(), report.Options{Top: top, SampleType: sampleType})
+	l, err := compare.CompareLadders(fs.Args(), attribute.Options{Top: top, SampleType: sampleType})
 	if err != nil {
 		return inputError(err)
 	}
 	if out != "" {
-		files, err := report.WriteLaddersFiles(out, l)
+		files, err := compare.WriteLaddersFiles(out, l)
 		if err != nil {
 			return inputError(err)
 		}

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/pipelab/pipelab/report"
+	"github.com/pipelab/pipelab/compare"
 	"github.com/pipelab/pipelab/result"
 )
 
@@ -53,7 +53,7 @@ func TestCompare(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("compare --format json: exit status %d: %s", code, stderr)
 	}
-	var l report.Ladders
+	var l compare.Ladders
 	if err := json.Unmarshal([]byte(stdout), &l); err != nil {
 		t.Fatal(err)
 	}
@@ -76,7 +76,7 @@ func TestCompare(t *testing.T) {
 
 // hasSymbol reports whether the comparison has a row for the post's
 // symbol post in mode's role.
-func hasSymbol(l report.Ladders, mode, role, post string) bool {
+func hasSymbol(l compare.Ladders, mode, role, post string) bool {
 	for _, st := range l.Steps {
 		for _, rs := range st.Roles {
 			for _, s := range rs.Symbols {

@@ -7,7 +7,7 @@ import (
 	"io"
 	"path/filepath"
 
-	"github.com/pipelab/pipelab/report"
+	"github.com/pipelab/pipelab/attribute"
 	"github.com/pipelab/pipelab/result"
 )
 
@@ -28,8 +28,8 @@ func cmdDiff(ctx context.Context, env *cli, args []string) error {
 	if fs.NArg() != 2 {
 		return usagef("diff: want two profiles or result folders, A and B, got %d argument(s) (see pipelab diff --help)", fs.NArg())
 	}
-	write, ok := map[string]func(io.Writer, []report.RoleDiff) error{
-		"text": report.WriteDiffText, "markdown": report.WriteDiffMarkdown, "json": report.WriteDiffJSON,
+	write, ok := map[string]func(io.Writer, []attribute.RoleDiff) error{
+		"text": attribute.WriteDiffText, "markdown": attribute.WriteDiffMarkdown, "json": attribute.WriteDiffJSON,
 	}[format]
 	if !ok {
 		return usagef("--format %s: unknown format (want text, markdown or json)", format)
@@ -37,13 +37,13 @@ func cmdDiff(ctx context.Context, env *cli, args []string) error {
 	if top < 1 {
 		return usagef("--top %d: must be at least 1", top)
 	}
-	cmp, err := report.Compare(fs.Arg(0), fs.Arg(1), report.Options{Top: top, SampleType: sampleType})
+	cmp, err := attribute.Compare(fs.Arg(0), fs.Arg(1), attribute.Options{Top: top, SampleType: sampleType})
 	if err != nil {
 		return inputError(err)
 	}
 	a, b, diffs := cmp.A, cmp.B, cmp.Roles
 	if output != "" {
-		d, err := report.DiffProfile(a, b)
+		d, err := attribute.DiffProfile(a, b)
 		if err != nil {
 			return inputError(err)
 		}

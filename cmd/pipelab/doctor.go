@@ -10,10 +10,10 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/pipelab/pipelab/attribute"
 	"github.com/pipelab/pipelab/bench"
 	"github.com/pipelab/pipelab/gup"
 	"github.com/pipelab/pipelab/profile"
-	"github.com/pipelab/pipelab/report"
 )
 
 // Check statuses, from best to worst.
@@ -299,7 +299,7 @@ func checkSymbols() check {
 		return c
 	}
 	defer f.Close()
-	st, err := report.ResolveAliases(f, profile.KernelRelease())
+	st, err := attribute.ResolveAliases(f, profile.KernelRelease())
 	if err != nil {
 		c.Status, c.Detail = statusLimited, "read /proc/kallsyms: "+err.Error()
 		return c

@@ -7,9 +7,9 @@ import (
 	"io"
 	"text/tabwriter"
 
+	"github.com/pipelab/pipelab/attribute"
 	"github.com/pipelab/pipelab/bench"
 	"github.com/pipelab/pipelab/gup"
-	"github.com/pipelab/pipelab/report"
 	"github.com/pipelab/pipelab/result"
 )
 
@@ -86,7 +86,7 @@ func printSampledGUP(w io.Writer, dir string) {
 			if err != nil || p == nil {
 				continue
 			}
-			for _, d := range report.Derive(s, p) {
+			for _, d := range attribute.Derive(s, p) {
 				if d.Post == "get_user_pages_fast" {
 					pages := "small pages"
 					if s.Huge {

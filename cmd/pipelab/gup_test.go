@@ -2,11 +2,11 @@ package main
 
 import (
 	"errors"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/pipelab/pipelab/gup"
+	"github.com/pipelab/pipelab/internal/fixture"
 )
 
 // TestGup runs pipelab gup: where the kernel has gup_test, the table of
@@ -14,10 +14,7 @@ import (
 // remedy, exit status 2, and the figures derived from the samples of the
 // captured steps instead.
 func TestGup(t *testing.T) {
-	from, err := filepath.Abs(filepath.Join("..", "..", "report", "testdata"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	from := fixture.Dir()
 	stdout, stderr, code := pipelab(t, t.TempDir(), "gup", "--bytes", "64MiB", "--from", from)
 	if err := gup.Probe(); !errors.Is(err, gup.ErrNotSupported) {
 		if err != nil {

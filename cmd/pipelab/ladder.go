@@ -8,9 +8,11 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/pipelab/pipelab/attribute"
 	"github.com/pipelab/pipelab/bench"
 	"github.com/pipelab/pipelab/report"
 	"github.com/pipelab/pipelab/result"
+	"github.com/pipelab/pipelab/throughput"
 )
 
 // ladderModes are the post's steps, in the order the post takes them.
@@ -107,7 +109,7 @@ func cmdLadder(ctx context.Context, env *cli, args []string) error {
 	if err := writeLadder(pf.out, &lad); err != nil {
 		return errors.Join(runErr, err)
 	}
-	if err := report.WriteThroughputText(env.stdout, report.Throughput(lad.Steps)); err != nil {
+	if err := throughput.WriteThroughputText(env.stdout, throughput.Throughput(lad.Steps)); err != nil {
 		return err
 	}
 	fmt.Fprintf(env.stdout, "\nreport: %s\n", filepath.Join(pf.out, "report.md"))
@@ -199,5 +201,5 @@ func writeLadder(dir string, lad *result.Ladder) error {
 // buildReport (re)writes DIR/report.md and DIR/throughput.svg from the
 // results saved in dir.
 func buildReport(dir string) error {
-	return report.WriteReport(dir, report.Options{})
+	return report.WriteReport(dir, attribute.Options{})
 }

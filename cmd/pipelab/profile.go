@@ -11,9 +11,10 @@ import (
 
 	pprof "github.com/google/pprof/profile"
 
+	"github.com/pipelab/pipelab/attribute"
 	"github.com/pipelab/pipelab/bench"
+	"github.com/pipelab/pipelab/flame"
 	"github.com/pipelab/pipelab/profile"
-	"github.com/pipelab/pipelab/report"
 	"github.com/pipelab/pipelab/result"
 )
 
@@ -152,11 +153,11 @@ func newProfiler(name string, pf profileFlags) (*profile.Profiler, error) {
 // stepTops are the top kernel functions of a profiled step, per role: by
 // cpu-clock time, and by off-CPU time in the wall view.
 type stepTops struct {
-	cpu, blocking []report.Attribution
+	cpu, blocking []attribute.Attribution
 	// verdict checks the post's claim about the step; nil when it makes none.
-	verdict *report.Verdict
+	verdict *attribute.Verdict
 	// derived are the figures worked out from the samples.
-	derived []report.Derived
+	derived []attribute.Derived
 }
 
 // newProfiledStep plans the transfers of one profiled step of o's mode.
@@ -211,19 +212,19 @@ func finishStep(sr *stepRuns, pf profileFlags, folded bool) (*result.Step, stepT
 	}
 	var more []result.Output
 	if both := profiles[result.Artefact{Kind: result.KindProfile}]; folded && both != nil {
-		more = report.FoldedOutputs(&step, both)
+		more = flame.FoldedOutputs(&step, both)
 	}
 	if err := result.SaveStep(pf.out, &step, profiles, more...); err != nil {
 		return &step, stepTops{}, errors.Join(runErr, err)
 	}
 	var tops stepTops
-	tops.cpu, err = report.Attribute(profiles[result.Artefact{Kind: result.KindProfile}], report.Options{Top: pf.top})
+	tops.cpu, err = attribute.Attribute(profiles[result.Artefact{Kind: result.KindProfile}], attribute.Options{Top: pf.top})
 	if err != nil {
 		step.Warnings = append(step.Warnings, "attribution: "+err.Error())
 	}
 	if err == nil {
-		tops.verdict = report.CheckClaim(step.Mode, profiles[result.Artefact{Kind: result.KindProfile}], report.Options{Event: step.SampledEvent()})
-		tops.derived = report.Derive(step, profiles[result.Artefact{Kind: result.KindProfile}])
+		tops.verdict = attribute.CheckClaim(step.Mode, profiles[result.Artefact{Kind: result.KindProfile}], attribute.Options{Event: step.SampledEvent()})
+		tops.derived = attribute.Derive(step, profiles[result.Artefact{Kind: result.KindProfile}])
 	}
 	tops.blocking = blockingSites(&step, profiles, pf.top)
 	return &step, tops, runErr

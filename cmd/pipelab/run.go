@@ -7,8 +7,8 @@ import (
 	"time"
 
 	"github.com/pipelab/pipelab/bench"
-	"github.com/pipelab/pipelab/report"
 	"github.com/pipelab/pipelab/result"
+	"github.com/pipelab/pipelab/throughput"
 )
 
 // outputFormat is how run prints its results.
@@ -157,9 +157,9 @@ func printSteps(env *cli, steps []result.Step, out outputFormat) error {
 	case out.json:
 		return result.WriteSteps(env.stdout, steps)
 	case out.csv:
-		return report.WriteStepsCSV(env.stdout, steps)
+		return throughput.WriteStepsCSV(env.stdout, steps)
 	default:
-		return report.WriteThroughputText(env.stdout, report.Throughput(steps))
+		return throughput.WriteThroughputText(env.stdout, throughput.Throughput(steps))
 	}
 }
 

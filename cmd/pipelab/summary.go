@@ -6,8 +6,8 @@ import (
 	"io"
 	"text/tabwriter"
 
+	"github.com/pipelab/pipelab/attribute"
 	"github.com/pipelab/pipelab/bench"
-	"github.com/pipelab/pipelab/report"
 	"github.com/pipelab/pipelab/result"
 )
 
@@ -71,7 +71,7 @@ func printProfileSummary(w io.Writer, step *result.Step, tops stepTops) {
 	printCounters(w, step)
 	for _, a := range tops.cpu {
 		fmt.Fprintf(w, "\n%s: top kernel functions by inclusive share of %s (%d samples)\n", a.Role, a.SampleType, a.Samples)
-		if err := report.WriteTopText(w, []report.Attribution{a}); err != nil {
+		if err := attribute.WriteTopText(w, []attribute.Attribution{a}); err != nil {
 			fmt.Fprintf(w, "  (cannot print: %v)\n", err)
 		}
 	}

@@ -8,8 +8,8 @@ import (
 
 	pprof "github.com/google/pprof/profile"
 
+	"github.com/pipelab/pipelab/attribute"
 	"github.com/pipelab/pipelab/profile"
-	"github.com/pipelab/pipelab/report"
 	"github.com/pipelab/pipelab/result"
 )
 
@@ -30,7 +30,7 @@ func addWall(rs *result.RoleSummary, r *profile.Role, mode string, comments []st
 	rs.WakersProfile = wakers.Name(mode)
 	r.Wakers.Comments = append(r.Wakers.Comments, comments...)
 	out[wakers] = r.Wakers
-	from := report.WakerSites(r.Wakers)
+	from := attribute.WakerSites(r.Wakers)
 	for i := range rs.Wake.Wakers {
 		rs.Wake.Wakers[i].From = from[rs.Wake.Wakers[i].Waker]
 	}
@@ -39,7 +39,7 @@ func addWall(rs *result.RoleSummary, r *profile.Role, mode string, comments []st
 // printWall prints the wall view of a step: per role, wall time split in
 // on-CPU and off-CPU, switches and wake-ups per GiB, and where each role
 // slept.
-func printWall(out io.Writer, step *result.Step, blocking []report.Attribution) {
+func printWall(out io.Writer, step *result.Step, blocking []attribute.Attribution) {
 	w := out
 	if step.View != "wall" {
 		return
@@ -58,16 +58,16 @@ func printWall(out io.Writer, step *result.Step, blocking []report.Attribution) 
 			float64(r.Switches)/gib, float64(r.Wakeups)/gib)
 	}
 	tw.Flush()
-	if ws, err := report.Wall(*step, nil, 0); err == nil {
+	if ws, err := attribute.Wall(*step, nil, 0); err == nil {
 		for _, wr := range ws {
-			if line := report.WakeSentence(wr); line != "" {
+			if line := attribute.WakeSentence(wr); line != "" {
 				fmt.Fprintf(out, "%s %s\n", wr.Role, line)
 			}
 		}
 	}
 	for _, a := range blocking {
 		fmt.Fprintf(w, "\n%s: where it blocked, by inclusive share of off-CPU time\n", a.Role)
-		if err := report.WriteTopText(w, []report.Attribution{a}); err != nil {
+		if err := attribute.WriteTopText(w, []attribute.Attribution{a}); err != nil {
 			fmt.Fprintf(w, "  (cannot print: %v)\n", err)
 		}
 	}
@@ -76,14 +76,14 @@ func printWall(out io.Writer, step *result.Step, blocking []report.Attribution) 
 // blockingSites attributes each role's off-CPU time in its wall profile
 // (as stepProfiles made them) to kernel symbols. A role that cannot be
 // attributed adds a warning to step.
-func blockingSites(step *result.Step, profiles map[result.Artefact]*pprof.Profile, top int) []report.Attribution {
-	var out []report.Attribution
+func blockingSites(step *result.Step, profiles map[result.Artefact]*pprof.Profile, top int) []attribute.Attribution {
+	var out []attribute.Attribution
 	for _, r := range step.Roles {
 		p := profiles[result.Artefact{Kind: result.KindWall, Role: r.Role}]
 		if p == nil || r.OffCPUNanos == 0 {
 			continue
 		}
-		as, err := report.Attribute(p, report.Options{SampleType: "offcpu/nanoseconds", Top: top})
+		as, err := attribute.Attribute(p, attribute.Options{SampleType: "offcpu/nanoseconds", Top: top})
 		if err != nil {
 			step.Warnings = append(step.Warnings, r.Role+": blocking sites: "+err.Error())
 			continue

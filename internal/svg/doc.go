@@ -1,0 +1,4 @@
+// Package svg holds what pipelab's SVG charts share: the throughput
+// chart's frame (size, plot area, a y axis in GiB/s with a nice scale)
+// and escaped text elements.
+package svg

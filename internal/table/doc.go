@@ -1,0 +1,4 @@
+// Package table renders the tables pipelab prints, pprof-style aligned
+// text and Markdown, and spells their cells: shares, percentage points,
+// sample values by type, durations, GiB/s and speedups.
+package table
