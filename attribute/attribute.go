@@ -79,12 +79,12 @@ type Attribution struct {
 	IRQEnableSelf float64 `json:"irq_enable_self_share"`
 }
 
-// Attribute shares out each role's time among the post's kernel symbols
+// Profile shares out each role's time among the post's kernel symbols
 // and the other kernel symbols. Roles come from the "role" label (writer
 // first, then reader, then any other); samples without it form the role
 // "all". A profile without kernel frames yields a *FileError wrapping
 // errNoKernelFrames.
-func Attribute(p *pprof.Profile, opt Options) ([]Attribution, error) {
+func Profile(p *pprof.Profile, opt Options) ([]Attribution, error) {
 	idx, err := tally.ValueIndex(p, opt.SampleType)
 	if err != nil {
 		return nil, err

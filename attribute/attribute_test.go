@@ -14,7 +14,7 @@ import (
 func TestAttributionGolden(t *testing.T) {
 	for _, mode := range fixture.Modes {
 		t.Run(mode, func(t *testing.T) {
-			as, err := Attribute(fixture.Profile(t, mode), Options{Top: 8})
+			as, err := Profile(fixture.Profile(t, mode), Options{Top: 8})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -53,7 +53,7 @@ func postRow(t *testing.T, as []Attribution, role, post string) SymbolShare {
 }
 
 func TestAttributionWhatThePostSaw(t *testing.T) {
-	write, err := Attribute(fixture.Profile(t, "write"), Options{})
+	write, err := Profile(fixture.Profile(t, "write"), Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,7 +81,7 @@ func TestAttributionWhatThePostSaw(t *testing.T) {
 			t.Errorf("%s %s cum share %.3f, want >= %.3f", tt.role, tt.post, r.CumShare, tt.minCum)
 		}
 	}
-	splice, err := Attribute(fixture.Profile(t, "splice"), Options{})
+	splice, err := Profile(fixture.Profile(t, "splice"), Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,7 +98,7 @@ func TestAttributionWhatThePostSaw(t *testing.T) {
 
 func TestAttributionSharesAddUp(t *testing.T) {
 	p := fixture.Profile(t, "vmsplice")
-	as, err := Attribute(p, Options{SampleType: "samples/count"})
+	as, err := Profile(p, Options{SampleType: "samples/count"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -128,7 +128,7 @@ func TestAttributionSharesAddUp(t *testing.T) {
 func TestAttributionUnlabeledProfileIsAll(t *testing.T) {
 	p := fixture.Profile(t, "busy")
 	p.RemoveLabel("role")
-	as, err := Attribute(p, Options{})
+	as, err := Profile(p, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -147,7 +147,7 @@ func TestAttributionOtherKernelMappingName(t *testing.T) {
 				m.File = name
 			}
 		}
-		as, err := Attribute(p, Options{})
+		as, err := Profile(p, Options{})
 		if err != nil {
 			t.Fatalf("mapping %q: %v", name, err)
 		}
@@ -167,7 +167,7 @@ func TestAttributionErrors(t *testing.T) {
 	}
 	user.Sample = keep
 	user = user.Compact()
-	_, err := Attribute(user, Options{})
+	_, err := Profile(user, Options{})
 	want := "attribute: no kernel frames (no frame under a [kernel.kallsyms] mapping or at a kernel address; profile with pipelab profile as root or with kernel.perf_event_paranoid<=1 and kernel.kptr_restrict=0)"
 	if err == nil || err.Error() != want {
 		t.Errorf("user-only profile: got error %v, want %q", err, want)
@@ -176,7 +176,7 @@ func TestAttributionErrors(t *testing.T) {
 	if !errors.As(err, &fe) || !errors.Is(err, ErrNoKernelFrames) {
 		t.Errorf("error %v is not a *FileError wrapping ErrNoKernelFrames", err)
 	}
-	_, err = Attribute(fixture.Profile(t, "write"), Options{SampleType: "alloc_space/bytes"})
+	_, err = Profile(fixture.Profile(t, "write"), Options{SampleType: "alloc_space/bytes"})
 	want = "attribute: different sample types (no sample type alloc_space/bytes; the profile has samples/count, cpu/nanoseconds)"
 	if err == nil || err.Error() != want {
 		t.Errorf("unknown sample type: got error %v, want %q", err, want)

@@ -42,7 +42,7 @@ func TestDeriveSplice(t *testing.T) {
 	if d == nil {
 		t.Fatal("no get_user_pages_fast figure for the splice writer")
 	}
-	as, err := Attribute(p, Options{})
+	as, err := Profile(p, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,7 +2,7 @@
 // the words of "How fast are Linux pipes anyway?": per role, the share of
 // each kernel symbol the post names (found on any kernel through an alias
 // table that knows their renames), the other kernel symbols, what changed
-// between two profiles (Diff, Compare), whether the post's claim for a
+// between two profiles (Diff, DiffFiles), whether the post's claim for a
 // step holds (CheckClaim), figures per page or per GiB derived from them
 // (Derive), and, for a wall profile, on-CPU against off-CPU time, the
 // blocking sites and who woke the roles (Wall, WakerSites).

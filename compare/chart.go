@@ -104,17 +104,17 @@ func folderLegend(b *bytes.Buffer, l *Ladders) {
 	svg.Text(b, svg.Width/2, svg.Height-12, "middle", 11, "normal", note)
 }
 
-// WriteLaddersFiles writes into dir compare.md, the chart compare.svg it
+// WriteFiles writes into dir compare.md, the chart compare.svg it
 // shows, and per step and role profiled in the base folder and in another
 // one the differential flame graph of the other against the base, all
 // atomically. It returns the names of the files written.
-func WriteLaddersFiles(dir string, l *Ladders) ([]string, error) {
+func WriteFiles(dir string, l *Ladders) ([]string, error) {
 	flames, err := l.diffFlames()
 	if err != nil {
 		return nil, err
 	}
 	var md, svg bytes.Buffer
-	if err := WriteLaddersMarkdown(&md, l, result.CompareChartFile); err != nil {
+	if err := WriteMarkdown(&md, l, result.CompareChartFile); err != nil {
 		return nil, fmt.Errorf("render %s: %w", result.CompareFile, err)
 	}
 	if err := writeLaddersSVG(&svg, l); err != nil {

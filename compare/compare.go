@@ -72,7 +72,7 @@ type LadderStep struct {
 	// Notes say why some folder's symbols are not compared.
 	Notes []string `json:"notes,omitempty"`
 	// Flames are the differential flame graphs written for the step
-	// (WriteLaddersFiles only).
+	// (WriteFiles only).
 	Flames []LadderFlame `json:"flames,omitempty"`
 }
 
@@ -83,7 +83,7 @@ type LadderCell struct {
 	Missing bool `json:"missing,omitempty"`
 	// Throughput is the step's median, spread and range, as in the
 	// throughput table (its Mode, N, Median, Min, Max, Spread).
-	Throughput throughput.ThroughputRow `json:"throughput"`
+	Throughput throughput.Row `json:"throughput"`
 	// Delta is benchstat's change from the base folder's runs of the step,
 	// e.g. "+7.50%", or "~" when a Mann-Whitney U-test cannot tell them
 	// apart at alpha 0.05; P is its p-value. Empty for the base folder and
@@ -127,13 +127,13 @@ type SymbolSeries struct {
 	Change float64 `json:"change"`
 }
 
-// CompareLadders reads the result folders dirs (at least two, each a
+// Folders reads the result folders dirs (at least two, each a
 // ladder or a folder of profiled steps) and sets them side by side. opt
 // chooses the sample type of the symbol shares and, as Top, how many
 // symbols per role to keep (0 means 8). A folder that is not a pipelab
 // result, has an unknown format version, or is named twice is a
 // *FileError.
-func CompareLadders(dirs []string, opt attribute.Options) (*Ladders, error) {
+func Folders(dirs []string, opt attribute.Options) (*Ladders, error) {
 	folders, err := openFolders(dirs)
 	if err != nil {
 		return nil, err
@@ -222,7 +222,7 @@ func compareStep(folders []*result.Folder, mode string, opt attribute.Options, s
 			continue
 		}
 		var c LadderCell
-		c.Throughput, samples[i] = throughput.StepRow(*steps[i])
+		c.Throughput, samples[i] = throughput.RowOf(*steps[i])
 		if i > 0 && steps[0] != nil {
 			c.SettingsDiffer = len(diffFields([][]field{stepSettings(steps[0]), stepSettings(steps[i])}, false)) > 0
 			c.Ratio = throughput.Ratio(c.Throughput.Median, st.Cells[0].Throughput.Median)

@@ -92,25 +92,25 @@ func compareLaddersTop(t *testing.T, top int, names ...string) *Ladders {
 	for _, n := range names {
 		dirs = append(dirs, compareFolder(t, n))
 	}
-	l, err := CompareLadders(dirs, attribute.Options{Top: top})
+	l, err := Folders(dirs, attribute.Options{Top: top})
 	if err != nil {
 		t.Fatal(err)
 	}
 	return l
 }
 
-// TestCompareLaddersGolden compares the fixture folders and checks the
+// TestFoldersGolden compares the fixture folders and checks the
 // text, Markdown and JSON against golden files.
-func TestCompareLaddersGolden(t *testing.T) {
+func TestFoldersGolden(t *testing.T) {
 	for _, names := range [][]string{{"base", "old"}, {"base", "old", "other"}} {
 		l := compareLadders(t, names...)
 		for _, w := range []struct {
 			ext   string
 			write func(*bytes.Buffer) error
 		}{
-			{"txt", func(b *bytes.Buffer) error { return WriteLaddersText(b, l) }},
-			{"md", func(b *bytes.Buffer) error { return WriteLaddersMarkdown(b, l, result.CompareChartFile) }},
-			{"json", func(b *bytes.Buffer) error { return WriteLaddersJSON(b, l) }},
+			{"txt", func(b *bytes.Buffer) error { return WriteText(b, l) }},
+			{"md", func(b *bytes.Buffer) error { return WriteMarkdown(b, l, result.CompareChartFile) }},
+			{"json", func(b *bytes.Buffer) error { return WriteJSON(b, l) }},
 		} {
 			var b bytes.Buffer
 			if err := w.write(&b); err != nil {
@@ -121,9 +121,9 @@ func TestCompareLaddersGolden(t *testing.T) {
 	}
 }
 
-// TestCompareLaddersAliases finds pipe_write of the old kernel and
+// TestFoldersAliases finds pipe_write of the old kernel and
 // anon_pipe_write of 6.18 in one row, and its share changed.
-func TestCompareLaddersAliases(t *testing.T) {
+func TestFoldersAliases(t *testing.T) {
 	l := compareLaddersTop(t, 1000, "base", "old")
 	for _, post := range []string{"pipe_write", "iov_iter_get_pages"} {
 		mode := map[string]string{"pipe_write": "write", "iov_iter_get_pages": "vmsplice"}[post]
@@ -158,11 +158,11 @@ func findSeries(l *Ladders, mode, role, post string) *SymbolSeries {
 	return nil
 }
 
-// TestCompareLaddersMissingAndSettings: a step only some folders have is
+// TestFoldersMissingAndSettings: a step only some folders have is
 // kept and shown missing in the others; a step measured with another
 // pipe size, and timed on unprofiled transfers where the others timed
 // profiled ones, is flagged; a folder on other CPUs says so in the header.
-func TestCompareLaddersMissingAndSettings(t *testing.T) {
+func TestFoldersMissingAndSettings(t *testing.T) {
 	l := compareLadders(t, "base", "old", "other")
 	var modes []string
 	for _, st := range l.Steps {
@@ -187,7 +187,7 @@ func TestCompareLaddersMissingAndSettings(t *testing.T) {
 		t.Errorf("vmsplice: got settings diffs %+v, want none", l.Steps[1].Settings)
 	}
 	var text bytes.Buffer
-	if err := WriteLaddersText(&text, l); err != nil {
+	if err := WriteText(&text, l); err != nil {
 		t.Fatal(err)
 	}
 	for _, want := range []string{"  write: pipe_size 64 KiB vs 64 KiB vs 1 MiB, throughput_from profiled vs profiled vs unprofiled\n", settingsMark + "\n", "missing", "write: testdata/compare/other has no profile of write\n"} {
@@ -201,9 +201,9 @@ func TestCompareLaddersMissingAndSettings(t *testing.T) {
 	}
 }
 
-// TestCompareLaddersBadInput: a folder named twice, a folder that is not
+// TestFoldersBadInput: a folder named twice, a folder that is not
 // a result, a newer format version.
-func TestCompareLaddersBadInput(t *testing.T) {
+func TestFoldersBadInput(t *testing.T) {
 	base := compareFolder(t, "base")
 	empty, newer := t.TempDir(), t.TempDir()
 	if err := os.WriteFile(filepath.Join(newer, "ladder.json"), []byte(`{"version":3,"steps":[]}`), 0o644); err != nil {
@@ -219,10 +219,10 @@ func TestCompareLaddersBadInput(t *testing.T) {
 		{[]string{base, newer}, result.ErrVersion, "read results " + filepath.Join(newer, "ladder.json") + ": unknown format version 3 (this pipelab reads versions 1 to 2; read it with a newer pipelab)"},
 	}
 	for _, tt := range tests {
-		_, err := CompareLadders(tt.dirs, attribute.Options{})
+		_, err := Folders(tt.dirs, attribute.Options{})
 		var fe *result.FileError
 		if !errors.Is(err, tt.want) || !errors.As(err, &fe) || !strings.HasPrefix(err.Error(), tt.msg) {
-			t.Errorf("CompareLadders(%q): got %v, want a *FileError starting %q", tt.dirs, err, tt.msg)
+			t.Errorf("Folders(%q): got %v, want a *FileError starting %q", tt.dirs, err, tt.msg)
 		}
 	}
 }
@@ -272,12 +272,12 @@ func TestLaddersSVG(t *testing.T) {
 	}
 }
 
-// TestCompareLaddersJSONRoundTrip: the JSON output reads back into the
+// TestFoldersJSONRoundTrip: the JSON output reads back into the
 // same comparison.
-func TestCompareLaddersJSONRoundTrip(t *testing.T) {
+func TestFoldersJSONRoundTrip(t *testing.T) {
 	l := compareLadders(t, "base", "old")
 	var b bytes.Buffer
-	if err := WriteLaddersJSON(&b, l); err != nil {
+	if err := WriteJSON(&b, l); err != nil {
 		t.Fatal(err)
 	}
 	var back Ladders
@@ -303,13 +303,13 @@ func TestSettingDiffs(t *testing.T) {
 	}
 }
 
-// TestWriteLaddersFiles writes compare.md, the chart and one differential
+// TestWriteFiles writes compare.md, the chart and one differential
 // flame graph per step and role profiled in both folders, linked from
 // compare.md; the step only one folder has gets none.
-func TestWriteLaddersFiles(t *testing.T) {
+func TestWriteFiles(t *testing.T) {
 	l := compareLadders(t, "base", "old", "other")
 	dir := t.TempDir()
-	files, err := WriteLaddersFiles(dir, l)
+	files, err := WriteFiles(dir, l)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,5 +5,5 @@
 // most, and a differential flame graph per step and role.
 //
 // compare reads folders through result and never writes into them: its
-// files go to the folder WriteLaddersFiles is given.
+// files go to the folder WriteFiles is given.
 package compare

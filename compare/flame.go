@@ -61,7 +61,7 @@ func (l *Ladders) diffFlames() ([]result.Output, error) {
 // diffFlame renders one differential flame graph; nil when the role has
 // no samples on one side.
 func (l *Ladders) diffFlame(st *LadderStep, i int, role string, base, other *pprof.Profile) (*result.Output, error) {
-	g, err := flame.DiffFlame(base, other, flame.FlameOptions{
+	g, err := flame.Diff(base, other, flame.Options{
 		SampleType: l.SampleType,
 		TagFocus:   "role=" + role,
 		Title:      fmt.Sprintf("%s, %s: %s against %s", st.Mode, role, l.Folders[i].Name, l.Folders[0].Name),
@@ -74,7 +74,7 @@ func (l *Ladders) diffFlame(st *LadderStep, i int, role string, base, other *ppr
 		return nil, err
 	}
 	var svg bytes.Buffer
-	if err := flame.WriteFlameSVG(&svg, g); err != nil {
+	if err := flame.WriteSVG(&svg, g); err != nil {
 		return nil, err
 	}
 	f := LadderFlame{Role: role, Folder: i, File: result.CompareFlameFile(st.Mode, role, i)}

@@ -15,13 +15,13 @@ import (
 // settings.
 const settingsMark = " ≠"
 
-// WriteLaddersText writes a comparison the way benchstat writes one: the
+// WriteText writes a comparison the way benchstat writes one: the
 // folders and what they recorded, where the machines differ, a throughput
 // table (per step each folder's median ± spread and the change against
 // the first folder with its p-value), the steps measured with different
 // settings, and per step and role the kernel symbols whose inclusive share
 // changed most.
-func WriteLaddersText(w io.Writer, l *Ladders) error {
+func WriteText(w io.Writer, l *Ladders) error {
 	var b strings.Builder
 	b.WriteString("folders:\n")
 	for _, f := range l.Folders {
@@ -48,10 +48,10 @@ func WriteLaddersText(w io.Writer, l *Ladders) error {
 	return err
 }
 
-// WriteLaddersMarkdown writes the comparison in Markdown, with the same
-// content as WriteLaddersText. chart, when not empty, is the file name of
+// WriteMarkdown writes the comparison in Markdown, with the same
+// content as WriteText. chart, when not empty, is the file name of
 // the grouped bar chart to show under the throughput table.
-func WriteLaddersMarkdown(w io.Writer, l *Ladders, chart string) error {
+func WriteMarkdown(w io.Writer, l *Ladders, chart string) error {
 	m := &table.MarkdownWriter{W: w}
 	m.Printf("# Comparison of %d result folders\n\n", len(l.Folders))
 	m.Printf("**%s**\n\n", l.Machine)
@@ -94,8 +94,8 @@ func WriteLaddersMarkdown(w io.Writer, l *Ladders, chart string) error {
 	return m.Err
 }
 
-// WriteLaddersJSON writes the comparison as one indented JSON object.
-func WriteLaddersJSON(w io.Writer, l *Ladders) error {
+// WriteJSON writes the comparison as one indented JSON object.
+func WriteJSON(w io.Writer, l *Ladders) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(l)

@@ -16,8 +16,8 @@ import (
 // holds no samples with a positive value to draw.
 var ErrNoSamples = errors.New("no samples")
 
-// FlameOptions choose what a flame graph shows.
-type FlameOptions struct {
+// Options choose what a flame graph shows.
+type Options struct {
 	// SampleType sizes the frames, as Options.SampleType.
 	SampleType string
 	// TagFocus keeps only the samples with this label, "key=value" (e.g.
@@ -35,8 +35,8 @@ const (
 	frameUser   = "user"
 )
 
-// FlameFrame is one box of a flame graph: a function at one call path.
-type FlameFrame struct {
+// Frame is one box of a flame graph: a function at one call path.
+type Frame struct {
 	// Name is the function as the profile spells it ("writer" or "reader"
 	// for a role frame, "all" for the root).
 	Name string `json:"name"`
@@ -67,7 +67,7 @@ type FlameFrame struct {
 
 // delta is the change of the frame's function's share from A to B, in a
 // differential graph.
-func (f FlameFrame) delta() float64 { return f.ShareB - f.ShareA }
+func (f Frame) delta() float64 { return f.ShareB - f.ShareA }
 
 // GoneFrame is a function seen in A's stacks of a role and nowhere in B's,
 // listed beneath a differential graph.
@@ -78,36 +78,36 @@ type GoneFrame struct {
 	ShareA float64 `json:"share_a"`
 }
 
-// FlameGraph is a flame graph computed from a profile, ready to render:
+// Graph is a flame graph computed from a profile, ready to render:
 // the frames in depth-first order (children by name), root first.
-type FlameGraph struct {
+type Graph struct {
 	Title string `json:"title"`
 	// Subtitle says what sizes the boxes and what was kept.
 	Subtitle   string `json:"subtitle"`
 	SampleType string `json:"sample_type"`
 	// Total is the root's value.
-	Total    int64        `json:"total"`
-	MaxDepth int          `json:"max_depth"`
-	Frames   []FlameFrame `json:"frames"`
+	Total    int64   `json:"total"`
+	MaxDepth int     `json:"max_depth"`
+	Frames   []Frame `json:"frames"`
 	// Diff marks a differential graph: B's stacks coloured by the change
 	// of share from A; Gone lists A's functions that B lacks, by share.
 	Diff bool        `json:"diff"`
 	Gone []GoneFrame `json:"gone,omitempty"`
 }
 
-// Flame computes the flame graph of p. A profile with samples of several
+// New computes the flame graph of p. A profile with samples of several
 // roles gets one frame per role under the root, as `go tool pprof
 // -tagroot=role` shows them. Bad input is a *FileError: a sample type p
 // lacks (errSampleTypes), a tag filter that keeps nothing or a profile
 // without samples (errNoSamples).
-func Flame(p *pprof.Profile, opt FlameOptions) (*FlameGraph, error) {
+func New(p *pprof.Profile, opt Options) (*Graph, error) {
 	q, idx, err := flameInput(p, opt, "")
 	if err != nil {
 		return nil, err
 	}
 	byRole := len(tally.Roles(q)) > 1
 	t := buildTree(q, idx, byRole)
-	g := &FlameGraph{Title: opt.Title, SampleType: tally.TypeName(q.SampleType[idx]), Total: t.value}
+	g := &Graph{Title: opt.Title, SampleType: tally.TypeName(q.SampleType[idx]), Total: t.value}
 	if g.Title == "" {
 		g.Title = "Flame graph"
 		if m := labelValue(q, "mode"); m != "" {
@@ -116,7 +116,7 @@ func Flame(p *pprof.Profile, opt FlameOptions) (*FlameGraph, error) {
 	}
 	g.Subtitle = flameSubtitle(g.SampleType, opt.TagFocus, "")
 	totals := roleTotals(q, idx)
-	t.layout(g, nil, 0, 0, soleRole(tally.Roles(q), byRole), func(f *FlameFrame, n, _ *node) {
+	t.layout(g, nil, 0, 0, soleRole(tally.Roles(q), byRole), func(f *Frame, n, _ *node) {
 		f.Share = float64(n.value) / float64(t.value)
 		f.RoleShare = float64(n.value) / float64(totals[f.Role])
 	})
@@ -126,7 +126,7 @@ func Flame(p *pprof.Profile, opt FlameOptions) (*FlameGraph, error) {
 // flameInput checks p for a flame graph and returns it with only the
 // samples opt.TagFocus keeps, and the index of the sample type. which
 // names the profile in errors ("", "A" or "B").
-func flameInput(p *pprof.Profile, opt FlameOptions, which string) (*pprof.Profile, int, error) {
+func flameInput(p *pprof.Profile, opt Options, which string) (*pprof.Profile, int, error) {
 	bad := func(err error) error {
 		if which != "" {
 			err = fmt.Errorf("profile %s: %w", which, err)
@@ -327,11 +327,11 @@ func kernelKey(n *node) string {
 // layout appends n and its subtree to g.Frames depth first, calling each
 // on every frame appended with its node and the node of the same call
 // path in another tree (match, nil when that tree lacks it).
-func (n *node) layout(g *FlameGraph, match *node, depth int, start int64, role string, each func(f *FlameFrame, n, match *node)) {
+func (n *node) layout(g *Graph, match *node, depth int, start int64, role string, each func(f *Frame, n, match *node)) {
 	if n.kind == frameRole {
 		role = n.name
 	}
-	g.Frames = append(g.Frames, FlameFrame{Name: n.name, Kind: n.kind, Role: role, Depth: depth, Start: start, Value: n.value, Self: n.self})
+	g.Frames = append(g.Frames, Frame{Name: n.name, Kind: n.kind, Role: role, Depth: depth, Start: start, Value: n.value, Self: n.self})
 	if depth > g.MaxDepth {
 		g.MaxDepth = depth
 	}

@@ -67,18 +67,18 @@ func parseFlameSVG(t *testing.T, svg []byte) []svgBox {
 	return doc.G
 }
 
-func renderFlame(t *testing.T, g *FlameGraph) []byte {
+func renderFlame(t *testing.T, g *Graph) []byte {
 	t.Helper()
 	var b bytes.Buffer
-	if err := WriteFlameSVG(&b, g); err != nil {
+	if err := WriteSVG(&b, g); err != nil {
 		t.Fatal(err)
 	}
 	return b.Bytes()
 }
 
-func mustFlame(t *testing.T, p *gpprof.Profile, opt FlameOptions) *FlameGraph {
+func mustFlame(t *testing.T, p *gpprof.Profile, opt Options) *Graph {
 	t.Helper()
-	g, err := Flame(p, opt)
+	g, err := New(p, opt)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -89,7 +89,7 @@ func mustFlame(t *testing.T, p *gpprof.Profile, opt FlameOptions) *FlameGraph {
 // anon_pipe_write boxes sit on vfs_write boxes, kernel frames and user
 // frames have different colours, and the graph matches its golden file.
 func TestFlameWriteWriter(t *testing.T) {
-	g := mustFlame(t, fixture.Profile(t, "write"), FlameOptions{TagFocus: "role=writer"})
+	g := mustFlame(t, fixture.Profile(t, "write"), Options{TagFocus: "role=writer"})
 	svg := renderFlame(t, g)
 	fixture.Golden(t, "flame.write.writer.svg", svg)
 	boxes := parseFlameSVG(t, svg)
@@ -151,10 +151,10 @@ func parentBox(boxes []svgBox, b svgBox) *svgBox {
 func TestFlameWidthsAddUp(t *testing.T) {
 	for _, mode := range fixture.Modes {
 		t.Run(mode, func(t *testing.T) {
-			g := mustFlame(t, fixture.Profile(t, mode), FlameOptions{})
-			var stack []FlameFrame
+			g := mustFlame(t, fixture.Profile(t, mode), Options{})
+			var stack []Frame
 			sums := map[int]int64{}
-			check := func(f FlameFrame) {
+			check := func(f Frame) {
 				if f.Value < sums[f.Depth+1] {
 					t.Errorf("%s: value %d below its children's %d", f.Name, f.Value, sums[f.Depth+1])
 				}
@@ -209,7 +209,7 @@ func indexOf(boxes []svgBox, p *svgBox) int {
 // copying, so copy_page_from_iter is listed beneath as only in A, in
 // blue, with its share in A; __do_sys_vmsplice grew, so it is red.
 func TestDiffFlameWriteToVmsplice(t *testing.T) {
-	g, err := DiffFlame(fixture.Profile(t, "write"), fixture.Profile(t, "vmsplice"), FlameOptions{})
+	g, err := Diff(fixture.Profile(t, "write"), fixture.Profile(t, "vmsplice"), Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -246,7 +246,7 @@ func TestDiffFlameWriteToVmsplice(t *testing.T) {
 // are the inclusive shares pipelab diff reports for the same symbols.
 func TestDiffFlameSharesAreDiffs(t *testing.T) {
 	a, b := fixture.Profile(t, "splice"), fixture.Profile(t, "huge")
-	g, err := DiffFlame(a, b, FlameOptions{})
+	g, err := Diff(a, b, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -306,7 +306,7 @@ func TestFlameGoCPUProfile(t *testing.T) {
 			break
 		}
 	}
-	g := mustFlame(t, p, FlameOptions{Title: "go test"})
+	g := mustFlame(t, p, Options{Title: "go test"})
 	if g.SampleType != "cpu/nanoseconds" {
 		t.Errorf("sample type: got %s, want cpu/nanoseconds", g.SampleType)
 	}
@@ -329,16 +329,16 @@ func TestFlameBadInput(t *testing.T) {
 	for _, c := range []struct {
 		name string
 		p    *gpprof.Profile
-		opt  FlameOptions
+		opt  Options
 		want error
 		text string
 	}{
-		{"empty", empty, FlameOptions{}, ErrNoSamples, "flame: no samples (the profile holds no samples with a positive samples/count; profile a run that does some work)"},
-		{"sample type", fixture.Profile(t, "write"), FlameOptions{SampleType: "alloc_space"}, result.ErrSampleTypes, "flame: different sample types (no sample type alloc_space; the profile has samples/count, cpu/nanoseconds)"},
-		{"tag", fixture.Profile(t, "write"), FlameOptions{TagFocus: "role=nobody"}, ErrNoSamples, "flame: no samples (no sample has the tag role=nobody; the profile's role tags are: role=reader, role=writer)"},
+		{"empty", empty, Options{}, ErrNoSamples, "flame: no samples (the profile holds no samples with a positive samples/count; profile a run that does some work)"},
+		{"sample type", fixture.Profile(t, "write"), Options{SampleType: "alloc_space"}, result.ErrSampleTypes, "flame: different sample types (no sample type alloc_space; the profile has samples/count, cpu/nanoseconds)"},
+		{"tag", fixture.Profile(t, "write"), Options{TagFocus: "role=nobody"}, ErrNoSamples, "flame: no samples (no sample has the tag role=nobody; the profile's role tags are: role=reader, role=writer)"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			_, err := Flame(c.p, c.opt)
+			_, err := New(c.p, c.opt)
 			var fe *result.FileError
 			if !errors.Is(err, c.want) || !errors.As(err, &fe) {
 				t.Fatalf("got %v, want a *FileError wrapping %v", err, c.want)
@@ -348,7 +348,7 @@ func TestFlameBadInput(t *testing.T) {
 			}
 		})
 	}
-	if _, err := DiffFlame(fixture.Profile(t, "write"), empty, FlameOptions{}); !errors.Is(err, result.ErrSampleTypes) {
+	if _, err := Diff(fixture.Profile(t, "write"), empty, Options{}); !errors.Is(err, result.ErrSampleTypes) {
 		t.Errorf("diff of different sample types: got %v, want ErrSampleTypes", err)
 	}
 }
@@ -391,7 +391,7 @@ func TestFlameManyStacks(t *testing.T) {
 		s := &gpprof.Sample{Value: []int64{int64(1 + i%5)}, Location: []*gpprof.Location{loc(fmt.Sprintf("leaf%04d", i)), loc(fmt.Sprintf("mid%02d", i%40)), root}}
 		p.Sample = append(p.Sample, s)
 	}
-	svg := renderFlame(t, mustFlame(t, p, FlameOptions{}))
+	svg := renderFlame(t, mustFlame(t, p, Options{}))
 	boxes := parseFlameSVG(t, svg)
 	if len(boxes) < 1000 {
 		t.Errorf("%d boxes drawn of 3041 frames: want most of them", len(boxes))

@@ -28,7 +28,7 @@ func FuzzAnalyses(f *testing.F) {
 		if err != nil {
 			return // FuzzReadProfile checks the errors
 		}
-		if _, err := attribute.Attribute(p, attribute.Options{}); err != nil && !errors.Is(err, attribute.ErrNoKernelFrames) {
+		if _, err := attribute.Profile(p, attribute.Options{}); err != nil && !errors.Is(err, attribute.ErrNoKernelFrames) {
 			t.Fatalf("attribute: %v", err)
 		}
 		if _, err := attribute.Diff(p, p.Copy(), attribute.Options{}); err != nil && !errors.Is(err, attribute.ErrNoKernelFrames) {
@@ -40,8 +40,8 @@ func FuzzAnalyses(f *testing.F) {
 			}
 		}
 		var fe *result.FileError
-		if g, err := Flame(p, FlameOptions{}); err == nil {
-			if err := WriteFlameSVG(&bytes.Buffer{}, g); err != nil {
+		if g, err := New(p, Options{}); err == nil {
+			if err := WriteSVG(&bytes.Buffer{}, g); err != nil {
 				t.Fatalf("flame svg: %v", err)
 			}
 		} else if !errors.As(err, &fe) {

@@ -27,7 +27,7 @@ type stepFlame struct {
 	View string `json:"view"`
 	File string `json:"file"`
 	// Graph is what File holds, computed by summarize.
-	Graph *flame.FlameGraph `json:"-"`
+	Graph *flame.Graph `json:"-"`
 }
 
 // roleFlames computes one flame graph per role of p (the roles of its
@@ -37,7 +37,7 @@ func roleFlames(p *pprof.Profile, view, sampleType string, name func(role string
 	var out []stepFlame
 	for _, role := range tally.Roles(p) {
 		title, file := name(role)
-		g, err := flame.Flame(p, flame.FlameOptions{SampleType: sampleType, TagFocus: "role=" + role, Title: title})
+		g, err := flame.New(p, flame.Options{SampleType: sampleType, TagFocus: "role=" + role, Title: title})
 		if err != nil {
 			continue // nothing of this role to draw
 		}
@@ -72,7 +72,7 @@ func offCPUFlames(mode string, wall map[string]*pprof.Profile) []stepFlame {
 func diffFlames(from, to string, a, b *pprof.Profile, opt attribute.Options) []stepFlame {
 	var out []stepFlame
 	for _, role := range tally.UnionRoles(a, b) {
-		g, err := flame.DiffFlame(a, b, flame.FlameOptions{SampleType: opt.SampleType, TagFocus: "role=" + role, Title: fmt.Sprintf("%s → %s: the %s", from, to, role)})
+		g, err := flame.Diff(a, b, flame.Options{SampleType: opt.SampleType, TagFocus: "role=" + role, Title: fmt.Sprintf("%s → %s: the %s", from, to, role)})
 		if err != nil {
 			continue // a role one of the steps lacks
 		}
@@ -87,7 +87,7 @@ func flameOutputs(s *summary) ([]result.Output, error) {
 	for _, st := range s.Steps {
 		for _, f := range append(append(append([]stepFlame(nil), st.Flames...), st.OffCPUFlames...), st.DiffFlames...) {
 			var b bytes.Buffer
-			if err := flame.WriteFlameSVG(&b, f.Graph); err != nil {
+			if err := flame.WriteSVG(&b, f.Graph); err != nil {
 				return nil, fmt.Errorf("render %s: %w", f.File, err)
 			}
 			outs = append(outs, result.BytesOutput(f.File, b.Bytes()))

@@ -23,7 +23,7 @@ type summary struct {
 	// Env is the machine the steps ran on; nil without ladder.json.
 	Env *result.Env `json:"env,omitempty"`
 	// Throughput has one row per step, in order.
-	Throughput []throughput.ThroughputRow `json:"throughput"`
+	Throughput []throughput.Row `json:"throughput"`
 	// Steps follow the same order.
 	Steps []stepSummary `json:"steps"`
 	// IRQEnable lists the irq-enable points seen as leaves, where a
@@ -54,7 +54,7 @@ type note struct {
 type stepSummary struct {
 	Step result.Step `json:"step"`
 	// Throughput is the step's row of summary.Throughput.
-	Throughput throughput.ThroughputRow `json:"throughput"`
+	Throughput throughput.Row `json:"throughput"`
 	// Attribution holds one entry per role; nil when the step has no CPU
 	// profile or the profile has no kernel frames (Notes say which).
 	Attribution []attribute.Attribution `json:"attribution,omitempty"`
@@ -110,7 +110,7 @@ const wallTolerance = 0.05
 // Profiles that cannot be read are a *FileError; a step without a profile,
 // or whose profile has no kernel frames, gets a note instead.
 func summarize(f *result.Folder, opt attribute.Options) (*summary, error) {
-	s := &summary{Throughput: throughput.Throughput(f.Steps)}
+	s := &summary{Throughput: throughput.Rows(f.Steps)}
 	if f.Ladder != nil {
 		env := f.Ladder.Env
 		s.Env = &env
@@ -152,7 +152,7 @@ func (s *summary) addStep(f *result.Folder, i int, prev *pprof.Profile, opt attr
 		return nil, err
 	}
 	if p != nil {
-		ss.Attribution, err = attribute.Attribute(p, opt)
+		ss.Attribution, err = attribute.Profile(p, opt)
 		if errors.Is(err, attribute.ErrNoKernelFrames) {
 			note("the profile has no kernel frames, so no kernel symbol is attributed (profile as root, or with kernel.perf_event_paranoid<=1 and kernel.kptr_restrict=0)")
 			p = nil

@@ -29,7 +29,7 @@ const barFill, barEdge = "#4878a8", "#2f5577"
 // names under the axis, a labelled y axis with grid lines, and optionally
 // the post's figures as markers. The SVG stands alone (no scripts, no
 // external styles).
-func WriteChart(w io.Writer, rows []ThroughputRow, opt ChartOptions) error {
+func WriteChart(w io.Writer, rows []Row, opt ChartOptions) error {
 	if opt.Title == "" {
 		opt.Title = "Pipe throughput per step"
 	}
@@ -58,7 +58,7 @@ func WriteChart(w io.Writer, rows []ThroughputRow, opt ChartOptions) error {
 	return err
 }
 
-func bars(b *bytes.Buffer, rows []ThroughputRow, post bool, y func(float64) float64) {
+func bars(b *bytes.Buffer, rows []Row, post bool, y func(float64) float64) {
 	if len(rows) == 0 {
 		return
 	}

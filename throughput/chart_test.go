@@ -9,7 +9,7 @@ import (
 )
 
 func TestThroughputSVG(t *testing.T) {
-	rows := Throughput(fixture.Steps(t))
+	rows := Rows(fixture.Steps(t))
 	var buf bytes.Buffer
 	if err := WriteChart(&buf, rows, ChartOptions{Subtitle: "Linux 6.18.44-fc-v769 · AMD EPYC · 2 CPUs", Post: true}); err != nil {
 		t.Fatal(err)
@@ -43,7 +43,7 @@ func TestThroughputSVG(t *testing.T) {
 
 func TestThroughputSVGEscapes(t *testing.T) {
 	var buf bytes.Buffer
-	rows := []ThroughputRow{{Mode: `a<b&"c"`, Median: 1, Min: 1, Max: 1}}
+	rows := []Row{{Mode: `a<b&"c"`, Median: 1, Min: 1, Max: 1}}
 	if err := WriteChart(&buf, rows, ChartOptions{Title: "x & y"}); err != nil {
 		t.Fatal(err)
 	}

@@ -10,7 +10,7 @@ import (
 	"github.com/pipelab/pipelab/result"
 )
 
-func DeltaCell(r ThroughputRow) string {
+func DeltaCell(r Row) string {
 	switch {
 	case r.DeltaPrev == "":
 		return ""
@@ -22,12 +22,12 @@ func DeltaCell(r ThroughputRow) string {
 	return fmt.Sprintf("%s (p=%.3f)", r.DeltaPrev, r.P)
 }
 
-// WriteThroughputText writes a benchstat-like table: per step the median
+// WriteText writes a benchstat-like table: per step the median
 // GiB/s ± spread, min and max, the number of runs, the change from the
 // previous step with its p-value, the speedups over the previous and the
 // first step, and the post's figure. A footnote explains a spread taken
 // from the range of the runs.
-func WriteThroughputText(w io.Writer, rows []ThroughputRow) error {
+func WriteText(w io.Writer, rows []Row) error {
 	cells := [][]string{{"mode", "GiB/s", "min", "max", "n", "vs previous", "speedup", "vs first", "post"}}
 	foot := false
 	for _, r := range rows {
@@ -49,8 +49,8 @@ func WriteThroughputText(w io.Writer, rows []ThroughputRow) error {
 }
 
 // writeThroughputMarkdown writes the throughput table in Markdown, with
-// the same footnote as WriteThroughputText.
-func WriteMarkdown(w io.Writer, rows []ThroughputRow) error {
+// the same footnote as WriteText.
+func WriteMarkdown(w io.Writer, rows []Row) error {
 	var cells [][]string
 	foot := false
 	for _, r := range rows {
@@ -71,7 +71,7 @@ func WriteMarkdown(w io.Writer, rows []ThroughputRow) error {
 	return nil
 }
 
-// csvHeader is the header of WriteStepsCSV. Its first fifteen columns are
+// csvHeader is the header of WriteCSV. Its first fifteen columns are
 // those of the post's measure.py, in its order, so its pandas step reads
 // pipelab's CSV unchanged: name is the mode, gibibytes_per_second the rate
 // in GiB/s (2^30 bytes), booleans are 0 or 1. pipelab's own columns follow:
@@ -83,9 +83,9 @@ var csvHeader = []string{
 	"run", "buf_offset",
 }
 
-// WriteStepsCSV writes one CSV row per run of every step, under
+// WriteCSV writes one CSV row per run of every step, under
 // csvHeader.
-func WriteStepsCSV(w io.Writer, steps []result.Step) error {
+func WriteCSV(w io.Writer, steps []result.Step) error {
 	cw := csv.NewWriter(w)
 	if err := cw.Write(csvHeader); err != nil {
 		return err

@@ -22,9 +22,9 @@ var postGiBs = map[string]float64{
 // confidence is the confidence level of the interval around a median.
 const confidence = 0.95
 
-// ThroughputRow summarizes one step for a throughput table, the way
+// Row summarizes one step for a throughput table, the way
 // benchstat does: the median, its spread, and the change from a base.
-type ThroughputRow struct {
+type Row struct {
 	Mode string `json:"mode"`
 	// N is the number of runs.
 	N int `json:"n"`
@@ -57,13 +57,13 @@ type ThroughputRow struct {
 	Post float64 `json:"post_gib_s,omitempty"`
 }
 
-// Throughput summarizes steps in order, each compared with the one before
+// Rows summarizes steps in order, each compared with the one before
 // and with the first.
-func Throughput(steps []result.Step) []ThroughputRow {
-	rows := make([]ThroughputRow, len(steps))
+func Rows(steps []result.Step) []Row {
+	rows := make([]Row, len(steps))
 	samples := make([]*benchmath.Sample, len(steps))
 	for i, s := range steps {
-		rows[i], samples[i] = StepRow(s)
+		rows[i], samples[i] = RowOf(s)
 		if i == 0 {
 			continue
 		}
@@ -79,8 +79,8 @@ func Throughput(steps []result.Step) []ThroughputRow {
 	return rows
 }
 
-func StepRow(s result.Step) (ThroughputRow, *benchmath.Sample) {
-	r := ThroughputRow{Mode: s.Mode, N: len(s.Runs), Median: s.MedianGiBs, Min: s.MinGiBs, Max: s.MaxGiBs, Post: postGiBs[s.Mode]}
+func RowOf(s result.Step) (Row, *benchmath.Sample) {
+	r := Row{Mode: s.Mode, N: len(s.Runs), Median: s.MedianGiBs, Min: s.MinGiBs, Max: s.MaxGiBs, Post: postGiBs[s.Mode]}
 	if len(s.Runs) == 0 {
 		r.Spread, r.RangeSpread = rangeSpread(r), true
 		return r, nil
@@ -98,7 +98,7 @@ func StepRow(s result.Step) (ThroughputRow, *benchmath.Sample) {
 
 // rangeSpread is the widest distance from the median to min or max, in
 // percent of the median.
-func rangeSpread(r ThroughputRow) string {
+func rangeSpread(r Row) string {
 	if r.Median == 0 {
 		return "?"
 	}

@@ -15,9 +15,9 @@ import (
 
 func TestThroughputGolden(t *testing.T) {
 	steps := fixture.Steps(t)
-	rows := Throughput(steps)
+	rows := Rows(steps)
 	var txt, md, js, cs bytes.Buffer
-	for _, err := range []error{WriteThroughputText(&txt, rows), WriteMarkdown(&md, rows), result.WriteSteps(&js, steps), WriteStepsCSV(&cs, steps)} {
+	for _, err := range []error{WriteText(&txt, rows), WriteMarkdown(&md, rows), result.WriteSteps(&js, steps), WriteCSV(&cs, steps)} {
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -29,7 +29,7 @@ func TestThroughputGolden(t *testing.T) {
 }
 
 func TestThroughputFigures(t *testing.T) {
-	rows := Throughput(fixture.Steps(t))
+	rows := Rows(fixture.Steps(t))
 	if len(rows) != 5 {
 		t.Fatalf("got %d rows, want 5", len(rows))
 	}
@@ -62,7 +62,7 @@ func TestThroughputFigures(t *testing.T) {
 }
 
 func TestThroughputWithoutRuns(t *testing.T) {
-	rows := Throughput([]result.Step{{Settings: result.Settings{Mode: "write"}, MedianGiBs: 2, MinGiBs: 1.5, MaxGiBs: 2.2}, {Settings: result.Settings{Mode: "busy"}, MedianGiBs: 8, MinGiBs: 8, MaxGiBs: 8}})
+	rows := Rows([]result.Step{{Settings: result.Settings{Mode: "write"}, MedianGiBs: 2, MinGiBs: 1.5, MaxGiBs: 2.2}, {Settings: result.Settings{Mode: "busy"}, MedianGiBs: 8, MinGiBs: 8, MaxGiBs: 8}})
 	if rows[0].Spread != "25%" || !rows[0].RangeSpread {
 		t.Errorf("spread %q (range %v), want 25%% from the range", rows[0].Spread, rows[0].RangeSpread)
 	}
@@ -100,7 +100,7 @@ last = rows[-1]
 print(" ".join("%s=%s" % (k, last[k]) for k in ("busy_loop", "huge_page", "write_with_vmsplice", "read_with_splice", "run")))
 `
 
-// TestStepsCSVReadsAsMeasurePy feeds WriteStepsCSV's output through
+// TestStepsCSVReadsAsMeasurePy feeds WriteCSV's output through
 // Python's csv module with measure.py's column list.
 func TestStepsCSVReadsAsMeasurePy(t *testing.T) {
 	python, err := exec.LookPath("python3")
@@ -109,7 +109,7 @@ func TestStepsCSVReadsAsMeasurePy(t *testing.T) {
 	}
 	var buf bytes.Buffer
 	steps := fixture.Steps(t)
-	if err := WriteStepsCSV(&buf, steps); err != nil {
+	if err := WriteCSV(&buf, steps); err != nil {
 		t.Fatal(err)
 	}
 	cmd := exec.Command(python, "-c", csvCheck, measureColumns)
@@ -157,18 +157,18 @@ func TestStepsJSONRoundTrip(t *testing.T) {
 func TestThroughputFewRuns(t *testing.T) {
 	steps := fixture.Steps(t)[:2]
 	steps[0].Runs, steps[1].Runs = steps[0].Runs[:3], steps[1].Runs[:3]
-	rows := Throughput(steps)
+	rows := Rows(steps)
 	if !rows[1].FewRuns || rows[1].DeltaPrev != "~" {
 		t.Errorf("3 runs each: FewRuns %v, delta %q; want true and ~", rows[1].FewRuns, rows[1].DeltaPrev)
 	}
 	var b bytes.Buffer
-	if err := WriteThroughputText(&b, rows); err != nil {
+	if err := WriteText(&b, rows); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(b.String(), "too few runs") {
 		t.Errorf("table does not say too few runs:\n%s", b.String())
 	}
-	if rows := Throughput(fixture.Steps(t)[:2]); rows[1].FewRuns {
+	if rows := Rows(fixture.Steps(t)[:2]); rows[1].FewRuns {
 		t.Errorf("5 runs each: FewRuns set")
 	}
 }

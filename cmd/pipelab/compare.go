@@ -33,8 +33,8 @@ func cmdCompare(ctx context.Context, env *cli, args []string) error {
 		return usagef("compare: want two or more result folders, got %d argument(s) (see pipelab compare --help)", fs.NArg())
 	}
 	write, ok := map[string]func(io.Writer, *compare.Ladders) error{
-		"text": compare.WriteLaddersText, "json": compare.WriteLaddersJSON,
-		"markdown": func(w io.Writer, l *compare.Ladders) error { return compare.WriteLaddersMarkdown(w, l, "") },
+		"text": compare.WriteText, "json": compare.WriteJSON,
+		"markdown": func(w io.Writer, l *compare.Ladders) error { return compare.WriteMarkdown(w, l, "") },
 	}[format]
 	if !ok {
 		return usagef("--format %s: unknown format (want text, markdown or json)", format)
@@ -47,12 +47,12 @@ func cmdCompare(ctx context.Context, env *cli, args []string) error {
 			return err
 		}
 	}
-	l, err := compare.CompareLadders(fs.Args(), attribute.Options{Top: top, SampleType: sampleType})
+	l, err := compare.Folders(fs.Args(), attribute.Options{Top: top, SampleType: sampleType})
 	if err != nil {
 		return inputError(err)
 	}
 	if out != "" {
-		files, err := compare.WriteLaddersFiles(out, l)
+		files, err := compare.WriteFiles(out, l)
 		if err != nil {
 			return inputError(err)
 		}

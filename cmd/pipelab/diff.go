@@ -37,7 +37,7 @@ func cmdDiff(ctx context.Context, env *cli, args []string) error {
 	if top < 1 {
 		return usagef("--top %d: must be at least 1", top)
 	}
-	cmp, err := attribute.Compare(fs.Arg(0), fs.Arg(1), attribute.Options{Top: top, SampleType: sampleType})
+	cmp, err := attribute.DiffFiles(fs.Arg(0), fs.Arg(1), attribute.Options{Top: top, SampleType: sampleType})
 	if err != nil {
 		return inputError(err)
 	}

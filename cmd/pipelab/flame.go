@@ -15,7 +15,7 @@ import (
 )
 
 func cmdFlame(ctx context.Context, env *cli, args []string) error {
-	var opt flame.FlameOptions
+	var opt flame.Options
 	var output string
 	var diff bool
 	fs := newFlagSet("flame", "[flags] PROFILE  |  pipelab flame --diff [flags] A B",
@@ -56,7 +56,7 @@ func cmdFlame(ctx context.Context, env *cli, args []string) error {
 		return inputError(err)
 	}
 	var svg bytes.Buffer
-	if err := flame.WriteFlameSVG(&svg, g); err != nil {
+	if err := flame.WriteSVG(&svg, g); err != nil {
 		return err
 	}
 	if output == "" || output == "-" {
@@ -75,7 +75,7 @@ func cmdFlame(ctx context.Context, env *cli, args []string) error {
 
 // flameGraph reads the profiles named by paths (one, or A and B) and
 // computes their flame graph.
-func flameGraph(paths []string, opt flame.FlameOptions) (*flame.FlameGraph, error) {
+func flameGraph(paths []string, opt flame.Options) (*flame.Graph, error) {
 	var ps []*pprof.Profile
 	for _, path := range paths {
 		p, err := result.OpenInput(path)
@@ -84,12 +84,12 @@ func flameGraph(paths []string, opt flame.FlameOptions) (*flame.FlameGraph, erro
 		}
 		ps = append(ps, p)
 	}
-	var g *flame.FlameGraph
+	var g *flame.Graph
 	var err error
 	if len(ps) == 1 {
-		g, err = flame.Flame(ps[0], opt)
+		g, err = flame.New(ps[0], opt)
 	} else {
-		g, err = flame.DiffFlame(ps[0], ps[1], opt)
+		g, err = flame.Diff(ps[0], ps[1], opt)
 	}
 	var fe *result.FileError
 	if errors.As(err, &fe) && fe.Path == "" {

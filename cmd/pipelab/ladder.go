@@ -109,7 +109,7 @@ func cmdLadder(ctx context.Context, env *cli, args []string) error {
 	if err := writeLadder(pf.out, &lad); err != nil {
 		return errors.Join(runErr, err)
 	}
-	if err := throughput.WriteThroughputText(env.stdout, throughput.Throughput(lad.Steps)); err != nil {
+	if err := throughput.WriteText(env.stdout, throughput.Rows(lad.Steps)); err != nil {
 		return err
 	}
 	fmt.Fprintf(env.stdout, "\nreport: %s\n", filepath.Join(pf.out, "report.md"))

@@ -218,7 +218,7 @@ func finishStep(sr *stepRuns, pf profileFlags, folded bool) (*result.Step, stepT
 		return &step, stepTops{}, errors.Join(runErr, err)
 	}
 	var tops stepTops
-	tops.cpu, err = attribute.Attribute(profiles[result.Artefact{Kind: result.KindProfile}], attribute.Options{Top: pf.top})
+	tops.cpu, err = attribute.Profile(profiles[result.Artefact{Kind: result.KindProfile}], attribute.Options{Top: pf.top})
 	if err != nil {
 		step.Warnings = append(step.Warnings, "attribution: "+err.Error())
 	}

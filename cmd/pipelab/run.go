@@ -157,9 +157,9 @@ func printSteps(env *cli, steps []result.Step, out outputFormat) error {
 	case out.json:
 		return result.WriteSteps(env.stdout, steps)
 	case out.csv:
-		return throughput.WriteStepsCSV(env.stdout, steps)
+		return throughput.WriteCSV(env.stdout, steps)
 	default:
-		return throughput.WriteThroughputText(env.stdout, throughput.Throughput(steps))
+		return throughput.WriteText(env.stdout, throughput.Rows(steps))
 	}
 }
 

@@ -83,7 +83,7 @@ func blockingSites(step *result.Step, profiles map[result.Artefact]*pprof.Profil
 		if p == nil || r.OffCPUNanos == 0 {
 			continue
 		}
-		as, err := attribute.Attribute(p, attribute.Options{SampleType: "offcpu/nanoseconds", Top: top})
+		as, err := attribute.Profile(p, attribute.Options{SampleType: "offcpu/nanoseconds", Top: top})
 		if err != nil {
 			step.Warnings = append(step.Warnings, r.Role+": blocking sites: "+err.Error())
 			continue

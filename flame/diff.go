@@ -8,14 +8,14 @@ import (
 	"github.com/pipelab/pipelab/result"
 )
 
-// DiffFlame computes the differential flame graph of b against a: b's
+// Diff computes the differential flame graph of b against a: b's
 // stacks, sized by b's values, each frame carrying its function's
 // inclusive share of the role's total in A and in B, normalised per role
 // as diff does (the same tally), and, in Gone, the functions on A's
 // stacks of a role that b's stacks of the role never show. Bad input is
 // a *FileError: different sample types (errSampleTypes), or either
 // profile failing as in Flame.
-func DiffFlame(a, b *pprof.Profile, opt FlameOptions) (*FlameGraph, error) {
+func Diff(a, b *pprof.Profile, opt Options) (*Graph, error) {
 	if err := result.SameSampleTypes(a, b); err != nil {
 		return nil, &result.FileError{Op: "flame --diff", Err: err}
 	}
@@ -43,7 +43,7 @@ func DiffFlame(a, b *pprof.Profile, opt FlameOptions) (*FlameGraph, error) {
 	for _, r := range rs {
 		tallies[key(r)] = [2]*tally.Tally{tally.New(qa, r, idx), tally.New(qb, r, idx)}
 	}
-	g := &FlameGraph{Title: opt.Title, SampleType: tally.TypeName(qb.SampleType[idx]), Total: tb.value, Diff: true}
+	g := &Graph{Title: opt.Title, SampleType: tally.TypeName(qb.SampleType[idx]), Total: tb.value, Diff: true}
 	if g.Title == "" {
 		g.Title = "Differential flame graph"
 		if ma, mb := labelValue(qa, "mode"), labelValue(qb, "mode"); ma != "" && mb != "" {
@@ -51,7 +51,7 @@ func DiffFlame(a, b *pprof.Profile, opt FlameOptions) (*FlameGraph, error) {
 		}
 	}
 	g.Subtitle = flameSubtitle(g.SampleType+" of B", opt.TagFocus, "; colour: change of the function's inclusive share of its role from A to B")
-	tb.layout(g, nil, 0, 0, root, func(f *FlameFrame, n, _ *node) {
+	tb.layout(g, nil, 0, 0, root, func(f *Frame, n, _ *node) {
 		f.Share = float64(n.value) / float64(tb.value)
 		f.RoleShare = float64(n.value) / float64(totB[f.Role])
 		if n.kind != frameKernel && n.kind != frameUser {

@@ -29,7 +29,7 @@ const (
 	maxGone = 40
 )
 
-// WriteFlameSVG renders g as a standalone SVG, flamegraph.pl style: the
+// WriteSVG renders g as a standalone SVG, flamegraph.pl style: the
 // root at the bottom, each box sized by its value and carrying a <title>
 // tooltip (function, value, share; in a differential graph both shares
 // and the change in percentage points), kernel frames orange and user
@@ -38,7 +38,7 @@ const (
 // highlights matching frames and shows their total share; without
 // scripts the SVG is the same picture. Boxes narrower than 0.1 px are
 // left out. The same graph always gives the same bytes.
-func WriteFlameSVG(w io.Writer, g *FlameGraph) error {
+func WriteSVG(w io.Writer, g *Graph) error {
 	gone := g.Gone
 	if len(gone) > maxGone {
 		gone = gone[:maxGone]
@@ -120,7 +120,7 @@ func fitName(name string, w float64) string {
 
 // frameTooltip is a frame's <title>: the name on the first line (the
 // script searches it), then the figures.
-func frameTooltip(g *FlameGraph, f FlameFrame) string {
+func frameTooltip(g *Graph, f Frame) string {
 	kind := ""
 	switch f.Kind {
 	case frameKernel:
@@ -145,7 +145,7 @@ func frameTooltip(g *FlameGraph, f FlameFrame) string {
 	return s
 }
 
-func flameLegend(g *FlameGraph) string {
+func flameLegend(g *Graph) string {
 	if g.Diff {
 		return "B's stacks; red: the function's inclusive share of its role grew from A, blue: it shrank, white: unchanged; saturation by the size of the change. Click to zoom, Search to highlight."
 	}
@@ -154,7 +154,7 @@ func flameLegend(g *FlameGraph) string {
 
 // writeGone lists A's functions that B lacks as blue boxes sized by their
 // share in A.
-func writeGone(b *bytes.Buffer, g *FlameGraph, gone []GoneFrame, y0 int, maxDelta float64) {
+func writeGone(b *bytes.Buffer, g *Graph, gone []GoneFrame, y0 int, maxDelta float64) {
 	head := fmt.Sprintf("Only in A (not on any of B's stacks of the role): %d function(s)", len(g.Gone))
 	if len(g.Gone) > len(gone) {
 		head += fmt.Sprintf(", the %d largest shown", len(gone))
@@ -184,7 +184,7 @@ func writeGone(b *bytes.Buffer, g *FlameGraph, gone []GoneFrame, y0 int, maxDelt
 
 // maxDelta is the largest change of share of any frame of a diff graph,
 // at least 1pp so that noise does not look saturated.
-func (g *FlameGraph) maxDelta() float64 {
+func (g *Graph) maxDelta() float64 {
 	m := 0.01
 	for _, f := range g.Frames {
 		if f.Kind != frameRoot && f.Kind != frameRole {
@@ -213,7 +213,7 @@ func deltaColor(d, max float64) string {
 // frameColor picks a frame's colour from its kind, varied by a hash of
 // its name so neighbours stand apart and the same function always looks
 // the same.
-func frameColor(f FlameFrame) string {
+func frameColor(f Frame) string {
 	h := fnv.New32a()
 	h.Write([]byte(f.Name))
 	v := h.Sum32()

@@ -37,14 +37,14 @@ func TestCompareNamesTheFile(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.a+"-"+c.b, func(t *testing.T) {
-			_, err := Compare(path(c.a), path(c.b), Options{})
+			_, err := DiffFiles(path(c.a), path(c.b), Options{})
 			fixture.BadInput(t, err, dir, c.want, c.is)
 		})
 	}
-	_, err := Compare(path("write.pb.gz"), path("busy.pb.gz"), Options{SampleType: "alloc_space/bytes"})
+	_, err := DiffFiles(path("write.pb.gz"), path("busy.pb.gz"), Options{SampleType: "alloc_space/bytes"})
 	fixture.BadInput(t, err, dir, "attribute DIR/write.pb.gz: different sample types (no sample type alloc_space/bytes; the profile has samples/count, cpu/nanoseconds)", result.ErrSampleTypes)
 
-	c, err := Compare(path("write.pb.gz"), path("busy.pb.gz"), Options{Top: 3})
+	c, err := DiffFiles(path("write.pb.gz"), path("busy.pb.gz"), Options{Top: 3})
 	if err != nil {
 		t.Fatal(err)
 	}

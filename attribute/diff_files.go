@@ -8,19 +8,19 @@ import (
 	"github.com/pipelab/pipelab/result"
 )
 
-// Comparison is two inputs a user named, read and diffed.
-type Comparison struct {
+// FileDiff is two inputs a user named, read and diffed.
+type FileDiff struct {
 	// A and B are the profiles read from the two inputs.
 	A, B *pprof.Profile
 	// Roles is diff(A, B).
 	Roles []RoleDiff
 }
 
-// Compare reads two inputs (pprof files or one-step result folders, as
+// DiffFiles reads two inputs (pprof files or one-step result folders, as
 // OpenInput) and diffs them. Every bad input is a *FileError that names
 // the file at fault: the one that is not a profile or has no kernel
 // frames, or both when their sample types differ.
-func Compare(pathA, pathB string, opt Options) (*Comparison, error) {
+func DiffFiles(pathA, pathB string, opt Options) (*FileDiff, error) {
 	a, err := result.OpenInput(pathA)
 	if err != nil {
 		return nil, err
@@ -46,5 +46,5 @@ func Compare(pathA, pathB string, opt Options) (*Comparison, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Comparison{A: a, B: b, Roles: ds}, nil
+	return &FileDiff{A: a, B: b, Roles: ds}, nil
 }
