@@ -16,8 +16,8 @@ import (
 
 	pprof "github.com/google/pprof/profile"
 
+	"github.com/pipelab/pipelab/attribute"
 	"github.com/pipelab/pipelab/bench"
-	"github.com/pipelab/pipelab/report"
 	"github.com/pipelab/pipelab/result"
 )
 
@@ -197,7 +197,7 @@ func TestSymbols(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := report.ResolveAliases(f, strings.TrimSpace(string(release)))
+	st, err := attribute.ResolveAliases(f, strings.TrimSpace(string(release)))
 	if err != nil {
 		t.Fatal(err)
 	}
