@@ -138,6 +138,17 @@ func cell(t *testing.T, format string, args ...any) {
 	t.Logf("result: "+format, args...)
 }
 
+// failure is what pipelab said on stderr when it failed: its last line
+// (the error), then the lines before it.
+func failure(stderr string) string {
+	lines := strings.Split(strings.TrimRight(stderr, "\n"), "\n")
+	last := lines[len(lines)-1]
+	if len(lines) == 1 {
+		return last
+	}
+	return last + "\nstderr:\n" + tail(strings.Join(lines[:len(lines)-1], "\n"), 10)
+}
+
 // tail returns the last n lines of s.
 func tail(s string, n int) string {
 	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
@@ -232,7 +243,7 @@ func TestRun(t *testing.T) {
 		t.Run(m.Name, func(t *testing.T) {
 			stdout, stderr, code := run(t, t.TempDir(), "run", "--mode", m.Name, "--bytes", size, "--repeat", "1", "--json")
 			if code != 0 {
-				t.Fatalf("exit status %d: %s", code, tail(stderr, 10))
+				t.Fatalf("exit status %d: %s", code, failure(stderr))
 			}
 			var s result.Step
 			if err := json.Unmarshal([]byte(stdout), &s); err != nil {
@@ -253,7 +264,7 @@ func TestCommands(t *testing.T) {
 	stdout, stderr, code := run(t, t.TempDir(), "run", "--writer-cmd", "dd if=/dev/zero bs=64k count=256 status=none",
 		"--reader-cmd", "cat >/dev/null", "--repeat", "1", "--json")
 	if code != 0 {
-		t.Fatalf("exit status %d: %s", code, tail(stderr, 10))
+		t.Fatalf("exit status %d: %s", code, failure(stderr))
 	}
 	var s result.Step
 	if err := json.Unmarshal([]byte(stdout), &s); err != nil {
@@ -278,7 +289,7 @@ func profileStep(t *testing.T, name string, extra ...string) (s result.Step, dir
 	args := append([]string{"profile", "--mode", "vmsplice", "--bytes", transferSize(), "--repeat", "1", "--out", dir}, extra...)
 	stdout, stderr, code := run(t, t.TempDir(), args...)
 	if code != 0 || strings.Contains(stdout, "INCOMPLETE") {
-		t.Fatalf("exit status %d\nstdout:\n%s\nstderr:\n%s", code, tail(stdout, 15), tail(stderr, 10))
+		t.Fatalf("exit status %d: %s\nstdout:\n%s", code, failure(stderr), tail(stdout, 20))
 	}
 	data, err := os.ReadFile(filepath.Join(dir, "vmsplice.json"))
 	if err != nil {
@@ -365,7 +376,7 @@ func TestLadder(t *testing.T) {
 	dir := keepDir(t, "ladder")
 	_, stderr, code := run(t, t.TempDir(), "ladder", "--bytes", transferSize(), "--repeat", "1", "--out", dir)
 	if code != 0 {
-		t.Fatalf("exit status %d: %s", code, tail(stderr, 10))
+		t.Fatalf("exit status %d: %s", code, failure(stderr))
 	}
 	var lad result.Ladder
 	data, err := os.ReadFile(filepath.Join(dir, "ladder.json"))

@@ -107,7 +107,7 @@ func realMain(args []string, stdout, stderr io.Writer) int {
 }
 
 func parse(args []string, stderr io.Writer) (options, error) {
-	o := options{out: "matrix-out", accel: matrix.AccelAuto, bytes: "16MiB", timeout: 8 * time.Minute, bootTimeout: 3 * time.Minute}
+	o := options{out: "matrix-out", accel: matrix.AccelAuto, bytes: "64MiB", timeout: 8 * time.Minute, bootTimeout: 3 * time.Minute}
 	fs := flag.NewFlagSet("matrix", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	fs.StringVar(&o.series, "series", "", "kernel `series`, comma separated (default: all, "+strings.Join(matrix.KnownSeries(), ", ")+")")
@@ -116,7 +116,7 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.docs, "docs", "", "write the Markdown table to this `file` (default: docs/matrix.md when the whole matrix runs)")
 	fs.StringVar(&o.cache, "cache", defaultCache(), "`folder` keeping the kernels and busybox between runs")
 	fs.StringVar(&o.accel, "accel", o.accel, "`accelerator`: auto (KVM where it boots the kernel, else TCG), kvm or tcg")
-	fs.StringVar(&o.bytes, "bytes", o.bytes, "`size` of each transfer in the guests (emulated CPUs run 10-50x slower)")
+	fs.StringVar(&o.bytes, "bytes", o.bytes, "`size` of each transfer in the guests: emulated CPUs run 10-50x slower, and below 64MiB the ladders' profiles have too few samples for compare to meet the renamed symbols in both kernels")
 	fs.DurationVar(&o.timeout, "timeout", o.timeout, "`time` a guest may take in all before it is stopped as hung")
 	fs.DurationVar(&o.bootTimeout, "boot-timeout", o.bootTimeout, "`time` a guest may take to reach its init script")
 	if err := fs.Parse(args); err != nil {

@@ -133,13 +133,17 @@ func (c *Compare) Failed() bool {
 	return false
 }
 
-// distinct counts the distinct non-empty names.
+// distinct counts the distinct non-empty spellings, a folder's being the
+// set of its comma-separated names in any order.
 func distinct(names []string) int {
 	set := map[string]bool{}
 	for _, n := range names {
-		if n != "" {
-			set[n] = true
+		if n == "" {
+			continue
 		}
+		parts := strings.Split(n, ", ")
+		sort.Strings(parts)
+		set[strings.Join(parts, ", ")] = true
 	}
 	return len(set)
 }

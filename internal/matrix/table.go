@@ -287,29 +287,42 @@ func (m *Matrix) writeDoctor(p *printer) {
 		return
 	}
 	p.printf("## pipelab doctor, kernel by kernel\n\n")
-	p.printf("Each line's status, with its detail where it is not OK (the post's symbols are in the table above).\n\n")
+	p.printf("Each line's status; below the table, what doctor said where it is not OK (the post's symbols are in the table above).\n\n")
 	head := []string{"doctor line"}
 	for _, r := range m.Rows {
 		head = append(head, r.Target.Series+" "+r.Target.Arch.Name)
 	}
 	var rows [][]string
+	var notes []string
 	for _, n := range names {
 		row := []string{n}
-		for i := range m.Rows {
+		var order []string
+		where := map[string][]string{}
+		for i, r := range m.Rows {
 			c, ok := lines[i][n]
-			switch {
-			case !ok:
+			if !ok {
 				row = append(row, "—")
-			case c.Status == "OK" || n == "post's kernel symbols":
-				row = append(row, c.Status)
-			default:
-				row = append(row, c.Status+": "+c.Detail)
+				continue
+			}
+			row = append(row, c.Status)
+			if c.Status != "OK" && n != "post's kernel symbols" {
+				key := c.Status + ": " + c.Detail
+				if where[key] == nil {
+					order = append(order, key)
+				}
+				where[key] = append(where[key], r.Target.Series+" "+r.Target.Arch.Name)
 			}
 		}
 		rows = append(rows, row)
+		for _, key := range order {
+			notes = append(notes, fmt.Sprintf("- %s (%s): %s", n, strings.Join(where[key], ", "), key))
+		}
 	}
 	p.table(head, rows)
 	p.printf("\n")
+	if len(notes) > 0 {
+		p.printf("%s\n\n", strings.Join(notes, "\n"))
+	}
 }
 
 // writeCompare writes what compare made of the ladders.
