@@ -140,6 +140,7 @@ func (m *Matrix) WriteMarkdown(w io.Writer) error {
 	p.printf("Under TCG the CPU is emulated: no timing measured there is the hardware's, so this page has none. ")
 	p.printf("`pipelab compare` runs on the host over the ladders the guests sent back.\n\n")
 	m.writeChecks(p)
+	writeUsage(p)
 	m.writeFailures(p)
 	m.writeSymbols(p)
 	m.writeDoctor(p)
@@ -176,6 +177,15 @@ func (m *Matrix) writeChecks(p *printer) {
 		}
 	}
 	p.printf("\n")
+}
+
+// writeUsage says how to run the matrix, one kernel of it, and a kernel
+// under KVM.
+func writeUsage(p *printer) {
+	p.printf("## Running it\n\n")
+	p.printf("- `make matrix` boots the four guests in turn, prints this page and writes it here; each guest's `console.log`, `doctor.json`, `symbols.json`, `profile-cpu/`, `profile-wall/` and `ladder/` land in `matrix-out/SERIES-ARCH/`. It needs `qemu-system-x86` and `qemu-system-arm`, and for arm64 kernels `dpkg --add-architecture arm64 && apt-get update`; kernels and busybox-static come from Debian's packages and are kept in `${XDG_CACHE_HOME:-~/.cache}/pipelab/matrix`.\n")
+	p.printf("- One kernel: `make matrix MATRIX_FLAGS=\"--series 6.1 --arch arm64\"` (this page is left as it is).\n")
+	p.printf("- With KVM (a /dev/kvm that boots stock kernels, on a host of the guest's architecture) the guest runs on the host's CPU (`-accel kvm -cpu host`), its PMU included, and its timings are real: `make matrix MATRIX_FLAGS=\"--series 6.1 --arch amd64 --accel kvm --bytes 1GiB\"`, then `pipelab report matrix-out/6.1-amd64/ladder`, or `pipelab compare` of that ladder and one of the host's own. `--accel auto` (the default) tries KVM first and falls back to TCG when the kernel does not boot under it within 30 s.\n\n")
 }
 
 // writeFailures writes each failing cell's lines.
