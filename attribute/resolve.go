@@ -1,12 +1,12 @@
 package attribute
 
 import (
-	"bufio"
 	"fmt"
 	"io"
 	"strconv"
 	"strings"
 
+	"github.com/pipelab/pipelab/internal/kallsyms"
 	"github.com/pipelab/pipelab/internal/tally"
 )
 
@@ -37,18 +37,10 @@ type SymbolStatus struct {
 // ResolveAliases reads a /proc/kallsyms-format symbol table and says, for
 // every entry of aliases, which of its symbols the kernel with the given
 // release (uname -r, e.g. "6.18.0-1-amd64") has.
-func ResolveAliases(kallsyms io.Reader, release string) ([]AliasStatus, error) {
+func ResolveAliases(table io.Reader, release string) ([]AliasStatus, error) {
 	have := map[string]bool{}
-	sc := bufio.NewScanner(kallsyms)
-	sc.Buffer(make([]byte, 0, 64*1024), 1024*1024)
-	for sc.Scan() {
-		f := strings.Fields(sc.Text())
-		if len(f) < 3 {
-			continue
-		}
-		have[tally.KernelName(f[2])] = true
-	}
-	if err := sc.Err(); err != nil {
+	err := kallsyms.Parse(table, func(s kallsyms.Symbol) { have[tally.KernelName(s.Name)] = true })
+	if err != nil {
 		return nil, fmt.Errorf("read symbol table: %w", err)
 	}
 	if len(have) == 0 {

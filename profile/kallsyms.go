@@ -1,14 +1,13 @@
 package profile
 
 import (
-	"bufio"
-	"bytes"
 	"fmt"
 	"io"
 	"os"
 	"sort"
-	"strconv"
 	"strings"
+
+	"github.com/pipelab/pipelab/internal/kallsyms"
 )
 
 // Kallsyms is a sorted kernel symbol table read from /proc/kallsyms.
@@ -35,29 +34,26 @@ func LoadKallsyms() (*Kallsyms, error) {
 	return k, nil
 }
 
-// ParseKallsyms parses the /proc/kallsyms format: "ADDR TYPE NAME" with an
-// optional "\t[MODULE]". Lines it does not understand are skipped. It wraps
-// ErrRestrictedKernel when text symbols exist but all their addresses are
-// zero.
+// ParseKallsyms builds the table from r, in the /proc/kallsyms format
+// (internal/kallsyms parses it): the text symbols with an address. It
+// wraps ErrRestrictedKernel when text symbols exist but all their
+// addresses are zero.
 func ParseKallsyms(r io.Reader) (*Kallsyms, error) {
 	k := &Kallsyms{}
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, 64*1024), 1024*1024)
 	sawText := false
-	for sc.Scan() {
-		addr, name, module, ok := parseKallsymsLine(sc.Bytes())
-		if !ok {
-			continue
+	err := kallsyms.Parse(r, func(s kallsyms.Symbol) {
+		if !s.Text() {
+			return
 		}
 		sawText = true
-		if addr == 0 {
-			continue
+		if s.Addr == 0 {
+			return
 		}
-		k.addrs = append(k.addrs, addr)
-		k.names = append(k.names, name)
-		k.modules = append(k.modules, module)
-	}
-	if err := sc.Err(); err != nil {
+		k.addrs = append(k.addrs, s.Addr)
+		k.names = append(k.names, s.Name)
+		k.modules = append(k.modules, s.Module)
+	})
+	if err != nil {
 		return nil, fmt.Errorf("parse kallsyms: %w", err)
 	}
 	if sawText && len(k.addrs) == 0 {
@@ -65,32 +61,6 @@ func ParseKallsyms(r io.Reader) (*Kallsyms, error) {
 	}
 	sort.Stable(byAddr{k})
 	return k, nil
-}
-
-// parseKallsymsLine splits one line; ok is false for malformed lines and
-// for symbols that are not text.
-func parseKallsymsLine(line []byte) (addr uint64, name, module string, ok bool) {
-	fields := bytes.Fields(line)
-	if len(fields) < 3 || len(fields[1]) != 1 {
-		return 0, "", "", false
-	}
-	switch fields[1][0] {
-	case 't', 'T', 'w', 'W':
-	default:
-		return 0, "", "", false
-	}
-	addr, err := strconv.ParseUint(string(fields[0]), 16, 64)
-	if err != nil {
-		return 0, "", "", false
-	}
-	if len(fields) >= 4 {
-		m := string(fields[3])
-		if len(m) < 3 || m[0] != '[' || m[len(m)-1] != ']' {
-			return 0, "", "", false
-		}
-		module = m[1 : len(m)-1]
-	}
-	return addr, string(fields[2]), module, true
 }
 
 // Len returns the number of text symbols.

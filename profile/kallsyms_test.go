@@ -4,10 +4,10 @@ import (
 	"bytes"
 	"errors"
 	"os"
-	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/pipelab/pipelab/internal/kallsyms"
 	"github.com/pipelab/pipelab/internal/testenv"
 	"github.com/pipelab/pipelab/profile"
 )
@@ -89,22 +89,22 @@ func TestLoadKallsymsHere(t *testing.T) {
 // kallsymsHas finds want's address in /proc/kallsyms and checks Lookup
 // names it back.
 func kallsymsHas(t *testing.T, k *profile.Kallsyms, want string) bool {
-	b, err := os.ReadFile("/proc/kallsyms")
+	f, err := os.Open("/proc/kallsyms")
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, line := range strings.Split(string(b), "\n") {
-		f := strings.Fields(line)
-		if len(f) >= 3 && f[2] == want {
-			addr, err := strconv.ParseUint(f[0], 16, 64)
-			if err != nil {
-				t.Fatal(err)
-			}
-			name, _, ok := k.Lookup(addr + 1)
-			return ok && name == want
+	defer f.Close()
+	found := false
+	err = kallsyms.Parse(f, func(s kallsyms.Symbol) {
+		if s.Name == want && !found {
+			name, _, ok := k.Lookup(s.Addr + 1)
+			found = ok && name == want
 		}
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
-	return false
+	return found
 }
 
 func FuzzParseKallsyms(f *testing.F) {
