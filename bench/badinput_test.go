@@ -15,7 +15,7 @@ import (
 // TestRunRejectsBadOptions: Run validates before it starts anything, so
 // bad input never leaves a child or a half result.
 func TestRunRejectsBadOptions(t *testing.T) {
-	cpus, err := OnlineCPUs()
+	cpus, err := AllowedCPUs()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -124,7 +124,7 @@ func DefaultOptions() Options {
 		Repeat:       5,
 		BufOffset:    MallocOffset,
 	}
-	cpus, err := OnlineCPUs()
+	cpus, err := AllowedCPUs()
 	if err == nil && contains(cpus, 0) && contains(cpus, 1) {
 		o.PinWriter, o.PinReader = 0, 1
 	}

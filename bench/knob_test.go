@@ -65,7 +65,7 @@ func TestKnobPipeSizeRoundedUp(t *testing.T) {
 }
 
 func TestKnobPin(t *testing.T) {
-	cpus, err := OnlineCPUs()
+	cpus, err := AllowedCPUs()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -63,9 +63,9 @@ func PipeMaxSize() (int, error) {
 	return n, nil
 }
 
-// OnlineCPUs returns the CPUs this process may run on (sched_getaffinity),
+// AllowedCPUs returns the CPUs this process may run on (sched_getaffinity),
 // in increasing order: the CPUs --pin can name.
-func OnlineCPUs() ([]int, error) {
+func AllowedCPUs() ([]int, error) {
 	var set unix.CPUSet
 	if err := unix.SchedGetaffinity(0, &set); err != nil {
 		return nil, fmt.Errorf("sched_getaffinity: %w", err)

@@ -132,7 +132,7 @@ func checkPin(o Options) *OptionError {
 	if o.PinWriter == -1 && o.PinReader == -1 {
 		return nil
 	}
-	cpus, err := OnlineCPUs()
+	cpus, err := AllowedCPUs()
 	if err != nil {
 		return &OptionError{on("PinWriter", "PinReader"), value, fielderr.Escape(err.Error()), "use -1,-1 to leave both roles unpinned"}
 	}

@@ -20,7 +20,7 @@ func TestDefaultOptionsValid(t *testing.T) {
 	if o != want {
 		t.Errorf("DefaultOptions() = %+v, want %+v", o, want)
 	}
-	cpus, err := OnlineCPUs()
+	cpus, err := AllowedCPUs()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -39,7 +39,7 @@ func TestValidate(t *testing.T) {
 	if err != nil || max != 1<<20 {
 		t.Skipf("messages assume pipe-max-size 1MiB, have %d (%v)", max, err)
 	}
-	cpus, err := OnlineCPUs()
+	cpus, err := AllowedCPUs()
 	if err != nil || len(cpus) != 2 {
 		t.Skipf("messages assume CPUs 0,1, have %v (%v)", cpus, err)
 	}

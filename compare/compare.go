@@ -265,7 +265,7 @@ func stepTallies(folders []*result.Folder, steps []*result.Step, opt attribute.O
 		}
 		idx, err := tally.ValueIndex(p, opt.SampleType)
 		if err != nil {
-			return nil, result.WithPath(err, filepath.Join(f.Dir, st.Mode+".pb.gz"))
+			return nil, result.WithPath(err, filepath.Join(f.Dir, result.ProfileFile(st.Mode, "")))
 		}
 		name := tally.TypeName(p.SampleType[idx])
 		if *sampleType == "" {

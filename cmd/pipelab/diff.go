@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"path/filepath"
@@ -52,30 +51,4 @@ func cmdDiff(ctx context.Context, env *cli, args []string) error {
 		}
 	}
 	return write(env.stdout, diffs)
-}
-
-// inputError turns report's bad-input errors into usage errors (exit 2).
-func inputError(err error) error {
-	var fe *result.FileError
-	if errors.As(err, &fe) {
-		return &usageError{err.Error()}
-	}
-	return err
-}
-
-func cmdReport(ctx context.Context, env *cli, args []string) error {
-	fs := newFlagSet("report", "DIR",
-		"Rebuild DIR/report.md, DIR/throughput.svg and the flame graphs report.md embeds from a saved\n"+
-			"ladder folder (ladder.json, MODE.json and the profiles), without running anything.")
-	if err := fs.parse(env, args); err != nil {
-		return err
-	}
-	if fs.NArg() != 1 {
-		return usagef("report: want one result folder, got %d argument(s) (see pipelab report --help)", fs.NArg())
-	}
-	if err := buildReport(fs.Arg(0)); err != nil {
-		return inputError(err)
-	}
-	fmt.Fprintln(env.stdout, filepath.Join(fs.Arg(0), "report.md"))
-	return nil
 }

@@ -251,7 +251,7 @@ func checkPipeMaxSize() check {
 
 func checkCPUs() check {
 	c := check{Name: "CPUs for pinning"}
-	cpus, err := bench.OnlineCPUs()
+	cpus, err := bench.AllowedCPUs()
 	if err != nil {
 		c.Status, c.Detail = statusLimited, err.Error()
 		return c

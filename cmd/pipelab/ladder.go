@@ -8,9 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/pipelab/pipelab/attribute"
 	"github.com/pipelab/pipelab/bench"
-	"github.com/pipelab/pipelab/report"
 	"github.com/pipelab/pipelab/result"
 	"github.com/pipelab/pipelab/throughput"
 )
@@ -112,7 +110,7 @@ func cmdLadder(ctx context.Context, env *cli, args []string) error {
 	if err := throughput.WriteText(env.stdout, throughput.Rows(lad.Steps)); err != nil {
 		return err
 	}
-	fmt.Fprintf(env.stdout, "\nreport: %s\n", filepath.Join(pf.out, "report.md"))
+	fmt.Fprintf(env.stdout, "\nreport: %s\n", filepath.Join(pf.out, result.ReportFile))
 	return runErr
 }
 
@@ -196,10 +194,4 @@ func writeLadder(dir string, lad *result.Ladder) error {
 		return err
 	}
 	return buildReport(dir)
-}
-
-// buildReport (re)writes DIR/report.md and DIR/throughput.svg from the
-// results saved in dir.
-func buildReport(dir string) error {
-	return report.WriteReport(dir, attribute.Options{})
 }
