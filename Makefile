@@ -56,7 +56,8 @@ fuzz:
 MATRIX_OUT   ?= matrix-out
 MATRIX_FLAGS ?=
 matrix:
-	$(GO) run ./cmd/matrix --out $(MATRIX_OUT) $(MATRIX_FLAGS)
+	$(GO) build -o bin/matrix ./cmd/matrix
+	./bin/matrix --out $(MATRIX_OUT) $(MATRIX_FLAGS)
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt:"; echo "$$out"; exit 1; fi

@@ -135,7 +135,7 @@ func (m *Matrix) Failed() bool {
 func (m *Matrix) WriteMarkdown(w io.Writer) error {
 	p := &printer{w: w}
 	p.printf("# The kernel matrix\n\n")
-	p.printf("Written by `make matrix` (`go run ./cmd/matrix`) on %s; never edited by hand. ", m.Date.Format("2006-01-02"))
+	p.printf("Written by `make matrix` (cmd/matrix) on %s; never edited by hand. ", m.Date.Format("2006-01-02"))
 	p.printf("Each column is one of Debian's cloud kernels, the newest of its series served that day, booted under QEMU with a static pipelab and the end-to-end checks of package `e2e` (`go test -c`, run with `-test.v`) in an initramfs; transfers are %s. ", m.Bytes)
 	p.printf("Under TCG the CPU is emulated: no timing measured there is the hardware's, so this page has none. ")
 	p.printf("`pipelab compare` runs on the host over the ladders the guests sent back.\n\n")
