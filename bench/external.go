@@ -46,7 +46,7 @@ func (o Options) command(role string) string {
 func checkCommands(o Options) *OptionError {
 	for _, c := range []struct{ field, cmd string }{{"WriterCmd", o.WriterCmd}, {"ReaderCmd", o.ReaderCmd}} {
 		if c.cmd != "" && strings.TrimSpace(c.cmd) == "" {
-			return &OptionError{on(c.field), "", "empty command", "give a shell command line, e.g. 'head -c 1G /dev/zero'"}
+			return &OptionError{on(c.field), "", say("empty command"), say("give a shell command line, e.g. 'head -c 1G /dev/zero'")}
 		}
 	}
 	if o.WriterCmd == "" && o.ReaderCmd == "" {
@@ -54,29 +54,29 @@ func checkCommands(o Options) *OptionError {
 	}
 	p := planFor(o)
 	both := p.Writer == external && p.Reader == external
-	replaced := "{WriterCmd} replaces pipelab's writer"
+	replaced := say(field("WriterCmd"), " replaces pipelab's writer")
 	if p.Reader == external && p.Writer != external {
-		replaced = "{ReaderCmd} replaces pipelab's reader"
+		replaced = say(field("ReaderCmd"), " replaces pipelab's reader")
 	}
 	if both {
-		replaced = "{WriterCmd} and {ReaderCmd} replace both of pipelab's sides"
+		replaced = say(field("WriterCmd"), " and ", field("ReaderCmd"), " replace both of pipelab's sides")
 	}
 	switch {
 	case o.Verify:
-		return &OptionError{on("Verify"), "", "needs pipelab's own writer and reader (the writer stamps each block, the reader checks it), and " + replaced, "drop {Verify}"}
+		return &OptionError{on("Verify"), "", say("needs pipelab's own writer and reader (the writer stamps each block, the reader checks it), and ", replaced), say("drop ", field("Verify"))}
 	case o.RewriteAfterSplice:
-		return &OptionError{on("RewriteAfterSplice"), "", "is an experiment of pipelab's vmsplice writer, and " + replaced, "drop it"}
+		return &OptionError{on("RewriteAfterSplice"), "", say("is an experiment of pipelab's vmsplice writer, and ", replaced), say("drop it")}
 	case o.SameBuffer && p.Writer == external:
-		return &OptionError{on("SameBuffer"), "", "is a knob of pipelab's vmsplice writer, and " + replaced, "drop it"}
+		return &OptionError{on("SameBuffer"), "", say("is a knob of pipelab's vmsplice writer, and ", replaced), say("drop it")}
 	case o.Gift && p.Writer == external && p.Reader != "splice":
-		return &OptionError{on("Gift"), "", "is SPLICE_F_GIFT of pipelab's vmsplice writer (or SPLICE_F_MOVE of its splice reader), and " + replaced, "drop it, or use a splice mode for pipelab's reader"}
+		return &OptionError{on("Gift"), "", say("is SPLICE_F_GIFT of pipelab's vmsplice writer (or SPLICE_F_MOVE of its splice reader), and ", replaced), say("drop it, or use a splice mode for pipelab's reader")}
 	case o.Timeout > 0 && both:
-		return &OptionError{on("Timeout"), o.Timeout.String(), "watches the bytes pipelab's own writer or reader moves, and " + replaced, "drop it"}
+		return &OptionError{on("Timeout"), o.Timeout.String(), say("watches the bytes pipelab's own writer or reader moves, and ", replaced), say("drop it")}
 	}
 	noBuffer := both || p.Writer == external && p.Reader == "splice"
-	why := "applies to pipelab's own side, and " + replaced
+	why := say("applies to pipelab's own side, and ", replaced)
 	if !both {
-		why = "applies to the buffer of pipelab's own side, and its splice reader has none (" + replaced + ")"
+		why = say("applies to the buffer of pipelab's own side, and its splice reader has none (", replaced, ")")
 	}
 	for _, k := range []struct {
 		field string
@@ -88,7 +88,7 @@ func checkCommands(o Options) *OptionError {
 		{"Busy", o.Busy && both}, {"Poll", o.Poll && both},
 	} {
 		if k.set {
-			return &OptionError{on(k.field), "", why, "drop it"}
+			return &OptionError{on(k.field), "", say(why), say("drop it")}
 		}
 	}
 	return nil

@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"errors"
 	"go/ast"
 	"go/parser"
 	"go/token"
@@ -14,7 +15,7 @@ import (
 // TestMessagesSpellNoFlag reads bench's source: no string literal outside
 // the tests, and so no error, warning or other message bench makes,
 // spells a flag of the command line ("--"); they name Options' fields as
-// {Field} and cmd/pipelab renders the flag. A literal that is "--" alone
+// fields of a Message and cmd/pipelab renders the flag. A literal that is "--" alone
 // is the end of a program's options (sh -c -- CMD), not a flag.
 func TestMessagesSpellNoFlag(t *testing.T) {
 	files, err := filepath.Glob("*.go")
@@ -43,19 +44,23 @@ func TestMessagesSpellNoFlag(t *testing.T) {
 	}
 }
 
-// TestFieldsRendered renders a warning and a stalled child's error with
-// Go names and with a command's names, and a command line in a warning
-// keeps its braces.
+// TestFieldsRendered renders a warning, an option error and a stalled
+// child's error with Go names and with a command's names; braces in a
+// command line or a kernel error are words like any other.
 func TestFieldsRendered(t *testing.T) {
 	flag := func(f string) string { return "--" + strings.ToLower(f) }
 	ce := &ChildError{Role: "reader", ExitStatus: -1, Stalled: time.Second}
-	w := warnf("before {Bytes} %s", "2MiB")
+	w := warn("before ", field("Bytes"), " ", "2MiB")
+	oe := &OptionError{Fields: on("PinWriter", "PinReader"), Value: "0,1", Problem: say(errors.New("sched_getaffinity: {odd}")),
+		Remedy: say("drop ", field("Verify"), " or ", field("Gift"))}
 	late := lateWarning("reader", "awk '{n++}' {Bytes}", "the writer closing the pipe")
 	for _, c := range []struct{ got, want string }{
 		{ce.Error(), "reader: made no progress for 1s (Timeout)"},
 		{ce.Format(flag), "reader: made no progress for 1s (--timeout)"},
 		{w.String(), "before Bytes 2MiB"},
 		{w.Format(flag), "before --bytes 2MiB"},
+		{oe.Error(), "PinWriter,PinReader 0,1: sched_getaffinity: {odd} (drop Verify or Gift)"},
+		{oe.Format(func(string) string { return "--pin" }), "--pin 0,1: sched_getaffinity: {odd} (drop --pin or --pin)"},
 		{late.Format(flag), `reader command "awk '{n++}' {Bytes}" did not exit within 10s of the writer closing the pipe: stopped it (SIGTERM, SIGKILL 2s later)`},
 	} {
 		if c.got != c.want {

@@ -6,7 +6,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/pipelab/pipelab/internal/fielderr"
 	"github.com/pipelab/pipelab/result"
 )
 
@@ -92,7 +91,7 @@ func (r *runner) stopLate(k *kid, why string) {
 // why, and was stopped.
 func lateWarning(role, command, why string) Warning {
 	return warnf("%s command %s did not exit within %s of %s: stopped it (SIGTERM, SIGKILL %s later)",
-		role, fielderr.Escape(strconv.Quote(command)), stopGrace, why, termGrace)
+		role, strconv.Quote(command), stopGrace, why, termGrace)
 }
 
 // fail handles k's abnormal exit: stop the other child, then blame the
@@ -222,8 +221,8 @@ func (r *runner) complete() (*RunResult, error) {
 			return r.partial(), fmt.Errorf("reader took %d bytes, want %d (a pipelab bug)", rep.Bytes, r.o.Bytes)
 		}
 		if rep.Bytes < r.o.Bytes {
-			r.warnings = append(r.warnings, warnf("the writer command closed the pipe after %s, before {Bytes} %s",
-				FormatSize(rep.Bytes), FormatSize(r.o.Bytes)))
+			r.warnings = append(r.warnings, warn("the writer command closed the pipe after ", FormatSize(rep.Bytes),
+				", before ", field("Bytes"), " ", FormatSize(r.o.Bytes)))
 		}
 		rr.Bytes, rr.Duration = rep.Bytes, time.Duration(rep.DurationNanos)
 		rr.Verified, rr.FirstCorruptOffset = rep.Verified, rep.FirstCorruptOffset
@@ -233,8 +232,9 @@ func (r *runner) complete() (*RunResult, error) {
 			return r.partial(), fmt.Errorf("writer exited without a result (a pipelab bug)")
 		}
 		if rep.Bytes < r.o.Bytes {
-			r.warnings = append(r.warnings, warnf("the reader command closed the pipe after taking at most %s, before {Bytes} %s (the rest of what pipelab's writer wrote, up to a pipe's worth, may have gone unread)",
-				FormatSize(rep.Bytes), FormatSize(r.o.Bytes)))
+			r.warnings = append(r.warnings, warn("the reader command closed the pipe after taking at most ", FormatSize(rep.Bytes),
+				", before ", field("Bytes"), " ", FormatSize(r.o.Bytes),
+				" (the rest of what pipelab's writer wrote, up to a pipe's worth, may have gone unread)"))
 		}
 		rr.Bytes, rr.Duration = rep.Bytes, time.Duration(rep.DurationNanos)
 	default:
@@ -271,7 +271,7 @@ func (r *runner) lastExit() time.Time {
 func (r *runner) countedBytes() int64 {
 	w, rd := r.writer.io.since(r.writer.ioBase), r.reader.io.since(r.reader.ioBase)
 	if !w.ok || !rd.ok {
-		r.warnings = appendOnce(r.warnings, Warning{"both sides are commands and their /proc/PID/io could not be read: the bytes that crossed the pipe are unknown, and so is the throughput"})
+		r.warnings = appendOnce(r.warnings, warn("both sides are commands and their /proc/PID/io could not be read: the bytes that crossed the pipe are unknown, and so is the throughput"))
 		return 0
 	}
 	diff := w.wchar - rd.rchar
@@ -283,6 +283,6 @@ func (r *runner) countedBytes() int64 {
 			w.wchar, rd.rchar))
 		return 0
 	}
-	r.warnings = appendOnce(r.warnings, Warning{"both sides are commands: bytes are the smaller of the writer's wchar and the reader's rchar (/proc/PID/io: read/write/sendfile family, no splice or vmsplice; they agree within 1%), time is from the gate to the later exit, and {Bytes} stops nothing"})
+	r.warnings = appendOnce(r.warnings, warn("both sides are commands: bytes are the smaller of the writer's wchar and the reader's rchar (/proc/PID/io: read/write/sendfile family, no splice or vmsplice; they agree within 1%), time is from the gate to the later exit, and ", field("Bytes"), " stops nothing"))
 	return min(w.wchar, rd.rchar)
 }

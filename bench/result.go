@@ -12,7 +12,6 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/pipelab/pipelab/internal/fielderr"
 	"github.com/pipelab/pipelab/result"
 )
 
@@ -196,13 +195,17 @@ func (e *ChildError) Error() string { return e.Format(nil) }
 // Timeout that expired) called by name(field), or by its Go name when
 // name is nil.
 func (e *ChildError) Format(name func(field string) string) string {
+	timeout := "Timeout"
+	if name != nil {
+		timeout = name(timeout)
+	}
 	who := e.Role
 	if e.Command != "" {
 		who = fmt.Sprintf("%s command %q", e.Role, e.Command)
 	}
 	switch {
 	case e.Stalled > 0:
-		return fmt.Sprintf("%s: made no progress for %s (%s)", who, e.Stalled, fielderr.Expand("{Timeout}", name))
+		return fmt.Sprintf("%s: made no progress for %s (%s)", who, e.Stalled, timeout)
 	case e.Signal != 0:
 		return fmt.Sprintf("%s: killed by signal %d (%s)", who, int(e.Signal), unix.SignalName(e.Signal))
 	case e.ExitStatus >= 0 && e.Message != "":

@@ -61,13 +61,14 @@ func Run(ctx context.Context, o Options, obs Observer, progress func(Progress)) 
 	return res, nil
 }
 
-func appendOnce[T comparable](list []T, s T) []T {
+// appendOnce appends w to list unless list already says the same.
+func appendOnce(list []Warning, w Warning) []Warning {
 	for _, x := range list {
-		if x == s {
+		if x.String() == w.String() {
 			return list
 		}
 	}
-	return append(list, s)
+	return append(list, w)
 }
 
 // runner is one run: its pipe, gate, counters and children.
@@ -177,8 +178,9 @@ func (r *runner) sizePipe(fd int) error {
 			FormatSize(int64(want)), FormatSize(int64(got))))
 	}
 	if r.p.Writer == "vmsplice" && got > r.o.BufSizeBytes/2 {
-		r.warnings = append(r.warnings, warnf("pipe size %s is more than half the %s buffer: the vmsplice writer rewrites pages still in the pipe, so the reader gets wrong bytes (the post's double buffer needs a pipe of half the buffer; {Verify} shows it)",
-			FormatSize(int64(got)), FormatSize(int64(r.o.BufSizeBytes))))
+		r.warnings = append(r.warnings, warn("pipe size ", FormatSize(int64(got)), " is more than half the ", FormatSize(int64(r.o.BufSizeBytes)),
+			" buffer: the vmsplice writer rewrites pages still in the pipe, so the reader gets wrong bytes (the post's double buffer needs a pipe of half the buffer; ",
+			field("Verify"), " shows it)"))
 	}
 	return nil
 }

@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-
-	"github.com/pipelab/pipelab/internal/fielderr"
 )
 
 // maxBufSizeBytes bounds BufSizeBytes; the post uses 256KiB.
@@ -13,13 +11,15 @@ const maxBufSizeBytes = 1 << 30
 
 // OptionError is a bad combination of options: the fields of Options at
 // fault (one, or PinWriter and PinReader for the pair of CPUs), their
-// value, what is wrong, and what to do. Problem and Remedy spell other
-// fields as {Field}. Error renders every field by its Go name; a command
-// renders them by its own flag names with Format, and maps the error to
-// exit status 2. bench never spells a flag of the command line.
+// value, what is wrong, and what to do, in Messages that name any other
+// field they mention as a field. Error renders every field by its Go
+// name; a command renders them by its own flag names with Format, and maps
+// the error to exit status 2. bench never spells a flag of the command
+// line.
 type OptionError struct {
-	Fields                 []string
-	Value, Problem, Remedy string
+	Fields          []string
+	Value           string
+	Problem, Remedy Message
 }
 
 // Error renders one line: "PipeSizeBytes 4MiB: above
@@ -29,8 +29,28 @@ func (e *OptionError) Error() string { return e.Format(nil) }
 
 // Format renders the error with every field called by name(field), or by
 // its Go name when name is nil.
+// Fields that name alike (PinWriter and PinReader, both set by one flag)
+// are named once; the others are listed with commas. The value and its
+// space are left out when empty, the remedy and its parentheses too.
 func (e *OptionError) Format(name func(field string) string) string {
-	return fielderr.Message(e.Fields, e.Value, e.Problem, e.Remedy, name)
+	if name == nil {
+		name = func(field string) string { return field }
+	}
+	var names []string
+	for _, f := range e.Fields {
+		if n := name(f); len(names) == 0 || names[len(names)-1] != n {
+			names = append(names, n)
+		}
+	}
+	s := strings.Join(names, ",")
+	if e.Value != "" {
+		s += " " + e.Value
+	}
+	s += ": " + e.Problem.Format(name)
+	if r := e.Remedy.Format(name); r != "" {
+		s += " (" + r + ")"
+	}
+	return s
 }
 
 // on lists the fields an *OptionError is about.
@@ -62,39 +82,39 @@ func (o Options) Validate() error {
 
 func checkMode(o Options) *OptionError {
 	if _, ok := LookupMode(o.Mode); !ok {
-		return &OptionError{on("Mode"), o.Mode, "unknown mode", "use one of " + modeNames()}
+		return &OptionError{on("Mode"), o.Mode, say("unknown mode"), say("use one of ", modeNames())}
 	}
 	return nil
 }
 
 func checkSizes(o Options) *OptionError {
 	if o.BufSizeBytes <= 0 {
-		return &OptionError{on("BufSizeBytes"), strconv.Itoa(o.BufSizeBytes), "must be positive", "e.g. 256KiB"}
+		return &OptionError{on("BufSizeBytes"), strconv.Itoa(o.BufSizeBytes), say("must be positive"), say("e.g. 256KiB")}
 	}
 	if o.BufSizeBytes > maxBufSizeBytes {
-		return &OptionError{on("BufSizeBytes"), FormatSize(int64(o.BufSizeBytes)), "too large", "use at most 1GiB"}
+		return &OptionError{on("BufSizeBytes"), FormatSize(int64(o.BufSizeBytes)), say("too large"), say("use at most 1GiB")}
 	}
 	if o.Bytes <= 0 {
-		return &OptionError{on("Bytes"), strconv.FormatInt(o.Bytes, 10), "must be positive", "e.g. 10GiB"}
+		return &OptionError{on("Bytes"), strconv.FormatInt(o.Bytes, 10), say("must be positive"), say("e.g. 10GiB")}
 	}
 	m := planFor(o)
 	if m.Writer == "vmsplice" && o.BufSizeBytes%(2*pageSize) != 0 {
 		return &OptionError{on("BufSizeBytes"), FormatSize(int64(o.BufSizeBytes)),
-			fmt.Sprintf("vmsplice's double buffer needs two halves of whole %s pages", FormatSize(int64(pageSize))),
-			fmt.Sprintf("use a multiple of %s, e.g. 256KiB", FormatSize(int64(2*pageSize)))}
+			say(fmt.Sprintf("vmsplice's double buffer needs two halves of whole %s pages", FormatSize(int64(pageSize)))),
+			say(fmt.Sprintf("use a multiple of %s, e.g. 256KiB", FormatSize(int64(2*pageSize))))}
 	}
 	if half := o.BufSizeBytes / 2; m.Writer == "vmsplice" && o.PipeSizeBytes == 0 && half&(half-1) != 0 {
 		return &OptionError{on("BufSizeBytes"), FormatSize(int64(o.BufSizeBytes)),
-			fmt.Sprintf("vmsplice's double buffer needs a pipe of exactly half the buffer, and the kernel rounds %s up to a power of two pages, so the writer would rewrite pages still in the pipe",
-				FormatSize(int64(half))),
-			"use a power of two, e.g. 256KiB"}
+			say(fmt.Sprintf("vmsplice's double buffer needs a pipe of exactly half the buffer, and the kernel rounds %s up to a power of two pages, so the writer would rewrite pages still in the pipe",
+				FormatSize(int64(half)))),
+			say("use a power of two, e.g. 256KiB")}
 	}
 	return nil
 }
 
 func checkPipeSize(o Options) *OptionError {
 	if o.PipeSizeBytes < 0 {
-		return &OptionError{on("PipeSizeBytes"), strconv.Itoa(o.PipeSizeBytes), "must be positive", "e.g. 1MiB, or leave it out"}
+		return &OptionError{on("PipeSizeBytes"), strconv.Itoa(o.PipeSizeBytes), say("must be positive"), say("e.g. 1MiB, or leave it out")}
 	}
 	p := planFor(o)
 	if p.PipeSizeBytes == 0 {
@@ -105,12 +125,12 @@ func checkPipeSize(o Options) *OptionError {
 		fields, value = on("BufSizeBytes"), FormatSize(int64(o.BufSizeBytes))
 	}
 	if p.PipeSizeBytes < pageSize {
-		return &OptionError{fields, value, fmt.Sprintf("pipe size below the page size (%s)", FormatSize(int64(pageSize))),
-			"use at least " + FormatSize(int64(pageSize))}
+		return &OptionError{fields, value, say(fmt.Sprintf("pipe size below the page size (%s)", FormatSize(int64(pageSize)))),
+			say("use at least ", FormatSize(int64(pageSize)))}
 	}
 	max, err := PipeMaxSize()
 	if err != nil {
-		return &OptionError{fields, value, fielderr.Escape(err.Error()), "leave {PipeSizeBytes} out"}
+		return &OptionError{fields, value, say(err), say("leave ", field("PipeSizeBytes"), " out")}
 	}
 	if p.PipeSizeBytes > max {
 		problem := fmt.Sprintf("above %s (%s)", pipeMaxSizePath, FormatSize(int64(max)))
@@ -118,8 +138,8 @@ func checkPipeSize(o Options) *OptionError {
 			problem = fmt.Sprintf("vmsplice's double buffer needs a pipe of half the buffer (%s), %s",
 				FormatSize(int64(p.PipeSizeBytes)), problem)
 		}
-		return &OptionError{fields, value, problem,
-			fmt.Sprintf("raise it with sysctl fs.pipe-max-size=%d", p.PipeSizeBytes)}
+		return &OptionError{fields, value, say(problem),
+			say(fmt.Sprintf("raise it with sysctl fs.pipe-max-size=%d", p.PipeSizeBytes))}
 	}
 	return nil
 }
@@ -127,19 +147,19 @@ func checkPipeSize(o Options) *OptionError {
 func checkPin(o Options) *OptionError {
 	value := fmt.Sprintf("%d,%d", o.PinWriter, o.PinReader)
 	if o.PinWriter < -1 || o.PinReader < -1 {
-		return &OptionError{on("PinWriter", "PinReader"), value, "CPU numbers must be 0 or more", "give W,R such as 0,1, or -1 to leave a role unpinned"}
+		return &OptionError{on("PinWriter", "PinReader"), value, say("CPU numbers must be 0 or more"), say("give W,R such as 0,1, or -1 to leave a role unpinned")}
 	}
 	if o.PinWriter == -1 && o.PinReader == -1 {
 		return nil
 	}
 	cpus, err := AllowedCPUs()
 	if err != nil {
-		return &OptionError{on("PinWriter", "PinReader"), value, fielderr.Escape(err.Error()), "use -1,-1 to leave both roles unpinned"}
+		return &OptionError{on("PinWriter", "PinReader"), value, say(err), say("use -1,-1 to leave both roles unpinned")}
 	}
 	for _, c := range []int{o.PinWriter, o.PinReader} {
 		if c != -1 && !contains(cpus, c) {
-			return &OptionError{on("PinWriter", "PinReader"), value, fmt.Sprintf("CPU %d is not available to this process", c),
-				"use CPUs from " + joinInts(cpus)}
+			return &OptionError{on("PinWriter", "PinReader"), value, say(fmt.Sprintf("CPU %d is not available to this process", c)),
+				say("use CPUs from ", joinInts(cpus))}
 		}
 	}
 	return nil
@@ -155,10 +175,10 @@ func joinInts(list []int) string {
 
 func checkRepeat(o Options) *OptionError {
 	if o.Repeat < 1 {
-		return &OptionError{on("Repeat"), strconv.Itoa(o.Repeat), "must be at least 1", "e.g. 5"}
+		return &OptionError{on("Repeat"), strconv.Itoa(o.Repeat), say("must be at least 1"), say("e.g. 5")}
 	}
 	if o.Timeout < 0 {
-		return &OptionError{on("Timeout"), o.Timeout.String(), "must not be negative", "e.g. 10s, or 0 for none"}
+		return &OptionError{on("Timeout"), o.Timeout.String(), say("must not be negative"), say("e.g. 10s, or 0 for none")}
 	}
 	return nil
 }
@@ -167,7 +187,7 @@ func checkHugeKnobs(o Options) *OptionError {
 	p := planFor(o)
 	if !p.Huge {
 		if o.CheckHuge {
-			return &OptionError{on("CheckHuge"), "", "needs a huge-page buffer", "add {Huge} or use a -huge mode"}
+			return &OptionError{on("CheckHuge"), "", say("needs a huge-page buffer"), say("add ", field("Huge"), " or use a -huge mode")}
 		}
 		return nil
 	}
@@ -180,22 +200,22 @@ func checkHugeKnobs(o Options) *OptionError {
 	}
 	mode, err := THPMode()
 	if err != nil {
-		return &OptionError{fields, value, fielderr.Escape(err.Error()), "use a mode without huge pages"}
+		return &OptionError{fields, value, say(err), say("use a mode without huge pages")}
 	}
 	if mode == "never" {
-		return &OptionError{fields, value, "transparent huge pages are off (" + thpEnabledPath + " is never)",
-			"echo madvise > " + thpEnabledPath}
+		return &OptionError{fields, value, say("transparent huge pages are off (", thpEnabledPath, " is never)"),
+			say("echo madvise > ", thpEnabledPath)}
 	}
 	if o.CheckHuge && o.DontTouchPages {
-		return &OptionError{on("CheckHuge"), "", "cannot check pages that {DontTouchPages} leaves unfaulted", "drop one of the two"}
+		return &OptionError{on("CheckHuge"), "", say("cannot check pages that ", field("DontTouchPages"), " leaves unfaulted"), say("drop one of the two")}
 	}
 	return nil
 }
 
 func checkBufOffset(o Options) *OptionError {
 	if o.BufOffset < MallocOffset || o.BufOffset >= pageSize {
-		return &OptionError{on("BufOffset"), strconv.Itoa(o.BufOffset), fmt.Sprintf("must be 0 to %d bytes past a page boundary", pageSize-1),
-			"e.g. 0 for page-aligned buffers; leave it out for where the post's programs put them"}
+		return &OptionError{on("BufOffset"), strconv.Itoa(o.BufOffset), say(fmt.Sprintf("must be 0 to %d bytes past a page boundary", pageSize-1)),
+			say("e.g. 0 for page-aligned buffers; leave it out for where the post's programs put them")}
 	}
 	return nil
 }
@@ -204,11 +224,11 @@ func checkKnobCombinations(o Options) *OptionError {
 	p := planFor(o)
 	switch {
 	case p.Busy && o.Poll:
-		return &OptionError{on("Poll"), "", "contradicts busy looping ({Busy} or mode busy)", "drop {Poll} or {Busy}"}
+		return &OptionError{on("Poll"), "", say("contradicts busy looping (", field("Busy"), " or mode busy)"), say("drop ", field("Poll"), " or ", field("Busy"))}
 	case o.Gift && p.Writer != "vmsplice" && p.Reader != "splice":
-		return &OptionError{on("Gift"), "", "needs a vmsplice writer or a splice reader", "use mode vmsplice, splice, huge or busy"}
+		return &OptionError{on("Gift"), "", say("needs a vmsplice writer or a splice reader"), say("use mode vmsplice, splice, huge or busy")}
 	case o.SameBuffer && p.Writer != "vmsplice":
-		return &OptionError{on("SameBuffer"), "", "needs a vmsplice writer", "use mode vmsplice, splice, huge or busy"}
+		return &OptionError{on("SameBuffer"), "", say("needs a vmsplice writer"), say("use mode vmsplice, splice, huge or busy")}
 	}
 	return nil
 }
@@ -217,15 +237,15 @@ func checkVerify(o Options) *OptionError {
 	p := planFor(o)
 	switch {
 	case o.Verify && p.Reader != "read":
-		return &OptionError{on("Verify"), "", "needs a read(2) reader that sees the bytes", "use mode write, write-huge, vmsplice or vmsplice-huge"}
+		return &OptionError{on("Verify"), "", say("needs a read(2) reader that sees the bytes"), say("use mode write, write-huge, vmsplice or vmsplice-huge")}
 	case o.Verify && o.DontTouchPages:
-		return &OptionError{on("DontTouchPages"), "", "contradicts {Verify}, which writes every page", "drop one of the two"}
+		return &OptionError{on("DontTouchPages"), "", say("contradicts ", field("Verify"), ", which writes every page"), say("drop one of the two")}
 	case o.Verify && o.SameBuffer:
-		return &OptionError{on("SameBuffer"), "", "contradicts {Verify}, which needs each block's own content", "drop one of the two"}
+		return &OptionError{on("SameBuffer"), "", say("contradicts ", field("Verify"), ", which needs each block's own content"), say("drop one of the two")}
 	case o.RewriteAfterSplice && (!o.Verify || p.Writer != "vmsplice"):
-		return &OptionError{on("RewriteAfterSplice"), "", "needs {Verify} and a vmsplice writer", "add {Verify} and use mode vmsplice or vmsplice-huge"}
+		return &OptionError{on("RewriteAfterSplice"), "", say("needs ", field("Verify"), " and a vmsplice writer"), say("add ", field("Verify"), " and use mode vmsplice or vmsplice-huge")}
 	case o.RewriteAfterSplice && o.Gift:
-		return &OptionError{on("RewriteAfterSplice"), "", "tests reuse without SPLICE_F_GIFT", "drop {Gift}"}
+		return &OptionError{on("RewriteAfterSplice"), "", say("tests reuse without SPLICE_F_GIFT"), say("drop ", field("Gift"))}
 	}
 	return nil
 }

@@ -51,7 +51,7 @@ func Watch(ctx context.Context, writer, reader int, d time.Duration, obs Observe
 	stopErr := obs.Stop()
 	run := RunResult{WriterPID: writer, ReaderPID: reader, Duration: dur, FirstCorruptOffset: -1, Partial: interrupted}
 	if note != "" {
-		res.Warnings = append(res.Warnings, Warning{note})
+		res.Warnings = append(res.Warnings, warnf("%s", note))
 	}
 	run.Bytes, res.Warnings = watchedBytes(wEnd.since(wBase), rEnd.since(rBase), res.Warnings)
 	run.GiBPerSec = gibPerSec(run.Bytes, dur)
@@ -74,19 +74,19 @@ func CheckWatch(writer, reader int, d time.Duration) error {
 	value := fmt.Sprintf("%d,%d", writer, reader)
 	switch {
 	case d <= 0:
-		return &OptionError{on("Writer", "Reader"), value, "needs {Duration}, the window to watch the two processes for", "add e.g. {Duration} 10s"}
+		return &OptionError{on("Writer", "Reader"), value, say("needs ", field("Duration"), ", the window to watch the two processes for"), say("add e.g. ", field("Duration"), " 10s")}
 	case writer == reader:
-		return &OptionError{on("Writer", "Reader"), value, "names one process twice", "give the writer's pid, then the reader's"}
+		return &OptionError{on("Writer", "Reader"), value, say("names one process twice"), say("give the writer's pid, then the reader's")}
 	}
 	for _, pid := range []int{writer, reader} {
 		if pid <= 0 {
-			return &OptionError{on("Writer", "Reader"), value, "pids must be positive", "give W,R such as 4242,4243"}
+			return &OptionError{on("Writer", "Reader"), value, say("pids must be positive"), say("give W,R such as 4242,4243")}
 		}
 		if _, err := os.Stat("/proc/" + strconv.Itoa(pid)); err != nil {
-			return &OptionError{on("Writer", "Reader"), value, fmt.Sprintf("no process %d (it has exited, or never ran)", pid), "give the pids of two running processes"}
+			return &OptionError{on("Writer", "Reader"), value, say(fmt.Sprintf("no process %d (it has exited, or never ran)", pid)), say("give the pids of two running processes")}
 		}
 		if zombie(pid) {
-			return &OptionError{on("Writer", "Reader"), value, fmt.Sprintf("process %d has exited (a zombie its parent has not reaped)", pid), "give the pids of two running processes"}
+			return &OptionError{on("Writer", "Reader"), value, say(fmt.Sprintf("process %d has exited (a zombie its parent has not reaped)", pid)), say("give the pids of two running processes")}
 		}
 	}
 	return nil
@@ -150,7 +150,7 @@ func waitWindow(ctx context.Context, wfd, rfd, writer, reader int, d time.Durati
 // watchedBytes is countedBytes for two watched processes.
 func watchedBytes(w, r ioCounts, warnings []Warning) (int64, []Warning) {
 	if !w.ok || !r.ok {
-		return 0, append(warnings, Warning{"the processes' /proc/PID/io could not be read (or one exited): the bytes that crossed the pipe are unknown, and so is the throughput"})
+		return 0, append(warnings, warn("the processes' /proc/PID/io could not be read (or one exited): the bytes that crossed the pipe are unknown, and so is the throughput"))
 	}
 	diff := w.wchar - r.rchar
 	if diff < 0 {
@@ -159,5 +159,5 @@ func watchedBytes(w, r ioCounts, warnings []Warning) (int64, []Warning) {
 	if diff > 1<<20+max(w.wchar, r.rchar)/100 {
 		return 0, append(warnings, warnf("the processes' I/O accounting disagrees over the window (writer wrote %d bytes, reader read %d, counting read/write/sendfile on any file and no splice or vmsplice): the bytes that crossed the pipe cannot be counted honestly, so no throughput is given", w.wchar, r.rchar))
 	}
-	return min(w.wchar, r.rchar), append(warnings, Warning{"attached: bytes are the smaller of the writer's wchar and the reader's rchar over the window (/proc/PID/io: read/write/sendfile family, no splice or vmsplice; they agree within 1%)"})
+	return min(w.wchar, r.rchar), append(warnings, warn("attached: bytes are the smaller of the writer's wchar and the reader's rchar over the window (/proc/PID/io: read/write/sendfile family, no splice or vmsplice; they agree within 1%)"))
 }

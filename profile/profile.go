@@ -44,7 +44,6 @@ import (
 	pprof "github.com/google/pprof/profile"
 	"golang.org/x/sys/unix"
 
-	"github.com/pipelab/pipelab/internal/fielderr"
 	"github.com/pipelab/pipelab/result"
 )
 
@@ -260,11 +259,13 @@ func New(cfg Config) (*Profiler, error) {
 }
 
 // ConfigError is a Config that New refuses: the field at fault, its value,
-// what is wrong, and what to do. Problem and Remedy spell other fields as
-// {Field}; Error renders them by their field names, and a command renders
-// them by its own flag names with Format.
+// what is wrong, and what to do, in words that name no field. Instead, a
+// value of the same field that works, when there is one. Error renders
+// the field by its Go name, and a command by its own flag name with
+// Format.
 type ConfigError struct {
 	Field, Value, Problem, Remedy string
+	Instead                       string
 }
 
 // Error renders "profile: FreqHz 0: out of range (use 1 to 100000 Hz,
@@ -273,10 +274,27 @@ func (e *ConfigError) Error() string {
 	return e.Format(nil)
 }
 
-// Format renders the error with every field, e.Field first, called by
-// name(field), or by its Go name when name is nil.
+// Format renders the error with its field called by name(field), or by
+// its Go name when name is nil: "profile: FIELD VALUE: PROBLEM (use FIELD
+// INSTEAD; REMEDY)".
 func (e *ConfigError) Format(name func(field string) string) string {
-	return "profile: " + fielderr.Message([]string{e.Field}, e.Value, e.Problem, e.Remedy, name)
+	field := e.Field
+	if name != nil {
+		field = name(field)
+	}
+	s := "profile: " + field
+	if e.Value != "" {
+		s += " " + e.Value
+	}
+	s += ": " + e.Problem
+	remedy := e.Remedy
+	if e.Instead != "" {
+		remedy = "use " + field + " " + e.Instead + "; " + remedy
+	}
+	if remedy != "" {
+		s += " (" + remedy + ")"
+	}
+	return s
 }
 
 // validate checks cfg and fills defaults.
@@ -286,14 +304,14 @@ func validate(cfg *Config) error {
 		return fmt.Errorf("profile: %w", err)
 	}
 	if cfg.FreqHz < 1 || cfg.FreqHz > max {
-		return &ConfigError{"FreqHz", strconv.Itoa(cfg.FreqHz), "out of range", fmt.Sprintf("use 1 to %d Hz, kernel.perf_event_max_sample_rate", max)}
+		return &ConfigError{Field: "FreqHz", Value: strconv.Itoa(cfg.FreqHz), Problem: "out of range", Remedy: fmt.Sprintf("use 1 to %d Hz, kernel.perf_event_max_sample_rate", max)}
 	}
 	switch cfg.View {
 	case "":
 		cfg.View = "cpu"
 	case "cpu", "wall":
 	default:
-		return &ConfigError{"View", strconv.Quote(cfg.View), "unknown view", "use cpu or wall"}
+		return &ConfigError{Field: "View", Value: strconv.Quote(cfg.View), Problem: "unknown view", Remedy: "use cpu or wall"}
 	}
 	return nil
 }
@@ -306,7 +324,8 @@ func chooseEvent(cfg *Config) (reason string, err error) {
 		return "", nil
 	case EventCycles:
 		if err := ProbeHardwareCounters(); err != nil {
-			return "", &ConfigError{"Event", EventCycles, fmt.Sprintf("no hardware PMU here (%v)", err), "use {Event} cpu-clock; cycles needs a PMU: bare metal, or a VM that exposes one"}
+			return "", &ConfigError{Field: "Event", Value: EventCycles, Problem: fmt.Sprintf("no hardware PMU here (%v)", err),
+				Instead: EventCPUClock, Remedy: "cycles needs a PMU: bare metal, or a VM that exposes one"}
 		}
 		return "", nil
 	case "":
@@ -317,7 +336,7 @@ func chooseEvent(cfg *Config) (reason string, err error) {
 		cfg.Event = EventCycles
 		return "", nil
 	}
-	return "", &ConfigError{"Event", cfg.Event, "unknown event", "want cycles or cpu-clock"}
+	return "", &ConfigError{Field: "Event", Value: cfg.Event, Problem: "unknown event", Remedy: "want cycles or cpu-clock"}
 }
 
 func newCounters() []result.Counter {

@@ -74,7 +74,7 @@ func TestMessage(t *testing.T) {
 		{errors.Join(wrapped, errors.New("save: disk full")), "run write: run 1 of 1: reader: made no progress for 1s (--timeout)\nsave: disk full"},
 		{fmt.Errorf("%w, then %w", ce, errors.New("x")), "reader: made no progress for 1s (Timeout), then x"},
 		{errors.New("plain"), "plain"},
-		{fmt.Errorf("ladder step huge: %w", &bench.OptionError{Fields: []string{"PinWriter", "PinReader"}, Value: "0,3", Problem: "CPU 3 is not online", Remedy: "use CPUs from 0,1"}),
+		{fmt.Errorf("ladder step huge: %w", &bench.OptionError{Fields: []string{"PinWriter", "PinReader"}, Value: "0,3", Problem: bench.Message{{Words: "CPU 3 is not online"}}, Remedy: bench.Message{{Words: "use CPUs from 0,1"}}}),
 			"ladder step huge: --pin 0,3: CPU 3 is not online (use CPUs from 0,1)"},
 	} {
 		if got := message(c.err); got != c.want {
