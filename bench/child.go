@@ -112,11 +112,20 @@ func Child() {
 	if err := runChild(role); err != nil {
 		send(childMsg{Kind: "error", Error: err.Error()})
 		if errors.As(err, new(peerGone)) {
-			os.Exit(exitPeerGone)
+			exit(exitPeerGone)
 		}
-		os.Exit(exitFailed)
+		exit(exitFailed)
 	}
-	os.Exit(0)
+	exit(0)
+}
+
+// exit ends the child. Its runtime threads go back to the hot thread's
+// policy first (see unidleThreads): the runner can reap a process only
+// once every one of its threads has run its own exit, and a SCHED_IDLE
+// thread on a CPU that other work keeps busy may wait seconds for that.
+func exit(code int) {
+	unidleThreads(os.Getpid())
+	os.Exit(code)
 }
 
 // child is the state of one writer or reader.
@@ -155,7 +164,7 @@ func runChild(role string) error {
 	send(childMsg{Kind: "ready", Report: &c.rep})
 	if c.fault == "exit3" {
 		fmt.Fprintln(os.Stderr, "test fault: exit 3 requested by "+envFault)
-		os.Exit(exitFault)
+		exit(exitFault)
 	}
 	if err := waitGate(); err != nil {
 		return err
@@ -235,34 +244,6 @@ func (c *child) setup() error {
 		return err
 	}
 	return c.lockedKiB()
-}
-
-// idleOtherThreads puts every thread of this process but the calling one
-// (the hot loop's, locked to it) under SCHED_IDLE, so that the Go
-// runtime's own threads, sysmon above all, which wakes every 10ms, run
-// only when the CPU has nothing else to do and never preempt the hot
-// loop. The hot loop needs none of them: it makes raw system calls, does
-// not allocate and runs with the GC off. Without this, a busy-mode run
-// showed each hot thread preempted by its runtime threads about 100
-// times a second; with it, busy went from 0.94 to 0.97 of the C build
-// in the same minutes (medians of 6 interleaved 4GiB runs).
-func idleOtherThreads() error {
-	me := unix.Gettid()
-	tids, err := os.ReadDir("/proc/self/task")
-	if err != nil {
-		return fmt.Errorf("list threads: %w", err)
-	}
-	for _, e := range tids {
-		tid, err := strconv.Atoi(e.Name())
-		if err != nil || tid == me {
-			continue
-		}
-		err = unix.SchedSetAttr(tid, &unix.SchedAttr{Policy: unix.SCHED_IDLE}, 0)
-		if err != nil && err != unix.ESRCH { // ESRCH: the thread has exited
-			return fmt.Errorf("sched_setattr SCHED_IDLE on runtime thread %d: %w", tid, err)
-		}
-	}
-	return nil
 }
 
 // nameThreads names every thread of the child, the hot one by

@@ -133,6 +133,36 @@ func TestRuntimeThreadsIdle(t *testing.T) {
 	}
 }
 
+// TestUnidleThreads: unidleThreads, which a child calls on itself before
+// it exits and the runner on a child before it kills it, gives every
+// runtime thread of a gated child SCHED_OTHER again, so that none waits
+// for an idle CPU to run its exit (idle.go).
+func TestUnidleThreads(t *testing.T) {
+	var before, after map[int]int
+	obs := &observer{attach: func(wp, rp int) error {
+		before = threadPolicies(t, wp)
+		unidleThreads(wp)
+		after = threadPolicies(t, wp)
+		return nil
+	}}
+	if _, err := Run(context.Background(), one("vmsplice"), obs, nil); err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	noChildren(t)
+	idle := 0
+	for tid, pol := range before {
+		if pol == unix.SCHED_IDLE {
+			idle++
+		}
+		if after[tid] != 0 {
+			t.Errorf("writer thread %d: policy %d after unidleThreads (was %d), want 0 (SCHED_OTHER)", tid, after[tid], pol)
+		}
+	}
+	if idle == 0 {
+		t.Errorf("no SCHED_IDLE thread in the gated writer (%v): nothing tested", before)
+	}
+}
+
 // threadPolicies returns the scheduling policy of every thread of pid,
 // field 41 of /proc/PID/task/TID/stat.
 func threadPolicies(t *testing.T, pid int) map[int]int {

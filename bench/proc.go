@@ -145,6 +145,7 @@ func (k *kid) kill() {
 		return
 	}
 	if !k.exited() {
+		unidleThreads(k.cmd.Process.Pid) // else it may take seconds to die (idle.go)
 		k.cmd.Process.Kill()
 	}
 	<-k.done
