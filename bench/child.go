@@ -106,6 +106,9 @@ func Child() {
 	if role == "" {
 		return
 	}
+	if role == guardRole {
+		runGuard()
+	}
 	runtime.LockOSThread()
 	runtime.GOMAXPROCS(1)
 	debug.SetGCPercent(-1)

@@ -41,8 +41,9 @@ type kid struct {
 }
 
 // startKid re-executes this binary as role with files as fds 3.. and
-// status as the write end of its status pipe.
-func startKid(role string, o Options, files []*os.File) (*kid, error) {
+// status as the write end of its status pipe. A command's child carries
+// envRunTag, tag and role (see guard.go).
+func startKid(role string, o Options, files []*os.File, tag string) (*kid, error) {
 	opts, err := json.Marshal(o)
 	if err != nil {
 		return nil, fmt.Errorf("encode options: %w", err)
@@ -55,10 +56,11 @@ func startKid(role string, o Options, files []*os.File) (*kid, error) {
 	k := &kid{role: role, msgs: make(chan childMsg, 4), done: make(chan struct{}), stderr: &headBuffer{}, command: o.command(role)}
 	k.cmd = exec.Command("/proc/self/exe")
 	k.cmd.Args = []string{"pipelab-" + role}
-	k.cmd.Env = append(os.Environ(), envRole+"="+role, envOptions+"="+string(opts))
+	k.cmd.Env = append(withoutVar(os.Environ(), envRunTag), envRole+"="+role, envOptions+"="+string(opts))
 	if k.command == "" {
 		k.cmd.Env = append(k.cmd.Env, "GODEBUG=asyncpreemptoff=1")
 	} else {
+		k.cmd.Env = append(k.cmd.Env, envRunTag+"="+tag+"."+role)
 		k.cmd.WaitDelay = termGrace // a descendant may keep stderr open
 		if role == "reader" {
 			k.stdout = &headBuffer{}
@@ -87,6 +89,17 @@ func startKid(role string, o Options, files []*os.File) (*kid, error) {
 		close(k.done)
 	}()
 	return k, nil
+}
+
+// withoutVar returns env without the variable name.
+func withoutVar(env []string, name string) []string {
+	var out []string
+	for _, kv := range env {
+		if k, _, _ := strings.Cut(kv, "="); k != name {
+			out = append(out, kv)
+		}
+	}
+	return out
 }
 
 // readStatus forwards the child's status lines until it exits.

@@ -85,6 +85,10 @@ type runner struct {
 	writer  *kid
 	reader  *kid
 	started time.Time
+
+	// Set when a side is a command (see guard.go).
+	tag   string // envRunTag of the run
+	guard *guard
 }
 
 // run does one transfer. It always reaps both children before returning.
@@ -95,10 +99,15 @@ func (r *runner) run(ctx context.Context) (*RunResult, error) {
 	}
 	defer unix.Munmap(r.shared)
 	defer r.closeGate()
-	err = r.start(files)
-	for _, f := range files {
-		f.Close() // the children hold their own copies now
+	if r.o.WriterCmd != "" || r.o.ReaderCmd != "" {
+		if err := r.startGuard(); err != nil {
+			closeAll(files)
+			return nil, err
+		}
+		defer r.endGuard() // after both children are killed and reaped
 	}
+	err = r.start(files)
+	closeAll(files) // the children hold their own copies now
 	if err != nil {
 		return nil, err
 	}
@@ -134,9 +143,7 @@ func (r *runner) setup() (files []*os.File, err error) {
 	files = append(files, os.NewFile(uintptr(p[1]), "pipe-w"), os.NewFile(uintptr(p[0]), "pipe-r"))
 	defer func() {
 		if err != nil {
-			for _, f := range files {
-				f.Close()
-			}
+			closeAll(files)
 		}
 	}()
 	if err := r.sizePipe(p[1]); err != nil {
@@ -204,19 +211,66 @@ func (r *runner) closeGate() {
 	}
 }
 
-// start launches the writer and the reader.
+func closeAll(files []*os.File) {
+	for _, f := range files {
+		f.Close()
+	}
+}
+
+// start launches the writer and the reader, and has the guard watch the
+// process group of each command.
 func (r *runner) start(files []*os.File) error {
-	w, err := startKid("writer", r.o, []*os.File{files[0], files[2], files[3]})
+	w, err := r.startKid("writer", []*os.File{files[0], files[2], files[3]})
 	if err != nil {
 		return err
 	}
-	rd, err := startKid("reader", r.o, []*os.File{files[1], files[2], files[3]})
+	rd, err := r.startKid("reader", []*os.File{files[1], files[2], files[3]})
 	if err != nil {
 		w.kill()
 		return err
 	}
 	r.writer, r.reader = w, rd
 	return nil
+}
+
+// startKid starts one child; a command's is watched by the guard before
+// the gate can open, so that the command never runs unguarded.
+func (r *runner) startKid(role string, files []*os.File) (*kid, error) {
+	k, err := startKid(role, r.o, files, r.tag)
+	if err != nil || k.command == "" {
+		return k, err
+	}
+	if err := r.guard.watch(k.cmd.Process.Pid); err != nil {
+		k.kill()
+		return nil, err
+	}
+	return k, nil
+}
+
+// startGuard tags the run and starts its guard.
+func (r *runner) startGuard() error {
+	r.tag = newRunTag()
+	g, err := startGuard(r.tag)
+	if err != nil {
+		return err
+	}
+	r.guard = g
+	return nil
+}
+
+// endGuard kills and names whatever the commands left running outside
+// their process groups, then lets the guard go.
+func (r *runner) endGuard() {
+	var groups []int
+	for _, k := range []*kid{r.writer, r.reader} {
+		if k != nil && k.command != "" {
+			groups = append(groups, k.cmd.Process.Pid)
+		}
+	}
+	for _, e := range killEscaped(r.tag, groups) {
+		r.warnings = append(r.warnings, warn(e))
+	}
+	r.guard.close()
 }
 
 // awaitReady waits until both children are set up and blocked on the gate.

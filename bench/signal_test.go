@@ -31,7 +31,8 @@ type helperReport struct {
 	Kids        []int // children of the helper left after Run
 }
 
-// runHelper is the helper program: an endless write run under
+// runHelper is the helper program: an endless write run (with
+// envHelperCmd as its writer command, if set) under
 // signal.NotifyContext, as cmd/pipelab does it. It prints "pids W R" once
 // the children are gated and a JSON helperReport at the end.
 func runHelper() {
@@ -43,6 +44,7 @@ func runHelper() {
 	}}
 	o := one("write")
 	o.Bytes = 1 << 40
+	o.WriterCmd = os.Getenv(envHelperCmd)
 	res, err := Run(ctx, o, obs, nil)
 	rep := helperReport{Kids: testenv.Children(os.Getpid())}
 	if err != nil {
