@@ -90,7 +90,7 @@ func TestCommandParentKilled(t *testing.T) {
 	time.Sleep(200 * time.Millisecond)
 	cmd.Process.Kill()
 	cmd.Wait()
-	if left := reapOrphans(5 * time.Second); len(left) > 0 {
+	if left := testenv.ReapOrphans(5 * time.Second); len(left) > 0 {
 		t.Errorf("processes left running after the runner was killed: %v", left)
 	}
 	re := regexp.MustCompile(fmt.Sprintf(`(?m)^pipelab: warning: after pipelab was killed, the writer command left process %d \(sleep 1000\) running outside its process group: killed it$`, pid))
@@ -114,35 +114,4 @@ func readPid(t *testing.T, file string) int {
 	}
 	t.Fatalf("no %s after 10s: the command did not start its daemon", file)
 	return 0
-}
-
-// reapOrphans reaps this process's children as they die, for up to d,
-// and returns those still alive then (with their command lines), killed.
-func reapOrphans(d time.Duration) []string {
-	deadline := time.Now().Add(d)
-	for {
-		var alive []int
-		for _, pid := range testenv.Children(os.Getpid()) {
-			if state, _ := procState(pid); state == "Z" {
-				var ws syscall.WaitStatus
-				syscall.Wait4(pid, &ws, 0, nil)
-			} else {
-				alive = append(alive, pid)
-			}
-		}
-		if len(alive) == 0 {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			var left []string
-			for _, pid := range alive {
-				left = append(left, fmt.Sprintf("%d (%s)", pid, cmdline(pid)))
-				syscall.Kill(pid, syscall.SIGKILL)
-				var ws syscall.WaitStatus
-				syscall.Wait4(pid, &ws, 0, nil)
-			}
-			return left
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }

@@ -460,3 +460,37 @@ func checkForkedSleeps(t *testing.T, p *pprof.Profile) {
 		t.Errorf("the cats' sleeps in anon_pipe_read and anon_pipe_write are not both in the writer's wall profile")
 	}
 }
+
+// TestKilledLeavesNothing kills pipelab with SIGKILL while its writer
+// command's shell waits for a sleep it forked: no process of the run may
+// stay alive (the parent-death signal reaches only pipelab's own child,
+// the shell; the guard kills the rest). Orphans come back to this test
+// process, a subreaper, so a survivor is seen.
+func TestKilledLeavesNothing(t *testing.T) {
+	becomeSubreaper(t)
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(exe, "run", "--writer-cmd", "sleep 1000; echo", "--repeat", "1")
+	cmd.Env = append(os.Environ(), "PIPELAB_TEST_MAIN=1")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	sleeping := false
+	for deadline := time.Now().Add(10 * time.Second); !sleeping && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		for _, pid := range testenv.Descendants(cmd.Process.Pid) {
+			if comm, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid)); string(comm) == "sleep\n" {
+				sleeping = true
+			}
+		}
+	}
+	cmd.Process.Kill()
+	cmd.Wait()
+	if !sleeping {
+		t.Fatal("the writer command's sleep never ran")
+	}
+	if left := testenv.ReapOrphans(5 * time.Second); len(left) > 0 {
+		t.Errorf("processes left running after pipelab was killed: %v", left)
+	}
+}

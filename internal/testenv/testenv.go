@@ -13,7 +13,9 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 )
 
 // RequireEnv is the environment variable that turns Require's skips into
@@ -65,4 +67,68 @@ func parent(pid string) (int, bool) {
 	}
 	ppid, err := strconv.Atoi(f[1])
 	return ppid, err == nil
+}
+
+// Descendants lists the processes below pid in the process tree, zombies
+// included, children before their own children.
+func Descendants(pid int) []int {
+	var all []int
+	for next := []int{pid}; len(next) > 0; {
+		var kids []int
+		for _, p := range next {
+			kids = append(kids, Children(p)...)
+		}
+		all = append(all, kids...)
+		next = kids
+	}
+	return all
+}
+
+// ReapOrphans is for a test that made itself a subreaper
+// (PR_SET_CHILD_SUBREAPER), so that what its children leave running comes
+// back to it: it reaps its children as they die, for up to d, and then
+// kills, reaps and returns those still alive, each as "PID (command
+// line)". Any child counts, so the test must have reaped the ones it
+// started itself.
+func ReapOrphans(d time.Duration) []string {
+	deadline := time.Now().Add(d)
+	for {
+		var alive []int
+		for _, pid := range Children(os.Getpid()) {
+			if state(pid) == "Z" {
+				var ws syscall.WaitStatus
+				syscall.Wait4(pid, &ws, 0, nil)
+			} else {
+				alive = append(alive, pid)
+			}
+		}
+		if len(alive) == 0 {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			var left []string
+			for _, pid := range alive {
+				b, _ := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
+				left = append(left, strconv.Itoa(pid)+" ("+strings.TrimSpace(strings.ReplaceAll(string(b), "\x00", " "))+")")
+				syscall.Kill(pid, syscall.SIGKILL)
+				var ws syscall.WaitStatus
+				syscall.Wait4(pid, &ws, 0, nil)
+			}
+			return left
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// state reads the state letter of /proc/PID/stat, or "" when pid is gone.
+func state(pid int) string {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return ""
+	}
+	f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+1:]))
+	if len(f) == 0 {
+		return ""
+	}
+	return f[0]
 }
