@@ -183,3 +183,38 @@ func TestCommandIgnoringSIGTERM(t *testing.T) {
 		t.Errorf("processes of the reader command left: %v", left)
 	}
 }
+
+// TestShortRun: a run whose command closed the pipe having moved no more
+// than a pipe's worth, short of what was asked, fails with one line that
+// says so, instead of a throughput of nothing.
+func TestShortRun(t *testing.T) {
+	for _, tc := range []struct {
+		name, writer, reader string
+		want                 string
+	}{
+		{"writer writes nothing", "true", "",
+			`writer command "true" exited with status 0 having written nothing into the pipe: nothing to time`},
+		{"writer writes 3 bytes", "echo hi", "",
+			`writer command "echo hi" exited with status 0 having written 3 bytes into the pipe of the 64MiB asked (Bytes), no more than the pipe holds (64KiB): too little to time`},
+		{"reader closes at once", "", "exec 0<&-; sleep 0.2",
+			`reader command "exec 0<&-; sleep 0.2" exited with status 0 having taken at most 64KiB of the 64MiB asked (Bytes), no more than the pipe holds (64KiB), so no byte is known to have crossed: nothing to time`},
+		{"both commands, nothing written", "true", "cat",
+			`writer command "true" exited with status 0 having written nothing into the pipe: nothing to time`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			o := command("write", tc.writer, tc.reader, 64<<20)
+			res, err := Run(context.Background(), o, nil, nil)
+			noChildren(t)
+			var se *ShortError
+			if !errors.As(err, &se) {
+				t.Fatalf("got error %v, want a *ShortError", err)
+			}
+			if got := se.Error(); got != tc.want {
+				t.Errorf("got  %s\nwant %s", got, tc.want)
+			}
+			if !res.Incomplete || len(res.Runs) != 1 || !res.Runs[0].Partial {
+				t.Errorf("got Incomplete %v, runs %+v; want one partial run and Incomplete", res.Incomplete, res.Runs)
+			}
+		})
+	}
+}

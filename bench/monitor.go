@@ -206,7 +206,8 @@ func (r *runner) setChild(rr *RunResult, role string, rep ChildReport) {
 // cleanly (or a writer command ended once the pipe was closed), from
 // their result lines: the bytes and the time of pipelab's reader, or of
 // pipelab's writer in front of a reader command, or of the commands'
-// I/O accounting when both sides are commands (see external.go).
+// I/O accounting when both sides are commands (see external.go). A run
+// that moved too little to time is a *ShortError.
 func (r *runner) complete() (*RunResult, error) {
 	r.writer.drain()
 	r.reader.drain()
@@ -220,6 +221,9 @@ func (r *runner) complete() (*RunResult, error) {
 		if r.p.Writer != external && rep.Bytes != r.o.Bytes {
 			return r.partial(), fmt.Errorf("reader took %d bytes, want %d (a pipelab bug)", rep.Bytes, r.o.Bytes)
 		}
+		if err := r.checkShort(r.writer, rep.Bytes); err != nil {
+			return r.partial(), err
+		}
 		if rep.Bytes < r.o.Bytes {
 			r.warnings = append(r.warnings, warn("the writer command closed the pipe after ", FormatSize(rep.Bytes),
 				", before ", field("Bytes"), " ", FormatSize(r.o.Bytes)))
@@ -231,6 +235,9 @@ func (r *runner) complete() (*RunResult, error) {
 		if rep == nil {
 			return r.partial(), fmt.Errorf("writer exited without a result (a pipelab bug)")
 		}
+		if err := r.checkShort(r.reader, rep.Bytes); err != nil {
+			return r.partial(), err
+		}
 		if rep.Bytes < r.o.Bytes {
 			r.warnings = append(r.warnings, warn("the reader command closed the pipe after taking at most ", FormatSize(rep.Bytes),
 				", before ", field("Bytes"), " ", FormatSize(r.o.Bytes),
@@ -239,7 +246,14 @@ func (r *runner) complete() (*RunResult, error) {
 		rr.Bytes, rr.Duration = rep.Bytes, time.Duration(rep.DurationNanos)
 	default:
 		rr.Duration = r.lastExit().Sub(r.started)
-		rr.Bytes = r.countedBytes()
+		var counted bool
+		rr.Bytes, counted = r.countedBytes()
+		rr.Uncounted = !counted
+		if counted {
+			if err := r.checkShort(r.writer, rr.Bytes); err != nil {
+				return r.partial(), err
+			}
+		}
 	}
 	rr.GiBPerSec = gibPerSec(rr.Bytes, rr.Duration)
 	for _, k := range []*kid{r.writer, r.reader} {
@@ -264,15 +278,15 @@ func (r *runner) lastExit() time.Time {
 
 // countedBytes is what crossed the pipe between two commands, as far as
 // the kernel's I/O accounting tells: the writer's wchar and the reader's
-// rchar (see ioCounts), when they agree within 1MiB and 1%. Otherwise 0,
-// with a warning that says why: either side may move bytes with
+// rchar (see ioCounts), when they agree within 1MiB and 1%. Otherwise
+// false, with a warning that says why: either side may move bytes with
 // splice(2) or vmsplice(2), which are not accounted, or read and write
 // other files, or pass bytes along a pipeline of its own.
-func (r *runner) countedBytes() int64 {
+func (r *runner) countedBytes() (int64, bool) {
 	w, rd := r.writer.io.since(r.writer.ioBase), r.reader.io.since(r.reader.ioBase)
 	if !w.ok || !rd.ok {
 		r.warnings = appendOnce(r.warnings, warn("both sides are commands and their /proc/PID/io could not be read: the bytes that crossed the pipe are unknown, and so is the throughput"))
-		return 0
+		return 0, false
 	}
 	diff := w.wchar - rd.rchar
 	if diff < 0 {
@@ -281,8 +295,8 @@ func (r *runner) countedBytes() int64 {
 	if diff > 1<<20+max(w.wchar, rd.rchar)/100 {
 		r.warnings = appendOnce(r.warnings, warnf("both sides are commands and their I/O accounting disagrees (writer wrote %d bytes, reader read %d, counting read/write/sendfile on any file and no splice or vmsplice): the bytes that crossed the pipe cannot be counted honestly, so no throughput is given",
 			w.wchar, rd.rchar))
-		return 0
+		return 0, false
 	}
 	r.warnings = appendOnce(r.warnings, warn("both sides are commands: bytes are the smaller of the writer's wchar and the reader's rchar (/proc/PID/io: read/write/sendfile family, no splice or vmsplice; they agree within 1%), time is from the gate to the later exit, and ", field("Bytes"), " stops nothing"))
-	return min(w.wchar, rd.rchar)
+	return min(w.wchar, rd.rchar), true
 }

@@ -73,6 +73,11 @@ type RunResult struct {
 	FirstCorruptOffset int64
 	// Partial is set on a run that did not finish (failure or interrupt).
 	Partial bool
+	// Uncounted is set when nobody could count the bytes that crossed
+	// the pipe (both sides are commands, and the kernel's I/O accounting
+	// of the two disagrees or cannot be read): Bytes and GiBPerSec are
+	// then unknown, and 0.
+	Uncounted bool
 	// Writer and Reader are what each child reported (for a partial run,
 	// what it reported before the gate). For an external command, only
 	// what its child reported before it exec'd the command: PID, TID,

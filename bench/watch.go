@@ -53,7 +53,9 @@ func Watch(ctx context.Context, writer, reader int, d time.Duration, obs Observe
 	if note != "" {
 		res.Warnings = append(res.Warnings, warnf("%s", note))
 	}
-	run.Bytes, res.Warnings = watchedBytes(wEnd.since(wBase), rEnd.since(rBase), res.Warnings)
+	var counted bool
+	run.Bytes, counted, res.Warnings = watchedBytes(wEnd.since(wBase), rEnd.since(rBase), res.Warnings)
+	run.Uncounted = !counted
 	run.GiBPerSec = gibPerSec(run.Bytes, dur)
 	res.Runs = []RunResult{run}
 	res.Options.Bytes = run.Bytes
@@ -148,16 +150,16 @@ func waitWindow(ctx context.Context, wfd, rfd, writer, reader int, d time.Durati
 }
 
 // watchedBytes is countedBytes for two watched processes.
-func watchedBytes(w, r ioCounts, warnings []Warning) (int64, []Warning) {
+func watchedBytes(w, r ioCounts, warnings []Warning) (int64, bool, []Warning) {
 	if !w.ok || !r.ok {
-		return 0, append(warnings, warn("the processes' /proc/PID/io could not be read (or one exited): the bytes that crossed the pipe are unknown, and so is the throughput"))
+		return 0, false, append(warnings, warn("the processes' /proc/PID/io could not be read (or one exited): the bytes that crossed the pipe are unknown, and so is the throughput"))
 	}
 	diff := w.wchar - r.rchar
 	if diff < 0 {
 		diff = -diff
 	}
 	if diff > 1<<20+max(w.wchar, r.rchar)/100 {
-		return 0, append(warnings, warnf("the processes' I/O accounting disagrees over the window (writer wrote %d bytes, reader read %d, counting read/write/sendfile on any file and no splice or vmsplice): the bytes that crossed the pipe cannot be counted honestly, so no throughput is given", w.wchar, r.rchar))
+		return 0, false, append(warnings, warnf("the processes' I/O accounting disagrees over the window (writer wrote %d bytes, reader read %d, counting read/write/sendfile on any file and no splice or vmsplice): the bytes that crossed the pipe cannot be counted honestly, so no throughput is given", w.wchar, r.rchar))
 	}
-	return min(w.wchar, r.rchar), append(warnings, warn("attached: bytes are the smaller of the writer's wchar and the reader's rchar over the window (/proc/PID/io: read/write/sendfile family, no splice or vmsplice; they agree within 1%)"))
+	return min(w.wchar, r.rchar), true, append(warnings, warn("attached: bytes are the smaller of the writer's wchar and the reader's rchar over the window (/proc/PID/io: read/write/sendfile family, no splice or vmsplice; they agree within 1%)"))
 }

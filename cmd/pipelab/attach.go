@@ -93,7 +93,7 @@ func profileAttach(ctx context.Context, env *cli, fs *flag.FlagSet, af attachFla
 	sr.res[profiled] = res
 	step, tops, err := finishStep(sr, pf, false)
 	if step != nil {
-		printProfileSummary(env.stdout, step, tops)
+		printProfileSummary(env.stdout, step, tops, nil)
 		fmt.Fprintf(env.stderr, "wrote %s\n", strings.Join(stepFiles(pf.out, step), " "))
 	}
 	return err

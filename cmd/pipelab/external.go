@@ -1,9 +1,11 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/pipelab/pipelab/bench"
@@ -118,14 +120,17 @@ func labelStep(s *result.Step, name string, res *bench.Result) {
 }
 
 // printCommands tells on stderr how each external command ended in the
-// last run, with the first line of its stderr and of a reader's stdout.
-func printCommands(env *cli, s result.Step) {
+// last run, with the first line of its stderr and of a reader's stdout;
+// not the command that failure (the run's error, printed once as the
+// command's own) names.
+func printCommands(env *cli, s result.Step, failure error) {
+	failed := failedRole(failure)
 	last := 0
 	for _, c := range s.Commands {
 		last = max(last, c.Run)
 	}
 	for _, c := range s.Commands {
-		if c.Run != last {
+		if c.Run != last || c.Role == failed {
 			continue
 		}
 		line := fmt.Sprintf("pipelab: %s: %s command %q (pid %d): %s", s.Mode, c.Role, c.Command, c.PID, c.Status)
@@ -137,6 +142,28 @@ func printCommands(env *cli, s result.Step) {
 		}
 		fmt.Fprintln(env.stderr, line)
 	}
+}
+
+// failedRole is the role of the command whose failure err is, or "".
+func failedRole(err error) string {
+	var ce *bench.ChildError
+	var se *bench.ShortError
+	switch {
+	case errors.As(err, &ce) && ce.Command != "":
+		return ce.Role
+	case errors.As(err, &se):
+		return se.Role
+	}
+	return ""
+}
+
+// withoutFailure is warnings without the line that says failure, which
+// the step carries for its file and the command prints as its error.
+func withoutFailure(warnings []string, failure error) []string {
+	if failure == nil {
+		return warnings
+	}
+	return slices.DeleteFunc(slices.Clone(warnings), func(w string) bool { return w == message(failure) })
 }
 
 func firstLine(s string) string {

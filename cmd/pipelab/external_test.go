@@ -38,10 +38,29 @@ func TestRunWriterCommand(t *testing.T) {
 	}
 }
 
+// TestRunCommandFails: a command that fails, or moves too little to
+// time, is told once, in the one line of the error, with nothing on
+// stdout (no table of runs that did not finish) and exit status 1.
 func TestRunCommandFails(t *testing.T) {
-	_, stderr, code := pipelab(t, t.TempDir(), "run", "--name", "three", "--reader-cmd", "exit 3", "--bytes", "16MiB", "--repeat", "1")
-	if code != 1 || !strings.Contains(stderr, `pipelab: run three: run 1 of 1: reader command "exit 3": exited with status 3`) {
-		t.Errorf("got status %d and stderr %q, want 1 and the reader command named with its status", code, stderr)
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--name", "three", "--reader-cmd", "exit 3", "--bytes", "16MiB"},
+			`pipelab: run three: run 1 of 1: reader command "exit 3": exited with status 3`},
+		{[]string{"--writer-cmd", "echo oops >&2; exit 3"},
+			`pipelab: run echo: run 1 of 1: writer command "echo oops >&2; exit 3": exited with status 3: oops`},
+		{[]string{"--writer-cmd", "true"},
+			`pipelab: run true: run 1 of 1: writer command "true" exited with status 0 having written nothing into the pipe: nothing to time`},
+		{[]string{"--writer-cmd", "echo hi"},
+			`pipelab: run echo: run 1 of 1: writer command "echo hi" exited with status 0 having written 3 bytes into the pipe of the 10GiB asked (--bytes), no more than the pipe holds (64KiB): too little to time`},
+		{[]string{"--reader-cmd", "exec 0<&-; sleep 0.2", "--bytes", "64MiB"},
+			`pipelab: run exec: run 1 of 1: reader command "exec 0<&-; sleep 0.2" exited with status 0 having taken at most 64KiB of the 64MiB asked (--bytes), no more than the pipe holds (64KiB), so no byte is known to have crossed: nothing to time`},
+	} {
+		stdout, stderr, code := pipelab(t, t.TempDir(), append([]string{"run", "--repeat", "1"}, tc.args...)...)
+		if code != 1 || stderr != tc.want+"\n" || stdout != "" {
+			t.Errorf("pipelab run %q: got status %d, stdout %q, stderr\n%s\nwant 1, nothing on stdout and the one line\n%s", tc.args, code, stdout, stderr, tc.want)
+		}
 	}
 }
 

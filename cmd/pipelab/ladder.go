@@ -94,8 +94,8 @@ func cmdLadder(ctx context.Context, env *cli, args []string) error {
 		step, _, err := finishStep(sr, pf, true)
 		if step != nil {
 			lad.Steps = append(lad.Steps, *step)
-			fmt.Fprintf(env.stderr, "ladder: %s %.2f GiB/s median\n", step.Mode, step.MedianGiBs)
-			printCommands(env, *step)
+			fmt.Fprintf(env.stderr, "ladder: %s %s\n", step.Mode, medianWords(step))
+			printCommands(env, *step, sr.err)
 		}
 		if err != nil {
 			runErr = errors.Join(runErr, fmt.Errorf("ladder step %s: %w", sr.name, err))

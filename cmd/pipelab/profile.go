@@ -111,8 +111,8 @@ func cmdProfile(ctx context.Context, env *cli, args []string) error {
 	runRounds(ctx, env, []*stepRuns{sr}, o.Repeat) // a failure stays in sr.err
 	step, tops, err := finishStep(sr, pf, false)
 	if step != nil {
-		printProfileSummary(env.stdout, step, tops)
-		printCommands(env, *step)
+		printProfileSummary(env.stdout, step, tops, sr.err)
+		printCommands(env, *step, sr.err)
 		fmt.Fprintf(env.stderr, "wrote %s\n", strings.Join(stepFiles(pf.out, step), " "))
 	}
 	return err

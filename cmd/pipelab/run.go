@@ -72,31 +72,44 @@ func cmdRun(ctx context.Context, env *cli, args []string) error {
 	}
 	runRounds(ctx, env, plans, o.Repeat) // a failure stays in its step's err
 	var steps []result.Step
+	var failures []error // each step's
 	var runErr error
 	for _, sr := range plans {
 		if res := sr.res[unprofiled]; res != nil {
 			step := stepFromResult(res, sr.err)
 			step.Repeat = o.Repeat
 			labelStep(&step, sr.name, res)
-			steps = append(steps, step)
+			steps, failures = append(steps, step), append(failures, sr.err)
 		}
 		if sr.err != nil {
 			runErr = fmt.Errorf("run %s: %w", runLabel(sr.name, sr.o), sr.err)
 		}
 	}
-	if len(steps) > 0 {
+	if anyRuns(steps) || (out.json || out.csv) && len(steps) > 0 {
 		if err := printSteps(env, steps, out); err != nil {
 			return err
 		}
 	}
-	for _, s := range steps {
-		printCommands(env, s)
+	for i, s := range steps {
+		printCommands(env, s, failures[i])
+		s.Warnings = withoutFailure(s.Warnings, failures[i])
 		printWarnings(env, s)
 	}
 	if runErr == nil {
 		runErr = verifyError(steps)
 	}
 	return runErr
+}
+
+// anyRuns reports whether a step has a complete run: a table of steps
+// that have none would say nothing.
+func anyRuns(steps []result.Step) bool {
+	for _, s := range steps {
+		if len(s.Runs) > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // runLabel names a run in an error: "--mode write", or its label when a

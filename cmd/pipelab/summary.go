@@ -57,10 +57,10 @@ func settings(o bench.Options) result.Settings {
 // printProfileSummary prints what a user checks after `pipelab profile`:
 // throughput, counters per role side by side and per GiB moved, samples,
 // the top kernel functions of each role, and the post's verdict on the
-// step checked against them.
-func printProfileSummary(w io.Writer, step *result.Step, tops stepTops) {
-	fmt.Fprintf(w, "%s: %.2f GiB/s median (min %.2f, max %.2f), %d run(s) of %s\n",
-		step.Mode, step.MedianGiBs, step.MinGiBs, step.MaxGiBs, len(step.Runs), bench.FormatSize(step.Bytes))
+// step checked against them. failure, the run's error, is not repeated
+// among the warnings: the command prints it.
+func printProfileSummary(w io.Writer, step *result.Step, tops stepTops, failure error) {
+	fmt.Fprintf(w, "%s: %s, %d run(s) of %s\n", step.Mode, medianWords(step), len(step.Runs), bench.FormatSize(step.Bytes))
 	printSources(w, step)
 	if step.Interrupted {
 		fmt.Fprintln(w, "INTERRUPTED: figures cover the runs that finished")
@@ -85,12 +85,21 @@ func printProfileSummary(w io.Writer, step *result.Step, tops stepTops) {
 		}
 	}
 	printWall(w, step, tops.blocking)
-	if len(step.Warnings) > 0 {
+	if ws := withoutFailure(step.Warnings, failure); len(ws) > 0 {
 		fmt.Fprintln(w, "\nwarnings:")
-		for _, m := range step.Warnings {
+		for _, m := range ws {
 			fmt.Fprintf(w, "  - %s\n", m)
 		}
 	}
+}
+
+// medianWords is the step's throughput in words: "3.21 GiB/s median
+// (min 3.10, max 3.30)", or that no run finished, when it has no figure.
+func medianWords(step *result.Step) string {
+	if len(step.Runs) == 0 {
+		return "no run finished: throughput unknown"
+	}
+	return fmt.Sprintf("%.2f GiB/s median (min %.2f, max %.2f)", step.MedianGiBs, step.MinGiBs, step.MaxGiBs)
 }
 
 // printSources says which transfers each figure came from, and what
