@@ -165,6 +165,31 @@ type doctorCheck struct {
 	Detail string `json:"detail"`
 }
 
+var (
+	doctorOnce   sync.Once
+	doctorChecks []doctorCheck
+)
+
+// doctorLine returns doctor's line named name (zero when it has none).
+func doctorLine(t *testing.T, name string) doctorCheck {
+	t.Helper()
+	doctorOnce.Do(func() {
+		stdout, _, _ := run(t, t.TempDir(), "doctor", "--json")
+		var d struct {
+			Checks []doctorCheck `json:"checks"`
+		}
+		if json.Unmarshal([]byte(stdout), &d) == nil {
+			doctorChecks = d.Checks
+		}
+	})
+	for _, c := range doctorChecks {
+		if c.Name == name {
+			return c
+		}
+	}
+	return doctorCheck{}
+}
+
 // TestDoctor runs `pipelab doctor --json`: it must say profiling can work
 // (exit 0, or 1 when limited), with one line per check.
 func TestDoctor(t *testing.T) {
@@ -290,6 +315,13 @@ func profileStep(t *testing.T, name string, extra ...string) (s result.Step, dir
 	stdout, stderr, code := run(t, t.TempDir(), args...)
 	if code != 0 || strings.Contains(stdout, "INCOMPLETE") {
 		t.Fatalf("exit status %d: %s\nstdout:\n%s", code, failure(stderr), tail(stdout, 20))
+	}
+	if hw := doctorLine(t, "hardware counters"); hw.Status == "OK" {
+		for _, line := range strings.Split(stdout+stderr, "\n") {
+			if strings.Contains(line, "no hardware PMU") {
+				t.Errorf("pipelab says %q where doctor says %q", strings.TrimSpace(line), hw.Detail)
+			}
+		}
 	}
 	data, err := os.ReadFile(filepath.Join(dir, "vmsplice.json"))
 	if err != nil {
