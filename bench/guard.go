@@ -183,12 +183,12 @@ func killTagged(pid int, tag string) (string, bool) {
 	return what, true
 }
 
-// cmdline is pid's command line as ps shows it, cut to 60 bytes.
+// cmdline is pid's command line as ps shows it, cut to 200 bytes.
 func cmdline(pid int) string {
 	b, _ := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
 	s := strings.TrimSpace(string(bytes.ReplaceAll(b, []byte{0}, []byte{' '})))
-	if len(s) > 60 {
-		s = s[:57] + "..."
+	if len(s) > 200 {
+		s = s[:197] + "..."
 	}
 	if s == "" {
 		return "?"

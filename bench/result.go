@@ -53,6 +53,10 @@ type Result struct {
 	Incomplete bool
 	// Interrupted is set when the context was cancelled.
 	Interrupted bool
+	// Shared lists the other pipelab processes seen running transfers on
+	// some of the same CPUs (see shared.go): the figures are then lower
+	// than the machine gives one run alone.
+	Shared []SharedRun
 }
 
 // RunResult is one transfer of Options.Bytes through a fresh pipe.
@@ -111,14 +115,16 @@ func (r *Result) GiBPerSec() (median, min, max float64) {
 
 // Merge adds the runs of other, a Result of the same options run later
 // (one transfer of an interleaved sequence, say), to r: its runs after
-// r's, its warnings once each, and Incomplete and Interrupted if either
-// has them. Options.Repeat becomes the number of runs attempted.
+// r's, its warnings and shared runs once each, and Incomplete and
+// Interrupted if either has them. Options.Repeat becomes the number of
+// runs attempted.
 func (r *Result) Merge(other *Result) {
 	for _, w := range other.Warnings {
 		r.Warnings = appendOnce(r.Warnings, w)
 	}
 	r.Runs = append(r.Runs, other.Runs...)
 	r.Options.Repeat = len(r.Runs)
+	r.Shared = addShared(r.Shared, other.Shared)
 	r.Incomplete = r.Incomplete || other.Incomplete
 	r.Interrupted = r.Interrupted || other.Interrupted
 }

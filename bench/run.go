@@ -27,7 +27,8 @@ var (
 // second from Run's goroutine. On a child failure Run returns the runs so
 // far with Incomplete set and a *ChildError; on cancellation of ctx, with
 // Interrupted set and an error wrapping ErrInterrupted. No child outlives
-// Run.
+// Run. Other pipelab runs on the same CPUs meanwhile are in the result's
+// Shared (see shared.go).
 func Run(ctx context.Context, o Options, obs Observer, progress func(Progress)) (*Result, error) {
 	if err := o.Validate(); err != nil {
 		return nil, err
@@ -40,9 +41,13 @@ func Run(ctx context.Context, o Options, obs Observer, progress func(Progress)) 
 		defer release()
 	}
 	res := &Result{Options: o}
+	b := raiseBeacon(runCPUs(o))
+	defer b.close()
 	for i := 0; i < o.Repeat; i++ {
 		r := &runner{o: o, p: planFor(o), index: i, obs: obs, progress: progress, gateW: -1}
+		res.Shared = addShared(res.Shared, b.others())
 		rr, err := r.run(ctx)
+		res.Shared = addShared(res.Shared, b.others())
 		if rr != nil {
 			res.Runs = append(res.Runs, *rr)
 		}

@@ -241,6 +241,9 @@ func stepNotes(step result.Step, note func(string, ...any)) {
 	for _, w := range step.Warnings {
 		note("%s", w)
 	}
+	for _, r := range step.Shared {
+		note("%s", r)
+	}
 }
 
 // irqPoints records the self share of each irq-enable point per role of p.

@@ -2,6 +2,7 @@ package result
 
 import (
 	"fmt"
+	"strings"
 )
 
 // Step is one mode's result: one object of `pipelab run --json`, and the
@@ -55,6 +56,30 @@ type Step struct {
 	// Commands says how each external command ended, per run, writer
 	// first.
 	Commands []CommandStatus `json:"commands,omitempty"`
+	// Shared lists other pipelab processes seen running transfers on
+	// some of the step's CPUs while it ran: its figures are then lower
+	// than the machine gives one run alone.
+	Shared []SharedRun `json:"shared_cpus,omitempty"`
+}
+
+// SharedRun is another pipelab process that ran transfers on some of a
+// step's CPUs while the step ran.
+type SharedRun struct {
+	PID     int    `json:"pid"`
+	Command string `json:"command"`
+	// CPUs are the CPUs its transfers used.
+	CPUs []int `json:"cpus"`
+}
+
+// String says it in one line: "another pipelab (pid 4242: pipelab ladder)
+// ran transfers on CPUs 0,1 at the same time: ...".
+func (r SharedRun) String() string {
+	cpus := make([]string, len(r.CPUs))
+	for i, c := range r.CPUs {
+		cpus[i] = fmt.Sprint(c)
+	}
+	return fmt.Sprintf("another pipelab (pid %d: %s) ran transfers on CPUs %s at the same time: both measured less than the machine gives one run alone (run one at a time)",
+		r.PID, r.Command, strings.Join(cpus, ","))
 }
 
 // Settings are the knobs one step ran with, as the children ran them: the

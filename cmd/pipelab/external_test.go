@@ -1,13 +1,16 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -511,5 +514,55 @@ func TestKilledLeavesNothing(t *testing.T) {
 	}
 	if left := testenv.ReapOrphans(5 * time.Second); len(left) > 0 {
 		t.Errorf("processes left running after pipelab was killed: %v", left)
+	}
+}
+
+// TestSharedWarning: a run while another pipelab runs transfers on the
+// same CPUs says so on stderr, naming the other by pid and command line,
+// and saves it in the step (shared_cpus).
+func TestSharedWarning(t *testing.T) {
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := exec.Command(exe, "run", "--mode", "write", "--bytes", "1TiB", "--repeat", "1")
+	other.Env = append(os.Environ(), "PIPELAB_TEST_MAIN=1")
+	if err := other.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		other.Process.Signal(syscall.SIGINT)
+		other.Wait()
+	}()
+	beacon := fmt.Sprintf("@pipelab-run/%d/", other.Process.Pid)
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if b, _ := os.ReadFile("/proc/net/unix"); strings.Contains(string(b), beacon) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no beacon %s in /proc/net/unix after 10s", beacon)
+		}
+	}
+	cmd := exec.Command(exe, "run", "--mode", "write", "--bytes", "64MiB", "--repeat", "1", "--json")
+	cmd.Env = append(os.Environ(), "PIPELAB_TEST_MAIN=1")
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("pipelab run: %v; stderr:\n%s", err, stderr.String())
+	}
+	want := fmt.Sprintf("pipelab: write: warning: another pipelab (pid %d: %s run --mode write --bytes 1TiB --repeat 1) ran transfers on CPUs 0,1 at the same time: both measured less than the machine gives one run alone (run one at a time)\n",
+		other.Process.Pid, exe)
+	if !strings.Contains(stderr.String(), want) {
+		t.Errorf("stderr lacks the line\n%s\ngot:\n%s", want, stderr.String())
+	}
+	if withoutShared(stderr.String()) == stderr.String() {
+		t.Errorf("the tests' filter of this warning does not match it:\n%s", stderr.String())
+	}
+	var s result.Step
+	if err := json.Unmarshal(stdout.Bytes(), &s); err != nil {
+		t.Fatalf("decode %q: %v", stdout.String(), err)
+	}
+	if !slices.ContainsFunc(s.Shared, func(r result.SharedRun) bool { return r.PID == other.Process.Pid && slices.Equal(r.CPUs, []int{0, 1}) }) {
+		t.Errorf("saved shared_cpus %+v, want pid %d on CPUs 0,1", s.Shared, other.Process.Pid)
 	}
 }

@@ -96,6 +96,9 @@ func cmdLadder(ctx context.Context, env *cli, args []string) error {
 			lad.Steps = append(lad.Steps, *step)
 			fmt.Fprintf(env.stderr, "ladder: %s %s\n", step.Mode, medianWords(step))
 			printCommands(env, *step, sr.err)
+			for _, line := range sharedLines(step) {
+				fmt.Fprintf(env.stderr, "pipelab: %s: warning: %s\n", step.Mode, line)
+			}
 		}
 		if err != nil {
 			runErr = errors.Join(runErr, fmt.Errorf("ladder step %s: %w", sr.name, err))

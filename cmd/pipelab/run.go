@@ -124,7 +124,7 @@ func runLabel(label string, o bench.Options) string {
 // printWarnings puts a step's warnings, and what --verify found, on
 // stderr (results stay alone on stdout).
 func printWarnings(env *cli, s result.Step) {
-	for _, w := range s.Warnings {
+	for _, w := range append(s.Warnings, sharedLines(&s)...) {
 		fmt.Fprintf(env.stderr, "pipelab: %s: warning: %s\n", s.Mode, w)
 	}
 	if !s.Verify || s.Interrupted || s.Incomplete {

@@ -21,6 +21,9 @@ func stepFromResult(res *bench.Result, runErr error) result.Step {
 		Incomplete:  res.Incomplete,
 		Interrupted: res.Interrupted || errors.Is(runErr, bench.ErrInterrupted),
 	}
+	for _, r := range res.Shared {
+		s.Shared = append(s.Shared, result.SharedRun{PID: r.PID, Command: r.Command, CPUs: r.CPUs})
+	}
 	if c := res.Corruption(); c != nil {
 		s.CorruptOffsets = c.Offsets
 	}
@@ -85,12 +88,22 @@ func printProfileSummary(w io.Writer, step *result.Step, tops stepTops, failure 
 		}
 	}
 	printWall(w, step, tops.blocking)
-	if ws := withoutFailure(step.Warnings, failure); len(ws) > 0 {
+	if ws := append(withoutFailure(step.Warnings, failure), sharedLines(step)...); len(ws) > 0 {
 		fmt.Fprintln(w, "\nwarnings:")
 		for _, m := range ws {
 			fmt.Fprintf(w, "  - %s\n", m)
 		}
 	}
+}
+
+// sharedLines says, one line each, which other pipelab runs shared the
+// step's CPUs.
+func sharedLines(step *result.Step) []string {
+	var lines []string
+	for _, r := range step.Shared {
+		lines = append(lines, r.String())
+	}
+	return lines
 }
 
 // medianWords is the step's throughput in words: "3.21 GiB/s median
