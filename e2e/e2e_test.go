@@ -339,7 +339,7 @@ func profileStep(t *testing.T, name string, extra ...string) (s result.Step, dir
 // TestProfileCPU profiles vmsplice in the cpu view: both roles have
 // samples, and the profile opens in pprof with kernel frames.
 func TestProfileCPU(t *testing.T) {
-	s, dir, _, _ := profileStep(t, "profile-cpu")
+	s, dir, stdout, _ := profileStep(t, "profile-cpu")
 	if len(s.Roles) != 2 {
 		t.Fatalf("got %d roles, want writer and reader", len(s.Roles))
 	}
@@ -361,7 +361,47 @@ func TestProfileCPU(t *testing.T) {
 	if kernel == 0 {
 		t.Error("vmsplice.pb.gz: no __do_sys_vmsplice or pipe_read frame")
 	}
-	cell(t, "sampled %s", s.Event)
+	// Where doctor says the PMU counts, cycles and instructions are
+	// counted per role, and the summary shows them per byte.
+	line := "sampled " + s.Event
+	if hw := doctorLine(t, "hardware counters"); hw.Status == "OK" {
+		var counted []string
+		for _, name := range []string{"cycles", "instructions"} {
+			for _, r := range s.Roles {
+				c := counter(r.Counters, name)
+				if c == nil || !c.Supported || !(c.Value > 0) {
+					t.Errorf("%s: %s %+v, want a count where doctor says %q", r.Role, name, c, hw.Detail)
+				}
+			}
+			if row := summaryRow(stdout, name); row == "" || strings.Contains(row, "not supported") {
+				t.Errorf("the summary's %s row is %q, want its counts:\n%s", name, row, stdout)
+			}
+			counted = append(counted, name)
+		}
+		line += "; counted " + strings.Join(counted, ", ")
+	}
+	cell(t, "%s", line)
+}
+
+// counter returns the counter named name, or nil.
+func counter(cs []result.Counter, name string) *result.Counter {
+	for i := range cs {
+		if cs[i].Name == name {
+			return &cs[i]
+		}
+	}
+	return nil
+}
+
+// summaryRow returns the line of profile's summary whose first field is
+// name (a counter's row), or "".
+func summaryRow(summary, name string) string {
+	for _, line := range strings.Split(summary, "\n") {
+		if f := strings.Fields(line); len(f) > 0 && f[0] == name {
+			return strings.TrimSpace(line)
+		}
+	}
+	return ""
 }
 
 // readProfile reads and validates a pprof file.
