@@ -22,14 +22,23 @@ func RefuseWakes(err error) (restore func()) {
 	return func() { openWakes = old }
 }
 
-// DeferReading makes p read its rings only at Stop: with nothing of the
-// profiler running during the transfer, p is the sampling-only reference
-// of BenchmarkOverhead (the CPU-wide samplers and nothing else). The
-// rings must hold the whole transfer (cpuRingPages: about 5 s at 999 Hz).
-func DeferReading(p *Profiler) { p.deferReading = true }
+// DeferReading makes profilers read their rings only at Stop, and returns
+// a function that restores reading them as records come: with nothing of
+// the profiler running during the transfer, a profiler is the
+// sampling-only reference of BenchmarkOverhead (the CPU-wide samplers and
+// nothing else). The rings must hold the whole transfer (cpuRingPages:
+// about 5 s at 999 Hz).
+func DeferReading() (restore func()) {
+	readAtStop = true
+	return func() { readAtStop = false }
+}
 
-// Unphased makes p leave its CPU-wide samplers' timers as enabling them
-// back to back left them, instead of restarting them in step (rephase):
-// BenchmarkOverhead's "unphased" variant, which tells what rephasing
-// does to throughput.
-func Unphased(p *Profiler) { p.unphased = true }
+// Unphased makes profilers leave their CPU-wide samplers' timers as
+// enabling them back to back left them, instead of restarting them in
+// step (rephase), and returns a function that restores rephasing:
+// BenchmarkOverhead's "unphased" variant, which tells what rephasing does
+// to throughput.
+func Unphased() (restore func()) {
+	timersUnphased = true
+	return func() { timersUnphased = false }
+}

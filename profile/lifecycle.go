@@ -39,7 +39,7 @@ func (p *Profiler) Start() error {
 			return fmt.Errorf("profile: start: %w", err)
 		}
 	}
-	if _, err := enableSamplers(p.samplers, !p.unphased); err != nil {
+	if _, err := enableSamplers(p.samplers, !timersUnphased); err != nil {
 		return fmt.Errorf("profile: start: %w", err)
 	}
 	return nil

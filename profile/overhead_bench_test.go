@@ -296,11 +296,11 @@ func overheadRun(b *testing.B, mode string, size int64, v string) overheadFigure
 		obs = p
 		switch v {
 		case variantReference:
-			profile.DeferReading(p)
+			defer profile.DeferReading()()
 		case variantCounted:
 			obs = p.Counting()
 		case variantUnphased:
-			profile.Unphased(p)
+			defer profile.Unphased()()
 		}
 	}
 	w := &idleWatch{inner: obs, cpus: pinnedCPUs(o)}

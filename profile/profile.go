@@ -199,24 +199,13 @@ type Profiler struct {
 	pidRole map[uint32]*roleState
 	tasks   tasks     // the roles' processes and names (see tasks.go); guarded by mu
 	wake    wakeState // who woke whom (wall view)
-	// perThread samples each thread instead of each CPU: the fallback
-	// when CPU-wide events are refused, and a test hook.
-	perThread bool
-	// deferReading leaves the rings unread until Stop, so that nothing of
-	// the profiler runs during the transfer: BenchmarkOverhead's
-	// sampling-only reference (a test hook).
-	deferReading bool
-	// unphased leaves the CPU-wide samplers' timers as enabling them
-	// left them, not put in step (see rephase): a test hook, for
-	// BenchmarkOverhead to measure what rephasing does.
-	unphased bool
-	cancel   context.CancelFunc
-	readers  sync.WaitGroup
-	mu       sync.Mutex // guards roles' aggregates and sym while rings are read
-	start    time.Time
-	first    time.Time
-	dur      time.Duration
-	result   *Result
+	cancel  context.CancelFunc
+	readers sync.WaitGroup
+	mu      sync.Mutex // guards roles' aggregates and sym while rings are read
+	start   time.Time
+	first   time.Time
+	dur     time.Duration
+	result  *Result
 }
 
 // roleState accumulates one role over cycles.
@@ -388,25 +377,23 @@ func (p *Profiler) Attach(writer, reader int) error {
 }
 
 // openSamplers opens the samplers of the current cycle: one per CPU the
-// children's threads may run on, or, if CPU-wide events are refused or
-// p.perThread is set, one per thread and CPU it may run on.
+// children's threads may run on, or, if CPU-wide events are refused, one
+// per thread and CPU it may run on.
 func (p *Profiler) openSamplers() error {
-	if !p.perThread {
-		cpus := cpusOf(p.tids)
-		if len(cpus) == 0 {
-			return fmt.Errorf("sched_getaffinity: no CPU found for threads %v", p.tids)
-		}
-		ss, warns, err := openCPUSamplers(p.cfg.Event, cpus, p.cfg.FreqHz)
-		if err == nil {
-			p.samplers = ss
-			p.warnAll(warns)
-			return nil
-		}
-		if !refused(err) {
-			return err
-		}
-		p.warn(fmt.Sprintf("%s: CPU-wide sampling refused (%v); sampling each thread instead, which costs the children a perf context switched out and in at every context switch", p.cfg.Event, err))
+	cpus := cpusOf(p.tids)
+	if len(cpus) == 0 {
+		return fmt.Errorf("sched_getaffinity: no CPU found for threads %v", p.tids)
 	}
+	ss, warns, err := openCPUSamplers(p.cfg.Event, cpus, p.cfg.FreqHz)
+	if err == nil {
+		p.samplers = ss
+		p.warnAll(warns)
+		return nil
+	}
+	if !refused(err) {
+		return err
+	}
+	p.warn(fmt.Sprintf("%s: CPU-wide sampling refused (%v); sampling each thread instead, which costs the children a perf context switched out and in at every context switch", p.cfg.Event, err))
 	for _, r := range p.roles {
 		for _, tid := range r.tids {
 			for _, cpu := range cpusOf([]int{tid}) {

@@ -170,7 +170,8 @@ func TestProfileWriteMode(t *testing.T) {
 // CPU-wide events: one sampler per thread, whose samples still say on
 // which CPU they ran (PERF_SAMPLE_CPU).
 func TestProfilePerThread(t *testing.T) {
-	res := profilePair(t, "write", 256<<20, profile.SampleEachThread)
+	defer profile.RefuseCPUWide()()
+	res := profilePair(t, "write", 256<<20)
 	if w := res.Roles[0].Profile; !hasCall(w, "copy_page_from_iter", "pipe_write") {
 		t.Errorf("writer: no copy_page_from_iter under anon_pipe_write\n%s", top(w))
 	}
@@ -263,7 +264,7 @@ func TestProfilePerThreadFollowsForks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	profile.SampleEachThread(p)
+	defer profile.RefuseCPUWide()()
 	o := bench.DefaultOptions()
 	o.Mode, o.Bytes, o.Repeat, o.WriterCmd = "write", 128<<20, 1, "cat /dev/zero | cat"
 	if _, err := bench.Run(context.Background(), o, p, nil); err != nil {

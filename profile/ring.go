@@ -34,7 +34,7 @@ const smallRingPages = 16
 func (p *Profiler) readRing(ctx context.Context, s *sampler) {
 	defer p.readers.Done()
 	var raw perf.RawRecord
-	if p.deferReading {
+	if readAtStop {
 		<-ctx.Done()
 	}
 	for {

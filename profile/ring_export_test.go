@@ -1,18 +1,29 @@
 package profile
 
-import perf "github.com/elastic/go-perf"
+import (
+	"fmt"
 
-// SampleEachThread makes p sample every thread of the children instead of
-// every CPU, the fallback taken where CPU-wide events are refused, so the
-// tests exercise it here too.
-func SampleEachThread(p *Profiler) { p.perThread = true }
+	perf "github.com/elastic/go-perf"
+	"golang.org/x/sys/unix"
+)
+
+// RefuseCPUWide makes CPU-wide samplers fail to open as a kernel that
+// refuses them does (EACCES), so the profiler takes its fallback, one
+// sampler per thread, and returns a function that restores them.
+func RefuseCPUWide() (restore func()) {
+	old := openCPUSamplers
+	openCPUSamplers = func(string, []int, int) ([]*sampler, []string, error) {
+		return nil, nil, fmt.Errorf("perf_event_open cpu-clock cpu 0: %w", unix.EACCES)
+	}
+	return func() { openCPUSamplers = old }
+}
 
 // CPUSampleTimes opens a CPU-wide cpu-clock sampler at freqHz on each of
 // cpus, starts them as Start does, runs busy, and returns the perf-clock
 // time of every sample of pid, by CPU, and whether the start reported the
 // timers in step.
 func CPUSampleTimes(cpus []int, freqHz, pid int, busy func()) (map[int][]uint64, bool, error) {
-	ss, _, err := openCPUSamplers(EventCPUClock, cpus, freqHz)
+	ss, _, err := openCPUWideSamplers(EventCPUClock, cpus, freqHz)
 	if err != nil {
 		return nil, false, err
 	}

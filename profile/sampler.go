@@ -93,10 +93,10 @@ func openSampler(event string, tid, cpu, freqHz, pages int, userOnly bool) (*sam
 	return s, warn, nil
 }
 
-// openCPUSamplers opens a CPU-wide sampler on each of cpus. It returns
+// openCPUWideSamplers opens a CPU-wide sampler on each of cpus. It returns
 // an error wrapping EACCES or EPERM when CPU-wide events are not allowed,
 // and closes what it opened on any error.
-func openCPUSamplers(event string, cpus []int, freqHz int) ([]*sampler, []string, error) {
+func openCPUWideSamplers(event string, cpus []int, freqHz int) ([]*sampler, []string, error) {
 	var ss []*sampler
 	var warns []string
 	for _, cpu := range cpus {

@@ -51,19 +51,6 @@ import (
 // sched_wakeup may fire on the wakee's CPU when the wake-up is queued
 // there, which loses the waker.
 
-// fixtureTap, when set, is handed what the join works from, as the wall
-// view gets it: the cycle's switch rings in the wall view's order with
-// the window start, every raw record of those rings and of the wake
-// rings, and each thread's window end. wake_fixture_test.go sets it to
-// capture testdata from a real run; it is nil otherwise. The rings'
-// readers call it at once.
-var fixtureTap interface {
-	ring(role string, se *switchEvent, startNS int64)
-	switchRecord(se *switchEvent, raw *perf.RawRecord)
-	wakeRecord(cpu int, raw *perf.RawRecord)
-	windowEnd(tl *timeline)
-}
-
 // wakeTracepoint is the sched tracepoint the wake-ups come from.
 const wakeTracepoint = "sched_waking"
 

@@ -1,0 +1,37 @@
+package profile
+
+import perf "github.com/elastic/go-perf"
+
+// The seams below let tests play what this machine does not do, or
+// measure the profiler against variants of itself. Production code never
+// sets them: only the tests do, through export_test.go,
+// ring_export_test.go and wake_fixture_test.go. openSwitch (switch.go)
+// and openWakes (wake.go) are seams of the same kind.
+
+// openCPUSamplers opens the CPU-wide samplers (openCPUWideSamplers);
+// RefuseCPUWide replaces it to make the profiler take its per-thread
+// fallback.
+var openCPUSamplers = openCPUWideSamplers
+
+// readAtStop leaves the rings unread until Stop, so that nothing of the
+// profiler runs during the transfer: BenchmarkOverhead's sampling-only
+// reference (DeferReading).
+var readAtStop bool
+
+// timersUnphased leaves the CPU-wide samplers' timers as enabling them
+// left them, not put in step (see rephase): BenchmarkOverhead's measure
+// of what rephasing does (Unphased).
+var timersUnphased bool
+
+// fixtureTap, when set, is handed what the join works from, as the wall
+// view gets it: the cycle's switch rings in the wall view's order with
+// the window start, every raw record of those rings and of the wake
+// rings, and each thread's window end. wake_fixture_test.go sets it to
+// capture testdata from a real run; it is nil otherwise. The rings'
+// readers call it at once.
+var fixtureTap interface {
+	ring(role string, se *switchEvent, startNS int64)
+	switchRecord(se *switchEvent, raw *perf.RawRecord)
+	wakeRecord(cpu int, raw *perf.RawRecord)
+	windowEnd(tl *timeline)
+}
