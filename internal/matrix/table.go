@@ -82,6 +82,9 @@ func (r *Row) BootCell() Cell {
 	if o.QEMUError != "" {
 		text += ": " + firstLine(o.QEMUError)
 	}
+	if len(c.Tail) == 0 {
+		return Cell{Status: "FAIL", Text: text + " (the console stayed empty)"}
+	}
 	return Cell{Status: "FAIL", Text: text + " (console tail below)", Detail: c.Tail}
 }
 
