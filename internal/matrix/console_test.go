@@ -132,6 +132,10 @@ func TestBootCellNoBoot(t *testing.T) {
 	if !cell.Failed() || cell.Text != "did not boot (console tail below)" || !slices.Equal(cell.Detail, []string{"SeaBIOS (version 1.16.2-debian-1.16.2-1)", "Booting from ROM..."}) {
 		t.Errorf("got %+v, want a failure with the console's tail", cell)
 	}
+	r.Outcome = &Outcome{Console: &Console{}, Ending: NoBoot}
+	if cell := r.BootCell(); !cell.Failed() || cell.Text != "did not boot (the console stayed empty)" {
+		t.Errorf("empty console: got %+v", cell)
+	}
 	if got := r.Cell("TestDoctor"); got.Failed() || got.Status != "—" {
 		t.Errorf("a check of a guest that did not boot: got %+v, want not reached", got)
 	}
