@@ -120,28 +120,38 @@ func TestCountedMatchesKernelAccounting(t *testing.T) {
 	}
 }
 
-// TestEventChoice checks the sampled event: the default is cycles where a
-// PMU exists and cpu-clock, with the reason, where none does; --event
-// cycles without a PMU is refused naming the PMU and the remedy.
+// TestEventChoice checks the sampled event on this machine: the default
+// is cycles where cycles samples, and cpu-clock with the reason where it
+// does not (no PMU, or a PMU that counts but cannot sample); --event
+// cycles where it cannot sample is refused naming why and the remedy.
+// TestChooseEvent covers every kind of machine from synthetic probes.
 func TestEventChoice(t *testing.T) {
-	hwErr := profile.ProbeHardwareCounters()
+	state, probeErr := profile.ProbePMU()
 	p, err := profile.New(profile.Config{FreqHz: 99})
 	if err != nil {
 		t.Fatal(err)
 	}
 	res := p.Result()
-	if hwErr == nil && (res.Event != profile.EventCycles || res.EventReason != "") {
-		t.Errorf("with a PMU: got event %q (reason %q), want cycles", res.Event, res.EventReason)
-	}
-	if hwErr != nil && (res.Event != profile.EventCPUClock || res.EventReason != "no hardware PMU: cycles does not open here") {
-		t.Errorf("without a PMU: got event %q (reason %q), want cpu-clock and why", res.Event, res.EventReason)
+	wantReason := map[profile.PMU]string{
+		profile.PMUNone:   "no hardware PMU: cycles does not open here",
+		profile.PMUCounts: "the PMU counts cycles but cannot sample them: ",
+	}[state]
+	switch {
+	case state == profile.PMUSamples && (res.Event != profile.EventCycles || res.EventReason != ""):
+		t.Errorf("cycles samples here: got event %q (reason %q), want cycles", res.Event, res.EventReason)
+	case state != profile.PMUSamples && (res.Event != profile.EventCPUClock || !strings.HasPrefix(res.EventReason, wantReason)):
+		t.Errorf("PMU %s (%v): got event %q (reason %q), want cpu-clock and %q", state, probeErr, res.Event, res.EventReason, wantReason)
 	}
 	_, err = profile.New(profile.Config{FreqHz: 99, Event: profile.EventCycles})
-	if hwErr != nil && (err == nil || !strings.Contains(err.Error(), "Event cycles: no hardware PMU here") || !strings.Contains(err.Error(), "use Event cpu-clock")) {
-		t.Errorf("--event cycles without a PMU: got %v, want the missing PMU and the remedy", err)
-	}
-	if hwErr == nil && err != nil {
-		t.Errorf("--event cycles with a PMU: %v", err)
+	wantErr := map[profile.PMU]string{
+		profile.PMUNone:   "Event cycles: no hardware PMU here",
+		profile.PMUCounts: "Event cycles: the PMU counts cycles but cannot sample them",
+	}[state]
+	switch {
+	case state == profile.PMUSamples && err != nil:
+		t.Errorf("--event cycles where cycles samples: %v", err)
+	case state != profile.PMUSamples && (err == nil || !strings.Contains(err.Error(), wantErr) || !strings.Contains(err.Error(), "use Event cpu-clock")):
+		t.Errorf("--event cycles with PMU %s: got %v, want %q and the remedy", state, err, wantErr)
 	}
 }
 
@@ -150,8 +160,8 @@ func TestEventChoice(t *testing.T) {
 // irq-enable caveat. It cannot run without a PMU (this is not a skip that
 // PIPELAB_REQUIRE_PERF turns into a failure: no setting gives a VM a PMU).
 func TestProfileCycles(t *testing.T) {
-	if err := profile.ProbeHardwareCounters(); err != nil {
-		t.Skipf("cycles needs a hardware PMU: %v", err)
+	if err := profile.ProbeSampling(profile.EventCycles); err != nil {
+		t.Skipf("sampling cycles needs a hardware PMU with an overflow interrupt: %v", err)
 	}
 	mustHavePerfEvents(t)
 	p, err := profile.New(profile.Config{FreqHz: 999, Mode: "write", Event: profile.EventCycles})

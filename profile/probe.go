@@ -57,6 +57,32 @@ func ProbeHardwareCounters() error {
 	return ev.Close()
 }
 
+// CounterProbe is whether one hardware counter opens here.
+type CounterProbe struct {
+	// Name is the perf name, e.g. "instructions".
+	Name string
+	// Err is nil when the counter opens.
+	Err error
+}
+
+// ProbeHardware opens each hardware counter (cycles, instructions,
+// cache-misses, dTLB-load-misses) on the calling thread as profile counts
+// them, in that order.
+func ProbeHardware() []CounterProbe {
+	out := make([]CounterProbe, len(hardwareCounters))
+	for i, c := range hardwareCounters {
+		out[i].Name = c.name
+		attr := counterAttr(c)
+		ev, err := perf.Open(&attr, 0, perf.AnyCPU, nil)
+		if err != nil {
+			out[i].Err = openError(c.name, 0, err)
+			continue
+		}
+		ev.Close()
+	}
+	return out
+}
+
 // ProbeUserSampling opens user-space-only cpu-clock sampling on the
 // calling thread: what profile falls back to when the kernel refuses
 // kernel-side events (kernel.perf_event_paranoid 2 without privilege).
@@ -127,17 +153,54 @@ func busySyscalls(d time.Duration) {
 	}
 }
 
-// openError turns a perf_event_open failure into one line with a remedy.
+// openError turns a perf_event_open failure of a counting event into one
+// line with a remedy.
 func openError(event string, pid int, err error) error {
+	return eventOpenError(event, pid, false, err)
+}
+
+// samplingOpenError is openError for a sampling event.
+func samplingOpenError(event string, pid int, err error) error {
+	return eventOpenError(event, pid, true, err)
+}
+
+func eventOpenError(event string, pid int, sampling bool, err error) error {
 	op := fmt.Sprintf("perf_event_open %s pid %d", event, pid)
 	switch {
 	case errors.Is(err, unix.ENOENT), errors.Is(err, unix.EOPNOTSUPP), errors.Is(err, unix.ENODEV):
-		return fmt.Errorf("%s: %w: %w (no hardware PMU; software events only)", op, ErrNotSupported, err)
+		return fmt.Errorf("%s: %w: %w (%s)", op, ErrNotSupported, err, unsupportedHint(event, sampling, err))
 	case errors.Is(err, unix.EACCES), errors.Is(err, unix.EPERM):
 		level, _ := Paranoid()
 		return fmt.Errorf("%s: %w (kernel.perf_event_paranoid=%d; run as root, set it to 1 or lower, or grant CAP_PERFMON)", op, err, level)
 	}
 	return fmt.Errorf("%s: %w", op, err)
+}
+
+// unsupportedHint says what an ENOENT, EOPNOTSUPP or ENODEV from
+// perf_event_open means for event: cycles missing means no PMU at all,
+// another hardware event missing means this PMU does not count it, and a
+// PMU that counts but refuses a sampling event has no overflow interrupt.
+func unsupportedHint(event string, sampling bool, err error) string {
+	hw := isHardware(event)
+	switch {
+	case hw && sampling && errors.Is(err, unix.EOPNOTSUPP):
+		return "the PMU refuses sampling events: it has no overflow interrupt here"
+	case event == EventCycles:
+		return "no hardware PMU; software events only"
+	case hw:
+		return "not an event this machine's PMU counts"
+	}
+	return "not available in this kernel"
+}
+
+// isHardware reports whether event is one of the hardware counters.
+func isHardware(event string) bool {
+	for _, c := range hardwareCounters {
+		if c.name == event {
+			return true
+		}
+	}
+	return false
 }
 
 // ProbeAttach opens and closes the least privileged event pipelab could

@@ -227,7 +227,7 @@ func New(cfg Config) (*Profiler, error) {
 	if err := validate(&cfg); err != nil {
 		return nil, err
 	}
-	reason, err := chooseEvent(&cfg)
+	reason, err := chooseEvent(&cfg, ProbePMU)
 	if err != nil {
 		return nil, err
 	}
@@ -303,29 +303,6 @@ func validate(cfg *Config) error {
 		return &ConfigError{Field: "View", Value: strconv.Quote(cfg.View), Problem: "unknown view", Remedy: "use cpu or wall"}
 	}
 	return nil
-}
-
-// chooseEvent settles cfg.Event: cycles needs a PMU, and "" takes cycles
-// where one exists. It returns why "" became cpu-clock.
-func chooseEvent(cfg *Config) (reason string, err error) {
-	switch cfg.Event {
-	case EventCPUClock:
-		return "", nil
-	case EventCycles:
-		if err := ProbeHardwareCounters(); err != nil {
-			return "", &ConfigError{Field: "Event", Value: EventCycles, Problem: fmt.Sprintf("no hardware PMU here (%v)", err),
-				Instead: EventCPUClock, Remedy: "cycles needs a PMU: bare metal, or a VM that exposes one"}
-		}
-		return "", nil
-	case "":
-		if err := ProbeHardwareCounters(); err != nil {
-			cfg.Event = EventCPUClock
-			return "no hardware PMU: cycles does not open here", nil
-		}
-		cfg.Event = EventCycles
-		return "", nil
-	}
-	return "", &ConfigError{Field: "Event", Value: cfg.Event, Problem: "unknown event", Remedy: "want cycles or cpu-clock"}
 }
 
 func newCounters() []result.Counter {
@@ -483,7 +460,7 @@ func (p *Profiler) openThread(tid int) (*threadEvents, error) {
 		if err != nil {
 			err = openError(c.name, tid, err)
 			if c.hardware && errors.Is(err, ErrNotSupported) {
-				p.warn(c.name + ": not supported here (no hardware PMU)")
+				p.warn(c.name + ": " + p.unsupportedCounter(t))
 				continue
 			}
 			t.close()
@@ -496,6 +473,16 @@ func (p *Profiler) openThread(tid int) (*threadEvents, error) {
 		p.hwOK = &ok
 	}
 	return t, nil
+}
+
+// unsupportedCounter says why a hardware counter does not open: no PMU,
+// or a PMU (cycles opened, on t or on an earlier thread) that does not
+// count it (QEMU's emulated PMUv3 counts instructions only with -icount).
+func (p *Profiler) unsupportedCounter(t *threadEvents) string {
+	if t.counters[len(softwareCounters)] != nil || (p.hwOK != nil && *p.hwOK) {
+		return "not counted by this PMU"
+	}
+	return "not supported here (no hardware PMU)"
 }
 
 // closeThreads closes every event of the current cycle.

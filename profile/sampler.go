@@ -73,9 +73,9 @@ func openSampler(event string, tid, cpu, freqHz, pages int, userOnly bool) (*sam
 	if !attr.Options.Freq {
 		s.periodNS = attr.Sample
 	}
-	ev, err := perf.Open(&attr, tid, cpu, nil)
+	ev, err := openSampling(&attr, tid, cpu)
 	if err != nil {
-		return nil, nil, openError(event, tid, err)
+		return nil, nil, samplingOpenError(event, tid, err)
 	}
 	s.ev = ev
 	var warn []string

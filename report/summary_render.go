@@ -71,8 +71,11 @@ func writeEnv(m *table.MarkdownWriter, e *result.Env) {
 		return
 	}
 	pmu := e.PMU
-	if pmu == "software only" {
+	switch pmu {
+	case "software only":
 		pmu = "software only (no PMU: cpu-clock sampling, no hardware counters)"
+	case "counts, cannot sample":
+		pmu = "hardware counters that count but cannot sample (cpu-clock sampling)"
 	}
 	m.Table("ll", []string{"setting", "value"}, [][]string{
 		{"kernel", e.Kernel},
@@ -102,8 +105,11 @@ func writeStep(m *table.MarkdownWriter, st stepSummary, prevRuns int) {
 	switch {
 	case s.Cost != nil:
 		m.Printf("Throughput from the unprofiled transfers; %s.\n\n", s.Cost.Line())
-	case s.ThroughputFrom == "profiled":
+	case len(s.Runs) == 0:
+	case s.ThroughputFrom == result.FromProfiled:
 		m.Printf("Throughput from the profiled transfers (--no-baseline; the cost of profiling was not measured).\n\n")
+	case s.ThroughputFrom == result.FromProfiledStopped:
+		m.Printf("Throughput from the profiled transfers: the run stopped before an unprofiled one ran (the cost of profiling was not measured).\n\n")
 	}
 	if v := st.Verdict; v != nil {
 		m.Printf("**The post's bottleneck**: %s — “%s”. **%s**: %s.\n\n", v.Claim.Bottleneck, v.Claim.Words, v.Outcome(), v.MarkdownFigures())

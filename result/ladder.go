@@ -37,7 +37,8 @@ type Env struct {
 	IdleDriver string `json:"idle_driver,omitempty"`
 	// THP is the transparent huge page mode, e.g. "madvise".
 	THP string `json:"thp"`
-	// PMU is "hardware" or "software only".
+	// PMU is "hardware" (cycles counts and samples), "counts, cannot
+	// sample" (a PMU without an overflow interrupt) or "software only".
 	PMU               string `json:"pmu"`
 	PerfEventParanoid int    `json:"perf_event_paranoid"`
 	KptrRestrict      int    `json:"kptr_restrict"`

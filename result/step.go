@@ -35,9 +35,9 @@ type Step struct {
 	// was taken when the user left the choice to pipelab.
 	Event       string `json:"event,omitempty"`
 	EventReason string `json:"event_reason,omitempty"`
-	// ThroughputFrom says which transfers Runs measured: "unprofiled"
-	// (the baseline interleaved with the profiled ones) or "profiled"
-	// (--no-baseline); empty for pipelab run, where nothing is profiled.
+	// ThroughputFrom says which transfers Runs measured: FromUnprofiled,
+	// FromProfiled or FromProfiledStopped; empty for pipelab run, where
+	// nothing is profiled.
 	ThroughputFrom string `json:"throughput_from,omitempty"`
 	// Cost is what profiling cost the step (the JSON key is "observer");
 	// nil without a baseline.
@@ -250,6 +250,24 @@ type Counter struct {
 	// time_running (read_format of <linux/perf_event.h>), in nanoseconds.
 	EnabledNanos int64 `json:"enabled_ns"`
 	RunningNanos int64 `json:"running_ns"`
+	// PerByte is Value over the bytes the counted transfers moved
+	// (cycles per byte, instructions per byte); 0 when not counted or
+	// when what they moved is not known.
+	PerByte float64 `json:"per_byte,omitempty"`
+}
+
+// SetPerByte fills each supported counter's PerByte from bytesPerRun,
+// what each of the role's CountedRuns transfers moved.
+func (r *RoleSummary) SetPerByte(bytesPerRun int64) {
+	moved := float64(bytesPerRun) * float64(r.CountedRuns)
+	if moved <= 0 {
+		return
+	}
+	for i := range r.Counters {
+		if c := &r.Counters[i]; c.Supported {
+			c.PerByte = c.Value / moved
+		}
+	}
 }
 
 // WakeSummary is how a role's sleeps ended, from the wall view's
@@ -287,3 +305,16 @@ type WakerShare struct {
 	// scheduler's wake-up machinery, and the wake-up function it called.
 	From string `json:"from,omitempty"`
 }
+
+// Values of Step.ThroughputFrom.
+const (
+	// FromUnprofiled: the baseline, unprofiled transfers interleaved with
+	// the profiled ones.
+	FromUnprofiled = "unprofiled"
+	// FromProfiled: the profiled transfers, with no baseline asked for
+	// (--no-baseline).
+	FromProfiled = "profiled"
+	// FromProfiledStopped: the profiled transfers, because the run
+	// stopped before any unprofiled transfer ran.
+	FromProfiledStopped = "profiled-stopped"
+)

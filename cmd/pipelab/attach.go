@@ -58,7 +58,7 @@ func profileAttach(ctx context.Context, env *cli, fs *flag.FlagSet, af attachFla
 	if err := bench.CheckWatch(w, r, af.duration); err != nil {
 		return usageOf(err)
 	}
-	if err := pf.check(); err != nil {
+	if err := pf.check(env, fs); err != nil {
 		return err
 	}
 	name := cf.name

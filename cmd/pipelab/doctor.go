@@ -196,9 +196,12 @@ func checkKallsyms() check {
 	return c
 }
 
+// checkPMU says what the hardware counters allow: nothing (software
+// events only), counting without sampling, or both.
 func checkPMU() check {
 	c := check{Name: "hardware counters"}
-	if err := profile.ProbeHardwareCounters(); err != nil {
+	state, err := profile.ProbePMU()
+	if state == profile.PMUNone {
 		c.Status = statusLimited
 		c.Detail = "software events only, no hardware PMU: cycles, instructions, cache-misses, dTLB-load-misses are reported as not supported"
 		if !errors.Is(err, profile.ErrNotSupported) {
@@ -207,8 +210,34 @@ func checkPMU() check {
 		c.Remedy = "run on bare metal or a VM with a virtual PMU (e.g. KVM -cpu host,pmu=on)"
 		return c
 	}
-	c.Status, c.Detail = statusOK, "cycles and instructions open"
+	counted := countedHardware()
+	if state == profile.PMUCounts {
+		c.Status = statusLimited
+		c.Detail = "counts but cannot sample: sampling cycles fails (" + err.Error() + "), so profile samples cpu-clock; " + counted
+		c.Remedy = "sampling cycles needs a PMU with an overflow interrupt (bare metal, or a VM whose virtual PMU has one); meanwhile cpu-clock samples and the counters work"
+		return c
+	}
+	c.Status, c.Detail = statusOK, "cycles counts and samples (profile samples cycles); "+counted
 	return c
+}
+
+// countedHardware lists the hardware counters that open and those that
+// do not: "counts cycles, instructions; not counted by this PMU:
+// cache-misses".
+func countedHardware() string {
+	var yes, no []string
+	for _, p := range profile.ProbeHardware() {
+		if p.Err == nil {
+			yes = append(yes, p.Name)
+		} else {
+			no = append(no, p.Name)
+		}
+	}
+	s := "counts " + strings.Join(yes, ", ")
+	if len(no) > 0 {
+		s += "; not counted by this PMU: " + strings.Join(no, ", ")
+	}
+	return s
 }
 
 func checkTHP() check {

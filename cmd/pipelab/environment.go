@@ -24,12 +24,10 @@ func collectEnv() result.Env {
 		GoVersion:  runtime.Version(),
 		Pipelab:    pipelabVersion(),
 		Time:       time.Now().UTC().Truncate(time.Second),
-		PMU:        "software only",
 	}
 	e.THP, _ = bench.THPMode()
-	if profile.ProbeHardwareCounters() == nil {
-		e.PMU = "hardware"
-	}
+	pmu, _ := profile.ProbePMU()
+	e.PMU = pmu.String()
 	var err error
 	if e.PerfEventParanoid, err = profile.Paranoid(); err != nil {
 		e.PerfEventParanoid = -1

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"io"
 	"reflect"
 	"strings"
 	"testing"
@@ -36,6 +38,40 @@ func TestFlagsNameEveryField(t *testing.T) {
 	for field, flag := range flags {
 		if !strings.Contains(help, "\n  "+flag+" ") && !strings.Contains(help, "\n  "+flag+"\n") {
 			t.Errorf("flags maps %s to %s, which pipelab profile --help does not list", field, flag)
+		}
+	}
+}
+
+// TestFreqDefaultClamped gives the profile flags a kernel whose
+// perf_event_max_sample_rate the kernel itself lowered below the default
+// --freq (it does when its perf interrupts take too long, as under
+// emulation): the default comes down to the limit with one note, while a
+// --freq the user gave is left for profile.New to refuse by name.
+func TestFreqDefaultClamped(t *testing.T) {
+	defer func(f func() (int, error)) { maxSampleRate = f }(maxSampleRate)
+	maxSampleRate = func() (int, error) { return 750, nil }
+	for _, tt := range []struct {
+		args     []string
+		wantFreq int
+		note     string
+	}{
+		{nil, 750, "--freq: sampling at 750 Hz, kernel.perf_event_max_sample_rate, below the default 999 Hz (the kernel lowers the limit when its perf interrupts take too long)\n"},
+		{[]string{"--freq", "999"}, 999, ""},
+		{[]string{"--freq", "500"}, 500, ""},
+	} {
+		pf := defaultProfileFlags()
+		fs := newFlagSet("profile", "", "")
+		addProfileFlags(fs, &pf)
+		var stderr bytes.Buffer
+		env := &cli{stdout: io.Discard, stderr: &stderr}
+		if err := fs.parse(env, tt.args); err != nil {
+			t.Fatal(err)
+		}
+		if err := pf.check(env, fs.FlagSet); err != nil {
+			t.Fatalf("%q: %v", tt.args, err)
+		}
+		if pf.freq != tt.wantFreq || stderr.String() != tt.note {
+			t.Errorf("%q: got --freq %d and note %q, want %d and %q", tt.args, pf.freq, stderr.String(), tt.wantFreq, tt.note)
 		}
 	}
 }

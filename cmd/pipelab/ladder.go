@@ -54,7 +54,7 @@ func cmdLadder(ctx context.Context, env *cli, args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := pf.check(); err != nil {
+	if err := pf.check(env, fs.FlagSet); err != nil {
 		return err
 	}
 	for _, m := range steps {

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -37,7 +38,17 @@ func addProfileFlags(fs *flagSet, pf *profileFlags) {
 	fs.BoolVar(&pf.noBaseline, "no-baseline", pf.noBaseline, "run no unprofiled transfers between the profiled ones: throughput then comes from the profiled transfers and the cost of profiling is not measured")
 }
 
-func (pf *profileFlags) check() error {
+// check checks the profile flags fs parsed. A --freq left at its default
+// above kernel.perf_event_max_sample_rate, which the kernel lowers when
+// its perf interrupts take too long (an emulated CPU, a slow PMU), comes
+// down to that rate with a note on stderr rather than refusing the run.
+func (pf *profileFlags) check(env *cli, fs *flag.FlagSet) error {
+	if !setFlags(fs)["freq"] {
+		if max, err := maxSampleRate(); err == nil && max >= 1 && max < pf.freq {
+			fmt.Fprintf(env.stderr, "--freq: sampling at %d Hz, kernel.perf_event_max_sample_rate, below the default %d Hz (the kernel lowers the limit when its perf interrupts take too long)\n", max, pf.freq)
+			pf.freq = max
+		}
+	}
 	if pf.view != "cpu" && pf.view != "wall" {
 		return usagef("--view %s: unknown view (want cpu or wall)", pf.view)
 	}
@@ -49,6 +60,10 @@ func (pf *profileFlags) check() error {
 	}
 	return nil
 }
+
+// maxSampleRate is profile.MaxSampleRate; a variable so tests can give
+// check any kernel's limit.
+var maxSampleRate = profile.MaxSampleRate
 
 func defaultProfileFlags() profileFlags {
 	return profileFlags{freq: 999, out: "pipelab-out", view: "cpu", top: 12}
@@ -94,7 +109,7 @@ func cmdProfile(ctx context.Context, env *cli, args []string) error {
 		}
 		return err
 	}
-	if err := pf.check(); err != nil {
+	if err := pf.check(env, fs.FlagSet); err != nil {
 		return err
 	}
 	if err := validate(o); err != nil {
@@ -240,6 +255,7 @@ func stepProfiles(step *result.Step, pr *profile.Result) (map[result.Artefact]*p
 	for i, rs := range pr.Summaries() {
 		r := pr.Roles[i]
 		rs.Profile = result.ProfileFile(step.Mode, r.Name)
+		rs.SetPerByte(step.Bytes)
 		addWall(&rs, r, step.Mode, comments, out)
 		step.Roles = append(step.Roles, rs)
 		r.Profile.Comments = append(r.Profile.Comments, comments...)

@@ -121,13 +121,16 @@ func (sr *stepRuns) run(ctx context.Context, env *cli, k transfer, round, rounds
 // throughput returns the result whose throughput the step reports: the
 // unprofiled transfers', else the profiled ones'.
 func (sr *stepRuns) throughput() (*bench.Result, string) {
-	if sr.res[unprofiled] != nil {
-		if sr.p == nil {
-			return sr.res[unprofiled], ""
-		}
-		return sr.res[unprofiled], "unprofiled"
+	switch {
+	case sr.res[unprofiled] != nil && sr.p == nil:
+		return sr.res[unprofiled], ""
+	case sr.res[unprofiled] != nil:
+		return sr.res[unprofiled], result.FromUnprofiled
+	case slices.Contains(sr.kinds, unprofiled):
+		// The rounds stopped before an unprofiled transfer ran.
+		return sr.res[profiled], result.FromProfiledStopped
 	}
-	return sr.res[profiled], "profiled"
+	return sr.res[profiled], result.FromProfiled
 }
 
 // cost compares the profiled transfers with the unprofiled ones; nil

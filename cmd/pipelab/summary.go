@@ -125,11 +125,15 @@ func printSources(w io.Writer, step *result.Step) {
 		}
 		fmt.Fprintln(w)
 	}
-	switch step.ThroughputFrom {
-	case "unprofiled":
+	switch {
+	case len(step.Runs) == 0:
+		// No transfer finished: there is no throughput to source.
+	case step.ThroughputFrom == result.FromUnprofiled:
 		fmt.Fprintf(w, "throughput from the unprofiled transfers, interleaved with as many profiled ones\n")
-	case "profiled":
+	case step.ThroughputFrom == result.FromProfiled:
 		fmt.Fprintf(w, "throughput from the profiled transfers (--no-baseline: profiling cost not measured)\n")
+	case step.ThroughputFrom == result.FromProfiledStopped:
+		fmt.Fprintf(w, "throughput from the profiled transfers: the run stopped before an unprofiled one ran (profiling cost not measured)\n")
 	}
 	if step.Cost != nil {
 		fmt.Fprint(w, step.Cost.Line())
@@ -155,7 +159,7 @@ func printCounters(w io.Writer, step *result.Step) {
 	if len(step.Roles) == 0 {
 		return
 	}
-	gib := float64(step.Bytes) * float64(len(step.Runs)) / (1 << 30)
+	gib := float64(step.Bytes) * float64(step.Roles[0].CountedRuns) / (1 << 30)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprint(tw, "counter\t")
 	for _, r := range step.Roles {
@@ -183,6 +187,7 @@ func printCounters(w io.Writer, step *result.Step) {
 		}
 		fmt.Fprintln(tw)
 	}
+	printPerByte(tw, step.Roles)
 	fmt.Fprint(tw, "samples\t")
 	for _, r := range step.Roles {
 		fmt.Fprintf(tw, "%d\t", r.Samples)
@@ -194,6 +199,40 @@ func printCounters(w io.Writer, step *result.Step) {
 	}
 	fmt.Fprintln(tw)
 	tw.Flush()
+}
+
+// printPerByte adds to the counter table the hardware counters per byte
+// moved, where the PMU counted them (cycles/byte, instructions/byte), and
+// instructions per cycle where it counted both.
+func printPerByte(w io.Writer, roles []result.RoleSummary) {
+	for _, name := range []string{"cycles", "instructions"} {
+		if c := counterNamed(roles[0].Counters, name); c == nil || c.PerByte == 0 {
+			continue
+		}
+		fmt.Fprintf(w, "%s/byte\t", name)
+		for _, r := range roles {
+			fmt.Fprintf(w, "%.2f\t", counterNamed(r.Counters, name).PerByte)
+		}
+		fmt.Fprintln(w)
+	}
+	if cy, in := counterNamed(roles[0].Counters, "cycles"), counterNamed(roles[0].Counters, "instructions"); cy == nil || in == nil || cy.PerByte == 0 || in.PerByte == 0 {
+		return
+	}
+	fmt.Fprint(w, "instructions/cycle\t")
+	for _, r := range roles {
+		fmt.Fprintf(w, "%.2f\t", counterNamed(r.Counters, "instructions").Value/counterNamed(r.Counters, "cycles").Value)
+	}
+	fmt.Fprintln(w)
+}
+
+// counterNamed returns the counter of cs named name, or nil.
+func counterNamed(cs []result.Counter, name string) *result.Counter {
+	for i := range cs {
+		if cs[i].Name == name {
+			return &cs[i]
+		}
+	}
+	return nil
 }
 
 func counterText(c result.Counter) string {
