@@ -9,8 +9,9 @@
 //
 // bench never profiles, never renders, never writes a result file and
 // never spells a flag of the command line (its *OptionError names fields
-// of Options); it imports neither profile nor report, and tells its
-// caller about each run's children through the Observer it declares.
+// of Options); of pipelab's packages it imports only result (a command's
+// saved status), and tells its caller about each run's children through
+// the Observer it declares.
 package bench
 
 import "time"

@@ -28,7 +28,8 @@
 // profile never starts a process, never writes a file and never spells a
 // flag of the command line (a *ConfigError names fields of Config): it
 // observes the children bench starts and returns pprof values, which the
-// caller saves (result.SaveStep). It imports neither bench nor report.
+// caller saves (result.SaveStep). Of pipelab's packages it imports only
+// result and internal/kallsyms.
 package profile
 
 import (
