@@ -10,7 +10,7 @@ import (
 	"github.com/pipelab/pipelab/result"
 )
 
-// errNoKernelFrames means a profile holds no kernel frames where the
+// ErrNoKernelFrames means a profile holds no kernel frames where the
 // question needs them (attribution, diff).
 var ErrNoKernelFrames = errors.New("no kernel frames")
 

@@ -9,7 +9,7 @@ import (
 	"github.com/pipelab/pipelab/internal/table"
 )
 
-// writeAttributionText writes, per role, the post's symbols that were
+// WriteText writes, per role, the post's symbols that were
 // seen (self and inclusive value and share, post name and the real symbol
 // that matched), the ones not seen, and the other kernel symbols with the
 // most self time, in pprof-like right-aligned columns.
@@ -70,7 +70,7 @@ func WriteTopText(w io.Writer, as []Attribution) error {
 	return nil
 }
 
-// writeAttributionMarkdown writes, per role, a Markdown table of the
+// WriteMarkdown writes, per role, a Markdown table of the
 // post's symbols that were seen and one of the other kernel symbols.
 func WriteMarkdown(w io.Writer, as []Attribution) error {
 	for _, a := range as {
@@ -92,7 +92,7 @@ func WriteMarkdown(w io.Writer, as []Attribution) error {
 	return nil
 }
 
-// writeAttributionJSON writes the attributions as one indented JSON array.
+// WriteJSON writes the attributions as one indented JSON array.
 func WriteJSON(w io.Writer, as []Attribution) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")

@@ -42,7 +42,7 @@ type RoleDiff struct {
 	Rows []DiffRow `json:"rows"`
 }
 
-// diff compares the kernel time of each role of a and b: every kernel
+// Diff compares the kernel time of each role of a and b: every kernel
 // symbol's self and inclusive share of the role's total in A and in B, the
 // biggest change first. opt.Top bounds the rows per role (0 means 20).
 // Profiles of different sample types yield a *FileError wrapping

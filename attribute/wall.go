@@ -67,7 +67,7 @@ type BlockingSite struct {
 	WallShare float64 `json:"wall_share"`
 }
 
-// wallChange is what one transition of the ladder did to a role's wall
+// WallChange is what one transition of the ladder did to a role's wall
 // time per GiB moved.
 type WallChange struct {
 	Role string `json:"role"`
@@ -93,7 +93,7 @@ type WallChange struct {
 	Sites []SiteChange `json:"sites,omitempty"`
 }
 
-// siteChange is how one blocking site's off-CPU time per GiB moved
+// SiteChange is how one blocking site's off-CPU time per GiB moved
 // between two steps.
 type SiteChange struct {
 	Site   string `json:"site"`
@@ -259,7 +259,7 @@ func sumType(p *pprof.Profile, role, typ string) int64 {
 	return sum
 }
 
-// wallChanges compares the wall time per GiB of the roles that a and b
+// WallChanges compares the wall time per GiB of the roles that a and b
 // (two steps' Wall results, earlier first) both have.
 func WallChanges(a, b []WallRole) []WallChange {
 	var out []WallChange

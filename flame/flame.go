@@ -12,7 +12,7 @@ import (
 	"github.com/pipelab/pipelab/result"
 )
 
-// errNoSamples means a profile, or the part of it a tag filter keeps,
+// ErrNoSamples means a profile, or the part of it a tag filter keeps,
 // holds no samples with a positive value to draw.
 var ErrNoSamples = errors.New("no samples")
 

@@ -1,9 +1,11 @@
 package profile
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 
@@ -14,9 +16,7 @@ import (
 // Only text symbols (types t, T, w, W) are kept; a symbol is taken to
 // extend up to the next symbol's address.
 type Kallsyms struct {
-	addrs   []uint64
-	names   []string
-	modules []string // "" for the core kernel image
+	syms []kallsyms.Symbol // by address; Module "" for the core kernel image
 }
 
 // LoadKallsyms reads /proc/kallsyms. It wraps ErrRestrictedKernel when
@@ -49,22 +49,20 @@ func ParseKallsyms(r io.Reader) (*Kallsyms, error) {
 		if s.Addr == 0 {
 			return
 		}
-		k.addrs = append(k.addrs, s.Addr)
-		k.names = append(k.names, s.Name)
-		k.modules = append(k.modules, s.Module)
+		k.syms = append(k.syms, s)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("parse kallsyms: %w", err)
 	}
-	if sawText && len(k.addrs) == 0 {
+	if sawText && len(k.syms) == 0 {
 		return nil, fmt.Errorf("parse kallsyms: %w (kernel.kptr_restrict hides kernel addresses; run as root with kptr_restrict=0 or 1)", ErrRestrictedKernel)
 	}
-	sort.Stable(byAddr{k})
+	slices.SortStableFunc(k.syms, func(a, b kallsyms.Symbol) int { return cmp.Compare(a.Addr, b.Addr) })
 	return k, nil
 }
 
 // Len returns the number of text symbols.
-func (k *Kallsyms) Len() int { return len(k.addrs) }
+func (k *Kallsyms) Len() int { return len(k.syms) }
 
 // Lookup returns the symbol whose range holds addr: the last symbol at or
 // below addr (of aliases at one address, the last listed). __pfx_ padding
@@ -74,24 +72,12 @@ func (k *Kallsyms) Len() int { return len(k.addrs) }
 // for the core kernel and the module name otherwise. ok is false below the
 // first symbol.
 func (k *Kallsyms) Lookup(addr uint64) (name, module string, ok bool) {
-	i := sort.Search(len(k.addrs), func(i int) bool { return k.addrs[i] > addr }) - 1
-	for i > 0 && strings.HasPrefix(k.names[i], "__pfx_") && k.modules[i-1] == k.modules[i] {
+	i := sort.Search(len(k.syms), func(i int) bool { return k.syms[i].Addr > addr }) - 1
+	for i > 0 && strings.HasPrefix(k.syms[i].Name, "__pfx_") && k.syms[i-1].Module == k.syms[i].Module {
 		i--
 	}
 	if i < 0 {
 		return "", "", false
 	}
-	return k.names[i], k.modules[i], true
-}
-
-// byAddr sorts the three parallel slices by address.
-type byAddr struct{ k *Kallsyms }
-
-func (b byAddr) Len() int           { return len(b.k.addrs) }
-func (b byAddr) Less(i, j int) bool { return b.k.addrs[i] < b.k.addrs[j] }
-func (b byAddr) Swap(i, j int) {
-	k := b.k
-	k.addrs[i], k.addrs[j] = k.addrs[j], k.addrs[i]
-	k.names[i], k.names[j] = k.names[j], k.names[i]
-	k.modules[i], k.modules[j] = k.modules[j], k.modules[i]
+	return k.syms[i].Name, k.syms[i].Module, true
 }

@@ -55,7 +55,7 @@ func (e *FileError) Unwrap() error { return e.Err }
 // variable so tests can lower it.
 var maxProfileBytes = 1 << 30
 
-// readProfile parses a pprof profile, gzip-compressed or not, from r.
+// ReadProfile parses a pprof profile, gzip-compressed or not, from r.
 // Input that is not a profile yields a *FileError wrapping ErrNotProfile.
 func ReadProfile(r io.Reader) (*pprof.Profile, error) {
 	data, err := io.ReadAll(io.LimitReader(r, int64(maxProfileBytes)+1))

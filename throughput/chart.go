@@ -10,7 +10,7 @@ import (
 	"github.com/pipelab/pipelab/internal/table"
 )
 
-// chartOptions shape the throughput chart.
+// ChartOptions shape the throughput chart.
 type ChartOptions struct {
 	// Title is the chart's title; empty means "Pipe throughput per step".
 	Title string
@@ -24,7 +24,7 @@ type ChartOptions struct {
 // barFill and barEdge colour the throughput bars.
 const barFill, barEdge = "#4878a8", "#2f5577"
 
-// writeThroughputSVG writes a bar chart of the median GiB/s of each step:
+// WriteChart writes a bar chart of the median GiB/s of each step:
 // one bar per step with its value on top, min–max whiskers, the step
 // names under the axis, a labelled y axis with grid lines, and optionally
 // the post's figures as markers. The SVG stands alone (no scripts, no

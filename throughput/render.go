@@ -10,6 +10,8 @@ import (
 	"github.com/pipelab/pipelab/result"
 )
 
+// DeltaCell is a row's change from the previous step as the tables show
+// it: benchstat's delta with its p-value, or "too few runs" for a U-test.
 func DeltaCell(r Row) string {
 	switch {
 	case r.DeltaPrev == "":
@@ -22,6 +24,16 @@ func DeltaCell(r Row) string {
 	return fmt.Sprintf("%s (p=%.3f)", r.DeltaPrev, r.P)
 }
 
+// medianCell is a row's median ± spread, marked ¹ when the spread is the
+// range of the runs (the tables' footnote says why).
+func medianCell(r Row) string {
+	med := table.GiBs(r.Median) + " ± " + r.Spread
+	if r.RangeSpread {
+		med += " ¹"
+	}
+	return med
+}
+
 // WriteText writes a benchstat-like table: per step the median
 // GiB/s ± spread, min and max, the number of runs, the change from the
 // previous step with its p-value, the speedups over the previous and the
@@ -31,11 +43,8 @@ func WriteText(w io.Writer, rows []Row) error {
 	cells := [][]string{{"mode", "GiB/s", "min", "max", "n", "vs previous", "speedup", "vs first", "post"}}
 	foot := false
 	for _, r := range rows {
-		med := table.GiBs(r.Median) + " ± " + r.Spread
-		if r.RangeSpread {
-			med += " ¹"
-			foot = true
-		}
+		med := medianCell(r)
+		foot = foot || r.RangeSpread
 		cells = append(cells, []string{r.Mode, med, table.GiBs(r.Min), table.GiBs(r.Max), strconv.Itoa(r.N), DeltaCell(r), table.Speedup(r.VsPrev), table.Speedup(r.VsFirst), table.GiBs(r.Post)})
 	}
 	if err := table.Aligned(w, "lrrrrrrrr", cells); err != nil {
@@ -48,17 +57,14 @@ func WriteText(w io.Writer, rows []Row) error {
 	return nil
 }
 
-// writeThroughputMarkdown writes the throughput table in Markdown, with
+// WriteMarkdown writes the throughput table in Markdown, with
 // the same footnote as WriteText.
 func WriteMarkdown(w io.Writer, rows []Row) error {
 	var cells [][]string
 	foot := false
 	for _, r := range rows {
-		med := table.GiBs(r.Median) + " ± " + r.Spread
-		if r.RangeSpread {
-			med += " ¹"
-			foot = true
-		}
+		med := medianCell(r)
+		foot = foot || r.RangeSpread
 		cells = append(cells, []string{"`" + r.Mode + "`", med, table.GiBs(r.Min), table.GiBs(r.Max), strconv.Itoa(r.N), DeltaCell(r), table.Speedup(r.VsPrev), table.Speedup(r.VsFirst), table.GiBs(r.Post)})
 	}
 	if err := table.Markdown(w, "lrrrrrrrr", []string{"step", "median GiB/s", "min", "max", "runs", "vs previous", "speedup over previous", "speedup over first", "post (GiB/s)"}, cells); err != nil {

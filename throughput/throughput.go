@@ -79,6 +79,8 @@ func Rows(steps []result.Step) []Row {
 	return rows
 }
 
+// RowOf summarises one step's runs, and returns the benchmath sample of
+// them for comparisons (nil without runs).
 func RowOf(s result.Step) (Row, *benchmath.Sample) {
 	r := Row{Mode: s.Mode, N: len(s.Runs), Median: s.MedianGiBs, Min: s.MinGiBs, Max: s.MaxGiBs, Post: postGiBs[s.Mode]}
 	if len(s.Runs) == 0 {
@@ -110,6 +112,7 @@ func formatPct(v float64) string {
 	return table.Float(v, 0) + "%"
 }
 
+// Ratio is a over b, 0 when b is 0.
 func Ratio(a, b float64) float64 {
 	if b == 0 {
 		return 0
@@ -117,6 +120,6 @@ func Ratio(a, b float64) float64 {
 	return a / b
 }
 
-// minRunsForTest is the fewest runs per step with which a Mann-Whitney U
+// MinRunsForTest is the fewest runs per step with which a Mann-Whitney U
 // test can reach alpha 0.05 (4 against 4 gives p=0.029).
 const MinRunsForTest = 4

@@ -17,7 +17,7 @@ const (
 	PlotTop, PlotBottom = 80, 370
 )
 
-// niceScale picks a tick step of 1, 2 or 5 × 10^k giving about five ticks
+// NiceScale picks a tick step of 1, 2 or 5 × 10^k giving about five ticks
 // and the axis top, a multiple of it above max.
 func NiceScale(max float64) (step, top float64) {
 	if max <= 0 {
@@ -33,6 +33,8 @@ func NiceScale(max float64) (step, top float64) {
 	return step, math.Ceil(max*1.08/step) * step
 }
 
+// ThroughputAxis draws the y axis of a throughput chart: grid lines and
+// ticks every step up to yMax, the axes, and the GiB/s label.
 func ThroughputAxis(b *bytes.Buffer, step, yMax float64, y func(float64) float64) {
 	for v := 0.0; v <= yMax+step/2; v += step {
 		fmt.Fprintf(b, `<line x1="%d" y1="%.1f" x2="%d" y2="%.1f" stroke="#dddddd"/>`+"\n", PlotLeft, y(v), PlotRight, y(v))
@@ -50,11 +52,12 @@ func decimals(step float64) int {
 	return int(math.Ceil(-math.Log10(step)))
 }
 
-// text writes one <text> element.
+// Text writes one <text> element.
 func Text(b *bytes.Buffer, x int, y float64, anchor string, size int, weight, s string) {
 	fmt.Fprintf(b, `<text x="%d" y="%.1f" text-anchor="%s" font-size="%d" font-weight="%s">%s</text>`+"\n", x, y, anchor, size, weight, Escape(s))
 }
 
+// Escape escapes s for SVG text and attribute values.
 func Escape(s string) string {
 	var sb strings.Builder
 	xml.EscapeText(&sb, []byte(s))

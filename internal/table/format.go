@@ -7,10 +7,10 @@ import (
 	"strings"
 )
 
-// trimFloat formats v with prec decimals.
+// Float formats v with prec decimals.
 func Float(v float64, prec int) string { return strconv.FormatFloat(v, 'f', prec, 64) }
 
-// gibs formats a throughput in GiB/s with two decimals, or "—" for 0.
+// GiBs formats a throughput in GiB/s with two decimals, or "—" for 0.
 func GiBs(v float64) string {
 	if v == 0 {
 		return "—"
@@ -18,7 +18,7 @@ func GiBs(v float64) string {
 	return Float(v, 2)
 }
 
-// speedup formats a ratio as "×3.09", or "" for the first row.
+// Speedup formats a ratio as "×3.09", or "" for the first row.
 func Speedup(v float64) string {
 	if v == 0 {
 		return ""
@@ -26,7 +26,7 @@ func Speedup(v float64) string {
 	return "×" + Float(v, 2)
 }
 
-// writeAligned writes cells as columns two spaces apart, each aligned
+// Aligned writes cells as columns two spaces apart, each aligned
 // left ('l') or right ('r'), trailing blanks trimmed.
 func Aligned(w io.Writer, align string, cells [][]string) error {
 	width := make([]int, len(align))
@@ -55,10 +55,10 @@ func Aligned(w io.Writer, align string, cells [][]string) error {
 	return err
 }
 
-// ns formats nanoseconds as pprof does durations.
+// Nanos formats nanoseconds as pprof does durations.
 func Nanos(v float64) string { return Value(int64(v+0.5), "time/nanoseconds") }
 
-// perGiB formats a count per GiB.
+// PerGiB formats a count per GiB.
 func PerGiB(v float64) string {
 	if v >= 100 {
 		return Float(v, 0)
@@ -66,5 +66,5 @@ func PerGiB(v float64) string {
 	return Float(v, 1)
 }
 
-// pctShort formats a share with one decimal: "33.4%".
+// ShortPercent formats a share with one decimal: "33.4%".
 func ShortPercent(share float64) string { return fmt.Sprintf("%.1f%%", 100*share) }

@@ -14,8 +14,11 @@ type Table struct {
 	rows [][]string
 }
 
+// Add appends a row.
 func (t *Table) Add(cells ...string) { t.rows = append(t.rows, cells) }
 
+// Write writes the rows, every column right-aligned to its widest cell
+// but the last.
 func (t *Table) Write(w io.Writer) error {
 	width := map[int]int{}
 	for _, r := range t.rows {
@@ -37,7 +40,7 @@ func (t *Table) Write(w io.Writer) error {
 	return err
 }
 
-// mdTable renders a Markdown table; align holds one of 'l' or 'r' per
+// Markdown renders a Markdown table; align holds one of 'l' or 'r' per
 // column.
 func Markdown(w io.Writer, align string, header []string, rows [][]string) error {
 	var b strings.Builder
@@ -61,7 +64,7 @@ func Markdown(w io.Writer, align string, header []string, rows [][]string) error
 	return err
 }
 
-// code renders symbol names as Markdown code spans, so __wake_up does not
+// Code renders symbol names as Markdown code spans, so __wake_up does not
 // turn bold; several names joined by ", " become several spans.
 func Code(names string) string {
 	if names == "" {
@@ -70,10 +73,10 @@ func Code(names string) string {
 	return "`" + strings.ReplaceAll(names, ", ", "`, `") + "`"
 }
 
-// pct formats a 0..1 share as a percentage.
+// Percent formats a 0..1 share as a percentage.
 func Percent(share float64) string { return fmt.Sprintf("%.2f%%", 100*share) }
 
-// pp formats a change of share in percentage points, signed.
+// Points formats a change of share in percentage points, signed.
 func Points(delta float64) string {
 	if delta == 0 {
 		return "0pp"
@@ -81,7 +84,7 @@ func Points(delta float64) string {
 	return fmt.Sprintf("%+.2fpp", 100*delta)
 }
 
-// value formats v in the unit of a sample type "type/unit" the way pprof
+// Value formats v in the unit of a sample type "type/unit" the way pprof
 // does: durations for nanoseconds, plain numbers otherwise.
 func Value(v int64, sampleType string) string {
 	if strings.HasSuffix(sampleType, "/nanoseconds") {

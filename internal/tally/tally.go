@@ -25,6 +25,8 @@ func ValueIndex(p *pprof.Profile, want string) (int, error) {
 	return 0, &result.FileError{Op: "attribute", Err: fmt.Errorf("%w (no sample type %s; the profile has %s)", result.ErrSampleTypes, want, result.SampleTypes(p))}
 }
 
+// FindType is the index of the sample type want ("type/unit" or "type")
+// in p, -1 when p has none.
 func FindType(p *pprof.Profile, want string) int {
 	for i, t := range p.SampleType {
 		if TypeName(t) == want || t.Type == want {
@@ -34,6 +36,7 @@ func FindType(p *pprof.Profile, want string) int {
 	return -1
 }
 
+// TypeName spells a sample type "type/unit".
 func TypeName(t *pprof.ValueType) string { return t.Type + "/" + t.Unit }
 
 // Roles returns the role labels of p's samples: writer, reader, then the
@@ -62,6 +65,7 @@ func Roles(p *pprof.Profile) []string {
 	return out
 }
 
+// SampleRole is the role label of s, "all" without one.
 func SampleRole(s *pprof.Sample) string {
 	if r := s.Label["role"]; len(r) > 0 && r[0] != "" {
 		return r[0]
@@ -76,6 +80,7 @@ type Counts struct {
 	spelled map[string]map[string]int64
 }
 
+// NewCounts returns empty Counts.
 func NewCounts() Counts {
 	return Counts{map[string]int64{}, map[string]int64{}, map[string]map[string]int64{}}
 }
@@ -175,6 +180,7 @@ func (c Counts) Spelling(key string) string {
 	return strings.Join(names, ", ")
 }
 
+// Share is v over the role's total, 0 when the total is 0.
 func (t *Tally) Share(v int64) float64 {
 	if t.Total == 0 {
 		return 0
