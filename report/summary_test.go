@@ -16,13 +16,7 @@ import (
 
 func TestWriteReportGolden(t *testing.T) {
 	dir := fixture.LadderFolder(t)
-	if err := WriteReport(dir, attribute.Options{}); err != nil {
-		t.Fatal(err)
-	}
-	md, err := os.ReadFile(filepath.Join(dir, result.ReportFile))
-	if err != nil {
-		t.Fatal(err)
-	}
+	md := writeReport(t, dir)
 	fixture.Golden(t, "report.md", md)
 
 	got := strings.Join(fixture.ListDir(t, dir), " ")
@@ -220,24 +214,14 @@ func TestWriteReportWithoutLadderJSON(t *testing.T) {
 		os.WriteFile(filepath.Join(dir, s.Mode+".json"), b.Bytes(), 0o644)
 	}
 	fixture.CopyFile(t, fixture.Path("write.pb.gz"), filepath.Join(dir, "write.pb.gz"))
-	if err := WriteReport(dir, attribute.Options{}); err != nil {
-		t.Fatal(err)
-	}
-	md, err := os.ReadFile(filepath.Join(dir, result.ReportFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, want := range []string{
+	md := writeReport(t, dir)
+	reportHas(t, md,
 		"Not recorded: the folder has no ladder.json",
 		"### vmsplice — 6.03 GiB/s",
 		"No kernel attribution for this step",
 		"### write — 1.82 GiB/s",
 		"No symbol diff: one of the two steps has no CPU profile with kernel frames.",
-	} {
-		if !strings.Contains(string(md), want) {
-			t.Errorf("report.md lacks %q", want)
-		}
-	}
+	)
 }
 
 // TestWriteReportUserOnlyProfile: a step whose profile has no kernel
@@ -245,21 +229,11 @@ func TestWriteReportWithoutLadderJSON(t *testing.T) {
 func TestWriteReportUserOnlyProfile(t *testing.T) {
 	dir := fixture.LadderFolder(t)
 	fixture.WriteProfile(t, filepath.Join(dir, "busy.pb.gz"), fixture.UserOnly(fixture.Profile(t, "busy")))
-	if err := WriteReport(dir, attribute.Options{}); err != nil {
-		t.Fatal(err)
-	}
-	md, err := os.ReadFile(filepath.Join(dir, result.ReportFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, want := range []string{
+	md := writeReport(t, dir)
+	reportHas(t, md,
 		"### busy — 9.20 GiB/s\n\n1 GiB per run × 5 runs, 256 KiB buffer, 128 KiB pipe, writer on CPU 0, reader on CPU 1, busy loop, huge pages.[^1]\n\nNo kernel attribution",
 		"[^1]: busy: the profile has no kernel frames, so no kernel symbol is attributed (profile as root, or with kernel.perf_event_paranoid<=1 and kernel.kptr_restrict=0)\n",
-	} {
-		if !strings.Contains(string(md), want) {
-			t.Errorf("report.md lacks %q", want)
-		}
-	}
+	)
 }
 
 // TestSummarizeFailedSteps: interrupted and incomplete steps, and a
@@ -355,6 +329,29 @@ func checkEmbeddedImages(t *testing.T, dir string, md []byte) {
 	for _, name := range fixture.ListDir(t, dir) {
 		if strings.HasSuffix(name, ".svg") && !linked[name] {
 			t.Errorf("report.md does not embed %s", name)
+		}
+	}
+}
+
+// writeReport runs WriteReport on dir and returns the report.md it wrote.
+func writeReport(t *testing.T, dir string) []byte {
+	t.Helper()
+	if err := WriteReport(dir, attribute.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	md, err := os.ReadFile(filepath.Join(dir, result.ReportFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return md
+}
+
+// reportHas checks that md holds every one of wants.
+func reportHas(t *testing.T, md []byte, wants ...string) {
+	t.Helper()
+	for _, want := range wants {
+		if !strings.Contains(string(md), want) {
+			t.Errorf("report.md lacks %q", want)
 		}
 	}
 }
