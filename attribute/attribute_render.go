@@ -14,10 +14,8 @@ import (
 // that matched), the ones not seen, and the other kernel symbols with the
 // most self time, in pprof-like right-aligned columns.
 func WriteText(w io.Writer, as []Attribution) error {
-	for i, a := range as {
-		if i > 0 {
-			fmt.Fprintln(w)
-		}
+	return eachRole(w, len(as), func(i int) error {
+		a := as[i]
 		fmt.Fprintln(w, attributionHeader(a))
 		t := &table.Table{}
 		t.Add("self", "self%", "cum", "cum%", "post symbol (matched on this kernel)")
@@ -36,11 +34,8 @@ func WriteText(w io.Writer, as []Attribution) error {
 			fmt.Fprintf(w, "not seen: %s\n", strings.Join(unseen, ", "))
 		}
 		fmt.Fprintln(w, "other kernel symbols by self time:")
-		if err := symbolTable(a.Other, a.SampleType).Write(w); err != nil {
-			return err
-		}
-	}
-	return nil
+		return symbolTable(a.Other, a.SampleType).Write(w)
+	})
 }
 
 func attributionHeader(a Attribution) string {
@@ -93,8 +88,24 @@ func WriteMarkdown(w io.Writer, as []Attribution) error {
 }
 
 // WriteJSON writes the attributions as one indented JSON array.
-func WriteJSON(w io.Writer, as []Attribution) error {
+func WriteJSON(w io.Writer, as []Attribution) error { return writeJSON(w, as) }
+
+// eachRole writes n blocks, one per role, a blank line apart.
+func eachRole(w io.Writer, n int, block func(i int) error) error {
+	for i := 0; i < n; i++ {
+		if i > 0 {
+			fmt.Fprintln(w)
+		}
+		if err := block(i); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// writeJSON writes v as indented JSON, the form of every --format json.
+func writeJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
-	return enc.Encode(as)
+	return enc.Encode(v)
 }

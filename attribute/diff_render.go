@@ -1,7 +1,6 @@
 package attribute
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 
@@ -11,21 +10,16 @@ import (
 // WriteDiffText writes each role's diff in pprof-like right-aligned
 // columns: shares in A and B, and the change in percentage points.
 func WriteDiffText(w io.Writer, ds []RoleDiff) error {
-	for i, d := range ds {
-		if i > 0 {
-			fmt.Fprintln(w)
-		}
+	return eachRole(w, len(ds), func(i int) error {
+		d := ds[i]
 		fmt.Fprintln(w, diffHeader(d))
 		t := &table.Table{}
 		t.Add("self% A", "self% B", "cum% A", "cum% B", "Δcum", "symbol")
 		for _, r := range d.Rows {
 			t.Add(table.Percent(r.SelfA), table.Percent(r.SelfB), table.Percent(r.CumA), table.Percent(r.CumB), table.Points(r.DeltaCum), diffName(r))
 		}
-		if err := t.Write(w); err != nil {
-			return err
-		}
-	}
-	return nil
+		return t.Write(w)
+	})
 }
 
 func diffHeader(d RoleDiff) string {
@@ -57,8 +51,4 @@ func WriteDiffMarkdown(w io.Writer, ds []RoleDiff) error {
 }
 
 // WriteDiffJSON writes the diffs as one indented JSON array.
-func WriteDiffJSON(w io.Writer, ds []RoleDiff) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(ds)
-}
+func WriteDiffJSON(w io.Writer, ds []RoleDiff) error { return writeJSON(w, ds) }

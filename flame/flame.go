@@ -27,14 +27,6 @@ type Options struct {
 	Title string
 }
 
-// Frame kinds, which the SVG colours apart.
-const (
-	frameRoot   = "root"
-	frameRole   = "role"
-	frameKernel = "kernel"
-	frameUser   = "user"
-)
-
 // Frame is one box of a flame graph: a function at one call path.
 type Frame struct {
 	// Name is the function as the profile spells it ("writer" or "reader"
@@ -64,6 +56,14 @@ type Frame struct {
 	ShareA float64 `json:"share_a,omitempty"`
 	ShareB float64 `json:"share_b,omitempty"`
 }
+
+// Frame kinds, which the SVG colours apart.
+const (
+	frameRoot   = "root"
+	frameRole   = "role"
+	frameKernel = "kernel"
+	frameUser   = "user"
+)
 
 // delta is the change of the frame's function's share from A to B, in a
 // differential graph.

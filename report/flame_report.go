@@ -12,13 +12,6 @@ import (
 	"github.com/pipelab/pipelab/result"
 )
 
-// Flame graph views of a step, as stepFlame.View.
-const (
-	viewCPU    = "cpu"
-	viewOffCPU = "offcpu"
-	viewDiff   = "diff"
-)
-
 // stepFlame is one flame graph report.md shows: of a role's on-CPU time
 // in a step, its off-CPU time (wall view), or its change from the step
 // before. WriteReport saves it as File beside report.md.
@@ -29,6 +22,13 @@ type stepFlame struct {
 	// Graph is what File holds, computed by summarize.
 	Graph *flame.Graph `json:"-"`
 }
+
+// Flame graph views of a step, as stepFlame.View.
+const (
+	viewCPU    = "cpu"
+	viewOffCPU = "offcpu"
+	viewDiff   = "diff"
+)
 
 // roleFlames computes one flame graph per role of p (the roles of its
 // role labels), with title and file name made by name; a role without
