@@ -94,20 +94,43 @@ func (c *Compare) read(jsonOut []byte, text string) error {
 	if err := json.Unmarshal(jsonOut, &l); err != nil {
 		return fmt.Errorf("compare --format json: %w", err)
 	}
-	seen := map[string]bool{}
+	// Per post symbol and folder, every real name seen in any step or role.
+	names := map[string][]map[string]bool{}
+	var posts []string
 	for _, st := range l.Steps {
 		for _, r := range st.Roles {
 			for _, s := range r.Symbols {
-				key := s.Post + "\x00" + strings.Join(s.Names, "\x00")
-				if s.Post == "" || seen[key] || distinct(s.Names) < 2 {
+				if s.Post == "" {
 					continue
 				}
-				seen[key] = true
-				c.Aliased = append(c.Aliased, AliasRow{Post: s.Post, Names: s.Names})
+				if names[s.Post] == nil {
+					names[s.Post] = make([]map[string]bool, len(l.Folders))
+					posts = append(posts, s.Post)
+				}
+				for i, n := range s.Names {
+					if i >= len(l.Folders) || n == "" {
+						continue
+					}
+					if names[s.Post][i] == nil {
+						names[s.Post][i] = map[string]bool{}
+					}
+					for _, part := range strings.Split(n, ", ") {
+						names[s.Post][i][part] = true
+					}
+				}
 			}
 		}
 	}
-	sort.SliceStable(c.Aliased, func(i, j int) bool { return c.Aliased[i].Post < c.Aliased[j].Post })
+	sort.Strings(posts)
+	for _, post := range posts {
+		row := AliasRow{Post: post}
+		for _, set := range names[post] {
+			row.Names = append(row.Names, joinSorted(set))
+		}
+		if distinct(row.Names) >= 2 {
+			c.Aliased = append(c.Aliased, row)
+		}
+	}
 	c.Emulated = make([]bool, len(l.Folders))
 	for i, f := range l.Folders {
 		env, _ := json.Marshal(f.Env)
@@ -131,6 +154,16 @@ func (c *Compare) Failed() bool {
 		}
 	}
 	return false
+}
+
+// joinSorted joins a set's names in order, comma separated.
+func joinSorted(set map[string]bool) string {
+	var out []string
+	for n := range set {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return strings.Join(out, ", ")
 }
 
 // distinct counts the distinct non-empty spellings, a folder's being the

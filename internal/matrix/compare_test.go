@@ -1,6 +1,7 @@
 package matrix
 
 import (
+	"reflect"
 	"testing"
 )
 
@@ -14,13 +15,14 @@ func TestCompareRead(t *testing.T) {
 	{"post":"pipe_write","names":["pipe_write",""],"cum":[0.5,-1]},
 	{"names":["copy_user_enhanced_fast_string",""],"cum":[0.5,0]}]}]},
 	{"mode":"vmsplice","roles":[{"role":"writer","symbols":[
-	{"post":"__alloc_pages","names":["__alloc_pages","__alloc_pages_noprof, alloc_pages_noprof"],"cum":[0.1,0.2]}]}]}]}`
+	{"post":"__alloc_pages","names":["","alloc_pages_noprof"],"cum":[-1,0.2]}]}]}]}`
 	c := &Compare{Folders: []string{"6.1-amd64", "6.12-amd64"}}
 	if err := c.read([]byte(jsonOut), "folders:\n  a: emulated CPU (QEMU TCG): timings are not the hardware's\n"); err != nil {
 		t.Fatal(err)
 	}
-	if len(c.Aliased) != 1 || c.Aliased[0].Post != "__alloc_pages" {
-		t.Errorf("aliased %+v, want __alloc_pages once (splice_from_pipe's names are one set in both)", c.Aliased)
+	want := []AliasRow{{Post: "__alloc_pages", Names: []string{"__alloc_pages", "__alloc_pages_noprof, alloc_pages_noprof"}}}
+	if !reflect.DeepEqual(c.Aliased, want) {
+		t.Errorf("aliased %+v, want %+v: one row per post symbol, each folder's names over every step (splice_from_pipe's are one set in both)", c.Aliased, want)
 	}
 	if len(c.Emulated) != 2 || !c.Emulated[0] || c.Emulated[1] {
 		t.Errorf("emulated %v, want the first folder marked and the second not", c.Emulated)
