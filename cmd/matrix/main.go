@@ -107,7 +107,7 @@ func realMain(args []string, stdout, stderr io.Writer) int {
 }
 
 func parse(args []string, stderr io.Writer) (options, error) {
-	o := options{out: "matrix-out", accel: matrix.AccelAuto, bytes: "64MiB", timeout: 8 * time.Minute, bootTimeout: 3 * time.Minute}
+	o := options{out: "matrix-out", accel: matrix.AccelAuto, bytes: "64MiB", timeout: 4 * time.Minute, bootTimeout: 2 * time.Minute}
 	fs := flag.NewFlagSet("matrix", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	fs.StringVar(&o.series, "series", "", "kernel `series`, comma separated (default: all, "+strings.Join(matrix.KnownSeries(), ", ")+")")

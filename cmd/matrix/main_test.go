@@ -18,7 +18,7 @@ func TestBadInput(t *testing.T) {
 		{"series", []string{"--series", "5.10"}, "", "matrix: --series 5.10: unknown kernel series (known: 6.1, 6.12)\n"},
 		{"arch", []string{"--arch", "amd64,riscv64"}, "", "matrix: --arch riscv64: unknown architecture (known: amd64, arm64)\n"},
 		{"accel", []string{"--accel", "hvf"}, "", "matrix: --accel hvf: unknown accelerator (known: auto, kvm, tcg)\n"},
-		{"timeout", []string{"--timeout", "1m"}, "", "matrix: --timeout 1m0s: must be longer than --boot-timeout 3m0s\n"},
+		{"timeout", []string{"--timeout", "1m"}, "", "matrix: --timeout 1m0s: must be longer than --boot-timeout 2m0s\n"},
 		{"argument", []string{"6.1"}, "", "matrix: 6.1: unexpected argument (flags only; see --help)\n"},
 		{"no qemu", []string{"--arch", "arm64"}, empty, "matrix: qemu-system-aarch64 is not installed (as root: apt-get install qemu-system-arm)\n"},
 		{"no qemu amd64", nil, empty, "matrix: qemu-system-x86_64 is not installed (as root: apt-get install qemu-system-x86)\n"},
