@@ -1,5 +1,5 @@
 // Package report writes the Markdown report of a result folder
-// (WriteReport, what `pipelab report` and `pipelab ladder` run):
+// (Write, what `pipelab report` and `pipelab ladder` run):
 // report.md with the throughput table and chart, per step the post's
 // symbols, the top kernel symbols, the post's verdict and, for the wall
 // view, on-CPU against off-CPU time and the blocking sites; per

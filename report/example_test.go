@@ -14,7 +14,7 @@ import (
 // Rebuild the report of a saved ladder, as pipelab report DIR does:
 // report.md, its throughput chart and the flame graphs it embeds, written
 // next to the results.
-func ExampleWriteReport() {
+func ExampleWrite() {
 	dir, err := os.MkdirTemp("", "pipelab-example")
 	if err != nil {
 		log.Fatal(err)
@@ -30,7 +30,7 @@ func ExampleWriteReport() {
 			log.Fatal(err)
 		}
 	}
-	if err := report.WriteReport(dir, attribute.Options{}); err != nil {
+	if err := report.Write(dir, attribute.Options{}); err != nil {
 		log.Fatal(err)
 	}
 	names, _ := filepath.Glob(filepath.Join(dir, "*"))

@@ -14,7 +14,7 @@ import (
 
 // stepFlame is one flame graph report.md shows: of a role's on-CPU time
 // in a step, its off-CPU time (wall view), or its change from the step
-// before. WriteReport saves it as File beside report.md.
+// before. Write saves it as File beside report.md.
 type stepFlame struct {
 	Role string `json:"role"`
 	View string `json:"view"`

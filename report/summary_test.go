@@ -14,7 +14,7 @@ import (
 	"github.com/pipelab/pipelab/result"
 )
 
-func TestWriteReportGolden(t *testing.T) {
+func TestWriteGolden(t *testing.T) {
 	dir := fixture.LadderFolder(t)
 	md := writeReport(t, dir)
 	fixture.Golden(t, "report.md", md)
@@ -75,16 +75,16 @@ func TestWriteReportGolden(t *testing.T) {
 	}
 }
 
-// TestWriteReportReplacesOldReport checks that a rebuild replaces what an
+// TestWriteReplacesOldReport checks that a rebuild replaces what an
 // earlier one wrote, in place.
-func TestWriteReportReplacesOldReport(t *testing.T) {
+func TestWriteReplacesOldReport(t *testing.T) {
 	dir := fixture.LadderFolder(t)
 	for _, name := range []string{result.ReportFile, result.ChartFile} {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte("old"), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := WriteReport(dir, attribute.Options{}); err != nil {
+	if err := Write(dir, attribute.Options{}); err != nil {
 		t.Fatal(err)
 	}
 	for _, name := range []string{result.ReportFile, result.ChartFile} {
@@ -99,10 +99,10 @@ func TestWriteReportReplacesOldReport(t *testing.T) {
 	}
 }
 
-// TestWriteReportErrorsLeaveNothing checks that bad input is a
+// TestWriteErrorsLeaveNothing checks that bad input is a
 // *FileError with one clear line, and that it leaves the folder as it
 // was: no report.md, no chart, no temporary file.
-func TestWriteReportErrorsLeaveNothing(t *testing.T) {
+func TestWriteErrorsLeaveNothing(t *testing.T) {
 	cases := []struct {
 		name  string
 		setup func(t *testing.T, dir string)
@@ -165,7 +165,7 @@ func TestWriteReportErrorsLeaveNothing(t *testing.T) {
 			dir := t.TempDir()
 			c.setup(t, dir)
 			before := fixture.ListDir(t, dir)
-			err := WriteReport(dir, attribute.Options{})
+			err := Write(dir, attribute.Options{})
 			want := strings.ReplaceAll(c.want, "DIR", dir)
 			if err == nil || err.Error() != want {
 				t.Fatalf("got error %v\nwant %s", err, want)
@@ -184,14 +184,14 @@ func TestWriteReportErrorsLeaveNothing(t *testing.T) {
 	}
 }
 
-// TestWriteReportFailedRenameLeavesNoTemp makes the final rename fail
+// TestWriteFailedRenameLeavesNoTemp makes the final rename fail
 // (report.md is a folder) and checks no temporary file is left.
-func TestWriteReportFailedRenameLeavesNoTemp(t *testing.T) {
+func TestWriteFailedRenameLeavesNoTemp(t *testing.T) {
 	dir := fixture.LadderFolder(t)
 	if err := os.MkdirAll(filepath.Join(dir, result.ReportFile, "x"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	err := WriteReport(dir, attribute.Options{})
+	err := Write(dir, attribute.Options{})
 	if err == nil || !strings.HasPrefix(err.Error(), "write "+filepath.Join(dir, result.ReportFile)+": ") {
 		t.Fatalf("got error %v, want one about writing report.md", err)
 	}
@@ -202,9 +202,9 @@ func TestWriteReportFailedRenameLeavesNoTemp(t *testing.T) {
 	}
 }
 
-// TestWriteReportWithoutLadderJSON builds the report from MODE.json files
+// TestWriteWithoutLadderJSON builds the report from MODE.json files
 // alone: no environment, steps sorted by mode.
-func TestWriteReportWithoutLadderJSON(t *testing.T) {
+func TestWriteWithoutLadderJSON(t *testing.T) {
 	dir := t.TempDir()
 	for _, s := range fixture.Steps(t)[:2] {
 		var b bytes.Buffer
@@ -224,9 +224,9 @@ func TestWriteReportWithoutLadderJSON(t *testing.T) {
 	)
 }
 
-// TestWriteReportUserOnlyProfile: a step whose profile has no kernel
+// TestWriteUserOnlyProfile: a step whose profile has no kernel
 // frames (kptr_restrict, say) is reported with a note, not refused.
-func TestWriteReportUserOnlyProfile(t *testing.T) {
+func TestWriteUserOnlyProfile(t *testing.T) {
 	dir := fixture.LadderFolder(t)
 	fixture.WriteProfile(t, filepath.Join(dir, "busy.pb.gz"), fixture.UserOnly(fixture.Profile(t, "busy")))
 	md := writeReport(t, dir)
@@ -333,10 +333,10 @@ func checkEmbeddedImages(t *testing.T, dir string, md []byte) {
 	}
 }
 
-// writeReport runs WriteReport on dir and returns the report.md it wrote.
+// writeReport runs Write on dir and returns the report.md it wrote.
 func writeReport(t *testing.T, dir string) []byte {
 	t.Helper()
-	if err := WriteReport(dir, attribute.Options{}); err != nil {
+	if err := Write(dir, attribute.Options{}); err != nil {
 		t.Fatal(err)
 	}
 	md, err := os.ReadFile(filepath.Join(dir, result.ReportFile))

@@ -12,7 +12,7 @@ import (
 	"github.com/pipelab/pipelab/result"
 )
 
-func TestWriteReportSyntheticWall(t *testing.T) {
+func TestWriteSyntheticWall(t *testing.T) {
 	dir := t.TempDir()
 	fixture.WriteWallFolder(t, dir)
 	md := writeReport(t, dir)
@@ -40,10 +40,10 @@ func TestWriteReportSyntheticWall(t *testing.T) {
 	)
 }
 
-// TestWriteReportCapturedWall builds the report of the fixture's wall
+// TestWriteCapturedWall builds the report of the fixture's wall
 // folder (internal/fixture/testdata/wall), a wall-view ladder captured on
 // this machine (see its README.md).
-func TestWriteReportCapturedWall(t *testing.T) {
+func TestWriteCapturedWall(t *testing.T) {
 	dir := t.TempDir()
 	names, err := filepath.Glob(fixture.Path("wall", "*"))
 	if err != nil {

@@ -9,7 +9,7 @@ import (
 	"github.com/pipelab/pipelab/throughput"
 )
 
-// WriteReport reads the result folder dir (ladder.json or MODE.json, the
+// Write reads the result folder dir (ladder.json or MODE.json, the
 // profiles MODE.pb.gz or MODE.ROLE.pb.gz, and the wall profiles
 // MODE.ROLE.wall.pb.gz when present) and writes dir/report.md,
 // dir/throughput.svg and the flame graphs report.md embeds (MODE.ROLE.svg,
@@ -18,7 +18,7 @@ import (
 // atomically (a temporary file in dir, then a rename), so an error leaves
 // neither half-written nor any temporary file behind. Bad input is a
 // *FileError.
-func WriteReport(dir string, opt attribute.Options) error {
+func Write(dir string, opt attribute.Options) error {
 	f, err := result.OpenFolder(dir)
 	if err != nil {
 		return err

@@ -32,7 +32,7 @@ func cmdReport(ctx context.Context, env *cli, args []string) error {
 // buildReport (re)writes DIR/report.md and DIR/throughput.svg from the
 // results saved in dir.
 func buildReport(dir string) error {
-	return report.WriteReport(dir, attribute.Options{})
+	return report.Write(dir, attribute.Options{})
 }
 
 // inputError turns bad input of the packages that read files (a
