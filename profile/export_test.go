@@ -33,12 +33,23 @@ func DeferReading() (restore func()) {
 	return func() { readAtStop = false }
 }
 
-// Unphased makes profilers leave their CPU-wide samplers' timers as
-// enabling them back to back left them, instead of restarting them in
-// step (rephase), and returns a function that restores rephasing:
-// BenchmarkOverhead's "unphased" variant, which tells what rephasing does
-// to throughput.
-func Unphased() (restore func()) {
-	timersUnphased = true
-	return func() { timersUnphased = false }
+// SetPhasing makes profilers place their CPU-wide samplers' timers as
+// name says at Start instead of spread over a period (see phase.go):
+// in-step, as-enabled (left as enabling them back to back left them),
+// random (each at its own random offset) or spread. It returns a
+// function that restores the default, and false for an unknown name.
+// The benchmarks use it to tell what the phasing does to throughput and
+// to the samples.
+func SetPhasing(name string) (restore func(), ok bool) {
+	for ph, n := range phasingNames {
+		if n == name {
+			old := timerPhasing
+			timerPhasing = phasing(ph)
+			return func() { timerPhasing = old }, true
+		}
+	}
+	return func() {}, false
 }
+
+// PhasingNames are the names SetPhasing takes, the default first.
+var PhasingNames = phasingNames[:]

@@ -25,7 +25,7 @@ func (p *Profiler) Start() error {
 	p.cancel = cancel
 	for _, s := range p.samplers {
 		p.readers.Add(1)
-		go p.readRing(ctx, s)
+		go p.readRing(ctx, s, readAtStop) // the seams are read at Start, not later
 	}
 	p.start = time.Now()
 	if p.first.IsZero() {
@@ -39,8 +39,12 @@ func (p *Profiler) Start() error {
 			return fmt.Errorf("profile: start: %w", err)
 		}
 	}
-	if _, err := enableSamplers(p.samplers, !timersUnphased); err != nil {
+	placed, err := enableSamplers(p.samplers, timerPhasing)
+	if err != nil {
 		return fmt.Errorf("profile: start: %w", err)
+	}
+	if !placed {
+		p.warn(fmt.Sprintf("the samplers' timers could not be placed %s (the machine was too busy to run a pinned thread on time); samples taken a few microseconds apart on the writer's and the reader's CPUs catch either side waiting for the other more often than it does", timerPhasing.describe()))
 	}
 	return nil
 }

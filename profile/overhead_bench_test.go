@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -34,13 +35,17 @@ const (
 	variantCounted   = "counted"   // profile's counted transfers: the counters on every thread
 	variantPerf      = "perf"      // perf record -a of an unprofiled transfer, perf's defaults
 	// Diagnostic variants, measured on request (-overhead.variants).
-	variantUnphased  = "unphased"   // the cpu view with its samplers' timers not put in step
 	variantPerfQuiet = "perf-quiet" // perf record -m 8M: rings that do not wake perf during a transfer
+	// The cpu view with its samplers' timers phased otherwise than the
+	// default: cpu- and the name of the phasing (profile.SetPhasing),
+	// and optionally @ and a sampling frequency in Hz other than
+	// -overhead.freq (cpu-spread@499).
+	variantPhasing = "cpu-"
 )
 
 var (
 	defaultVariants    = []string{variantNone, variantCPU, variantWall, variantReference, variantCounted, variantPerf}
-	diagnosticVariants = []string{variantUnphased, variantPerfQuiet}
+	diagnosticVariants = []string{variantPerfQuiet, variantPhasing + "PHASING[@HZ]"}
 )
 
 // BenchmarkOverhead measures what profiling costs the transfer it
@@ -56,10 +61,12 @@ var (
 // unprofiled transfer under `perf record -a -C <pinned CPUs> -F <freq> -g
 // -e cpu-clock`, the cross-check a user would make (skipped with the
 // reason where perf is missing or refused). On request
-// (-overhead.variants) also: unphased, the cpu view with its samplers'
-// timers left as enabling them left them instead of put in step
-// (rephase), and perf-quiet, perf record with 8 MiB rings per CPU that
-// do not wake perf during a transfer.
+// (-overhead.variants) also: cpu-PHASING[@HZ], the cpu view with its
+// samplers' timers phased as PHASING says (profile.SetPhasing: in-step,
+// as-enabled, random, or spread, the default) and sampling at HZ instead
+// of -overhead.freq (cpu-in-step, cpu-spread@499), and perf-quiet, perf
+// record with 8 MiB rings per CPU that do not wake perf during a
+// transfer.
 //
 // Per mode it reports the throughput ratio of each variant over the
 // baseline ("write-cpu-ratio", "write-perf-ratio", ...; targets here: cpu
@@ -131,7 +138,7 @@ func BenchmarkOverhead(b *testing.B) {
 				if got[v].switchesPerSec >= 0 {
 					wakes[k] = append(wakes[k], got[v].switchesPerSec)
 				}
-				if (v == variantCPU || v == variantWall || v == variantUnphased) && got[v].fts != nil && got[variantReference].fts != nil {
+				if (v == variantCPU || v == variantWall || strings.HasPrefix(v, variantPhasing)) && got[v].fts != nil && got[variantReference].fts != nil {
 					rises[k] = append(rises[k], got[v].ftsRise(got[variantReference]))
 				}
 			}
@@ -219,13 +226,38 @@ func overheadVariantNames(b *testing.B) []string {
 				b.Logf("%s not measured: %v", v, err)
 				continue
 			}
-		case variantCPU, variantReference, variantCounted, variantUnphased:
+		case variantCPU, variantReference, variantCounted:
 		default:
+			if _, _, ok := phasingVariant(v); ok {
+				break
+			}
 			b.Fatalf("-overhead.variants: unknown variant %q (want some of %s)", v, strings.Join(append(defaultVariants[1:], diagnosticVariants...), ","))
 		}
 		variants = append(variants, v)
 	}
 	return variants
+}
+
+// phasingVariant parses a variant cpu-PHASING[@HZ] into the phasing and
+// the frequency (-overhead.freq without @HZ); ok is false for another
+// variant.
+func phasingVariant(v string) (phasing string, hz int, ok bool) {
+	rest, ok := strings.CutPrefix(v, variantPhasing)
+	if !ok {
+		return "", 0, false
+	}
+	phasing, f, at := strings.Cut(rest, "@")
+	hz = *overheadFreq
+	if at {
+		var err error
+		if hz, err = strconv.Atoi(f); err != nil || hz < 1 {
+			return "", 0, false
+		}
+	}
+	if !slices.Contains(profile.PhasingNames, phasing) {
+		return "", 0, false
+	}
+	return phasing, hz, true
 }
 
 // overheadModeNames returns the modes to measure: -overhead.modes, or all.
@@ -290,7 +322,11 @@ func overheadRun(b *testing.B, mode string, size int64, v string) overheadFigure
 			view = "wall"
 		}
 		var err error
-		if p, err = profile.New(profile.Config{FreqHz: *overheadFreq, Mode: mode, View: view}); err != nil {
+		freq := *overheadFreq
+		if _, hz, ok := phasingVariant(v); ok {
+			freq = hz
+		}
+		if p, err = profile.New(profile.Config{FreqHz: freq, Mode: mode, View: view}); err != nil {
 			b.Fatal(err)
 		}
 		obs = p
@@ -299,8 +335,11 @@ func overheadRun(b *testing.B, mode string, size int64, v string) overheadFigure
 			defer profile.DeferReading()()
 		case variantCounted:
 			obs = p.Counting()
-		case variantUnphased:
-			defer profile.Unphased()()
+		case variantCPU, variantWall:
+		default:
+			ph, _, _ := phasingVariant(v)
+			restore, _ := profile.SetPhasing(ph)
+			defer restore()
 		}
 	}
 	w := &idleWatch{inner: obs, cpus: pinnedCPUs(o)}

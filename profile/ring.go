@@ -29,12 +29,13 @@ const smallRingPages = 16
 // per-thread sampler, its thread and what it created have exited
 // (ErrDisabled: the kernel hangs up an inherited event only once its
 // children are gone too); then it disables the event and
-// drains what the ring still holds. ReadRawRecord is not safe for
-// concurrent use on one event, so each sampler has its own reader.
-func (p *Profiler) readRing(ctx context.Context, s *sampler) {
+// drains what the ring still holds; atStop leaves the ring unread until
+// ctx is cancelled. ReadRawRecord is not safe for concurrent use on one
+// event, so each sampler has its own reader.
+func (p *Profiler) readRing(ctx context.Context, s *sampler, atStop bool) {
 	defer p.readers.Done()
 	var raw perf.RawRecord
-	if readAtStop {
+	if atStop {
 		<-ctx.Done()
 	}
 	for {

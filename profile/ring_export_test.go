@@ -21,14 +21,14 @@ func RefuseCPUWide() (restore func()) {
 // CPUSampleTimes opens a CPU-wide cpu-clock sampler at freqHz on each of
 // cpus, starts them as Start does, runs busy, and returns the perf-clock
 // time of every sample of pid, by CPU, and whether the start reported the
-// timers in step.
+// timers placed as Start places them (phaseSpread).
 func CPUSampleTimes(cpus []int, freqHz, pid int, busy func()) (map[int][]uint64, bool, error) {
 	ss, _, err := openCPUWideSamplers(EventCPUClock, cpus, freqHz)
 	if err != nil {
 		return nil, false, err
 	}
 	defer closeSamplers(ss)
-	inStep, err := enableSamplers(ss, true)
+	placed, err := enableSamplers(ss, phaseSpread)
 	if err != nil {
 		return nil, false, err
 	}
@@ -50,5 +50,5 @@ func CPUSampleTimes(cpus []int, freqHz, pid int, busy func()) (map[int][]uint64,
 			}
 		}
 	}
-	return times, inStep, nil
+	return times, placed, nil
 }

@@ -6,7 +6,9 @@ import perf "github.com/elastic/go-perf"
 // measure the profiler against variants of itself. Production code never
 // sets them: only the tests do, through export_test.go,
 // ring_export_test.go and wake_fixture_test.go. openSwitch (switch.go)
-// and openWakes (wake.go) are seams of the same kind.
+// and openWakes (wake.go) are seams of the same kind. readAtStop and
+// timerPhasing are read at Start, so a test may set them around one
+// profiler's Start to give two profilers of one transfer different ones.
 
 // openCPUSamplers opens the CPU-wide samplers (openCPUWideSamplers);
 // RefuseCPUWide replaces it to make the profiler take its per-thread
@@ -18,10 +20,10 @@ var openCPUSamplers = openCPUWideSamplers
 // reference (DeferReading).
 var readAtStop bool
 
-// timersUnphased leaves the CPU-wide samplers' timers as enabling them
-// left them, not put in step (see rephase): BenchmarkOverhead's measure
-// of what rephasing does (Unphased).
-var timersUnphased bool
+// timerPhasing is where Start places the CPU-wide samplers' timers (see
+// phase.go): spread over a period; the benchmarks measure the other
+// phasings against it (SetPhasing).
+var timerPhasing = phaseSpread
 
 // fixtureTap, when set, is handed what the join works from, as the wall
 // view gets it: the cycle's switch rings in the wall view's order with
