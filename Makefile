@@ -37,6 +37,17 @@ overhead:
 	  $(GO) test -run '^$$' -bench Overhead -benchtime 1x -timeout 60m ./profile -args -overhead.rounds $(ROUNDS) $$args; \
 	done
 
+# Whether pipelab's profiles are the transfers' (docs/measurements.md,
+# "Sampling fidelity"): per mode, pipelab's profile of a transfer against
+# perf record's of the very same transfer, FIDELITY_RUNS transfers each;
+# needs Debian's linux-perf. FIDELITY_FLAGS adds more, e.g. the witness and
+# the reference ("-fidelity.witness -fidelity.ref-runs 20") or other
+# phasings of pipelab's timers ("-fidelity.phasing spread,in-step").
+FIDELITY_RUNS ?= 2
+FIDELITY_FLAGS ?=
+fidelity:
+	$(GO) test -run '^$$' -bench Fidelity -benchtime 1x -timeout 60m ./profile -args -fidelity.runs $(FIDELITY_RUNS) $(FIDELITY_FLAGS)
+
 # Every fuzz target for $(FUZZTIME) each: a count of executions (Nx), not
 # a duration, because with a duration Go 1.26's fuzz coordinator can fail
 # a target with a bare "context deadline exceeded" as the time runs out

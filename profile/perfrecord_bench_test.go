@@ -42,6 +42,9 @@ type perfRecord struct {
 	// samples in perf's recording, writer then reader, in percent; nil
 	// when a child took no sample.
 	fts []float64
+	// keep leaves the recording for stacks to read instead of reading
+	// the finish_task_switch shares at Stop.
+	keep bool
 }
 
 // probePerfRecord says why perf record cannot run here, or nil.
@@ -142,23 +145,16 @@ func (r *perfRecord) Stop() error {
 	if err != nil {
 		return fmt.Errorf("perf record: %w: %s", err, bytes.TrimSpace(r.stderr.Bytes()))
 	}
-	script := exec.Command("perf", "script", "-i", filepath.Join(r.dir, "perf.data"), "-F", "pid,ip,sym")
-	out, err := script.StdoutPipe()
+	if r.keep {
+		return nil
+	}
+	var shares map[int]float64
+	err = r.script([]string{"pid", "ip", "sym"}, func(rd io.Reader) (err error) {
+		shares, err = perfScriptShares(rd, "finish_task_switch")
+		return err
+	})
 	if err != nil {
 		return err
-	}
-	var serr bytes.Buffer
-	script.Stderr = &serr
-	if err := script.Start(); err != nil {
-		return fmt.Errorf("perf script: %w", err)
-	}
-	shares, perr := perfScriptShares(out, "finish_task_switch")
-	io.Copy(io.Discard, out)
-	if err := script.Wait(); err != nil {
-		return fmt.Errorf("perf script: %w: %s", err, bytes.TrimSpace(serr.Bytes()))
-	}
-	if perr != nil {
-		return fmt.Errorf("perf script: %w", perr)
 	}
 	for _, pid := range r.pids {
 		s, ok := shares[pid]
@@ -169,6 +165,40 @@ func (r *perfRecord) Stop() error {
 		r.fts = append(r.fts, 100*s)
 	}
 	return nil
+}
+
+// script runs perf script -F fields on the recording and hands its
+// output to parse.
+func (r *perfRecord) script(fields []string, parse func(io.Reader) error) error {
+	script := exec.Command("perf", "script", "-i", filepath.Join(r.dir, "perf.data"), "-F", strings.Join(fields, ","))
+	out, err := script.StdoutPipe()
+	if err != nil {
+		return err
+	}
+	var serr bytes.Buffer
+	script.Stderr = &serr
+	if err := script.Start(); err != nil {
+		return fmt.Errorf("perf script: %w", err)
+	}
+	perr := parse(out)
+	io.Copy(io.Discard, out)
+	if err := script.Wait(); err != nil {
+		return fmt.Errorf("perf script: %w: %s", err, bytes.TrimSpace(serr.Bytes()))
+	}
+	if perr != nil {
+		return fmt.Errorf("perf script: %w", perr)
+	}
+	return nil
+}
+
+// stacks reads the kernel stacks of a recording kept at Stop (keep).
+func (r *perfRecord) stacks() ([]stackSample, error) {
+	var ss []stackSample
+	err := r.script([]string{"tid", "cpu", "time", "ip", "sym", "dso"}, func(rd io.Reader) (err error) {
+		ss, err = parsePerfStacks(rd)
+		return err
+	})
+	return ss, err
 }
 
 // fail kills perf after a failed command; Stop reaps it.
