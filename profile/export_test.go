@@ -36,7 +36,8 @@ func DeferReading() (restore func()) {
 // SetPhasing makes profilers place their CPU-wide samplers' timers as
 // name says at Start instead of spread over a period (see phase.go):
 // in-step, as-enabled (left as enabling them back to back left them),
-// random (each at its own random offset) or spread. It returns a
+// random (each at its own random offset), lagged (in step but CPU i
+// i×10µs late) or spread. It returns a
 // function that restores the default, and false for an unknown name.
 // The benchmarks use it to tell what the phasing does to throughput and
 // to the samples.

@@ -53,16 +53,22 @@ const (
 	// phaseRandom restarts each timer at its own random offset within a
 	// period.
 	phaseRandom
+	// phaseLagged restarts the timer of the i-th CPU i×lagStep after the
+	// first's: in step but for a lag, to measure what a lag does.
+	phaseLagged
 )
 
+// lagStep is the lag between neighbouring CPUs' timers in phaseLagged.
+const lagStep = 10 * time.Microsecond
+
 // phasingNames are the phasings' names, by value.
-var phasingNames = [...]string{"spread", "in-step", "as-enabled", "random"}
+var phasingNames = [...]string{"spread", "in-step", "as-enabled", "random", "lagged"}
 
 func (ph phasing) String() string { return phasingNames[ph] }
 
 // describe says in words where ph places the timers.
 func (ph phasing) describe() string {
-	return [...]string{"evenly over a period", "in step", "as enabled", "at random offsets"}[ph]
+	return [...]string{"evenly over a period", "in step", "as enabled", "at random offsets", "in step but for a lag"}[ph]
 }
 
 // offsets returns, for n timers of period, the offset of each from the
@@ -80,6 +86,10 @@ func (ph phasing) offsets(n int, period time.Duration) []time.Duration {
 		for i := range offs {
 			offs[i] = rand.N(period)
 		}
+	case phaseLagged:
+		for i := range offs {
+			offs[i] = lagStep * time.Duration(i)
+		}
 	}
 	return offs
 }
@@ -89,7 +99,7 @@ func (ph phasing) offsets(n int, period time.Duration) []time.Duration {
 // where any lag biases the samples, and a sixteenth of the gap between
 // neighbouring timers otherwise.
 func (ph phasing) tolerance(n int, period time.Duration) (slack, call time.Duration) {
-	if ph == phaseInStep {
+	if ph == phaseInStep || ph == phaseLagged {
 		return 3 * time.Microsecond, 10 * time.Microsecond // PERF_EVENT_IOC_PERIOD: 4-80µs here, mostly under 10
 	}
 	t := period / time.Duration(16*n)
