@@ -62,22 +62,37 @@ func (cf *commandFlags) resolve(fs *flag.FlagSet, o *bench.Options) (string, err
 	return o.Mode, nil
 }
 
-// checkName refuses a --name that is no plain file name.
+// checkName refuses a --name that is no plain word (result.CheckName),
+// or whose files would be a folder's own (result.CheckFolder).
 func checkName(name string) error {
-	switch {
-	case name == "":
+	if name == "" {
 		return usagef("--name: empty label (give a file name such as fizzbuzz)")
-	case strings.ContainsAny(name, `/\`) || strings.ContainsRune(name, 0):
-		return usagef("--name %s: holds a path separator (the label names files OUT/NAME.*; give a plain name such as fizzbuzz)", name)
-	case name == "." || name == ".." || strings.HasPrefix(name, "."):
-		return usagef("--name %s: starts with a dot (the label names files OUT/NAME.*; give a plain name such as fizzbuzz)", name)
+	}
+	var ne *result.NameError
+	if err := result.CheckName(name); errors.As(err, &ne) {
+		return usagef("--name %s: %s (the label names files OUT/NAME.*; give a plain name such as fizzbuzz)", name, ne.Problem)
+	}
+	return folderNames([]string{name}, name, true)
+}
+
+// folderNames refuses steps whose files would collide in one folder
+// (result.CheckFolder), blaming the command step ext, named by --name
+// when byFlag.
+func folderNames(steps []string, ext string, byFlag bool) error {
+	var ce *result.CollisionError
+	if err := result.CheckFolder(steps); errors.As(err, &ce) {
+		if byFlag {
+			return usagef("--name %s: OUT/%s (choose another name)", ext, ce)
+		}
+		return usagef("--writer-cmd/--reader-cmd: the step is named %s after its program, so OUT/%s (give it another with --name)", ext, ce)
 	}
 	return nil
 }
 
 // commandName derives a label from a command line: the base name of its
-// first word that is not a variable assignment, cut down to letters,
-// digits, '.', '_' and '-'; "cmd" when nothing is left.
+// first word that is not a variable assignment, up to its first dot, cut
+// down to letters, digits, '_' and '-' (a plain word, result.CheckName);
+// "cmd" when nothing is left.
 func commandName(cmdline string) string {
 	word := ""
 	for _, w := range strings.Fields(cmdline) {
@@ -86,14 +101,18 @@ func commandName(cmdline string) string {
 			break
 		}
 	}
+	base, _, _ := strings.Cut(strings.TrimLeft(filepath.Base(word), "."), ".")
 	var b strings.Builder
-	for _, r := range filepath.Base(word) {
+	for _, r := range base {
 		switch {
-		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '.', r == '_', r == '-':
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '_', r == '-':
 			b.WriteRune(r)
 		}
 	}
-	name := strings.TrimLeft(b.String(), ".")
+	name := strings.TrimLeft(b.String(), "-")
+	if len(name) > result.MaxNameBytes {
+		name = name[:result.MaxNameBytes]
+	}
 	if name == "" {
 		return "cmd"
 	}

@@ -73,6 +73,8 @@ func TestCommandName(t *testing.T) {
 		{"/usr/bin/dd if=/dev/zero bs=1M", "dd"},
 		{"LC_ALL=C ./fizz buzz", "fizz"},
 		{"'¿?'", "cmd"},
+		{"./fizz.buzz.sh", "fizz"},
+		{"python3.11 x.py", "python3"},
 	} {
 		if got := commandName(tc.cmd); got != tc.want {
 			t.Errorf("commandName(%q): got %q, want %q", tc.cmd, got, tc.want)

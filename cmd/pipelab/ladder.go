@@ -54,6 +54,9 @@ func cmdLadder(ctx context.Context, env *cli, args []string) error {
 	if err != nil {
 		return err
 	}
+	if err := folderNames(steps, extName, setFlags(fs.FlagSet)["name"]); err != nil {
+		return err
+	}
 	if err := pf.check(env, fs.FlagSet); err != nil {
 		return err
 	}
