@@ -2,6 +2,7 @@ package profile
 
 import (
 	"cmp"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -20,7 +21,8 @@ type Kallsyms struct {
 }
 
 // LoadKallsyms reads /proc/kallsyms. It wraps ErrRestrictedKernel when
-// every address reads as zero (kernel.kptr_restrict, or not root).
+// every address reads as zero, and names the setting that hides them
+// (hiddenBy).
 func LoadKallsyms() (*Kallsyms, error) {
 	f, err := os.Open("/proc/kallsyms")
 	if err != nil {
@@ -28,10 +30,36 @@ func LoadKallsyms() (*Kallsyms, error) {
 	}
 	defer f.Close()
 	k, err := ParseKallsyms(f)
+	if errors.Is(err, ErrRestrictedKernel) {
+		kptr, kerr := KptrRestrict()
+		paranoid, perr := Paranoid()
+		if kerr != nil || perr != nil {
+			kptr, paranoid = -1, -1
+		}
+		return nil, fmt.Errorf("load kallsyms: %w (%s)", err, hiddenBy(kptr, paranoid))
+	}
 	if err != nil {
 		return nil, fmt.Errorf("load kallsyms: %w", err)
 	}
 	return k, nil
+}
+
+// hiddenBy says which setting makes /proc/kallsyms show this process zero
+// addresses, given kernel.kptr_restrict and kernel.perf_event_paranoid (-1
+// when they could not be read), and the remedy. The kernel shows them
+// (kallsyms_show_value) with kptr_restrict=0 when perf_event_paranoid is
+// 1 or lower, with kptr_restrict 0 or 1 to a process with CAP_SYSLOG, and
+// with kptr_restrict=2 to nobody.
+func hiddenBy(kptr, paranoid int) string {
+	switch {
+	case kptr < 0 || paranoid < 0:
+		return "kernel.kptr_restrict or kernel.perf_event_paranoid hides them; run as root"
+	case kptr >= 2:
+		return fmt.Sprintf("kernel.kptr_restrict=%d hides them from everyone; set it to 0 or 1 and run as root", kptr)
+	case kptr == 1:
+		return "kernel.kptr_restrict=1 hides them from users without CAP_SYSLOG; run as root"
+	}
+	return fmt.Sprintf("kernel.perf_event_paranoid=%d hides them from users without CAP_SYSLOG, kernel.kptr_restrict being 0; run as root, or set perf_event_paranoid to 1 or lower", paranoid)
 }
 
 // ParseKallsyms builds the table from r, in the /proc/kallsyms format
@@ -55,7 +83,7 @@ func ParseKallsyms(r io.Reader) (*Kallsyms, error) {
 		return nil, fmt.Errorf("parse kallsyms: %w", err)
 	}
 	if sawText && len(k.syms) == 0 {
-		return nil, fmt.Errorf("parse kallsyms: %w (kernel.kptr_restrict hides kernel addresses; run as root with kptr_restrict=0 or 1)", ErrRestrictedKernel)
+		return nil, fmt.Errorf("parse kallsyms: %w (every text symbol's address reads as zero)", ErrRestrictedKernel)
 	}
 	slices.SortStableFunc(k.syms, func(a, b kallsyms.Symbol) int { return cmp.Compare(a.Addr, b.Addr) })
 	return k, nil

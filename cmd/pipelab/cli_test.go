@@ -487,6 +487,15 @@ func TestProfileUnprivileged(t *testing.T) {
 			t.Errorf("a kernel frame at %#x in a user-only profile", loc.Address)
 		}
 	}
+	// /proc/kallsyms hides kernel addresses from this user: the warning
+	// must blame the setting that does it, as doctor does.
+	kptr, _ := os.ReadFile("/proc/sys/kernel/kptr_restrict")
+	if strings.TrimSpace(string(kptr)) == "0" && paranoid() >= 2 {
+		want := fmt.Sprintf("kernel.perf_event_paranoid=%d hides them from users without CAP_SYSLOG, kernel.kptr_restrict being 0; run as root, or set perf_event_paranoid to 1 or lower", paranoid())
+		if !strings.Contains(string(out), want) || strings.Contains(string(out), "kernel.kptr_restrict hides") {
+			t.Errorf("kptr_restrict 0, paranoid %d: the kernel symbols warning does not blame perf_event_paranoid (%q):\n%s", paranoid(), want, out)
+		}
+	}
 	if paranoid() >= 1 && !strings.Contains(string(out), "sampling each thread instead") {
 		t.Errorf("paranoid %d: output does not say CPU-wide sampling was refused:\n%s", paranoid(), out)
 	}
