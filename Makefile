@@ -10,9 +10,10 @@ STATICCHECK_VERSION := v0.8.2
 build:
 	$(GO) build -o $(BIN) ./cmd/pipelab
 
-# The main job: profile every step of the post and write $(OUT)/report.md.
+# The main job: profile every step of the post and write $(OUT)/report.md
+# (replacing the results a previous make run left there).
 run: build
-	./$(BIN) ladder --out $(OUT)
+	./$(BIN) ladder --replace --out $(OUT)
 
 # Everything. Tests that need perf events or huge pages skip with a reason
 # when the machine refuses them (PIPELAB_REQUIRE_PERF=1 turns skips into failures).

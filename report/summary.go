@@ -22,6 +22,9 @@ import (
 type summary struct {
 	// Env is the machine the steps ran on; nil without ladder.json.
 	Env *result.Env `json:"env,omitempty"`
+	// Unfinished says what the folder lacks because its ladder did not
+	// finish (result.Folder.Unfinished); empty for a finished one.
+	Unfinished string `json:"unfinished,omitempty"`
 	// Throughput has one row per step, in order.
 	Throughput []throughput.Row `json:"throughput"`
 	// Steps follow the same order.
@@ -110,7 +113,7 @@ const wallTolerance = 0.05
 // Profiles that cannot be read are a *FileError; a step without a profile,
 // or whose profile has no kernel frames, gets a note instead.
 func summarize(f *result.Folder, opt attribute.Options) (*summary, error) {
-	s := &summary{Throughput: throughput.Rows(f.Steps)}
+	s := &summary{Throughput: throughput.Rows(f.Steps), Unfinished: f.Unfinished()}
 	if f.Ladder != nil {
 		env := f.Ladder.Env
 		s.Env = &env

@@ -62,6 +62,9 @@ func writeTitle(m *table.MarkdownWriter, s *summary) {
 		where = fmt.Sprintf(" on Linux %s, %s (%d CPUs), %s", e.Kernel, e.CPUModel, e.CPUs, e.Time.UTC().Format("2006-01-02"))
 	}
 	m.Printf("The steps of \"How fast are Linux pipes anyway?\" (%s) replayed%s: throughput, where the kernel time goes, and what each step removed. `pipelab report DIR` rebuilds this file from the folder.\n\n", strings.Join(modes, " → "), where)
+	if s.Unfinished != "" {
+		m.Printf("**Incomplete:** %s. What follows covers the steps that have results.\n\n", s.Unfinished)
+	}
 }
 
 func writeEnv(m *table.MarkdownWriter, e *result.Env) {

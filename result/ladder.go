@@ -59,7 +59,23 @@ type Ladder struct {
 	// Version is the exchange format's version (FormatVersion when
 	// written by this pipelab); 0, a file from before the field, reads as
 	// version 1.
-	Version int    `json:"version,omitempty"`
-	Env     Env    `json:"env"`
-	Steps   []Step `json:"steps"`
+	Version int `json:"version,omitempty"`
+	Env     Env `json:"env"`
+	// Planned names the steps the ladder set out to run, in order; empty
+	// in files from before the field.
+	Planned []string `json:"planned,omitempty"`
+	// Status is empty once the ladder ran all it planned, else one of
+	// the Status* constants.
+	Status string `json:"status,omitempty"`
+	Steps  []Step `json:"steps"`
 }
+
+// A Ladder's Status. pipelab ladder writes ladder.json with
+// StatusRunning before its first transfer and again, with the steps and
+// the final status, at its end; a folder whose ladder.json still says
+// running is one whose pipelab was killed (or still runs).
+const (
+	StatusRunning     = "running"
+	StatusInterrupted = "interrupted"
+	StatusFailed      = "failed"
+)

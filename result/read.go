@@ -154,20 +154,20 @@ func OpenFolder(dir string) (*Folder, error) {
 	data, err := os.ReadFile(filepath.Join(dir, LadderFile))
 	switch {
 	case err == nil:
-		var l Ladder
-		if err := json.Unmarshal(data, &l); err != nil {
-			return nil, &FileError{Op: "read results", Path: filepath.Join(dir, LadderFile), Err: fmt.Errorf("%w (%s is not valid JSON: %v)", ErrNoResults, LadderFile, err)}
-		}
-		if err := checkVersion(l.Version); err != nil {
+		l, err := decodeLadder(data)
+		if err != nil {
 			return nil, &FileError{Op: "read results", Path: filepath.Join(dir, LadderFile), Err: err}
 		}
-		f.Ladder, f.Steps = &l, l.Steps
+		f.Ladder, f.Steps = l, l.Steps
 	case errors.Is(err, os.ErrNotExist):
 		if f.Steps, err = readStepFiles(dir); err != nil {
 			return nil, err
 		}
 	default:
 		return nil, fmt.Errorf("read results: %w", err)
+	}
+	if len(f.Steps) == 0 && f.Ladder != nil {
+		return nil, &FileError{Op: "read results", Path: dir, Err: fmt.Errorf("%w: %s (rerun pipelab ladder --replace --out %s)", ErrNoResults, f.Unfinished(), dir)}
 	}
 	if len(f.Steps) == 0 {
 		return nil, &FileError{Op: "read results", Path: dir, Err: fmt.Errorf("%w (no ladder.json and no MODE.json; write some with pipelab profile --out %s or pipelab ladder --out %s)", ErrNoResults, dir, dir)}
@@ -194,14 +194,15 @@ func readStepFiles(dir string) ([]Step, error) {
 		if err != nil {
 			return nil, fmt.Errorf("read results: %w", err)
 		}
-		var s Step
-		if json.Unmarshal(data, &s) != nil || s.Mode == "" {
+		var keys map[string]json.RawMessage
+		if json.Unmarshal(data, &keys) != nil || keys["mode"] == nil {
 			continue // not a step: some other JSON file
 		}
-		if err := checkVersion(s.Version); err != nil {
+		st, err := decodeStep(data)
+		if err != nil {
 			return nil, &FileError{Op: "read results", Path: name, Err: err}
 		}
-		steps = append(steps, s)
+		steps = append(steps, *st)
 	}
 	return steps, nil
 }

@@ -43,7 +43,8 @@ func BytesOutput(name string, data []byte) Output {
 // temporary file in dir first, and only once all are written are they
 // renamed into place, in order. On error no temporary file is left, and no
 // file named by an output is half-written: it holds its new content or
-// what it held before.
+// what it held before. An error is a *WriteError that names the file, not
+// the temporary one.
 func WriteFiles(dir string, outs ...Output) (err error) {
 	var tmps []string
 	defer func() {
@@ -64,10 +65,38 @@ func WriteFiles(dir string, outs ...Output) (err error) {
 	}
 	for i, o := range outs {
 		if err := os.Rename(tmps[i], filepath.Join(dir, o.Name)); err != nil {
-			return fmt.Errorf("write %s: %w", filepath.Join(dir, o.Name), err)
+			return writeError(filepath.Join(dir, o.Name), err)
 		}
 	}
 	return nil
+}
+
+// WriteError is a file of a result folder that could not be written:
+// Path is the file's name (never the temporary file it was written to
+// first), Err the cause, an errno such as syscall.EACCES or
+// syscall.ENOSPC when the system gave one.
+type WriteError struct {
+	Path string
+	Err  error
+}
+
+func (e *WriteError) Error() string { return "write " + e.Path + ": " + e.Err.Error() }
+
+// Unwrap returns the cause.
+func (e *WriteError) Unwrap() error { return e.Err }
+
+// writeError is a *WriteError for path, with the errno of err when it is
+// an *os.PathError or *os.LinkError (whose paths are temporary files').
+func writeError(path string, err error) error {
+	var pe *os.PathError
+	var le *os.LinkError
+	switch {
+	case errors.As(err, &pe):
+		err = pe.Err
+	case errors.As(err, &le):
+		err = le.Err
+	}
+	return &WriteError{Path: path, Err: err}
 }
 
 // writeTemp writes o to a new temporary file in dir and returns its path,
@@ -76,12 +105,12 @@ func writeTemp(dir string, o Output) (string, error) {
 	path := filepath.Join(dir, o.Name)
 	t, err := os.CreateTemp(dir, "."+o.Name+".*.tmp")
 	if err != nil {
-		return "", fmt.Errorf("write %s: %w", path, err)
+		return "", writeError(path, err)
 	}
 	werr := o.Write(t)
 	err = errors.Join(werr, t.Chmod(0o644), t.Sync(), t.Close())
 	if err != nil {
-		return t.Name(), fmt.Errorf("write %s: %w", path, err)
+		return t.Name(), writeError(path, err)
 	}
 	return t.Name(), nil
 }

@@ -78,7 +78,7 @@ func profileAttach(ctx context.Context, env *cli, fs *flag.FlagSet, af attachFla
 			return usagef("--attach %s: %s %d cannot be profiled: %v", af.pids, []string{"writer", "reader"}[i], pid, err)
 		}
 	}
-	if err := prepareOut(pf.out); err != nil {
+	if err := claimOut(pf, name); err != nil {
 		return err
 	}
 	fmt.Fprintf(env.stderr, "pipelab: attached to writer %d and reader %d for %s ...\n", w, r, af.duration)

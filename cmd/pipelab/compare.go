@@ -51,10 +51,13 @@ func cmdCompare(ctx context.Context, env *cli, args []string) error {
 	if err != nil {
 		return inputError(err)
 	}
+	for _, dir := range fs.Args() {
+		warnUnfinished(env, dir)
+	}
 	if out != "" {
 		files, err := compare.WriteFiles(out, l)
 		if err != nil {
-			return inputError(err)
+			return inputError(outError(err))
 		}
 		fmt.Fprintf(env.stderr, "wrote %s\n", strings.Join(files, " "))
 	}

@@ -2,8 +2,8 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 
 	"github.com/pipelab/pipelab/attribute"
@@ -36,9 +36,19 @@ func cmdDiff(ctx context.Context, env *cli, args []string) error {
 	if top < 1 {
 		return usagef("--top %d: must be at least 1", top)
 	}
+	if output != "" {
+		if err := checkOutputFile("--output", output); err != nil {
+			return err
+		}
+	}
 	cmp, err := attribute.DiffFiles(fs.Arg(0), fs.Arg(1), attribute.Options{Top: top, SampleType: sampleType})
 	if err != nil {
 		return inputError(err)
+	}
+	for _, arg := range fs.Args() {
+		if st, err := os.Stat(arg); err == nil && st.IsDir() {
+			warnUnfinished(env, arg)
+		}
 	}
 	a, b, diffs := cmp.A, cmp.B, cmp.Roles
 	if output != "" {
@@ -47,7 +57,7 @@ func cmdDiff(ctx context.Context, env *cli, args []string) error {
 			return inputError(err)
 		}
 		if err := result.WriteFiles(filepath.Dir(output), result.ProfileOutput(filepath.Base(output), d)); err != nil {
-			return fmt.Errorf("--output %s: %w", filepath.Clean(output), err)
+			return outError(err)
 		}
 	}
 	return write(env.stdout, diffs)

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"os"
 	"path/filepath"
 	"strings"
 
@@ -64,9 +63,9 @@ func cmdFlame(ctx context.Context, env *cli, args []string) error {
 		return err
 	}
 	if err := result.WriteFiles(filepath.Dir(output), result.BytesOutput(filepath.Base(output), svg.Bytes())); err != nil {
-		var pe *os.PathError
-		if errors.As(err, &pe) {
-			err = pe.Err
+		var we *result.WriteError
+		if errors.As(err, &we) {
+			err = we.Err
 		}
 		return usagef("-o %s: %v (choose a writable path)", filepath.Clean(output), err)
 	}

@@ -73,10 +73,15 @@ func cmdLadder(ctx context.Context, env *cli, args []string) error {
 	if _, err := newProfiler(o.Mode, pf); err != nil {
 		return err
 	}
-	if err := prepareOut(pf.out); err != nil {
+	if err := claimOut(pf, ""); err != nil {
 		return err
 	}
-	lad := result.Ladder{Version: result.FormatVersion, Env: collectEnv()}
+	// ladder.json says running until the end, so that a folder whose
+	// pipelab was killed says so (result.Folder.Unfinished).
+	lad := result.Ladder{Version: result.FormatVersion, Env: collectEnv(), Planned: steps, Status: result.StatusRunning}
+	if err := result.SaveLadder(pf.out, &lad); err != nil {
+		return outError(err)
+	}
 	var plans []*stepRuns
 	for _, m := range steps {
 		so := o
@@ -107,17 +112,27 @@ func cmdLadder(ctx context.Context, env *cli, args []string) error {
 			runErr = errors.Join(runErr, fmt.Errorf("ladder step %s: %w", sr.name, err))
 		}
 	}
-	if len(lad.Steps) == 0 {
-		return runErr
+	switch {
+	case ctx.Err() != nil:
+		lad.Status = result.StatusInterrupted
+	case runErr != nil:
+		lad.Status = result.StatusFailed
+	default:
+		lad.Status = ""
 	}
-	if err := writeLadder(pf.out, &lad); err != nil {
-		return errors.Join(runErr, err)
+	writeErr := result.SaveLadder(pf.out, &lad)
+	if writeErr == nil && len(lad.Steps) > 0 {
+		writeErr = buildReport(pf.out)
 	}
-	if err := throughput.WriteText(env.stdout, throughput.Rows(lad.Steps)); err != nil {
-		return err
+	if len(lad.Steps) > 0 { // the figures are known, whatever could be written
+		if err := throughput.WriteText(env.stdout, throughput.Rows(lad.Steps)); err != nil {
+			return err
+		}
+		if writeErr == nil {
+			fmt.Fprintf(env.stdout, "\nreport: %s\n", filepath.Join(pf.out, result.ReportFile))
+		}
 	}
-	fmt.Fprintf(env.stdout, "\nreport: %s\n", filepath.Join(pf.out, result.ReportFile))
-	return runErr
+	return errors.Join(runErr, outError(writeErr))
 }
 
 // parseModeList parses --modes: known modes, and ext (the name of the
@@ -191,13 +206,4 @@ func ladderCommandStep(fs *flag.FlagSet, cf commandFlags, mode string, o bench.O
 		return o, "", err
 	}
 	return o, name, nil
-}
-
-// writeLadder writes ladder.json, then rebuilds report.md and
-// throughput.svg from the folder, as `pipelab report` would.
-func writeLadder(dir string, lad *result.Ladder) error {
-	if err := result.SaveLadder(dir, lad); err != nil {
-		return err
-	}
-	return buildReport(dir)
 }

@@ -178,6 +178,16 @@ func badInputs(dir string) []badInput {
 		{[]string{"compare", "res", "empty"}, "pipelab: read results empty: no pipelab results (no ladder.json and no MODE.json; write some with pipelab profile --out empty or pipelab ladder --out empty)", 2},
 		{[]string{"compare", "res", "newer"}, "pipelab: read results newer/ladder.json: unknown format version 3 (this pipelab reads versions 1 to 2; read it with a newer pipelab)", 2},
 		{[]string{"compare", "res", "./res"}, "pipelab: compare res ./res: the same folder named twice (name two different result folders)", 2},
+		{[]string{"report", "ver2str"}, `pipelab: read results ver2str/ladder.json: "version" is a string, want a whole number`, 2},
+		{[]string{"report", "nosteps"}, `pipelab: read results nosteps/ladder.json: "steps" is empty, and the ladder says it finished`, 2},
+		{[]string{"compare", "res", "noenv"}, `pipelab: read results noenv/ladder.json: no "env" (the machine the ladder ran on: kernel, CPUs, date)`, 2},
+		{[]string{"report", "badstep"}, `pipelab: read results badstep/ladder.json: step 1 (write): "median_gib_s" is a string, want a number`, 2},
+		{[]string{"diff", "killed", "res"}, "pipelab: read results killed: no pipelab results: the ladder did not finish (ladder.json still says running; pipelab was killed, or is still running): write and vmsplice have no results (rerun pipelab ladder --replace --out killed)", 2},
+		{[]string{"ladder", "--out", "lad"}, "pipelab: --out lad: holds the results of a ladder (lad/ladder.json); this ladder's results would mix with them (choose another folder, or add --replace to replace them)", 2},
+		{[]string{"ladder", "--out", "res"}, "pipelab: --out res: holds the results of another run (res/write.json); this ladder's results would mix with them (choose another folder, or add --replace to replace them)", 2},
+		{[]string{"profile", "--mode", "splice", "--out", "lad"}, "pipelab: --out lad: holds the results of a ladder (lad/ladder.json); this profile's results would mix with them (choose another folder, or add --replace to replace them)", 2},
+		{[]string{"diff", "--output", "res", "kernel.pb.gz", "kernel.pb.gz"}, "pipelab: --output res: is a directory (give a file name, e.g. res/diff.pb.gz)", 2},
+		{[]string{"diff", "--output", "nodir/d.pb.gz", "kernel.pb.gz", "kernel.pb.gz"}, "pipelab: --output nodir/d.pb.gz: cannot write in nodir: no such file or directory (choose a writable folder)", 2},
 		{[]string{"compare", "--format", "yaml", "res", "empty"}, "pipelab: --format yaml: unknown format (want text, markdown or json)", 2},
 	}
 }
@@ -266,9 +276,19 @@ func writeFixtureProfiles(t *testing.T, dir string) {
 // a format version this pipelab does not know).
 func writeFixtureResults(t *testing.T, dir string) {
 	t.Helper()
+	const (
+		env  = `{"kernel":"6.18.44","cpu_model":"AMD EPYC","cpus":2,"thp":"madvise","pmu":"software only","go_version":"go1.26","time":"2026-12-06T23:50:00Z"}`
+		step = `{"version":2,"mode":"write","bytes":1048576,"repeat":1,"runs":[1.5],"median_gib_s":1.5,"min_gib_s":1.5,"max_gib_s":1.5}`
+	)
 	files := map[string]string{
-		"res/write.json":    `{"version":2,"mode":"write","bytes":1048576,"runs":[1.5],"median_gib_s":1.5,"min_gib_s":1.5,"max_gib_s":1.5}`,
-		"newer/ladder.json": `{"version":3,"env":{},"steps":[]}`,
+		"res/write.json":      step,
+		"newer/ladder.json":   `{"version":3,"env":{},"steps":[]}`,
+		"lad/ladder.json":     `{"version":2,"env":` + env + `,"planned":["write"],"steps":[` + step + `]}`,
+		"ver2str/ladder.json": `{"version":"2","env":` + env + `,"steps":[` + step + `]}`,
+		"nosteps/ladder.json": `{"version":2,"env":` + env + `,"steps":[]}`,
+		"noenv/ladder.json":   `{"version":2,"steps":[` + step + `]}`,
+		"badstep/ladder.json": `{"version":2,"env":` + env + `,"steps":[{"version":2,"mode":"write","median_gib_s":"fast"}]}`,
+		"killed/ladder.json":  `{"version":2,"env":` + env + `,"planned":["write","vmsplice"],"status":"running","steps":[]}`,
 	}
 	for name, content := range files {
 		path := filepath.Join(dir, name)

@@ -27,6 +27,7 @@ type profileFlags struct {
 	top        int
 	noBaseline bool
 	event      string
+	replace    bool
 }
 
 func addProfileFlags(fs *flagSet, pf *profileFlags) {
@@ -36,6 +37,7 @@ func addProfileFlags(fs *flagSet, pf *profileFlags) {
 	fs.IntVar(&pf.top, "top", pf.top, "how many kernel functions to list per role in the summary")
 	fs.StringVar(&pf.event, "event", pf.event, "sampled `event`: cycles (hardware, NMI-driven; needs a PMU) or cpu-clock (software timer; skews onto irq-enable points); default cycles where a PMU exists, else cpu-clock")
 	fs.BoolVar(&pf.noBaseline, "no-baseline", pf.noBaseline, "run no unprofiled transfers between the profiled ones: throughput then comes from the profiled transfers and the cost of profiling is not measured")
+	fs.BoolVar(&pf.replace, "replace", false, "replace the results --out holds (another ladder's; for a ladder, any), all of them, before the run")
 }
 
 // check checks the profile flags fs parsed. A --freq left at its default
@@ -116,7 +118,7 @@ func cmdProfile(ctx context.Context, env *cli, args []string) error {
 		return err
 	}
 	noteKeepAwake(env, o)
-	if err := prepareOut(pf.out); err != nil {
+	if err := claimOut(pf, name); err != nil {
 		return err
 	}
 	sr, err := newProfiledStep(o, name, pf)
@@ -145,6 +147,36 @@ func prepareOut(dir string) error {
 	}
 	f.Close()
 	return os.Remove(f.Name())
+}
+
+// claimOut prepares pf.out for the results of a ladder (step "") or of
+// one profiled step, so that it never holds half another run's results
+// and half this one's. A ladder takes the whole folder: one that holds
+// results is refused unless --replace, which removes them first. A lone
+// step joins a folder of lone steps, replacing all its own files if it
+// was there; a ladder's folder is refused unless --replace.
+func claimOut(pf profileFlags, step string) error {
+	if err := prepareOut(pf.out); err != nil {
+		return err
+	}
+	held, ok := result.HasResults(pf.out)
+	_, err := os.Stat(filepath.Join(pf.out, result.LadderFile))
+	ladder := err == nil
+	if ok && !pf.replace && (step == "" || ladder) {
+		what, mix := "the results of another run", "this ladder's results would mix with them"
+		if ladder {
+			what, held = "the results of a ladder", result.LadderFile
+		}
+		if step != "" {
+			mix = "this profile's results would mix with them"
+		}
+		return usagef("--out %s: holds %s (%s); %s (choose another folder, or add --replace to replace them)",
+			pf.out, what, filepath.Join(pf.out, held), mix)
+	}
+	if ok && (step == "" || ladder) {
+		return outError(result.Clear(pf.out))
+	}
+	return outError(result.ClearStep(pf.out, step))
 }
 
 func unwrapPath(err error) error {

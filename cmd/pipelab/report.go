@@ -23,10 +23,21 @@ func cmdReport(ctx context.Context, env *cli, args []string) error {
 		return usagef("report: want one result folder, got %d argument(s) (see pipelab report --help)", fs.NArg())
 	}
 	if err := buildReport(fs.Arg(0)); err != nil {
-		return inputError(err)
+		return inputError(outError(err))
 	}
+	warnUnfinished(env, fs.Arg(0))
 	fmt.Fprintln(env.stdout, filepath.Join(fs.Arg(0), result.ReportFile))
 	return nil
+}
+
+// warnUnfinished says on stderr, in one line, what the result folder dir
+// lacks because its ladder did not finish; nothing for a finished one.
+func warnUnfinished(env *cli, dir string) {
+	if f, err := result.OpenFolder(dir); err == nil {
+		if u := f.Unfinished(); u != "" {
+			fmt.Fprintf(env.stderr, "pipelab: warning: %s: %s\n", dir, u)
+		}
+	}
 }
 
 // buildReport (re)writes DIR/report.md and DIR/throughput.svg from the
