@@ -107,7 +107,7 @@ func TestWriteErrorsLeaveNothing(t *testing.T) {
 		name  string
 		setup func(t *testing.T, dir string)
 		want  string // with DIR for the folder
-		is    error // wrapped, when not nil
+		is    error  // wrapped, when not nil
 	}{{
 		name:  "empty folder",
 		setup: func(t *testing.T, dir string) {},
