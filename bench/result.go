@@ -93,11 +93,12 @@ type RunResult struct {
 }
 
 // GiBPerSec returns the median, minimum and maximum throughput of the
-// complete runs, in GiB/s (GiB = 2^30 bytes); zeros if there are none.
+// complete runs whose bytes were counted, in GiB/s (GiB = 2^30 bytes);
+// zeros if there are none.
 func (r *Result) GiBPerSec() (median, min, max float64) {
 	var v []float64
 	for _, run := range r.Runs {
-		if !run.Partial {
+		if !run.Partial && !run.Uncounted {
 			v = append(v, run.GiBPerSec)
 		}
 	}

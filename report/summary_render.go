@@ -96,7 +96,7 @@ func writeEnv(m *table.MarkdownWriter, e *result.Env) {
 
 func writeStep(m *table.MarkdownWriter, st stepSummary, prevRuns int) {
 	s := st.Step
-	m.Printf("### %s — %s GiB/s\n\n", s.Mode, table.GiBs(s.MedianGiBs))
+	m.Printf("### %s — %s GiB/s\n\n", s.Mode, table.GiBs(float64(s.MedianGiBs)))
 	m.Printf("%s.%s\n\n", settings(s), noteRefs(st.Notes))
 	if s.Event != "" {
 		why := ""

@@ -143,3 +143,26 @@ func TestWriteErrorNamesTheFile(t *testing.T) {
 		t.Errorf("got %v, want %s", err, want)
 	}
 }
+
+// TestGiBsJSON: a throughput nobody measured is null in the JSON, not 0,
+// and reads back as zero; a measured one keeps its digits.
+func TestGiBsJSON(t *testing.T) {
+	s := Step{Settings: Settings{Mode: "write"}, Runs: []float64{}}
+	var b strings.Builder
+	if err := WriteSteps(&b, []Step{s}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), `"runs":[],"median_gib_s":null,"min_gib_s":null,"max_gib_s":null`) {
+		t.Errorf("step with no runs: got %s, want [] runs and null figures", b.String())
+	}
+	got, err := decodeStep([]byte(b.String()))
+	if err != nil || got.MedianGiBs != 0 {
+		t.Errorf("read back: %+v, %v; want a zero median", got, err)
+	}
+	s.Runs, s.MedianGiBs, s.MinGiBs, s.MaxGiBs = []float64{1.825}, 1.825, 1.825, 1.825
+	b.Reset()
+	WriteSteps(&b, []Step{s})
+	if !strings.Contains(b.String(), `"runs":[1.825],"median_gib_s":1.825,"min_gib_s":1.825,"max_gib_s":1.825`) {
+		t.Errorf("step with a run: got %s", b.String())
+	}
+}

@@ -1,6 +1,7 @@
 package result
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 )
@@ -16,12 +17,14 @@ type Step struct {
 	// Settings are how the step ran; they read and write as fields of the
 	// step's own JSON object.
 	Settings
-	// Runs holds the throughput of each run in GiB/s (GiB = 2^30 bytes).
+	// Runs holds the throughput of each run in GiB/s (GiB = 2^30 bytes)
+	// that finished with a known throughput.
 	Runs []float64 `json:"runs"`
-	// MedianGiBs, MinGiBs and MaxGiBs summarize Runs, in GiB/s.
-	MedianGiBs float64 `json:"median_gib_s"`
-	MinGiBs    float64 `json:"min_gib_s"`
-	MaxGiBs    float64 `json:"max_gib_s"`
+	// MedianGiBs, MinGiBs and MaxGiBs summarize Runs; with no runs the
+	// throughput is unknown, and they are zero (null in the JSON).
+	MedianGiBs GiBs `json:"median_gib_s"`
+	MinGiBs    GiBs `json:"min_gib_s"`
+	MaxGiBs    GiBs `json:"max_gib_s"`
 
 	// CorruptOffsets holds, for each run whose reader found wrong bytes
 	// under --verify, the stream offset of the first wrong byte.
@@ -80,6 +83,21 @@ func (r SharedRun) String() string {
 	}
 	return fmt.Sprintf("another pipelab (pid %d: %s) ran transfers on CPUs %s at the same time: both measured less than the machine gives one run alone (run one at a time)",
 		r.PID, r.Command, strings.Join(cpus, ","))
+}
+
+// GiBs is a throughput in GiB/s (GiB = 2^30 bytes). Zero is no figure: a
+// throughput nobody measured (no run finished, or none could count its
+// bytes), as a run that moved nothing fails rather than measure 0. It is
+// null in the JSON, so that no number stands for it, and null reads back
+// as zero.
+type GiBs float64
+
+// MarshalJSON writes g as a JSON number, or null when it is zero.
+func (g GiBs) MarshalJSON() ([]byte, error) {
+	if g == 0 {
+		return []byte("null"), nil
+	}
+	return json.Marshal(float64(g))
 }
 
 // Settings are the knobs one step ran with, as the children ran them: the

@@ -82,7 +82,7 @@ func Rows(steps []result.Step) []Row {
 // RowOf summarises one step's runs, and returns the benchmath sample of
 // them for comparisons (nil without runs).
 func RowOf(s result.Step) (Row, *benchmath.Sample) {
-	r := Row{Mode: s.Mode, N: len(s.Runs), Median: s.MedianGiBs, Min: s.MinGiBs, Max: s.MaxGiBs, Post: postGiBs[s.Mode]}
+	r := Row{Mode: s.Mode, N: len(s.Runs), Median: float64(s.MedianGiBs), Min: float64(s.MinGiBs), Max: float64(s.MaxGiBs), Post: postGiBs[s.Mode]}
 	if len(s.Runs) == 0 {
 		r.Spread, r.RangeSpread = rangeSpread(r), true
 		return r, nil

@@ -561,7 +561,7 @@ func TestProfileInterleaved(t *testing.T) {
 	if ob.Runs != 2 || ob.CountedRuns != 2 || len(s.Runs) != 2 || s.ThroughputFrom != "unprofiled" {
 		t.Errorf("got %d+%d runs, %d counted, %d throughput runs from %q; want 2+2, 2 counted, 2 from unprofiled", ob.Runs, ob.Runs, ob.CountedRuns, len(s.Runs), s.ThroughputFrom)
 	}
-	if ob.UnprofiledMedianGiBs != s.MedianGiBs || math.Abs(ob.Ratio-ob.ProfiledMedianGiBs/ob.UnprofiledMedianGiBs) > 1e-9 {
+	if ob.UnprofiledMedianGiBs != float64(s.MedianGiBs) || math.Abs(ob.Ratio-ob.ProfiledMedianGiBs/ob.UnprofiledMedianGiBs) > 1e-9 {
 		t.Errorf("observer %+v: want unprofiled median %.3f (the step's) and ratio profiled/unprofiled", ob, s.MedianGiBs)
 	}
 	if !strings.Contains(stdout, ob.Line()) || !strings.HasPrefix(ob.Line(), "profiling cost: ") || !strings.Contains(ob.Line(), "2+2 interleaved runs") {

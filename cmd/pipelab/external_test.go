@@ -568,3 +568,25 @@ func TestSharedWarning(t *testing.T) {
 		t.Errorf("saved shared_cpus %+v, want pid %d on CPUs 0,1", s.Shared, other.Process.Pid)
 	}
 }
+
+// TestUnknownThroughput: a run whose throughput nobody knows prints no
+// number: its JSON holds [] runs and null figures, not 0, and the text
+// output no table. Two commands whose I/O accounting disagrees (the
+// writer's pipeline writes everything twice) give such a run; so does a
+// command that failed.
+func TestUnknownThroughput(t *testing.T) {
+	const null = `"runs":[],"median_gib_s":null,"min_gib_s":null,"max_gib_s":null`
+	both := []string{"--writer-cmd", "head -c 16777216 /dev/zero | cat", "--reader-cmd", "cat >/dev/null"}
+	stdout, stderr, code := pipelab(t, t.TempDir(), append([]string{"run", "--repeat", "1", "--json"}, both...)...)
+	if code != 0 || !strings.Contains(stdout, null) || !strings.Contains(stderr, "so no throughput is given") {
+		t.Errorf("both commands, accounting disagrees: status %d, stdout %s, stderr %s; want 0, null figures and the warning", code, stdout, stderr)
+	}
+	stdout, _, code = pipelab(t, t.TempDir(), append([]string{"run", "--repeat", "1"}, both...)...)
+	if code != 0 || stdout != "" {
+		t.Errorf("both commands, text: status %d, stdout %q; want 0 and no table", code, stdout)
+	}
+	stdout, _, code = pipelab(t, t.TempDir(), "run", "--repeat", "1", "--json", "--writer-cmd", "exit 3")
+	if code != 1 || !strings.Contains(stdout, null) || !strings.Contains(stdout, `"incomplete":true`) {
+		t.Errorf("failed command: status %d, stdout %s; want 1, null figures, incomplete", code, stdout)
+	}
+}

@@ -17,6 +17,7 @@ func stepFromResult(res *bench.Result, runErr error) result.Step {
 	s := result.Step{
 		Version:     result.FormatVersion,
 		Settings:    settings(res.Options.Effective()), // the knobs as the children ran them
+		Runs:        []float64{},                       // [] in the JSON, not null, when no run has a figure
 		Warnings:    warningLines(res.Warnings),
 		Incomplete:  res.Incomplete,
 		Interrupted: res.Interrupted || errors.Is(runErr, bench.ErrInterrupted),
@@ -31,12 +32,13 @@ func stepFromResult(res *bench.Result, runErr error) result.Step {
 		if r.Writer.PipeSizeBytes > 0 {
 			s.PipeSize = int64(r.Writer.PipeSizeBytes) // what the kernel really set
 		}
-		if !r.Partial {
+		if !r.Partial && !r.Uncounted { // a run of unknown throughput has no figure
 			s.Runs = append(s.Runs, r.GiBPerSec)
 		}
 	}
 	if len(s.Runs) > 0 {
-		s.MedianGiBs, s.MinGiBs, s.MaxGiBs = res.GiBPerSec()
+		med, lo, hi := res.GiBPerSec()
+		s.MedianGiBs, s.MinGiBs, s.MaxGiBs = result.GiBs(med), result.GiBs(lo), result.GiBs(hi)
 	}
 	if runErr != nil && !s.Interrupted {
 		s.Incomplete = true
