@@ -98,14 +98,18 @@ func cmdLadder(ctx context.Context, env *cli, args []string) error {
 	fmt.Fprintf(env.stderr, "ladder: %d rounds of %s, in a new order each round ...\n", o.Repeat, strings.Join(steps, ", "))
 	runRounds(ctx, env, plans, o.Repeat) // a failure stays in its step's err
 	var runErr error
+	sharedSeen := map[int]bool{}
 	for _, sr := range plans {
 		step, _, err := finishStep(sr, pf, true)
 		if step != nil {
 			lad.Steps = append(lad.Steps, *step)
 			fmt.Fprintf(env.stderr, "ladder: %s %s\n", step.Mode, medianWords(step))
 			printCommands(env, *step, sr.err)
-			for _, line := range sharedLines(step) {
-				fmt.Fprintf(env.stderr, "pipelab: %s: warning: %s\n", step.Mode, line)
+			for _, r := range step.Shared {
+				if !sharedSeen[r.PID] { // each step saves it; say it once
+					sharedSeen[r.PID] = true
+					fmt.Fprintf(env.stderr, "pipelab: %s: warning: %s\n", step.Mode, r)
+				}
 			}
 		}
 		if err != nil {
