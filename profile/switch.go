@@ -284,6 +284,7 @@ func (p *Profiler) stopWall(stopNS int64) {
 				tl.stop(stopNS)
 				p.joinWakes(tl)
 				tl.taskClockNS = p.taskClock(int(tl.tid))
+				tl.countedSwitches = p.counterOf(int(tl.tid), counterContextSwitches)
 				w.timelines = append(w.timelines, tl)
 			}
 		}
@@ -355,15 +356,27 @@ func (w *wallRole) cycleTimelines() []*timeline {
 // returns 0 when it is not open: an independent measure of the thread's
 // on-CPU time that the wall view checks its switch timestamps against.
 func (p *Profiler) taskClock(tid int) int64 {
+	return max(p.counterOf(tid, counterTaskClock), 0)
+}
+
+// Indexes of allCounters that the wall view reads per thread.
+const (
+	counterTaskClock       = 0
+	counterContextSwitches = 1
+)
+
+// counterOf reads counter i of allCounters on thread tid; -1 when it is
+// not open there or cannot be read.
+func (p *Profiler) counterOf(tid, i int) int64 {
 	for _, t := range p.threads {
-		if t.tid != tid || len(t.counters) == 0 || t.counters[0] == nil {
+		if t.tid != tid || len(t.counters) <= i || t.counters[i] == nil {
 			continue
 		}
-		if c, err := t.counters[0].ReadCount(); err == nil {
+		if c, err := t.counters[i].ReadCount(); err == nil {
 			return int64(c.Value)
 		}
 	}
-	return 0
+	return -1
 }
 
 // closeEvents closes the switch events of the current cycle.

@@ -63,13 +63,14 @@ type timeline struct {
 	onNS, offNS       int64
 	preemptedNS       int64 // off-CPU time after involuntary switch-outs
 	taskClockNS       int64 // the thread's task-clock counter; 0 if not read
+	countedSwitches   int64 // the thread's context-switches counter; -1 if not read
 	switches, wakeups uint64
 	mismatches        int         // transitions that contradict the state (lost records)
 	off               *aggregator // off-CPU stacks; offNS per stack
 }
 
 func newTimeline(pid, tid uint32, startNS int64) *timeline {
-	return &timeline{pid: pid, tid: tid, startNS: startNS, lastNS: startNS, inNS: startNS, off: newAggregator()}
+	return &timeline{pid: pid, tid: tid, startNS: startNS, lastNS: startNS, inNS: startNS, off: newAggregator(), countedSwitches: -1}
 }
 
 // sample records the stack of a context-switches sample: the thread is
@@ -261,14 +262,19 @@ type wallFigures struct {
 	taskClockNS         int64 // 0 unless read for every thread
 	switches, wakeups   uint64
 	mismatches          int
+	// countedSwitches is the context-switches counter of the threads;
+	// -1 unless read for every thread.
+	countedSwitches int64
 }
 
 func sumFigures(tls []*timeline) wallFigures {
 	var f wallFigures
-	clocked := true
+	clocked, counted := true, true
 	for _, tl := range tls {
 		f.taskClockNS += tl.taskClockNS
 		clocked = clocked && tl.taskClockNS > 0
+		f.countedSwitches += tl.countedSwitches
+		counted = counted && tl.countedSwitches >= 0
 		f.wallNS += tl.wallNS()
 		f.onNS += tl.onNS
 		f.offNS += tl.offNS
@@ -280,7 +286,21 @@ func sumFigures(tls []*timeline) wallFigures {
 	if !clocked {
 		f.taskClockNS = 0
 	}
+	if !counted || len(tls) == 0 {
+		f.countedSwitches = -1
+	}
 	return f
+}
+
+// switchSlack is how many switch-outs a thread's context-switches
+// counter may differ from its recorded ones by without a record being
+// lost: the counter runs from Start, the window from the gate opening.
+const switchSlack = 2
+
+// recordsMissing reports whether fewer switch-outs were recorded than
+// the context-switches counter counted; unknown counts say yes.
+func (f wallFigures) recordsMissing() bool {
+	return f.countedSwitches < 0 || f.countedSwitches > int64(f.switches)+switchSlack
 }
 
 // housekeepingNS is how much task-clock may exceed the switch-timestamp
@@ -420,6 +440,27 @@ func markNoStack(prof *pprof.Profile) {
 	}
 }
 
+// disagreement says why on-CPU time from the switch timestamps and the
+// task-clock counter disagree. When every switch-out the counter counted
+// was recorded and task-clock is the larger, the difference is perf's
+// own work at each switch, which falls between the switch records'
+// timestamps and the counter's start and stop (the switch-out record is
+// written before the thread's events are scheduled out, the switch-in
+// record after they are scheduled in): a few µs a switch on hardware,
+// tens to hundreds under emulation. Otherwise records went missing.
+func (f wallFigures) disagreement(role string) string {
+	if d := f.taskClockNS - f.onNS; d > 0 && !f.recordsMissing() {
+		return fmt.Sprintf("%s: task-clock (%d ns) exceeds the on-CPU time from context-switch timestamps (%d ns) by %.1fµs a switch: perf's own work at each of the %d switches, which the records' timestamps leave out (every switch-out the context-switches counter counted was recorded)",
+			role, f.taskClockNS, f.onNS, float64(d)/float64(f.switches+1)/1e3, f.switches)
+	}
+	counts := ""
+	if f.countedSwitches >= 0 {
+		counts = fmt.Sprintf(" (%d switch-outs recorded, %d counted)", f.switches, f.countedSwitches)
+	}
+	return fmt.Sprintf("%s: on-CPU time from context-switch timestamps (%d ns) and the task-clock counter (%d ns) disagree by more than 5%%; switch records may be missing%s",
+		role, f.onNS, f.taskClockNS, counts)
+}
+
 // wallWarnings lists, per role, what makes the wall view's split
 // approximate: lost or undecodable switch records.
 func (p *Profiler) wallWarnings() []string {
@@ -433,8 +474,7 @@ func (p *Profiler) wallWarnings() []string {
 			w = append(w, fmt.Sprintf("%s: %d context-switch records lost (%d unpaired switches); the on/off-CPU split is approximate", r.name, r.wall.lost, f.mismatches))
 		}
 		if t := sumFigures(transferThreads(r.wall.timelines)); t.disagrees() {
-			w = append(w, fmt.Sprintf("%s: on-CPU time from context-switch timestamps (%d ns) and the task-clock counter (%d ns) disagree by more than 5%%; switch records may be missing",
-				r.name, t.onNS, t.taskClockNS))
+			w = append(w, t.disagreement(r.name))
 		}
 		if r.wall.bad > 0 {
 			w = append(w, fmt.Sprintf("%s: %d context-switch records could not be decoded", r.name, r.wall.bad))

@@ -316,6 +316,23 @@ func TestWallFiguresDisagree(t *testing.T) {
 	if got := p.wallWarnings(); !reflect.DeepEqual(got, []string{want}) {
 		t.Errorf("warnings: got %q, want %q", got, want)
 	}
+	// The counters say which it is: with every counted switch-out
+	// recorded, the surplus of task-clock is perf's own work at the
+	// switches (an emulated arm64 guest: 230-240µs a switch).
+	for _, tc := range []struct {
+		name    string
+		counted int64
+		want    string
+	}{
+		{"every switch-out recorded", 1001, "writer: task-clock (100000000 ns) exceeds the on-CPU time from context-switch timestamps (60000000 ns) by 40.0µs a switch: perf's own work at each of the 999 switches, which the records' timestamps leave out (every switch-out the context-switches counter counted was recorded)"},
+		{"switch-outs not recorded", 1200, "writer: on-CPU time from context-switch timestamps (60000000 ns) and the task-clock counter (100000000 ns) disagree by more than 5%; switch records may be missing (999 switch-outs recorded, 1200 counted)"},
+	} {
+		tl.countedSwitches = tc.counted
+		tl.switches = 999 // the figure a switch divides by switches+1: 40ms over 1000
+		if got := p.wallWarnings(); !reflect.DeepEqual(got, []string{tc.want}) {
+			t.Errorf("%s: warnings: got %q, want %q", tc.name, got, tc.want)
+		}
+	}
 }
 
 func TestOnCPUStacks(t *testing.T) {
