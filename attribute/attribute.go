@@ -26,6 +26,20 @@ type Options struct {
 	// "cycles"); "" is taken as cpu-clock. Verdicts use it to say when
 	// time sits on an irq-enable point only because of the timer.
 	Event string
+	// Arch is the architecture the samples came from ("amd64", "arm64";
+	// "" is taken as amd64): on arm64 a cycles overflow is an ordinary
+	// interrupt, held back like cpu-clock's timer.
+	Arch string
+}
+
+// IRQHeld reports whether samples of event on arch wait while interrupts
+// are off, so that their self time piles on irq-enable points:
+// cpu-clock's timer everywhere, and the cycle counter's overflow on
+// arm64, an ordinary interrupt there unless the kernel runs with
+// pseudo-NMIs (irqchip.gicv3_pseudo_nmi=1, off by default); on x86 it is
+// an NMI.
+func IRQHeld(event, arch string) bool {
+	return event == "" || event == "cpu-clock" || arch == "arm64"
 }
 
 // TopN is Top, or 10 when Top is 0 or less.

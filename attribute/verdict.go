@@ -102,7 +102,7 @@ func CheckClaim(mode string, p *pprof.Profile, opt Options) *Verdict {
 		total += s.Value[idx]
 		w.add(tally.Frames(s), s.Value[idx], n)
 	}
-	w.verdict(v, total, opt.Event == "" || opt.Event == "cpu-clock")
+	w.verdict(v, total, IRQHeld(opt.Event, opt.Arch))
 	return v
 }
 

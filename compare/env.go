@@ -26,12 +26,24 @@ func envFields(e *result.Env) []field {
 	return []field{
 		{"cpu", fmt.Sprintf("%s ×%d", cpu, e.CPUs)},
 		{"kernel", e.Kernel},
+		{"arch", e.Arch},
+		{"emulation", emulationField(e)},
 		{"idle_driver", e.IdleDriver},
 		{"thp", e.THP},
 		{"pmu", e.PMU},
 		{"pipelab", e.Pipelab},
 		{"go_version", e.GoVersion},
 	}
+}
+
+// emulationField is a folder's emulation for comparison: its note, or
+// "none" where the pipelab that wrote it checked (files that record the
+// architecture, which came with the check), else unknown.
+func emulationField(e *result.Env) string {
+	if e.Emulation == "" && e.Arch != "" {
+		return "none"
+	}
+	return e.Emulation
 }
 
 // stepSettings are the settings that shape what a step measures: its

@@ -107,12 +107,20 @@ func envLine(f LadderFolder) string {
 	if e == nil {
 		return fmt.Sprintf("no environment recorded (format version %d)", f.Version)
 	}
-	parts := []string{"Linux " + orUnknown(e.Kernel), orUnknown(e.CPUModel) + " ×" + strconv.Itoa(e.CPUs),
+	kernel := "Linux " + orUnknown(e.Kernel)
+	if e.Arch != "" {
+		kernel += " " + e.Arch
+	}
+	parts := []string{kernel, orUnknown(e.CPUModel) + " ×" + strconv.Itoa(e.CPUs),
 		"idle " + orUnknown(e.IdleDriver), "THP " + orUnknown(e.THP), orUnknown(e.PMU) + " PMU", "pipelab " + orUnknown(e.Pipelab)}
 	if !e.Time.IsZero() {
 		parts = append(parts, e.Time.UTC().Format("2006-01-02 15:04 UTC"))
 	}
-	return strings.Join(parts, ", ") + fmt.Sprintf(" (format version %d)", f.Version)
+	line := strings.Join(parts, ", ") + fmt.Sprintf(" (format version %d)", f.Version)
+	if e.Emulation != "" {
+		line = e.Emulation + "; " + line
+	}
+	return line
 }
 
 func orUnknown(s string) string {

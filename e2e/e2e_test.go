@@ -340,6 +340,7 @@ func profileStep(t *testing.T, name string, extra ...string) (s result.Step, dir
 // samples, and the profile opens in pprof with kernel frames.
 func TestProfileCPU(t *testing.T) {
 	s, dir, stdout, _ := profileStep(t, "profile-cpu")
+	profileSummary = stdout
 	if len(s.Roles) != 2 {
 		t.Fatalf("got %d roles, want writer and reader", len(s.Roles))
 	}
@@ -459,8 +460,9 @@ func TestProfileWall(t *testing.T) {
 	cell(t, "on- and off-CPU time per role")
 }
 
-// ladderDir is the folder TestLadder wrote, for TestVerdicts.
-var ladderDir string
+// ladderDir is the folder TestLadder wrote, for TestVerdicts and
+// TestEmulation; profileSummary what TestProfileCPU printed.
+var ladderDir, profileSummary string
 
 // TestLadder runs the post's ladder: every step profiled, report.md and
 // ladder.json written.
@@ -551,4 +553,70 @@ func verdictRows(md string) ([]verdictRow, error) {
 		return nil, errors.New("report.md's Verdicts section has no rows")
 	}
 	return rows, nil
+}
+
+// TestEmulation checks that an emulated CPU is said everywhere a figure is
+// read: doctor, profile's summary, ladder.json and report.md. In the
+// matrix's guests the kernel command line says how the guest runs
+// (pipelab.accel=tcg or kvm): under TCG they must say "emulated CPU (QEMU
+// TCG): timings are not the hardware's", under KVM nothing of the kind;
+// elsewhere they must agree with doctor.
+func TestEmulation(t *testing.T) {
+	const note = "emulated CPU (QEMU TCG): timings are not the hardware's"
+	line := doctorLine(t, "emulation")
+	if line.Name == "" {
+		t.Fatal("doctor has no emulation line")
+	}
+	emulated := strings.Contains(line.Detail, note)
+	switch accel := guestAccel(); {
+	case accel == "tcg" && (!emulated || line.Status != "LIMITED"):
+		t.Errorf("a TCG guest, and doctor says %s %q; want LIMITED %q", line.Status, line.Detail, note)
+	case accel == "kvm" && (emulated || line.Status != "OK"):
+		t.Errorf("a KVM guest, and doctor says %s %q; want OK, not emulated", line.Status, line.Detail)
+	}
+	said := []string{"doctor"}
+	if profileSummary != "" {
+		if strings.Contains(profileSummary, note) != emulated {
+			t.Errorf("doctor says %q, and profile's summary says %q: %v", line.Detail, note, !emulated)
+		}
+		said = append(said, "profile")
+	}
+	if ladderDir != "" {
+		data, err := os.ReadFile(filepath.Join(ladderDir, "ladder.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var lad result.Ladder
+		if err := json.Unmarshal(data, &lad); err != nil {
+			t.Fatalf("ladder.json: %v", err)
+		}
+		if (lad.Env.Emulation == note) != emulated || (!emulated && lad.Env.Emulation != "") {
+			t.Errorf("doctor says %q, and ladder.json's env emulation is %q", line.Detail, lad.Env.Emulation)
+		}
+		md, err := os.ReadFile(filepath.Join(ladderDir, "report.md"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(string(md), note) != emulated {
+			t.Errorf("doctor says %q, and report.md says %q: %v", line.Detail, note, !emulated)
+		}
+		said = append(said, "ladder.json", "report.md")
+	}
+	if !emulated {
+		cell(t, "not emulated")
+		return
+	}
+	cell(t, "emulated CPU (QEMU TCG), said by %s", strings.Join(said, ", "))
+}
+
+// guestAccel is the pipelab.accel= of the kernel command line, which the
+// matrix sets to tcg or kvm; "" elsewhere.
+func guestAccel() string {
+	b, _ := os.ReadFile("/proc/cmdline")
+	for _, f := range strings.Fields(string(b)) {
+		if v, ok := strings.CutPrefix(f, "pipelab.accel="); ok {
+			return v
+		}
+	}
+	return ""
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime"
 	"slices"
 	"strings"
 	"time"
@@ -286,6 +287,9 @@ func (p *Profiler) comments(r *roleState) []string {
 // eventNote explains the sampled event in a comment: why cpu-clock was
 // taken, and its irq-enable skew.
 func (p *Profiler) eventNote() string {
+	if p.cfg.Event == EventCycles && runtime.GOARCH == "arm64" {
+		return "; on arm64 the cycle counter's overflow is an ordinary interrupt (no pseudo-NMI by default), held back while interrupts are off, so self time piles on irq-enable points as with cpu-clock (inclusive shares stay right)"
+	}
 	if p.cfg.Event != EventCPUClock {
 		return ""
 	}

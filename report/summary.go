@@ -37,8 +37,10 @@ type summary struct {
 	Lost    uint64 `json:"lost"`
 	Samples uint64 `json:"samples"`
 	// CPUClock is set when some profiled step sampled cpu-clock, whose
-	// samples skew onto irq-enable points; Cycles when some sampled cycles.
-	CPUClock, Cycles bool `json:"-"`
+	// samples skew onto irq-enable points; Cycles when some sampled cycles;
+	// ArmCycles when those ran on arm64, where they skew too
+	// (attribute.IRQHeld).
+	CPUClock, Cycles, ArmCycles bool `json:"-"`
 	// HasWall is set when some step has wall-view data.
 	HasWall bool `json:"has_wall"`
 	// Notes are the footnotes (warnings), numbered from 1 in order; a
@@ -144,6 +146,7 @@ func (s *summary) addStep(f *result.Folder, i int, prev *pprof.Profile, opt attr
 	ss := stepSummary{Step: step, Throughput: s.Throughput[i]}
 	if len(step.Roles) > 0 {
 		s.CPUClock = s.CPUClock || step.SampledEvent() == "cpu-clock"
+		s.ArmCycles = s.ArmCycles || (step.SampledEvent() == "cycles" && stepArch(step) == "arm64")
 		s.Cycles = s.Cycles || step.SampledEvent() == "cycles"
 	}
 	note := func(format string, a ...any) {
@@ -165,7 +168,7 @@ func (s *summary) addStep(f *result.Folder, i int, prev *pprof.Profile, opt attr
 		s.irqPoints(p, step.Mode)
 		if p != nil {
 			vopt := opt
-			vopt.Event = step.SampledEvent()
+			vopt.Event, vopt.Arch = step.SampledEvent(), stepArch(step)
 			ss.Verdict = attribute.CheckClaim(step.Mode, p, vopt)
 			ss.Flames = stepFlames(step.Mode, p, opt)
 			ss.Derived = attribute.Derive(step, p)
@@ -292,4 +295,12 @@ func (s *summary) addIRQ(pt irqPoint) {
 		}
 	}
 	s.IRQEnable = append(s.IRQEnable, pt)
+}
+
+// stepArch is the architecture a step ran on; "" when not recorded.
+func stepArch(s result.Step) string {
+	if s.Env == nil {
+		return ""
+	}
+	return s.Env.Arch
 }

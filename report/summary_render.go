@@ -65,6 +65,9 @@ func writeTitle(m *table.MarkdownWriter, s *summary) {
 	if s.Unfinished != "" {
 		m.Printf("**Incomplete:** %s. What follows covers the steps that have results.\n\n", s.Unfinished)
 	}
+	if e := s.Env; e != nil && e.Emulation != "" {
+		m.Printf("**%s** (%s). The functional results stand (which steps ran, the kernel symbols and stacks); every throughput, time and share of time is the emulator's.\n\n", e.Emulation, e.EmulationEvidence)
+	}
 }
 
 func writeEnv(m *table.MarkdownWriter, e *result.Env) {
@@ -80,8 +83,14 @@ func writeEnv(m *table.MarkdownWriter, e *result.Env) {
 	case "counts, cannot sample":
 		pmu = "hardware counters that count but cannot sample (cpu-clock sampling)"
 	}
-	m.Table("ll", []string{"setting", "value"}, [][]string{
-		{"kernel", e.Kernel},
+	rows := [][]string{{"kernel", e.Kernel}}
+	if e.Arch != "" {
+		rows = append(rows, []string{"architecture", e.Arch})
+	}
+	if e.Emulation != "" {
+		rows = append(rows, []string{"CPU emulation", e.Emulation + " (" + e.EmulationEvidence + ")"})
+	}
+	m.Table("ll", []string{"setting", "value"}, append(rows, [][]string{
 		{"CPU model", e.CPUModel},
 		{"CPUs", strconv.Itoa(e.CPUs)},
 		{"transparent huge pages", e.THP},
@@ -91,7 +100,7 @@ func writeEnv(m *table.MarkdownWriter, e *result.Env) {
 		{"fs.pipe-max-size", result.SizeName(int64(e.PipeMaxSize))},
 		{"Go", e.GoVersion},
 		{"date", e.Time.UTC().Format("2006-01-02 15:04 UTC")},
-	})
+	}...))
 }
 
 func writeStep(m *table.MarkdownWriter, st stepSummary, prevRuns int) {
@@ -321,10 +330,13 @@ func writeTransition(m *table.MarkdownWriter, st stepSummary, prevRuns int) {
 
 func writeCaveats(m *table.MarkdownWriter, s *summary) {
 	m.Printf("## What these samples can and cannot show\n\n")
-	if s.Cycles {
+	switch {
+	case s.ArmCycles:
+		m.Printf("- **Sampled event.** Steps sampled with `cycles` used the hardware cycle counter, whose overflow interrupt on arm64 is an ordinary interrupt (no pseudo-NMI unless the kernel boots with irqchip.gicv3_pseudo_nmi=1): held back while interrupts are off, it skews onto irq-enable points like the cpu-clock timer.\n")
+	case s.Cycles:
 		m.Printf("- **Sampled event.** Steps sampled with `cycles` used the hardware cycle counter, whose overflow interrupt (an NMI on x86) is not held back while interrupts are off: their self times are where the CPU was.\n")
 	}
-	if s.CPUClock {
+	if s.CPUClock || s.ArmCycles {
 		writeIRQCaveat(m, s)
 	}
 	if s.Lost == 0 {
@@ -355,11 +367,16 @@ const maxBlockingSites = 5
 // irq-enable points.
 func writeIRQCaveat(m *table.MarkdownWriter, s *summary) {
 	sw := s.Env != nil && s.Env.PMU == "software only"
-	lead := "pipelab samples the software cpu-clock event."
-	if s.Cycles {
+	lead, irq := "pipelab samples the software cpu-clock event.", "timer interrupt"
+	switch {
+	case s.ArmCycles && s.CPUClock:
+		lead, irq = "The steps that say `cpu-clock` sampled the software timer event, and the `cycles` ones arm64's ordinary overflow interrupt.", "interrupt"
+	case s.ArmCycles:
+		lead, irq = "The steps sampled arm64's cycle counter, whose overflow is an ordinary interrupt.", "interrupt"
+	case s.Cycles:
 		lead = "The steps that say `cpu-clock` sampled the software timer event."
 	}
-	m.Printf("- **Self time on irq-enable points.** %s Its timer interrupt cannot fire while interrupts are off, so a sample due inside an irq-off section lands at the point where interrupts come back on", lead)
+	m.Printf("- **Self time on irq-enable points.** %s Its %s cannot fire while interrupts are off, so a sample due inside an irq-off section lands at the point where interrupts come back on", lead, irq)
 	if sw {
 		m.Printf(" (this machine has no PMU, so there is no NMI-based event to avoid it)")
 	}

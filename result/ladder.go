@@ -29,9 +29,18 @@ func checkVersion(v int) error {
 // Env describes the machine a ladder or a step ran on.
 type Env struct {
 	// Kernel is the kernel release (uname -r).
-	Kernel   string `json:"kernel"`
+	Kernel string `json:"kernel"`
+	// Arch is the architecture, as Go names it: "amd64", "arm64"; empty
+	// in files from before the field.
+	Arch     string `json:"arch,omitempty"`
 	CPUModel string `json:"cpu_model"`
 	CPUs     int    `json:"cpus"`
+	// Emulation is EmulationNote's sentence when the CPU is emulated
+	// (QEMU's TCG), so that nobody reads the folder's timings as the
+	// hardware's; EmulationEvidence says what told. Both are empty on
+	// real and hardware-virtualized CPUs.
+	Emulation         string `json:"emulation,omitempty"`
+	EmulationEvidence string `json:"emulation_evidence,omitempty"`
 	// IdleDriver is /sys/devices/system/cpu/cpuidle/current_driver, e.g.
 	// "haltpoll"; empty when the machine has none or before version 2.
 	IdleDriver string `json:"idle_driver,omitempty"`
@@ -50,6 +59,13 @@ type Env struct {
 	// development build); empty before version 2.
 	Pipelab string    `json:"pipelab,omitempty"`
 	Time    time.Time `json:"time"`
+}
+
+// EmulationNote is what every output says of a result measured on a CPU
+// that emulator emulates: "emulated CPU (QEMU TCG): timings are not the
+// hardware's".
+func EmulationNote(emulator string) string {
+	return "emulated CPU (" + emulator + "): timings are not the hardware's"
 }
 
 // Ladder is the file OUT/ladder.json: the environment and every step in

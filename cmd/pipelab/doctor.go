@@ -13,7 +13,9 @@ import (
 	"github.com/pipelab/pipelab/attribute"
 	"github.com/pipelab/pipelab/bench"
 	"github.com/pipelab/pipelab/gup"
+	"github.com/pipelab/pipelab/internal/emulation"
 	"github.com/pipelab/pipelab/profile"
+	"github.com/pipelab/pipelab/result"
 )
 
 // Check statuses, from best to worst.
@@ -99,6 +101,7 @@ func runChecks(mounted bool) []check {
 		checkTHP(),
 		checkPipeMaxSize(),
 		checkCPUs(),
+		checkEmulation(),
 		checkIdle(),
 		checkSymbols(),
 		checkGUP(),
@@ -125,6 +128,20 @@ func checkKernel() check {
 	if rel == "" {
 		c.Status, c.Detail = statusLimited, "uname failed"
 	}
+	return c
+}
+
+// checkEmulation says whether the CPU is emulated (QEMU's TCG), where
+// every figure runs at the emulator's pace, not the hardware's.
+func checkEmulation() check {
+	c := check{Name: "emulation"}
+	cpu := emulation.Detect()
+	if cpu.Emulated() {
+		c.Status, c.Detail = statusLimited, result.EmulationNote(cpu.Emulator)+" ("+cpu.Evidence+"); functional checks are right, throughput and times are the emulator's"
+		c.Remedy = "for timings, run on hardware or in a hardware-virtualized guest (QEMU with -accel kvm)"
+		return c
+	}
+	c.Status, c.Detail = statusOK, "not an emulated CPU: "+cpu.Evidence
 	return c
 }
 

@@ -56,7 +56,7 @@ func TestDoctor(t *testing.T) {
 	}
 	for _, name := range []string{"kernel", "perf_event_open", "kernel callchains", "kernel symbols", "wall view",
 		"hardware counters", "transparent huge pages", "pipe-max-size", "CPUs for pinning", "post's kernel symbols",
-		"sched tracepoints", "CPU idle", "gup_test"} {
+		"sched tracepoints", "CPU idle", "gup_test", "emulation"} {
 		if _, ok := byName[name]; !ok {
 			t.Errorf("no %q line", name)
 		}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/pipelab/pipelab/bench"
+	"github.com/pipelab/pipelab/internal/emulation"
 	"github.com/pipelab/pipelab/profile"
 	"github.com/pipelab/pipelab/result"
 )
@@ -18,12 +19,16 @@ import (
 func collectEnv() result.Env {
 	e := result.Env{
 		Kernel:     profile.KernelRelease(),
+		Arch:       runtime.GOARCH,
 		CPUModel:   cpuModel(),
 		CPUs:       runtime.NumCPU(),
 		IdleDriver: idleDriver(),
 		GoVersion:  runtime.Version(),
 		Pipelab:    pipelabVersion(),
 		Time:       time.Now().UTC().Truncate(time.Second),
+	}
+	if cpu := emulation.Detect(); cpu.Emulated() {
+		e.Emulation, e.EmulationEvidence = result.EmulationNote(cpu.Emulator), cpu.Evidence
 	}
 	e.THP, _ = bench.THPMode()
 	pmu, _ := profile.ProbePMU()

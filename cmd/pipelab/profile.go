@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 
@@ -270,7 +271,7 @@ func finishStep(sr *stepRuns, pf profileFlags, folded bool) (*result.Step, stepT
 		step.Warnings = append(step.Warnings, "attribution: "+err.Error())
 	}
 	if err == nil {
-		tops.verdict = attribute.CheckClaim(step.Mode, profiles[result.Artefact{Kind: result.KindProfile}], attribute.Options{Event: step.SampledEvent()})
+		tops.verdict = attribute.CheckClaim(step.Mode, profiles[result.Artefact{Kind: result.KindProfile}], attribute.Options{Event: step.SampledEvent(), Arch: runtime.GOARCH})
 		tops.derived = attribute.Derive(step, profiles[result.Artefact{Kind: result.KindProfile}])
 	}
 	tops.blocking = blockingSites(&step, profiles, pf.top)

@@ -66,6 +66,9 @@ func settings(o bench.Options) result.Settings {
 // among the warnings: the command prints it.
 func printProfileSummary(w io.Writer, step *result.Step, tops stepTops, failure error) {
 	fmt.Fprintf(w, "%s: %s, %d run(s) of %s\n", step.Mode, medianWords(step), len(step.Runs), bench.FormatSize(step.Bytes))
+	if step.Env != nil && step.Env.Emulation != "" {
+		fmt.Fprintln(w, step.Env.Emulation)
+	}
 	printSources(w, step)
 	if step.Interrupted {
 		fmt.Fprintln(w, "INTERRUPTED: figures cover the runs that finished")

@@ -55,7 +55,10 @@ func (b Boot) Accel() string {
 	return "TCG"
 }
 
-// Args returns QEMU's command line, without the binary.
+// Args returns QEMU's command line, without the binary. The kernel's
+// command line carries pipelab.accel=tcg or kvm (an unknown parameter the
+// kernel ignores), so the checks in the guest know whether its CPU is
+// emulated (e2e's TestEmulation).
 func (b Boot) Args() []string {
 	machine := append([]string(nil), b.Arch.Machine...)
 	accel := b.Arch.TCG
@@ -73,7 +76,7 @@ func (b Boot) Args() []string {
 		"-m", fmt.Sprint(b.MemMiB), "-smp", fmt.Sprint(b.CPUs),
 		"-nodefaults", "-no-user-config", "-display", "none", "-monitor", "none", "-serial", "stdio", "-no-reboot",
 		"-kernel", b.Kernel, "-initrd", b.Initrd,
-		"-append", "console="+b.Arch.Console+" panic=-1 rdinit=/init")
+		"-append", "console="+b.Arch.Console+" panic=-1 rdinit=/init pipelab.accel="+strings.ToLower(b.Accel()))
 }
 
 // Ending says how a guest's run ended.

@@ -62,7 +62,7 @@ func TestBootRead(t *testing.T) {
 func TestBootArgs(t *testing.T) {
 	b := Boot{Arch: arches[0], Kernel: "vmlinuz", Initrd: "initrd.cpio", MemMiB: 1024, CPUs: 2}
 	got := strings.Join(b.Args(), " ")
-	want := "-accel tcg,thread=single -M pc -cpu max -m 1024 -smp 2 -nodefaults -no-user-config -display none -monitor none -serial stdio -no-reboot -kernel vmlinuz -initrd initrd.cpio -append console=ttyS0 panic=-1 rdinit=/init"
+	want := "-accel tcg,thread=single -M pc -cpu max -m 1024 -smp 2 -nodefaults -no-user-config -display none -monitor none -serial stdio -no-reboot -kernel vmlinuz -initrd initrd.cpio -append console=ttyS0 panic=-1 rdinit=/init pipelab.accel=tcg"
 	if got != want {
 		t.Errorf("TCG amd64:\n got %s\nwant %s", got, want)
 	}

@@ -20,6 +20,7 @@ var checkNames = map[string]string{
 	"TestProfileWall": "profile, wall view",
 	"TestLadder":      "ladder",
 	"TestVerdicts":    "verdicts computed",
+	"TestEmulation":   "emulation said",
 }
 
 // Cell is one check on one target.

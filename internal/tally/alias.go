@@ -116,10 +116,19 @@ var IRQEnablePoints = map[string]bool{
 // EntryFrames are the syscall plumbing every kernel stack starts with;
 // summaries by inclusive share leave them out.
 var EntryFrames = map[string]bool{
+	// x86-64.
 	"entry_SYSCALL_64":               true,
 	"entry_SYSCALL_64_after_hwframe": true,
 	"do_syscall_64":                  true,
 	"x64_sys_call":                   true,
+	// arm64: the exception vector, its handler and the system-call
+	// dispatch (Debian's 6.1 and 6.12 kernels).
+	"el0t_64_sync":         true,
+	"el0t_64_sync_handler": true,
+	"el0_svc":              true,
+	"do_el0_svc":           true,
+	"el0_svc_common":       true,
+	"invoke_syscall":       true,
 }
 
 // AliasIndex maps each real symbol name to the index of its alias.

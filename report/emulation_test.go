@@ -1,0 +1,36 @@
+package report
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/pipelab/pipelab/attribute"
+	"github.com/pipelab/pipelab/internal/fixture"
+	"github.com/pipelab/pipelab/result"
+)
+
+// TestReportSaysEmulated: a ladder measured on an emulated CPU says so in
+// report.md, under the title and in the environment table, so that nobody
+// reads its timings as the hardware's.
+func TestReportSaysEmulated(t *testing.T) {
+	dir := fixture.LadderFolder(t)
+	fixture.Emulate(t, dir)
+	if err := WriteReport(dir, attribute.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	md, err := os.ReadFile(filepath.Join(dir, result.ReportFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"\n**emulated CPU (QEMU TCG): timings are not the hardware's** (MIDR implementer 0x00 part 0x051 (QEMU's -cpu max)). The functional results stand",
+		"| architecture | arm64 |",
+		"| CPU emulation | emulated CPU (QEMU TCG): timings are not the hardware's (MIDR implementer 0x00 part 0x051 (QEMU's -cpu max)) |",
+	} {
+		if !strings.Contains(string(md), want) {
+			t.Errorf("report.md lacks %q", want)
+		}
+	}
+}
