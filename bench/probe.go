@@ -2,7 +2,9 @@ package bench
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"strconv"
 	"strings"
@@ -191,4 +193,43 @@ func readUint64(f *os.File, off int64) (uint64, error) {
 		return 0, err
 	}
 	return binary.LittleEndian.Uint64(b[:]), nil
+}
+
+// UnsupportedError says that this machine or kernel lacks what a mode
+// needs, whatever the options: Supported returns it, and a ladder leaves
+// the step out and runs the others.
+type UnsupportedError struct {
+	// Needs names what is missing, "transparent huge pages"; Why says
+	// how, "which are off: ... is never"; Remedy what to do.
+	Needs, Why, Remedy string
+}
+
+// Error renders "needs transparent huge pages, which are off: PATH is
+// never (echo madvise > PATH)".
+func (e *UnsupportedError) Error() string {
+	s := "needs " + e.Needs + ", " + e.Why
+	if e.Remedy != "" {
+		s += " (" + e.Remedy + ")"
+	}
+	return s
+}
+
+// Supported says whether this machine can run o's strategy at all: nil,
+// or an *UnsupportedError naming what it lacks (transparent huge pages,
+// for a plan with huge-page buffers). Validate refuses such options too,
+// naming the option at fault.
+func Supported(o Options) error {
+	if !planFor(o).Huge {
+		return nil
+	}
+	mode, err := THPMode()
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return &UnsupportedError{"transparent huge pages", "which this kernel lacks (no " + thpEnabledPath + ")", "a kernel built with CONFIG_TRANSPARENT_HUGEPAGE=y"}
+	case err != nil:
+		return &UnsupportedError{"transparent huge pages", "whose mode cannot be read: " + err.Error(), ""}
+	case mode == "never":
+		return &UnsupportedError{"transparent huge pages", "which are off: " + thpEnabledPath + " is never", "echo madvise > " + thpEnabledPath}
+	}
+	return nil
 }

@@ -260,3 +260,45 @@ func TestOptionErrorsNameFields(t *testing.T) {
 		}
 	}
 }
+
+// TestSupported gives Supported a kernel whose transparent huge pages are
+// on, off and missing: a huge-page plan is unsupported, with what is
+// missing and the remedy, when they are off or missing; a plan without
+// huge pages always runs.
+func TestSupported(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, content string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	on, off, missing := write("on", "always [madvise] never\n"), write("off", "always madvise [never]\n"), filepath.Join(dir, "missing")
+	for _, tt := range []struct {
+		thp, mode string
+		huge      bool
+		want      string
+	}{
+		{on, "huge", false, ""},
+		{off, "huge", false, "needs transparent huge pages, which are off: " + off + " is never (echo madvise > " + off + ")"},
+		{off, "busy", false, "needs transparent huge pages, which are off: " + off + " is never (echo madvise > " + off + ")"},
+		{off, "write", true, "needs transparent huge pages, which are off: " + off + " is never (echo madvise > " + off + ")"},
+		{off, "splice", false, ""},
+		{missing, "vmsplice-huge", false, "needs transparent huge pages, which this kernel lacks (no " + missing + ") (a kernel built with CONFIG_TRANSPARENT_HUGEPAGE=y)"},
+		{missing, "write", false, ""},
+	} {
+		restore := THPEnabledAt(tt.thp)
+		o := DefaultOptions()
+		o.Mode, o.Huge = tt.mode, tt.huge
+		err := Supported(o)
+		restore()
+		var ue *UnsupportedError
+		switch {
+		case tt.want == "" && err != nil:
+			t.Errorf("%s (huge %v) with %s: %v, want supported", tt.mode, tt.huge, filepath.Base(tt.thp), err)
+		case tt.want != "" && (!errors.As(err, &ue) || err.Error() != tt.want):
+			t.Errorf("%s (huge %v) with %s: got %v, want %q", tt.mode, tt.huge, filepath.Base(tt.thp), err, tt.want)
+		}
+	}
+}

@@ -620,3 +620,57 @@ func guestAccel() string {
 	}
 	return ""
 }
+
+// thpEnabled is the kernel's transparent huge page switch.
+const thpEnabled = "/sys/kernel/mm/transparent_hugepage/enabled"
+
+// TestLadderWithoutTHP turns transparent huge pages off, as a kernel
+// booted with transparent_hugepage=never has them, and runs a ladder of a
+// step that needs them and one that does not: the first is left out with
+// its reason in ladder.json and report.md, the second runs, and the
+// ladder exits 0. It changes the machine's setting (and puts it back), so
+// it runs only in the matrix's throwaway guests.
+func TestLadderWithoutTHP(t *testing.T) {
+	if guestAccel() == "" {
+		t.Skip("turns transparent huge pages off machine-wide: runs in make matrix's guests only")
+	}
+	old, err := os.ReadFile(thpEnabled)
+	if err != nil {
+		t.Skipf("this kernel has no transparent huge pages to turn off: %v", err)
+	}
+	mode := ""
+	for _, w := range strings.Fields(string(old)) {
+		if strings.HasPrefix(w, "[") {
+			mode = strings.Trim(w, "[]")
+		}
+	}
+	if err := os.WriteFile(thpEnabled, []byte("never"), 0); err != nil {
+		t.Fatalf("turn transparent huge pages off: %v", err)
+	}
+	defer os.WriteFile(thpEnabled, []byte(mode), 0)
+	dir := keepDir(t, "ladder-no-thp")
+	stdout, stderr, code := run(t, t.TempDir(), "ladder", "--modes", "write,huge", "--bytes", transferSize(), "--repeat", "1", "--out", dir)
+	if code != 0 {
+		t.Fatalf("exit status %d, want 0 (huge left out, write run): %s", code, failure(stderr))
+	}
+	reason := "needs transparent huge pages, which are off: " + thpEnabled + " is never (echo madvise > " + thpEnabled + ")"
+	var lad result.Ladder
+	data, err := os.ReadFile(filepath.Join(dir, "ladder.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(data, &lad); err != nil {
+		t.Fatalf("ladder.json: %v", err)
+	}
+	if len(lad.Steps) != 1 || lad.Steps[0].Mode != "write" || len(lad.Skipped) != 1 || lad.Skipped[0].Mode != "huge" || lad.Skipped[0].Reason != reason {
+		t.Fatalf("ladder.json: steps %d (%v), skipped %+v; want write run and huge left out: %s", len(lad.Steps), lad.Steps, lad.Skipped, reason)
+	}
+	md, err := os.ReadFile(filepath.Join(dir, "report.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(md), "- `huge`: "+reason) || !strings.Contains(stdout, "left out, as this machine cannot run them: huge") {
+		t.Errorf("report.md or the summary does not say huge was left out and why:\n%s", stdout)
+	}
+	cell(t, "huge left out (THP never), write ran")
+}

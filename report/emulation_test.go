@@ -34,3 +34,28 @@ func TestReportSaysEmulated(t *testing.T) {
 		}
 	}
 }
+
+// TestReportSaysLeftOut: the steps a ladder left out because the machine
+// cannot run them are listed in report.md with their reasons, beside the
+// steps that ran.
+func TestReportSaysLeftOut(t *testing.T) {
+	dir := fixture.LadderFolder(t)
+	reason := "needs transparent huge pages, which are off: /sys/kernel/mm/transparent_hugepage/enabled is never (echo madvise > /sys/kernel/mm/transparent_hugepage/enabled)"
+	fixture.EditLadder(t, dir, func(l *result.Ladder) {
+		l.Skipped = []result.Skip{{Mode: "write-huge", Reason: reason}, {Mode: "vmsplice-huge", Reason: reason}}
+	})
+	if err := WriteReport(dir, attribute.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	md, err := os.ReadFile(filepath.Join(dir, result.ReportFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "**Left out**: this machine cannot run 2 of the steps asked for; the others ran.\n\n- `write-huge`: " + reason + ".\n- `vmsplice-huge`: " + reason + ".\n"
+	if !strings.Contains(string(md), want) {
+		t.Errorf("report.md lacks\n%s", want)
+	}
+	if !strings.Contains(string(md), "\n### write ") {
+		t.Error("report.md lost the steps that ran")
+	}
+}

@@ -29,6 +29,9 @@ type summary struct {
 	Throughput []throughput.Row `json:"throughput"`
 	// Steps follow the same order.
 	Steps []stepSummary `json:"steps"`
+	// Skipped are the steps the ladder left out: this machine cannot run
+	// them (ladder.json's skipped).
+	Skipped []result.Skip `json:"skipped,omitempty"`
 	// IRQEnable lists the irq-enable points seen as leaves, where a
 	// software cpu-clock piles self time; most share first.
 	IRQEnable []irqPoint `json:"irq_enable,omitempty"`
@@ -119,6 +122,7 @@ func summarize(f *result.Folder, opt attribute.Options) (*summary, error) {
 	if f.Ladder != nil {
 		env := f.Ladder.Env
 		s.Env = &env
+		s.Skipped = f.Ladder.Skipped
 	}
 	var prev *pprof.Profile
 	for i := range f.Steps {

@@ -27,6 +27,7 @@ func writeSummaryMarkdown(w io.Writer, s *summary) error {
 		m.Err = throughput.WriteMarkdown(m.W, s.Throughput)
 	}
 	m.Printf("\n![Median GiB/s per step, min–max whiskers, the post's figures as markers](%s)\n\n", result.ChartFile)
+	writeSkipped(m, s.Skipped)
 	writeVerdicts(m, s)
 	m.Printf("## Steps\n\n")
 	m.Printf("Shares are of each role's on-CPU time as sampled by cpu-clock: **self** counts samples whose leaf is the symbol, **inclusive** those with the symbol anywhere on the stack. A post symbol is matched through the alias table; the kernel symbol column says what it is called on this kernel.\n\n")
@@ -68,6 +69,18 @@ func writeTitle(m *table.MarkdownWriter, s *summary) {
 	if e := s.Env; e != nil && e.Emulation != "" {
 		m.Printf("**%s** (%s). The functional results stand (which steps ran, the kernel symbols and stacks); every throughput, time and share of time is the emulator's.\n\n", e.Emulation, e.EmulationEvidence)
 	}
+}
+
+// writeSkipped lists the steps the ladder left out, with why.
+func writeSkipped(m *table.MarkdownWriter, skipped []result.Skip) {
+	if len(skipped) == 0 {
+		return
+	}
+	m.Printf("**Left out**: this machine cannot run %d of the steps asked for; the others ran.\n\n", len(skipped))
+	for _, sk := range skipped {
+		m.Printf("- `%s`: %s.\n", sk.Mode, sk.Reason)
+	}
+	m.Printf("\n")
 }
 
 func writeEnv(m *table.MarkdownWriter, e *result.Env) {

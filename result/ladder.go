@@ -84,6 +84,20 @@ type Ladder struct {
 	// the Status* constants.
 	Status string `json:"status,omitempty"`
 	Steps  []Step `json:"steps"`
+	// Skipped are the steps asked for that this machine cannot run (a
+	// kernel without transparent huge pages), in the order asked; the
+	// others ran. Planned leaves them out.
+	Skipped []Skip `json:"skipped,omitempty"`
+}
+
+// Skip is a step a ladder left out because this machine or kernel lacks
+// what it needs.
+type Skip struct {
+	// Mode is the step's name.
+	Mode string `json:"mode"`
+	// Reason says what is missing and what to do, e.g. "needs transparent
+	// huge pages, which are off: ... is never (echo madvise > ...)".
+	Reason string `json:"reason"`
 }
 
 // A Ladder's Status. pipelab ladder writes ladder.json with

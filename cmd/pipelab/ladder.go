@@ -60,14 +60,9 @@ func cmdLadder(ctx context.Context, env *cli, args []string) error {
 	if err := pf.check(env, fs.FlagSet); err != nil {
 		return err
 	}
-	for _, m := range steps {
-		if m == extName {
-			continue // validated by ladderCommandStep
-		}
-		o.Mode = m
-		if err := validate(o); err != nil {
-			return err
-		}
+	steps, skipped, err := runnableSteps(steps, extName, o)
+	if err != nil {
+		return err
 	}
 	noteKeepAwake(env, o)
 	if _, err := newProfiler(o.Mode, pf); err != nil {
@@ -78,7 +73,10 @@ func cmdLadder(ctx context.Context, env *cli, args []string) error {
 	}
 	// ladder.json says running until the end, so that a folder whose
 	// pipelab was killed says so (result.Folder.Unfinished).
-	lad := result.Ladder{Version: result.FormatVersion, Env: collectEnv(), Planned: steps, Status: result.StatusRunning}
+	lad := result.Ladder{Version: result.FormatVersion, Env: collectEnv(), Planned: steps, Status: result.StatusRunning, Skipped: skipped}
+	for _, sk := range skipped {
+		fmt.Fprintf(env.stderr, "ladder: %s left out: %s\n", sk.Mode, sk.Reason)
+	}
 	if err := result.SaveLadder(pf.out, &lad); err != nil {
 		return outError(err)
 	}
@@ -132,11 +130,65 @@ func cmdLadder(ctx context.Context, env *cli, args []string) error {
 		if err := throughput.WriteText(env.stdout, throughput.Rows(lad.Steps)); err != nil {
 			return err
 		}
+		if len(skipped) > 0 {
+			var modes []string
+			for _, sk := range skipped {
+				modes = append(modes, sk.Mode)
+			}
+			fmt.Fprintf(env.stdout, "\nleft out, as this machine cannot run them: %s (report.md says why)\n", strings.Join(modes, ", "))
+		}
 		if writeErr == nil {
 			fmt.Fprintf(env.stdout, "\nreport: %s\n", filepath.Join(pf.out, result.ReportFile))
 		}
 	}
 	return errors.Join(runErr, outError(writeErr))
+}
+
+// runnableSteps checks every step of steps with o's knobs: a step this
+// machine cannot run at all (bench.Supported: a huge-page step without
+// transparent huge pages) is left out with its reason, one the options
+// make invalid is a usage error. ext, the command step, was checked by
+// ladderCommandStep. When no step is left, the usage error names each
+// step's reason on one line.
+func runnableSteps(steps []string, ext string, o bench.Options) (run []string, skipped []result.Skip, err error) {
+	for _, m := range steps {
+		if m == ext {
+			run = append(run, m)
+			continue
+		}
+		o.Mode = m
+		var ue *bench.UnsupportedError
+		if err := bench.Supported(o); errors.As(err, &ue) {
+			skipped = append(skipped, result.Skip{Mode: m, Reason: err.Error()})
+			continue
+		}
+		if err := validate(o); err != nil {
+			return nil, nil, err
+		}
+		run = append(run, m)
+	}
+	if len(run) == 0 {
+		return nil, nil, usagef("ladder: no step can run on this machine: %s", skipReasons(skipped))
+	}
+	return run, skipped, nil
+}
+
+// skipReasons says why each step was left out, steps with one reason
+// together: "huge, busy: needs transparent huge pages, ...".
+func skipReasons(skipped []result.Skip) string {
+	var reasons []string
+	modes := map[string][]string{}
+	for _, sk := range skipped {
+		if modes[sk.Reason] == nil {
+			reasons = append(reasons, sk.Reason)
+		}
+		modes[sk.Reason] = append(modes[sk.Reason], sk.Mode)
+	}
+	var out []string
+	for _, r := range reasons {
+		out = append(out, strings.Join(modes[r], ", ")+": "+r)
+	}
+	return strings.Join(out, "; ")
 }
 
 // parseModeList parses --modes: known modes, and ext (the name of the

@@ -64,25 +64,35 @@ func newStepRuns(o bench.Options, p *profile.Profiler, noBaseline bool) *stepRun
 // steps go in a new random order, as the post's measure.py shuffles its
 // configurations in each iteration, and each step runs one transfer of
 // each of its kinds, the kinds' order rotated from round to round; so a
-// slow period of the machine lands on no mode and no kind alone. The
-// first failure stops every step and is returned; the results gathered so
-// far stay in the steps.
+// slow period of the machine lands on no mode and no kind alone. A step
+// whose transfer fails keeps its error and runs no more, while the others
+// go on: a kernel that cannot run one step still gives the rest. An
+// interruption stops every step. The failures are returned, joined; the
+// results gathered stay in the steps.
 func runRounds(ctx context.Context, env *cli, steps []*stepRuns, rounds int) error {
 	order := make([]*stepRuns, len(steps))
 	copy(order, steps)
+	var errs []error
 	for round := range rounds {
 		rand.Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
 		for _, sr := range order {
+			if sr.err != nil {
+				continue
+			}
 			for j := range sr.kinds {
 				k := sr.kinds[(round+j)%len(sr.kinds)]
 				if err := sr.run(ctx, env, k, round, rounds); err != nil {
 					sr.err = err
-					return err
+					errs = append(errs, err)
+					if ctx.Err() != nil || errors.Is(err, bench.ErrInterrupted) {
+						return errors.Join(errs...)
+					}
+					break
 				}
 			}
 		}
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
 // run runs one transfer of kind k.
