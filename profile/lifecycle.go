@@ -240,6 +240,10 @@ func (p *Profiler) roleCounters(r *roleState) []result.Counter {
 // counters per role.
 func (p *Profiler) roleWarnings() []string {
 	var w []string
+	if p.throttled > 0 {
+		rate, _ := MaxSampleRate()
+		w = append(w, fmt.Sprintf("%s: the kernel throttled sampling %d time(s), each until its next tick, as its perf interrupts took too long (kernel.perf_event_max_sample_rate is now %d); samples are missing there and shares lean to the rest", p.cfg.Event, p.throttled, rate))
+	}
 	for _, r := range p.roles {
 		if r.lost > 0 {
 			w = append(w, fmt.Sprintf("%s: %d samples lost", r.name, r.lost))

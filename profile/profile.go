@@ -176,7 +176,11 @@ type Profiler struct {
 
 	warnings []string
 	warned   map[string]bool
-	hwOK     *bool // nil until probed on the first thread
+	// throttled counts the PERF_RECORD_THROTTLE records of the samplers:
+	// periods the kernel stopped sampling because its perf interrupts
+	// took too long (guarded by mu).
+	throttled int
+	hwOK      *bool // nil until probed on the first thread
 	// userOnly is set once the kernel refused kernel-side events: every
 	// event after that excludes the kernel.
 	userOnly bool

@@ -14,6 +14,8 @@ const (
 	recordLost        = 2
 	recordComm        = 3
 	recordExit        = 4
+	recordThrottle    = 5 // a frequency event's interrupts came too fast
+	recordUnthrottle  = 6
 	recordFork        = 7
 	recordSample      = 9
 	recordMmap2       = 10

@@ -60,11 +60,19 @@ func (p *Profiler) readRing(ctx context.Context, s *sampler, atStop bool) {
 // knows yet are held until Stop; mappings are kept for every pid. A
 // lost-record count whose pid is not a child's (it carries whichever task
 // was running when the kernel wrote it) goes to the role last sampled on
-// the ring, or to the writer before any.
+// the ring, or to the writer before any. A PERF_RECORD_THROTTLE (the
+// kernel stopped a frequency event whose interrupts took too long, until
+// the next tick) is counted for a warning.
 func (p *Profiler) handleFrom(s *sampler, raw *perf.RawRecord) {
 	t := uint32(raw.Header.Type)
-	if t == recordFork || t == recordComm {
+	switch t {
+	case recordFork, recordComm:
 		p.lifecycle(raw, s.format)
+		return
+	case recordThrottle:
+		p.mu.Lock()
+		p.throttled++
+		p.mu.Unlock()
 		return
 	}
 	if s.role != nil {

@@ -91,7 +91,12 @@ func (ts *tasks) commOf(pid, tid uint32) string {
 }
 
 // hold keeps a sample of a pid that no role knows yet; p.mu is held.
+// The idle task's (pid 0: a hardware sampler on arm, which cannot leave
+// idle out) never becomes a role's and is not kept.
 func (p *Profiler) hold(rec *record, cpu int32) {
+	if rec.pid == 0 {
+		return
+	}
 	ts := &p.tasks
 	a := ts.pending[rec.pid]
 	if a == nil {
