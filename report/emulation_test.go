@@ -17,7 +17,7 @@ import (
 func TestReportSaysEmulated(t *testing.T) {
 	dir := fixture.LadderFolder(t)
 	fixture.Emulate(t, dir)
-	if err := WriteReport(dir, attribute.Options{}); err != nil {
+	if err := Write(dir, attribute.Options{}); err != nil {
 		t.Fatal(err)
 	}
 	md, err := os.ReadFile(filepath.Join(dir, result.ReportFile))
@@ -44,7 +44,7 @@ func TestReportSaysLeftOut(t *testing.T) {
 	fixture.EditLadder(t, dir, func(l *result.Ladder) {
 		l.Skipped = []result.Skip{{Mode: "write-huge", Reason: reason}, {Mode: "vmsplice-huge", Reason: reason}}
 	})
-	if err := WriteReport(dir, attribute.Options{}); err != nil {
+	if err := Write(dir, attribute.Options{}); err != nil {
 		t.Fatal(err)
 	}
 	md, err := os.ReadFile(filepath.Join(dir, result.ReportFile))
