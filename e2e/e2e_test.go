@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -673,4 +674,39 @@ func TestLadderWithoutTHP(t *testing.T) {
 		t.Errorf("report.md or the summary does not say huge was left out and why:\n%s", stdout)
 	}
 	cell(t, "huge left out (THP never), write ran")
+}
+
+// tracefsDir is where the guests mount tracefs.
+const tracefsDir = "/sys/kernel/tracing"
+
+// TestWallWithoutTracefs unmounts tracefs, as on a kernel or a machine
+// without it, and profiles in the wall view: the run works, splits wall
+// time into on- and off-CPU time, and says that who woke whom was not
+// recorded and why. It unmounts (and mounts back) machine-wide, so it
+// runs only in the matrix's throwaway guests.
+func TestWallWithoutTracefs(t *testing.T) {
+	if guestAccel() == "" {
+		t.Skip("unmounts tracefs machine-wide: runs in make matrix's guests only")
+	}
+	if err := syscall.Unmount(tracefsDir, 0); err != nil {
+		t.Skipf("tracefs is not mounted at %s to take away: %v", tracefsDir, err)
+	}
+	defer syscall.Mount("nodev", tracefsDir, "tracefs", 0, "")
+	s, _, stdout, stderr := profileStep(t, "profile-wall-no-tracefs", "--view", "wall")
+	for _, r := range s.Roles {
+		if r.WallNanos <= 0 || r.OnCPUNanos <= 0 || r.Wake != nil {
+			t.Errorf("%s: wall %d ns, on-CPU %d ns, wake-ups %+v; want the split, and no wake-ups recorded", r.Role, r.WallNanos, r.OnCPUNanos, r.Wake)
+		}
+	}
+	said := ""
+	for _, line := range strings.Split(stdout+stderr, "\n") {
+		if strings.Contains(line, "tracefs") {
+			said = strings.TrimSpace(line)
+			break
+		}
+	}
+	if said == "" {
+		t.Errorf("nothing says tracefs is missing:\n%s\n%s", tail(stdout, 15), stderr)
+	}
+	cell(t, "wall view without tracefs: %s", said)
 }

@@ -12,16 +12,17 @@ import (
 // checkNames are the table's names of the e2e checks; a check not named
 // here shows under its test name.
 var checkNames = map[string]string{
-	"TestDoctor":           "doctor",
-	"TestSymbols":          "the post's symbols found",
-	"TestRun":              "run, every mode",
-	"TestCommands":         "writer and reader commands (dd, cat)",
-	"TestProfileCPU":       "profile, cpu view",
-	"TestProfileWall":      "profile, wall view",
-	"TestLadder":           "ladder",
-	"TestVerdicts":         "verdicts computed",
-	"TestEmulation":        "emulation said",
-	"TestLadderWithoutTHP": "ladder without THP",
+	"TestDoctor":             "doctor",
+	"TestSymbols":            "the post's symbols found",
+	"TestRun":                "run, every mode",
+	"TestCommands":           "writer and reader commands (dd, cat)",
+	"TestProfileCPU":         "profile, cpu view",
+	"TestProfileWall":        "profile, wall view",
+	"TestLadder":             "ladder",
+	"TestVerdicts":           "verdicts computed",
+	"TestEmulation":          "emulation said",
+	"TestLadderWithoutTHP":   "ladder without THP",
+	"TestWallWithoutTracefs": "wall view without tracefs",
 }
 
 // Cell is one check on one target.
