@@ -78,6 +78,20 @@ type Options struct {
 	// states while Run runs its transfers (see awake.go): an experiment
 	// to measure what waking idle CPUs costs the blocking modes.
 	KeepCPUsAwake bool
+	// Consume makes the reader use every byte it takes: it sums them
+	// (Checksum in its ChildReport), after read(2) or a copy out of the
+	// ring or the memory. A splice reader, which never has the bytes,
+	// takes them into its buffer with read(2) instead (see consume.go).
+	Consume bool
+	// RingSizeBytes is the size of the ring of the ring modes, a power of
+	// two that holds at least two buffers; 0 picks 2MiB, or the least such
+	// size if that is larger.
+	RingSizeBytes int
+	// Streaming makes the ring's writer copy into the ring with
+	// non-temporal (streaming) stores, which go to memory rather than into
+	// its own cache, so the reader takes the lines from memory instead of
+	// from the writer's cache (see stream.go).
+	Streaming bool
 	// WriterCmd and ReaderCmd, when set, are shell command lines (run
 	// with /bin/sh -c) that take the place of pipelab's writer or reader:
 	// the writer command's stdout is the pipe's write end, the reader

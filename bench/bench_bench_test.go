@@ -39,3 +39,41 @@ func BenchmarkModes(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkConsumeVia measures the two ways a consuming splice reader can
+// take the pipe's bytes into its memory (consume.go): read(2), and
+// vmsplice(2) from the pipe's read end, for each splice mode, run
+// interleaved (one transfer of each way in turn, 1GiB, --consume). It
+// reports each way's median GiB/s and vmsplice's over read's; run it
+// with -benchtime 1x. consumeReader is the way that won here
+// (docs/ceiling.md has the figures).
+func BenchmarkConsumeVia(b *testing.B) {
+	for _, mode := range []string{"splice", "huge", "busy"} {
+		b.Run(mode, func(b *testing.B) {
+			o := DefaultOptions()
+			o.Mode, o.Bytes, o.Repeat, o.Consume = mode, 1<<30, 1, true
+			all := map[string]*Result{"read": {Options: o}, "vmsplice": {Options: o}}
+			for b.Loop() {
+				for round := 0; round < 5; round++ {
+					for _, via := range []string{"read", "vmsplice"} {
+						b.Setenv(envConsumeVia, via)
+						res, err := Run(context.Background(), o, nil, nil)
+						if err != nil {
+							b.Fatalf("Run %s via %s: %v", mode, via, err)
+						}
+						if got, want := res.Runs[0].Reader.Consumed, true; got != want {
+							b.Fatalf("%s via %s: reader did not consume", mode, via)
+						}
+						all[via].Merge(res)
+					}
+				}
+			}
+			r, _, _ := all["read"].GiBPerSec()
+			v, _, _ := all["vmsplice"].GiBPerSec()
+			b.ReportMetric(r, "read-GiB/s")
+			b.ReportMetric(v, "vmsplice-GiB/s")
+			b.ReportMetric(v/r, "vmsplice-x-read")
+			b.ReportMetric(float64(len(all["read"].Runs)), "runs-each")
+		})
+	}
+}

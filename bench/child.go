@@ -63,8 +63,14 @@ type ChildReport struct {
 	PID, TID int
 	// CPUs is the affinity of the hot thread after pinning.
 	CPUs []int
-	// PipeSizeBytes is F_GETPIPE_SZ on the child's end of the pipe.
+	// PipeSizeBytes is F_GETPIPE_SZ on the child's end of the pipe (0
+	// in the modes without one).
 	PipeSizeBytes int
+	// TransportBytes is the most the transport holds, the most the
+	// writer can be ahead of the reader: the pipe's size, the socket's
+	// send buffer (SO_SNDBUF of the child's end, which the kernel doubles
+	// for its bookkeeping), or the ring's size; 0 in the copy modes.
+	TransportBytes int
 	// LockedKiB is VmLck of /proc/self/status once the buffer is set up.
 	LockedKiB int64
 	// HugeChecked is true when --check-huge proved every page of the
@@ -89,6 +95,14 @@ type ChildReport struct {
 	// FirstCorruptOffset is the stream offset of the first byte that did
 	// not match the writer's pattern, or -1.
 	FirstCorruptOffset int64
+	// Consumed is true when the reader used every byte it took
+	// (--consume); Checksum is then the sum of them (see checksum).
+	Consumed bool
+	Checksum uint64
+	// Sleeps counts the futex waits in which a ring side slept (the ring
+	// was full or empty), and Wakes the futex wakes it made for the other
+	// side; zero in the busy ring and in the pipe and socket modes.
+	Sleeps, Wakes int64
 }
 
 // childMsg is one JSON line on fdStatus.
@@ -137,6 +151,7 @@ type child struct {
 	o      Options
 	p      plan
 	buf    buffer
+	ring   *ring // the ring and copy modes' memfd
 	shared []byte
 	fault  string // "", "stall" or "exit3"
 	rep    ChildReport
@@ -230,23 +245,59 @@ func (c *child) setup() error {
 		return fmt.Errorf("mmap progress counters: %w", err)
 	}
 	c.shared = m
-	sz, err := unix.FcntlInt(fdPipe, unix.F_GETPIPE_SZ, 0)
-	if err != nil {
-		return fmt.Errorf("fcntl F_GETPIPE_SZ: %w", err)
+	if err := c.setupTransport(); err != nil {
+		return err
 	}
-	c.rep.PipeSizeBytes = sz
+	switch {
+	case c.role == "reader" && c.p.Reader == "splice":
+		// No buffer: the reader splices to /dev/null.
+	case c.role == "writer" && c.p.Writer == "fill":
+		c.fillSource() // the copy modes' writer has the memfd only
+	default:
+		if err := c.setupBuffer(); err != nil {
+			return err
+		}
+	}
+	return c.lockedKiB()
+}
+
+// setupTransport looks at the child's end of the pipe or socket, or maps
+// the ring's or the copy source's memfd.
+func (c *child) setupTransport() error {
+	if size := memfdSize(c.p, c.o.BufSizeBytes); size > 0 {
+		r, err := mapRing(size - ringHeaderBytes)
+		if err != nil {
+			return err
+		}
+		c.ring = r
+		if c.p.Transport == ringTransport {
+			c.rep.TransportBytes = len(r.data)
+		}
+		if c.p.Writer != "fill" || c.role == "reader" {
+			r.touch(c.role) // the copy writer's fill touches its pages
+		}
+		return nil
+	}
+	if c.p.Transport == pipeTransport {
+		sz, err := unix.FcntlInt(fdPipe, unix.F_GETPIPE_SZ, 0)
+		if err != nil {
+			return fmt.Errorf("fcntl F_GETPIPE_SZ: %w", err)
+		}
+		c.rep.PipeSizeBytes, c.rep.TransportBytes = sz, sz
+	}
+	if c.p.Transport == socketTransport {
+		sz, err := unix.GetsockoptInt(fdPipe, unix.SOL_SOCKET, unix.SO_SNDBUF)
+		if err != nil {
+			return fmt.Errorf("getsockopt SO_SNDBUF: %w", err)
+		}
+		c.rep.TransportBytes = sz
+	}
 	if c.p.Busy && (c.role == "writer" && c.p.Writer == "write" || c.role == "reader" && c.p.Reader == "read") {
 		if err := unix.SetNonblock(fdPipe, true); err != nil {
 			return fmt.Errorf("set O_NONBLOCK: %w", err)
 		}
 	}
-	if c.role == "reader" && c.p.Reader == "splice" {
-		return c.lockedKiB() // no buffer: the reader splices to /dev/null
-	}
-	if err := c.setupBuffer(); err != nil {
-		return err
-	}
-	return c.lockedKiB()
+	return nil
 }
 
 // nameThreads names every thread of the child, the hot one by

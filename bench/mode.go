@@ -2,15 +2,28 @@ package bench
 
 import "strings"
 
-// Mode is one step of the post's ladder: which syscall the writer and the
-// reader use, and the figure the post measured for it.
+// Mode is one step of the post's ladder, or one of the ceilings beside
+// it: how the bytes go from the writer to the reader (Transport), what
+// each side does to move them, and the figure the post measured for it.
 type Mode struct {
 	// Name is the --mode value, e.g. "splice".
 	Name string
-	// Writer is the writer's syscall: "write" or "vmsplice".
+	// Transport is what joins the writer and the reader: "pipe" (pipe(2)),
+	// "socket" (an AF_UNIX stream socketpair(2)), "ring" (a memfd both map,
+	// a single-producer single-consumer ring; ring.go) or "memory" (no
+	// transport: the reader copies bytes the writer laid out in a memfd
+	// before the start; copy.go).
+	Transport string
+	// Writer is the writer's means: "write" or "vmsplice" (syscalls),
+	// "copy" (memmove into the ring) or "fill" (lays the bytes out once).
 	Writer string
-	// Reader is the reader's syscall: "read" or "splice".
+	// Reader is the reader's means: "read" or "splice" (syscalls), or
+	// "copy" (memmove out of the ring or the memfd into its buffer).
 	Reader string
+	// Ceiling names the limit a mode measures, "" for the post's steps:
+	// "copy" for one core's memory copy bandwidth, "ring" for the best
+	// transport between two processes.
+	Ceiling string
 	// Summary is a one-line description for tables and help text.
 	Summary string
 	// PostGiBPerSec is the throughput the post reports for this step in
@@ -18,25 +31,44 @@ type Mode struct {
 	PostGiBPerSec float64
 
 	huge bool // the buffers are backed by transparent huge pages
-	busy bool // both ends spin on EAGAIN
+	busy bool // both ends spin on EAGAIN (or, on a ring, on its indices)
+	dram bool // the copy's source is far larger than any cache
 }
 
-// modes is the post's ladder, in order.
+// Transports (Mode.Transport).
+const (
+	pipeTransport   = "pipe"
+	socketTransport = "socket"
+	ringTransport   = "ring"
+	memoryTransport = "memory"
+)
+
+// modes is the post's ladder, in order, then the ceilings beside it.
 var modes = []Mode{
-	{Name: "write", Writer: "write", Reader: "read", PostGiBPerSec: 3.7,
+	{Name: "write", Transport: pipeTransport, Writer: "write", Reader: "read", PostGiBPerSec: 3.7,
 		Summary: "write(2) into the pipe, read(2) out of it"},
-	{Name: "write-huge", Writer: "write", Reader: "read", huge: true,
+	{Name: "write-huge", Transport: pipeTransport, Writer: "write", Reader: "read", huge: true,
 		Summary: "write(2) from a huge-page buffer, read(2)"},
-	{Name: "vmsplice", Writer: "vmsplice", Reader: "read", PostGiBPerSec: 12.7,
+	{Name: "vmsplice", Transport: pipeTransport, Writer: "vmsplice", Reader: "read", PostGiBPerSec: 12.7,
 		Summary: "vmsplice(2) from a double buffer, read(2)"},
-	{Name: "vmsplice-huge", Writer: "vmsplice", Reader: "read", huge: true,
+	{Name: "vmsplice-huge", Transport: pipeTransport, Writer: "vmsplice", Reader: "read", huge: true,
 		Summary: "vmsplice(2) from a huge-page double buffer, read(2)"},
-	{Name: "splice", Writer: "vmsplice", Reader: "splice", PostGiBPerSec: 32.8,
+	{Name: "splice", Transport: pipeTransport, Writer: "vmsplice", Reader: "splice", PostGiBPerSec: 32.8,
 		Summary: "vmsplice(2), splice(2) to /dev/null"},
-	{Name: "huge", Writer: "vmsplice", Reader: "splice", huge: true, PostGiBPerSec: 51.0,
+	{Name: "huge", Transport: pipeTransport, Writer: "vmsplice", Reader: "splice", huge: true, PostGiBPerSec: 51.0,
 		Summary: "vmsplice(2) from huge pages, splice(2) to /dev/null"},
-	{Name: "busy", Writer: "vmsplice", Reader: "splice", huge: true, busy: true, PostGiBPerSec: 62.5,
+	{Name: "busy", Transport: pipeTransport, Writer: "vmsplice", Reader: "splice", huge: true, busy: true, PostGiBPerSec: 62.5,
 		Summary: "as huge, both ends spinning on EAGAIN (SPLICE_F_NONBLOCK)"},
+	{Name: "socket", Transport: socketTransport, Writer: "write", Reader: "read",
+		Summary: "write(2) into an AF_UNIX stream socketpair, read(2) out of it"},
+	{Name: "ring", Transport: ringTransport, Writer: "copy", Reader: "copy",
+		Summary: "a shared-memory ring (memfd), both ends sleeping on a futex when it is full or empty"},
+	{Name: "ring-busy", Transport: ringTransport, Writer: "copy", Reader: "copy", busy: true, Ceiling: "ring",
+		Summary: "the shared-memory ring, both ends spinning on its indices"},
+	{Name: "copy", Transport: memoryTransport, Writer: "fill", Reader: "copy", Ceiling: "copy",
+		Summary: "one core's memory copy of a buffer in cache: no transport at all"},
+	{Name: "copy-dram", Transport: memoryTransport, Writer: "fill", Reader: "copy", dram: true, Ceiling: "copy",
+		Summary: "one core's memory copy from 1GiB of memory, out of every cache"},
 }
 
 // Modes returns every mode in the post's ladder order.
@@ -70,14 +102,24 @@ type plan struct {
 	// external for a side given as a command (Options.WriterCmd,
 	// ReaderCmd).
 	Writer, Reader string
+	Transport      string
 	Huge, Busy     bool
-	PipeSizeBytes  int // 0 keeps the kernel default
+	Dram           bool // the copy modes' source is dramSourceBytes
+	PipeSizeBytes  int  // 0 keeps the kernel default
+	RingSizeBytes  int  // the ring modes' ring
 }
 
 // planFor combines o.Mode with the knobs; o must have passed Validate.
 func planFor(o Options) plan {
 	m, _ := LookupMode(o.Mode)
-	p := plan{Writer: m.Writer, Reader: m.Reader, Huge: m.huge || o.Huge, Busy: m.busy || o.Busy}
+	p := plan{Writer: m.Writer, Reader: m.Reader, Transport: m.Transport,
+		Huge: m.huge || o.Huge, Busy: m.busy || o.Busy, Dram: m.dram}
+	if o.Consume && p.Reader == "splice" {
+		p.Reader = consumeVia()
+	}
+	if p.Transport == ringTransport {
+		p.RingSizeBytes = ringSize(o)
+	}
 	if o.WriterCmd != "" {
 		p.Writer = external
 	}
@@ -89,6 +131,13 @@ func planFor(o Options) plan {
 		p.PipeSizeBytes = o.BufSizeBytes / 2
 	}
 	return p
+}
+
+// RingSize is the size of the ring the children use in a ring mode
+// (RingSizeBytes, or its default), 0 in the other modes; o must have
+// passed Validate.
+func (o Options) RingSize() int {
+	return planFor(o).RingSizeBytes
 }
 
 // Effective returns o with the knobs its mode implies turned on, as the

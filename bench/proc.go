@@ -215,7 +215,8 @@ func (h *headBuffer) firstLine() string {
 }
 
 // waitingOnPipe reports whether the child's hot thread sits in a pipe
-// syscall (read, write, vmsplice, splice, poll), per
+// syscall (read, write, vmsplice, splice, poll), or a futex wait on a
+// ring (ring.go), per
 // /proc/PID/task/TID/syscall: it waits for the other side. A stopped
 // thread (SIGSTOP, a debugger) does not wait, even though its syscall file
 // still names the call it was stopped in.
@@ -237,7 +238,7 @@ func waitingOnPipe(pid, tid int) bool {
 		return false
 	}
 	switch nr {
-	case unix.SYS_READ, unix.SYS_WRITE, unix.SYS_SPLICE, unix.SYS_VMSPLICE, unix.SYS_PPOLL:
+	case unix.SYS_READ, unix.SYS_WRITE, unix.SYS_SPLICE, unix.SYS_VMSPLICE, unix.SYS_PPOLL, unix.SYS_FUTEX:
 		return true
 	}
 	return false

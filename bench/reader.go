@@ -13,9 +13,14 @@ import (
 func (c *child) read() error {
 	var err error
 	start := time.Now()
-	if c.p.Reader == "splice" {
+	switch {
+	case c.p.Transport == ringTransport:
+		err = unlocked(c.ringRead)
+	case c.p.Transport == memoryTransport:
+		err = unlocked(c.copyRead)
+	case c.p.Reader == "splice":
 		err = c.splice()
-	} else {
+	default:
 		err = unlocked(c.readLoop)
 	}
 	c.rep.DurationNanos = time.Since(start).Nanoseconds()
@@ -23,35 +28,47 @@ func (c *child) read() error {
 	return err
 }
 
-// readLoop is read(2) into the buffer, checking the pattern with --verify.
+// readLoop is read(2) into the buffer (or vmsplice(2) from the pipe into
+// it, see consume.go), checking the pattern with --verify and summing
+// the bytes with --consume.
 func (c *child) readLoop() error {
 	bytes, tries := counterAt(c.shared, offReaderBytes), counterAt(c.shared, offReaderTries)
 	fds := []unix.PollFd{{Fd: fdPipe, Events: unix.POLLIN}}
+	iov := []unix.Iovec{{}}
+	vmspliceFlags := 0
+	if c.p.Busy {
+		vmspliceFlags = unix.SPLICE_F_NONBLOCK
+	}
 	buf := c.buf.data
 	c.rep.Verified = c.o.Verify
+	c.rep.Consumed = c.o.Consume
 	var off int64
 	for off < c.o.Bytes {
 		if c.o.Poll {
 			c.poll(fds)
 		}
 		chunk := buf[:min(int64(len(buf)), c.o.Bytes-off)]
-		n, err := rawRead(fdPipe, chunk)
+		var n int
+		var err error
+		if c.p.Reader == vmspliceIn {
+			n, err = vmspliceRecv(fdPipe, iov, chunk, vmspliceFlags)
+		} else {
+			n, err = rawRead(fdPipe, chunk)
+		}
 		tries.Add(1)
 		if c.again(err) {
 			continue
 		}
 		switch {
 		case err != nil:
-			return fmt.Errorf("read from pipe after %d bytes: %w", off, err)
+			return fmt.Errorf("%s from %s after %d bytes: %w", c.p.Reader, c.p.Transport, off, err)
 		case n == 0 && c.p.Writer == external:
 			return nil // the writer command ended the stream
 		case n == 0:
-			return peerGone{fmt.Errorf("read from pipe: writer closed it after %d of %d bytes", off, c.o.Bytes)}
+			return peerGone{fmt.Errorf("%s from %s: writer closed it after %d of %d bytes", c.p.Reader, c.p.Transport, off, c.o.Bytes)}
 		}
 		c.rep.Calls++
-		if c.o.Verify && c.rep.FirstCorruptOffset < 0 {
-			c.rep.FirstCorruptOffset = firstCorrupt(chunk[:n], off)
-		}
+		c.use(chunk[:n], off, off)
 		off += int64(n)
 		c.rep.Bytes = off
 		bytes.Store(off)

@@ -137,32 +137,29 @@ func (r *runner) run(ctx context.Context) (*RunResult, error) {
 	return r.complete()
 }
 
-// setup makes the pipe (sized as planned), the gate and the counters. It
-// returns the files the children get: writer end, reader end, gate read
-// end, memfd.
+// setup makes the transport (see transport), the gate and the counters.
+// It returns the files the children get: writer end, reader end, gate
+// read end, memfd.
 func (r *runner) setup() (files []*os.File, err error) {
-	var p, g [2]int
-	if err := unix.Pipe2(p[:], unix.O_CLOEXEC); err != nil {
-		return nil, fmt.Errorf("pipe2: %w", err)
+	var g [2]int
+	files, err = r.transport()
+	if err != nil {
+		return nil, err
 	}
-	files = append(files, os.NewFile(uintptr(p[1]), "pipe-w"), os.NewFile(uintptr(p[0]), "pipe-r"))
 	defer func() {
 		if err != nil {
 			closeAll(files)
 		}
 	}()
-	if err := r.sizePipe(p[1]); err != nil {
-		return files, err
-	}
 	if err := unix.Pipe2(g[:], unix.O_CLOEXEC); err != nil {
 		return files, fmt.Errorf("pipe2 for the start gate: %w", err)
 	}
 	files = append(files, os.NewFile(uintptr(g[0]), "gate-r"))
 	r.gateW = g[1]
-	mfd, err := unix.MemfdCreate("pipelab-progress", unix.MFD_CLOEXEC)
+	mfd, err := newMemfd("pipelab-progress")
 	if err != nil {
 		r.closeGate()
-		return files, fmt.Errorf("memfd_create: %w", err)
+		return files, err
 	}
 	files = append(files, os.NewFile(uintptr(mfd), "progress"))
 	if err := r.mapShared(mfd); err != nil {

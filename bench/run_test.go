@@ -20,6 +20,9 @@ func small(mode string) Options {
 func TestEveryModeMovesExactBytes(t *testing.T) {
 	for _, m := range Modes() {
 		t.Run(m.Name, func(t *testing.T) {
+			if m.dram {
+				t.Skip("its 1GiB source takes seconds to lay out; TestConsumeVerifyEveryMode runs it")
+			}
 			res, err := Run(context.Background(), small(m.Name), nil, nil)
 			if err != nil {
 				t.Fatalf("Run: %v", err)
@@ -31,7 +34,7 @@ func TestEveryModeMovesExactBytes(t *testing.T) {
 				if r.Bytes != 64<<20 || r.Reader.Bytes != 64<<20 {
 					t.Errorf("run %d: reader got %d bytes (report %d), want %d", i, r.Bytes, r.Reader.Bytes, 64<<20)
 				}
-				if r.Writer.Bytes < r.Bytes {
+				if m.Writer != "fill" && r.Writer.Bytes < r.Bytes { // the copy writer lays its bytes out before the start
 					t.Errorf("run %d: writer moved %d bytes, fewer than the reader's %d", i, r.Writer.Bytes, r.Bytes)
 				}
 				if r.GiBPerSec <= 0 {

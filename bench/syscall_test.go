@@ -20,8 +20,15 @@ import (
 func TestExactBytesOddSize(t *testing.T) {
 	for _, m := range Modes() {
 		for _, variant := range []string{"plain", "poll", "busy"} {
-			if m.busy && variant != "plain" {
-				continue // mode busy is busy already and refuses --poll
+			switch {
+			case m.busy && variant != "plain":
+				continue // modes busy and ring-busy are busy already and refuse --poll
+			case variant == "poll" && (m.Transport == ringTransport || m.Transport == memoryTransport):
+				continue // nothing to poll
+			case variant == "busy" && m.Transport == memoryTransport:
+				continue // nothing to wait for
+			case m.dram:
+				continue // its 1GiB source takes seconds to lay out; TestConsumeVerifyEveryMode runs it
 			}
 			t.Run(m.Name+"/"+variant, func(t *testing.T) {
 				if m.huge {
@@ -38,12 +45,20 @@ func TestExactBytesOddSize(t *testing.T) {
 }
 
 // checkWriterStopped checks that the writer moved at least what the
-// reader took and at most a pipe more: it stopped at the reader's close.
+// reader took and at most a pipe (socket buffer, ring) more: it stopped
+// at the reader's close. The copy modes' writer moves nothing after the
+// start.
 func checkWriterStopped(t *testing.T, r RunResult) {
 	t.Helper()
+	if r.Writer.TransportBytes == 0 {
+		if r.Writer.Bytes != 0 {
+			t.Errorf("copy writer moved %d bytes after the start, want 0", r.Writer.Bytes)
+		}
+		return
+	}
 	extra := r.Writer.Bytes - r.Reader.Bytes
-	if extra < 0 || extra > int64(r.Writer.PipeSizeBytes) {
-		t.Errorf("writer moved %d bytes, reader took %d: want 0 to %d (one pipe) more", r.Writer.Bytes, r.Reader.Bytes, r.Writer.PipeSizeBytes)
+	if extra < 0 || extra > int64(r.Writer.TransportBytes) {
+		t.Errorf("writer moved %d bytes, reader took %d: want 0 to %d (what the transport holds) more", r.Writer.Bytes, r.Reader.Bytes, r.Writer.TransportBytes)
 	}
 }
 

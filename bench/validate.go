@@ -71,6 +71,7 @@ func (o Options) Validate() error {
 	checks := []func(Options) *OptionError{
 		checkMode, checkCommands, checkSizes, checkPipeSize, checkPin, checkRepeat,
 		checkHugeKnobs, checkBufOffset, checkKnobCombinations, checkVerify,
+		checkTransport, checkRing, checkConsume,
 	}
 	for _, check := range checks {
 		if err := check(o); err != nil {
@@ -236,8 +237,9 @@ func checkKnobCombinations(o Options) *OptionError {
 func checkVerify(o Options) *OptionError {
 	p := planFor(o)
 	switch {
-	case o.Verify && p.Reader != "read":
-		return &OptionError{on("Verify"), "", say("needs a read(2) reader that sees the bytes"), say("use mode write, write-huge, vmsplice or vmsplice-huge")}
+	case o.Verify && p.Reader == "splice":
+		return &OptionError{on("Verify"), "", say("needs a reader that takes the bytes into its memory, and a splice reader passes them to /dev/null unseen"),
+			say("add ", field("Consume"), ", which makes it read them, or use a mode with a read(2) or copying reader")}
 	case o.Verify && o.DontTouchPages:
 		return &OptionError{on("DontTouchPages"), "", say("contradicts ", field("Verify"), ", which writes every page"), say("drop one of the two")}
 	case o.Verify && o.SameBuffer:
@@ -246,6 +248,97 @@ func checkVerify(o Options) *OptionError {
 		return &OptionError{on("RewriteAfterSplice"), "", say("needs ", field("Verify"), " and a vmsplice writer"), say("add ", field("Verify"), " and use mode vmsplice or vmsplice-huge")}
 	case o.RewriteAfterSplice && o.Gift:
 		return &OptionError{on("RewriteAfterSplice"), "", say("tests reuse without SPLICE_F_GIFT"), say("drop ", field("Gift"))}
+	}
+	return nil
+}
+
+// checkTransport refuses the knobs of a pipe on the modes without one,
+// and the knobs that need a file descriptor on the ring and copy modes.
+func checkTransport(o Options) *OptionError {
+	p := planFor(o)
+	if p.Transport == pipeTransport {
+		return nil
+	}
+	m, _ := LookupMode(o.Mode)
+	none := "mode " + o.Mode + " has none (" + m.Summary + ")"
+	pipeModes := "use a pipe mode: " + strings.Join(transportModes(pipeTransport), ", ")
+	switch {
+	case o.PipeSizeBytes != 0:
+		return &OptionError{on("PipeSizeBytes"), FormatSize(int64(o.PipeSizeBytes)), say("sizes a pipe, and ", none), say("drop it, or ", pipeModes)}
+	case o.WriterCmd != "" || o.ReaderCmd != "":
+		f := "WriterCmd"
+		if o.WriterCmd == "" {
+			f = "ReaderCmd"
+		}
+		return &OptionError{on(f), "", say("puts a command on one end of a pipe, and ", none), say(pipeModes)}
+	case p.Transport == socketTransport:
+		return nil
+	case o.Poll:
+		return &OptionError{on("Poll"), "", say("polls a file descriptor, and mode ", o.Mode, " has none to poll (", m.Summary, ")"), say("drop it")}
+	case o.Busy && p.Transport == memoryTransport:
+		return &OptionError{on("Busy"), "", say("spins while the other side is not ready, and in mode ", o.Mode, " the reader never waits (", m.Summary, ")"), say("drop it")}
+	}
+	return nil
+}
+
+// transportModes lists the modes of one transport.
+func transportModes(transport string) []string {
+	var names []string
+	for _, m := range modes {
+		if m.Transport == transport {
+			names = append(names, m.Name)
+		}
+	}
+	return names
+}
+
+// checkRing checks the ring's knobs: a size that is a power of two and
+// holds two buffers, and streaming stores.
+func checkRing(o Options) *OptionError {
+	p := planFor(o)
+	ringModes := "use mode " + strings.Join(transportModes(ringTransport), " or ")
+	if p.Transport != ringTransport {
+		switch {
+		case o.RingSizeBytes != 0:
+			return &OptionError{on("RingSizeBytes"), FormatSize(int64(o.RingSizeBytes)), say("sizes the shared-memory ring, and mode ", o.Mode, " has none"), say("drop it, or ", ringModes)}
+		case o.Streaming:
+			return &OptionError{on("Streaming"), "", say("is how the ring's writer stores into the ring, and mode ", o.Mode, " has none"), say("drop it, or ", ringModes)}
+		}
+		return nil
+	}
+	least := leastRingSize(o.BufSizeBytes)
+	if least == 0 {
+		return &OptionError{on("BufSizeBytes"), FormatSize(int64(o.BufSizeBytes)),
+			say("the ring holds two buffers, and at most ", FormatSize(maxRingSizeBytes)),
+			say("use at most ", FormatSize(maxRingSizeBytes/2))}
+	}
+	size := o.RingSizeBytes
+	if size == 0 {
+		return nil // ringSize picks one
+	}
+	value := FormatSize(int64(size))
+	if size < 0 {
+		value = strconv.Itoa(size)
+	}
+	switch {
+	case size <= 0 || size&(size-1) != 0:
+		return &OptionError{on("RingSizeBytes"), value, say("must be a power of two (the ring's indices wrap with a mask)"),
+			say("e.g. ", FormatSize(int64(least)), ", the least that holds two ", FormatSize(int64(o.BufSizeBytes)), " buffers")}
+	case size < 2*o.BufSizeBytes:
+		return &OptionError{on("RingSizeBytes"), value,
+			say("must hold two buffers of ", field("BufSizeBytes"), " ", FormatSize(int64(o.BufSizeBytes)), ", at least ", FormatSize(int64(2*o.BufSizeBytes)),
+				" (the writer fills one while the reader empties the other)"),
+			say("use ", FormatSize(int64(least)), " or more, or a smaller buffer")}
+	case size > maxRingSizeBytes:
+		return &OptionError{on("RingSizeBytes"), value, say("too large"), say("use at most ", FormatSize(maxRingSizeBytes))}
+	}
+	return nil
+}
+
+// checkConsume refuses Consume where pipelab has no reader to consume.
+func checkConsume(o Options) *OptionError {
+	if o.Consume && o.ReaderCmd != "" {
+		return &OptionError{on("Consume"), "", say("makes pipelab's reader use every byte, and ", field("ReaderCmd"), " replaces it"), say("drop one of the two")}
 	}
 	return nil
 }

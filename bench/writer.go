@@ -21,9 +21,14 @@ import (
 func (c *child) write() error {
 	start := time.Now()
 	var err error
-	if c.p.Writer == "vmsplice" {
+	switch c.p.Writer {
+	case "copy":
+		err = unlocked(c.ringWrite)
+	case "fill":
+		err = unlocked(c.copyWait)
+	case "vmsplice":
 		err = unlocked(c.vmspliceLoop)
-	} else {
+	default:
 		err = unlocked(c.writeLoop)
 	}
 	c.rep.DurationNanos = time.Since(start).Nanoseconds()

@@ -134,6 +134,15 @@ type Settings struct {
 	// RewriteAfterSplice is the vmsplice-reuse experiment: the writer
 	// rewrites a half-buffer as soon as vmsplice returns.
 	RewriteAfterSplice bool `json:"rewrite_after_splice,omitempty"`
+	// Consume is set when the reader used every byte it took (--consume):
+	// it summed them, and a splice reader read(2) them first.
+	Consume bool `json:"consume,omitempty"`
+	// RingSize is the size in bytes of the ring of modes ring and
+	// ring-busy (--ring-size, or its default); 0 for the other modes.
+	RingSize int64 `json:"ring_size,omitempty"`
+	// Streaming is set when the ring's writer stored into the ring with
+	// non-temporal stores (--streaming).
+	Streaming bool `json:"streaming,omitempty"`
 	// KeepCPUsAwake is set when a PM QoS request kept every CPU out of
 	// idle states while the transfers ran (--keep-cpus-awake).
 	KeepCPUsAwake bool `json:"keep_cpus_awake,omitempty"`

@@ -187,7 +187,10 @@ func runFlags(fs *flagSet, o *bench.Options) {
 	fs.Var(offsetValue{&o.BufOffset}, "buf-offset", fmt.Sprintf("`bytes` past a page boundary (2MiB for huge pages) where each buffer starts, 0 to %d, or malloc: where the post's programs have it, 16 for small pages (malloc) and 0 for huge pages (aligned_alloc)", os.Getpagesize()-1))
 	fs.Var(pinValue{&o.PinWriter, &o.PinReader}, "pin", "pin the writer and reader to CPUs `W,R` (like the post's taskset), or none")
 	fs.IntVar(&o.Repeat, "repeat", o.Repeat, "run the transfer `N` times; figures are the median, min and max")
-	fs.BoolVar(&o.Verify, "verify", o.Verify, "writer stamps block sequence numbers; reader (read(2) modes) checks every byte")
+	fs.BoolVar(&o.Verify, "verify", o.Verify, "writer stamps block sequence numbers; reader checks every byte (not a splice reader, unless --consume)")
+	fs.BoolVar(&o.Consume, "consume", o.Consume, "the reader uses every byte it takes: it sums them (a splice reader read(2)s them into its buffer first)")
+	fs.Var(intSize{&o.RingSizeBytes}, "ring-size", "`size` of the ring of modes ring and ring-busy, a power of two that holds two buffers (default: 2MiB, or the least such size if larger)")
+	fs.BoolVar(&o.Streaming, "streaming", o.Streaming, "the ring's writer stores into the ring with non-temporal stores, past its own cache (amd64; an ordinary copy elsewhere)")
 	fs.BoolVar(&o.RewriteAfterSplice, "rewrite-after-splice", o.RewriteAfterSplice, "experiment (needs --verify and a vmsplice writer): rewrite each half-buffer as soon as vmsplice returns, to see whether the reader gets the new bytes")
 	fs.BoolVar(&o.KeepCPUsAwake, "keep-cpus-awake", o.KeepCPUsAwake, "experiment: keep every CPU out of idle states while the transfers run (a 0µs PM QoS request held open on /dev/cpu_dma_latency, dropped by the kernel when pipelab exits however it exits), to measure what waking idle CPUs costs the blocking modes; needs root")
 	fs.DurationVar(&o.Timeout, "timeout", o.Timeout, "stop a run whose writer or reader makes no progress for this `duration` (0: never)")
@@ -223,6 +226,7 @@ var flags = map[string]string{
 	"BufOffset": "--buf-offset", "PinWriter": "--pin", "PinReader": "--pin", "Repeat": "--repeat",
 	"Verify": "--verify", "Timeout": "--timeout", "RewriteAfterSplice": "--rewrite-after-splice",
 	"KeepCPUsAwake": "--keep-cpus-awake", "WriterCmd": "--writer-cmd", "ReaderCmd": "--reader-cmd",
+	"Consume": "--consume", "RingSizeBytes": "--ring-size", "Streaming": "--streaming",
 	// bench.Watch's parameters.
 	"Writer": "--attach", "Reader": "--attach", "Duration": "--duration",
 	// profile.Config.

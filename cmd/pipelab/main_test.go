@@ -20,6 +20,7 @@ import (
 // (bench.Child), or as the command itself when PIPELAB_TEST_MAIN=1.
 func TestMain(m *testing.M) {
 	bench.Child()
+	noMemfdMain()
 	if os.Getenv("PIPELAB_TEST_MAIN") == "1" {
 		os.Exit(realMain(os.Args[1:], &cli{stdout: os.Stdout, stderr: os.Stderr}))
 	}
@@ -74,7 +75,7 @@ func badInputs(dir string) []badInput {
 	const sizeHint = "(use e.g. 4096, 256KiB, 1.5GiB or 10G; units are powers of 1024)"
 	return []badInput{
 		{[]string{"frob"}, `pipelab: unknown command "frob" (want one of: run, profile, ladder, diff, flame, compare, gup, report, doctor; see pipelab help)`, 2},
-		{[]string{"run", "--mode", "nope"}, "pipelab: --mode nope: unknown mode (want one of: write, write-huge, vmsplice, vmsplice-huge, splice, huge, busy, all)", 2},
+		{[]string{"run", "--mode", "nope"}, "pipelab: --mode nope: unknown mode (want one of: write, write-huge, vmsplice, vmsplice-huge, splice, huge, busy, socket, ring, ring-busy, copy, copy-dram, all)", 2},
 		{[]string{"run", "--bytes", "0"}, "pipelab: run: --bytes 0: must be positive " + sizeHint + " (see pipelab run --help)", 2},
 		{[]string{"run", "--bytes", "-5"}, "pipelab: run: --bytes -5: must be positive " + sizeHint + " (see pipelab run --help)", 2},
 		{[]string{"run", "--bytes", "12XB"}, "pipelab: run: --bytes 12XB: not a size " + sizeHint + " (see pipelab run --help)", 2},
@@ -107,7 +108,7 @@ func badInputs(dir string) []badInput {
 		{[]string{"profile", "--mode", "all"}, "pipelab: --mode all: profile takes one mode (use pipelab ladder for several)", 2},
 		{[]string{"profile", "--event", "cycles"}, "pipelab: profile: --event cycles: no hardware PMU here (perf_event_open cycles pid 0: not supported here: perf_event_open: no such file or directory (no hardware PMU; software events only)) (use --event cpu-clock; cycles needs a PMU: bare metal, or a VM that exposes one)", 2},
 		{[]string{"profile", "--event", "foo"}, "pipelab: profile: --event foo: unknown event (want cycles or cpu-clock)", 2},
-		{[]string{"ladder", "--modes", "write,bogus"}, `pipelab: --modes: unknown mode "bogus" (want a comma-separated list of: write, write-huge, vmsplice, vmsplice-huge, splice, huge, busy)`, 2},
+		{[]string{"ladder", "--modes", "write,bogus"}, `pipelab: --modes: unknown mode "bogus" (want a comma-separated list of: write, write-huge, vmsplice, vmsplice-huge, splice, huge, busy, socket, ring, ring-busy, copy, copy-dram)`, 2},
 		{[]string{"ladder", "--modes", "write,write"}, "pipelab: --modes: write is listed twice", 2},
 		{[]string{"diff", "a"}, "pipelab: diff: want two profiles or result folders, A and B, got 1 argument(s) (see pipelab diff --help)", 2},
 		{[]string{"diff", "--format", "yaml", "a", "b"}, "pipelab: --format yaml: unknown format (want text, markdown or json)", 2},
@@ -125,11 +126,11 @@ func badInputs(dir string) []badInput {
 		{[]string{"run", "--pin", "1"}, "pipelab: run: --pin 1: not W,R (two CPU numbers such as 0,1, or none) (see pipelab run --help)", 2},
 		{[]string{"run", "--repeat", "1.5"}, "pipelab: run: --repeat 1.5: not a whole number (see pipelab run --help)", 2},
 		{[]string{"run", "--timeout", "5"}, "pipelab: run: --timeout 5: not a duration (e.g. 500ms, 10s, 2m) (see pipelab run --help)", 2},
-		{[]string{"run", "--mode", "splice", "--verify"}, "pipelab: --verify: needs a read(2) reader that sees the bytes (use mode write, write-huge, vmsplice or vmsplice-huge)", 2},
+		{[]string{"run", "--mode", "splice", "--verify"}, "pipelab: --verify: needs a reader that takes the bytes into its memory, and a splice reader passes them to /dev/null unseen (add --consume, which makes it read them, or use a mode with a read(2) or copying reader)", 2},
 		{[]string{"profile", "--freq", "abc"}, "pipelab: profile: --freq abc: not a whole number (see pipelab profile --help)", 2},
 		{[]string{"profile", "--out", "notprof.txt"}, "pipelab: --out notprof.txt: not a directory (choose a writable directory)", 2},
 		{[]string{"ladder", "--view", "foo"}, "pipelab: --view foo: unknown view (want cpu or wall)", 2},
-		{[]string{"ladder", "--modes", ","}, `pipelab: --modes: unknown mode "" (want a comma-separated list of: write, write-huge, vmsplice, vmsplice-huge, splice, huge, busy)`, 2},
+		{[]string{"ladder", "--modes", ","}, `pipelab: --modes: unknown mode "" (want a comma-separated list of: write, write-huge, vmsplice, vmsplice-huge, splice, huge, busy, socket, ring, ring-busy, copy, copy-dram)`, 2},
 		{[]string{"run", "--mode", "vmsplice", "--rewrite-after-splice"}, "pipelab: --rewrite-after-splice: needs --verify and a vmsplice writer (add --verify and use mode vmsplice or vmsplice-huge)", 2},
 		{[]string{"doctor", "extra"}, `pipelab: doctor: unexpected argument "extra" (flags start with --; see pipelab doctor --help)`, 2},
 		{[]string{"gup", "--buf-size", "12KiB"}, "pipelab: --buf-size 12288: want two halves of whole 4KiB pages (a multiple of 8KiB, e.g. 256KiB)", 2},
@@ -147,7 +148,7 @@ func badInputs(dir string) []badInput {
 		{[]string{"profile", "--reader-cmd", " "}, "pipelab: --reader-cmd: empty command (give a shell command line, e.g. 'head -c 1G /dev/zero')", 2},
 		{[]string{"ladder", "--name", "dd"}, "pipelab: --name dd: labels the ladder's step of --writer-cmd or --reader-cmd (add one, or drop --name)", 2},
 		{[]string{"ladder", "--mode", "splice"}, "pipelab: --mode splice: is the strategy of pipelab's side of the step of --writer-cmd or --reader-cmd (add one; the built-in steps are --modes)", 2},
-		{[]string{"ladder", "--writer-cmd", "dd", "--mode", "nope"}, "pipelab: --mode nope: unknown mode (want one of: write, write-huge, vmsplice, vmsplice-huge, splice, huge, busy)", 2},
+		{[]string{"ladder", "--writer-cmd", "dd", "--mode", "nope"}, "pipelab: --mode nope: unknown mode (want one of: write, write-huge, vmsplice, vmsplice-huge, splice, huge, busy, socket, ring, ring-busy, copy, copy-dram)", 2},
 		{[]string{"ladder", "--modes", "write,write.writer", "--name", "write.writer", "--writer-cmd", "cat"}, "pipelab: --name write.writer: holds a dot, so its files write.writer.* could pass for step write's (the label names files OUT/NAME.*; give a plain name such as fizzbuzz)", 2},
 		{[]string{"ladder", "--writer-cmd", "cat", "--name", "ladder"}, "pipelab: --name ladder: OUT/ladder.json would be both a file of step ladder and the ladder's own (choose another name)", 2},
 		{[]string{"ladder", "--writer-cmd", "./ladder.sh"}, "pipelab: --writer-cmd/--reader-cmd: the step is named ladder after its program, so OUT/ladder.json would be both a file of step ladder and the ladder's own (give it another with --name)", 2},
@@ -156,7 +157,7 @@ func badInputs(dir string) []badInput {
 		{[]string{"run", "--name", "-x"}, "pipelab: --name -x: starts with - (the label names files OUT/NAME.*; give a plain name such as fizzbuzz)", 2},
 		{[]string{"ladder", "--writer-cmd", "cat", "--name", "write"}, "pipelab: --name write: is a built-in step of the ladder (its files OUT/write.* would be taken for that step's; choose another name)", 2},
 		{[]string{"ladder", "--writer-cmd", "huge"}, "pipelab: --writer-cmd/--reader-cmd: the step is named huge after its program, as a built-in step is (give it another with --name)", 2},
-		{[]string{"ladder", "--writer-cmd", "dd", "--modes", "write,foo"}, `pipelab: --modes: unknown step "foo" (want a comma-separated list of: write, write-huge, vmsplice, vmsplice-huge, splice, huge, busy, dd)`, 2},
+		{[]string{"ladder", "--writer-cmd", "dd", "--modes", "write,foo"}, `pipelab: --modes: unknown step "foo" (want a comma-separated list of: write, write-huge, vmsplice, vmsplice-huge, splice, huge, busy, socket, ring, ring-busy, copy, copy-dram, dd)`, 2},
 		{[]string{"ladder", "--reader-cmd", ""}, "pipelab: --reader-cmd: empty command (give a shell command line, e.g. 'head -c 1G /dev/zero')", 2},
 		{[]string{"run", "--writer-cmd", "yes", "--mode", "vmsplice", "--gift"}, "pipelab: --gift: is SPLICE_F_GIFT of pipelab's vmsplice writer (or SPLICE_F_MOVE of its splice reader), and --writer-cmd replaces pipelab's writer (drop it, or use a splice mode for pipelab's reader)", 2},
 		{[]string{"run", "--writer-cmd", "yes", "--mode", "vmsplice", "--same-buffer"}, "pipelab: --same-buffer: is a knob of pipelab's vmsplice writer, and --writer-cmd replaces pipelab's writer (drop it)", 2},
@@ -174,6 +175,15 @@ func badInputs(dir string) []badInput {
 		{[]string{"profile", "--attach", "1,2", "--duration", "1s", "--writer-cmd", "yes"}, "pipelab: --attach: watches two running processes, so --writer-cmd does not apply (drop it)", 2},
 		{[]string{"profile", "--duration", "5s"}, "pipelab: --duration 5s: is the window of --attach (add --attach W,R, or drop it)", 2},
 		{[]string{"run", "--name", ".."}, "pipelab: --name ..: starts with a dot (the label names files OUT/NAME.*; give a plain name such as fizzbuzz)", 2},
+		{[]string{"run", "--mode", "ring", "--ring-size", "768KiB"}, "pipelab: --ring-size 768KiB: must be a power of two (the ring's indices wrap with a mask) (e.g. 512KiB, the least that holds two 256KiB buffers)", 2},
+		{[]string{"run", "--mode", "ring-busy", "--ring-size", "256KiB"}, "pipelab: --ring-size 256KiB: must hold two buffers of --buf-size 256KiB, at least 512KiB (the writer fills one while the reader empties the other) (use 512KiB or more, or a smaller buffer)", 2},
+		{[]string{"run", "--mode", "ring", "--buf-size", "1GiB"}, "pipelab: --buf-size 1GiB: the ring holds two buffers, and at most 1GiB (use at most 512MiB)", 2},
+		{[]string{"run", "--mode", "busy", "--ring-size", "1MiB"}, "pipelab: --ring-size 1MiB: sizes the shared-memory ring, and mode busy has none (drop it, or use mode ring or ring-busy)", 2},
+		{[]string{"run", "--mode", "socket", "--streaming"}, "pipelab: --streaming: is how the ring's writer stores into the ring, and mode socket has none (drop it, or use mode ring or ring-busy)", 2},
+		{[]string{"run", "--mode", "copy", "--pipe-size", "1MiB"}, "pipelab: --pipe-size 1MiB: sizes a pipe, and mode copy has none (one core's memory copy of a buffer in cache: no transport at all) (drop it, or use a pipe mode: write, write-huge, vmsplice, vmsplice-huge, splice, huge, busy)", 2},
+		{[]string{"run", "--mode", "ring", "--poll"}, "pipelab: --poll: polls a file descriptor, and mode ring has none to poll (a shared-memory ring (memfd), both ends sleeping on a futex when it is full or empty) (drop it)", 2},
+		{[]string{"run", "--mode", "socket", "--writer-cmd", "yes"}, "pipelab: --writer-cmd: puts a command on one end of a pipe, and mode socket has none (write(2) into an AF_UNIX stream socketpair, read(2) out of it) (use a pipe mode: write, write-huge, vmsplice, vmsplice-huge, splice, huge, busy)", 2},
+		{[]string{"run", "--consume", "--reader-cmd", "wc -c"}, "pipelab: --consume: makes pipelab's reader use every byte, and --reader-cmd replaces it (drop one of the two)", 2},
 		{[]string{"compare", "res"}, "pipelab: compare: want two or more result folders, got 1 argument(s) (see pipelab compare --help)", 2},
 		{[]string{"compare", "res", "empty"}, "pipelab: read results empty: no pipelab results (no ladder.json and no MODE.json; write some with pipelab profile --out empty or pipelab ladder --out empty)", 2},
 		{[]string{"compare", "res", "newer"}, "pipelab: read results newer/ladder.json: unknown format version 3 (this pipelab reads versions 1 to 2; read it with a newer pipelab)", 2},

@@ -56,6 +56,7 @@ func settings(o bench.Options) result.Settings {
 		LockMemory: o.LockMemory, DontTouchPages: o.DontTouchPages, SameBuffer: o.SameBuffer, BufOffset: o.BufOffset,
 		PinWriter: o.PinWriter, PinReader: o.PinReader, Repeat: o.Repeat, Verify: o.Verify,
 		RewriteAfterSplice: o.RewriteAfterSplice, KeepCPUsAwake: o.KeepCPUsAwake,
+		Consume: o.Consume, RingSize: int64(o.RingSize()), Streaming: o.Streaming,
 	}
 }
 
