@@ -37,7 +37,6 @@ mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev 2>/dev/null
 mount -t tmpfs tmpfs /tmp
 mount -t tracefs nodev /sys/kernel/tracing 2>/dev/null || echo "{{M}}note tracefs could not be mounted"
-mount -t debugfs nodev /sys/kernel/debug 2>/dev/null || echo "{{M}}note debugfs could not be mounted"
 echo "{{M}}booted $(uname -r) $(uname -m)"
 dmesg -n 1
 mkdir -p /tmp/out /tmp/work
