@@ -178,35 +178,6 @@ type CommandStatus struct {
 	WrittenBytes int64 `json:"written_bytes"`
 }
 
-// Cost is what profiling cost a step: its profiled transfers against its
-// unprofiled ones, run interleaved (unprofiled, profiled, ... in each
-// round).
-type Cost struct {
-	// ProfiledMedianGiBs and UnprofiledMedianGiBs are the medians of the
-	// two kinds of transfer, in GiB/s; Ratio is profiled over unprofiled.
-	ProfiledMedianGiBs   float64 `json:"profiled_median_gib_s"`
-	UnprofiledMedianGiBs float64 `json:"unprofiled_median_gib_s"`
-	Ratio                float64 `json:"ratio"`
-	// Runs is how many transfers of each kind ran.
-	Runs int `json:"runs"`
-	// CountedMedianGiBs is the median of the counted transfers, which
-	// carried the per-thread counters (the cpu view); CountedRuns how
-	// many ran. Zero in the wall view, whose profiled transfers count.
-	CountedMedianGiBs float64 `json:"counted_median_gib_s,omitempty"`
-	CountedRuns       int     `json:"counted_runs,omitempty"`
-}
-
-// Line says what profiling cost, e.g. "profiling cost: 4% of throughput
-// (9.1 vs 9.5 GiB/s, 3+3 interleaved runs)".
-func (o *Cost) Line() string {
-	what := fmt.Sprintf("%.0f%% of throughput", 100*(1-o.Ratio))
-	if o.Ratio > 1 {
-		what = fmt.Sprintf("none measurable, the profiled runs were %.0f%% faster", 100*(o.Ratio-1))
-	}
-	return fmt.Sprintf("profiling cost: %s (%.2f vs %.2f GiB/s, %d+%d interleaved runs)",
-		what, o.ProfiledMedianGiBs, o.UnprofiledMedianGiBs, o.Runs, o.Runs)
-}
-
 // SampledEvent is the step's sampled event, cpu-clock for files from
 // before the field.
 func (s *Step) SampledEvent() string {

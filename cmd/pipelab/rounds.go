@@ -156,12 +156,23 @@ func (sr *stepRuns) cost() *result.Cost {
 		return nil
 	}
 	ob := &result.Cost{ProfiledMedianGiBs: p, UnprofiledMedianGiBs: b, Ratio: p / b,
-		Runs: min(complete(base), complete(prof))}
+		Runs: min(complete(base), complete(prof)), ProfiledGiBs: runGiBs(prof), UnprofiledGiBs: runGiBs(base)}
 	if c := sr.res[counted]; c != nil {
 		ob.CountedMedianGiBs, _, _ = c.GiBPerSec()
 		ob.CountedRuns = complete(c)
 	}
 	return ob
+}
+
+// runGiBs returns the throughput of each finished run of res, in order.
+func runGiBs(res *bench.Result) []float64 {
+	var v []float64
+	for _, r := range res.Runs {
+		if !r.Partial {
+			v = append(v, r.GiBPerSec)
+		}
+	}
+	return v
 }
 
 // complete counts the runs of res that finished.

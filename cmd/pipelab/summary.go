@@ -143,6 +143,9 @@ func printSources(w io.Writer, step *result.Step) {
 	}
 	if step.Cost != nil {
 		fmt.Fprint(w, step.Cost.Line())
+		if step.Cost.TooFewRuns() {
+			fmt.Fprintf(w, "; --repeat %d gives %d+%d", result.MinCostRuns, result.MinCostRuns, result.MinCostRuns)
+		}
 		if step.View == "wall" {
 			fmt.Fprint(w, "; the wall view hooks every context switch of the children (a sample and two switch records each), which this includes")
 		}
