@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"runtime"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -107,9 +106,11 @@ func (ph phasing) tolerance(n int, period time.Duration) (slack, call time.Durat
 }
 
 // enableSamplers starts every sampler, then restarts the cpu-clock timers
-// of the CPU-wide ones as ph says (see rephase). It reports whether they
-// were placed as asked: on a machine too busy to run a pinned thread on
-// time they stay as enabling them left them, a few microseconds apart.
+// of the CPU-wide ones as ph says: from real-time threads pinned to each
+// CPU (rephase), or, for timers apart, where those could not run on time,
+// from the calling thread (placeLoosely). It reports whether they were
+// placed as asked; when not, they stay as enabling them left them, a few
+// microseconds apart.
 func enableSamplers(ss []*sampler, ph phasing) (placed bool, err error) {
 	var cpuWide []*sampler
 	for _, s := range ss {
@@ -129,16 +130,61 @@ func enableSamplers(ss []*sampler, ph phasing) (placed bool, err error) {
 		return ph == phaseAsEnabled, nil
 	}
 	slack, call := ph.tolerance(len(cpuWide), period)
-	return rephase(cpuWide, offs, slack, call)
+	placed, err = rephase(cpuWide, offs, slack, call)
+	if placed || err != nil || ph == phaseInStep || ph == phaseLagged {
+		return placed, err
+	}
+	// Apart, the timers need not be placed to the microsecond: this
+	// thread can restart them itself, each at its moment, give or take
+	// a cross-CPU call.
+	return placeLoosely(cpuWide, offs, period/time.Duration(4*len(cpuWide)))
+}
+
+// placeLoosely restarts the timers of ss from the calling thread at
+// moments offs apart, each within tol of its moment, trying up to
+// looseAttempts times. It reports whether an attempt placed them all.
+func placeLoosely(ss []*sampler, offs []time.Duration, tol time.Duration) (bool, error) {
+	for range looseAttempts {
+		first := time.Now().Add(phaseStep)
+		ok := true
+		for i, s := range ss {
+			at := first.Add(offs[i])
+			if d := time.Until(at) - looseSpin; d > 0 {
+				time.Sleep(d) // oversleeps by up to a millisecond or so
+			}
+			for time.Now().Before(at) {
+			}
+			start := time.Now()
+			if err := s.ev.UpdatePeriod(s.periodNS); err != nil {
+				return false, fmt.Errorf("restart cpu-clock %s: %w", s.name(), err)
+			}
+			if start.Sub(at) > tol || time.Since(start) > tol {
+				ok = false
+				break
+			}
+		}
+		if ok {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 // Timing of rephase: the first moment is phaseDelay ahead (time for a
-// thread to be created and moved to each CPU), attempts phaseStep apart
-// (plus the largest offset), phaseAttempts in all.
+// thread to be created and moved to each CPU); each later attempt's
+// first moment is phaseStep after the last thread finished the attempt
+// before, so that a thread that got its CPU late does not leave every
+// later moment in the past; phaseAttempts attempts in all. A thread that
+// waits longer than phaseWait for the others gives up.
 const (
 	phaseDelay    = 3 * time.Millisecond
 	phaseStep     = 200 * time.Microsecond
 	phaseAttempts = 20
+	phaseWait     = 50 * time.Millisecond
+	// looseAttempts is how many times placeLoosely tries, and looseSpin
+	// how long before each moment it stops sleeping and spins.
+	looseAttempts = 5
+	looseSpin     = 3 * time.Millisecond
 )
 
 // rephase restarts the cpu-clock timers of ss at moments offs apart from
@@ -147,21 +193,15 @@ const (
 // timer a whole period from now; the kernel then moves it on by whole
 // periods after each sample). A thread is on time if it makes its call
 // within slack of its moment and the call returns within call. If any
-// thread was late, all try again at the next attempt's moments. It
-// reports whether an attempt had every thread on time.
+// thread was late, all try again. It reports whether an attempt had
+// every thread on time.
 func rephase(ss []*sampler, offs []time.Duration, slack, call time.Duration) (bool, error) {
 	n := int32(len(ss))
 	first := time.Now().Add(phaseDelay)
-	// Attempts are far enough apart that every thread's moment of one
-	// comes before the earliest of the next.
-	step := phaseStep + slices.Max(offs)
-	// A thread that waits for the others past this gives up, so that one
-	// kept off its CPU (say, queued behind a real-time spinner before it
-	// could move) cannot hold the rest spinning.
-	giveUp := first.Add(phaseAttempts*step + phaseDelay)
 	var (
 		finished [phaseAttempts]atomic.Int32 // threads done with attempt k
 		late     [phaseAttempts]atomic.Int32 // threads late at attempt k
+		lastDone [phaseAttempts]atomic.Int64 // when the last of them was done, ns after first
 		placed   atomic.Bool
 	)
 	errs := make([]error, len(ss))
@@ -183,9 +223,15 @@ func rephase(ss []*sampler, offs []time.Duration, slack, call time.Duration) (bo
 			}
 			defer restore()
 			for ; k < phaseAttempts; k++ {
+				base := first
 				if k > 0 {
+					// A thread that waits for the others too long gives
+					// up, so that one kept off its CPU (say, queued behind
+					// a real-time spinner before it could move) cannot
+					// hold the rest spinning.
+					waitFrom := time.Now()
 					for finished[k-1].Load() < n {
-						if time.Now().After(giveUp) {
+						if time.Since(waitFrom) > phaseWait {
 							return
 						}
 					}
@@ -194,8 +240,9 @@ func rephase(ss []*sampler, offs []time.Duration, slack, call time.Duration) (bo
 						k = phaseAttempts
 						return
 					}
+					base = first.Add(time.Duration(lastDone[k-1].Load()) + phaseStep)
 				}
-				at := first.Add(time.Duration(k)*step + offs[i])
+				at := base.Add(offs[i])
 				for time.Now().Before(at) {
 				}
 				start := time.Now()
@@ -203,8 +250,14 @@ func rephase(ss []*sampler, offs []time.Duration, slack, call time.Duration) (bo
 					errs[i] = fmt.Errorf("restart cpu-clock %s: %w", s.name(), err)
 					return
 				}
-				if start.Sub(at) > slack || time.Since(start) > call {
+				done := time.Now()
+				if start.Sub(at) > slack || done.Sub(start) > call {
 					late[k].Add(1)
+				}
+				for d := int64(done.Sub(first)); ; {
+					if old := lastDone[k].Load(); old >= d || lastDone[k].CompareAndSwap(old, d) {
+						break
+					}
 				}
 				finished[k].Add(1)
 			}
@@ -230,17 +283,23 @@ func pinForPhase(cpu int) (restore func(), err error) {
 		runtime.UnlockOSThread()
 		return nil, err
 	}
-	set.Set(cpu)
-	if err := unix.SchedSetaffinity(0, &set); err != nil {
-		runtime.UnlockOSThread()
-		return nil, err
-	}
+	// Real-time first, so that the thread takes its new CPU from whatever
+	// normal task runs there as soon as it is moved.
 	attr, err := unix.SchedGetAttr(0, 0)
 	rt := err == nil && unix.SchedSetAttr(0, &unix.SchedAttr{Policy: unix.SCHED_FIFO, Priority: 1}, 0) == nil
-	return func() {
+	undo := func() {
 		if rt {
 			unix.SchedSetAttr(0, attr, 0)
 		}
+	}
+	set.Set(cpu)
+	if err := unix.SchedSetaffinity(0, &set); err != nil {
+		undo()
+		runtime.UnlockOSThread()
+		return nil, err
+	}
+	return func() {
+		undo()
 		unix.SchedSetaffinity(0, &was)
 		runtime.UnlockOSThread()
 	}, nil
