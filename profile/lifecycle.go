@@ -158,6 +158,19 @@ func scale(c perf.Count) float64 {
 	return float64(c.Value) * float64(c.Enabled) / float64(c.Running)
 }
 
+// Samples returns how many samples each role, the writer then the
+// reader, took so far over the cycles: what Result's Roles[i].Samples
+// will say, without building the profiles.
+func (p *Profiler) Samples() []uint64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var n []uint64
+	for _, r := range p.roles {
+		n = append(n, r.samples)
+	}
+	return n
+}
+
 // Result builds the profiles of what was recorded so far. Call it after
 // Stop; it may be called again after further cycles.
 func (p *Profiler) Result() *Result {

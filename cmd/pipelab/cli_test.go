@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -595,6 +596,34 @@ func TestProfileInterleaved(t *testing.T) {
 	for _, r := range s.Roles {
 		if r.CountedRuns != 1 || len(r.Counters) < 2 || r.Counters[0].Value <= 0 || r.Counters[1].Raw == 0 {
 			t.Errorf("--pin none: %s counted %d transfer(s), counters %+v; want task-clock and context switches", r.Role, r.CountedRuns, r.Counters)
+		}
+	}
+}
+
+// TestProfileSamples: --samples sizes the transfers by what the roles
+// should sample, not by --bytes alone: a calibration transfer says how
+// much more than 16MiB the profiled transfers need, stderr says what it
+// chose, and each role ends with the samples asked for, or the step
+// says which fell short.
+func TestProfileSamples(t *testing.T) {
+	mustHavePerfEvents(t)
+	dir := t.TempDir()
+	const want = 300
+	_, stderr, code := pipelab(t, dir, "profile", "--mode", "splice", "--bytes", "16MiB", "--repeat", "2", "--samples", strconv.Itoa(want), "--out", "out")
+	if code != 0 {
+		t.Fatalf("exit status %d: %s", code, stderr)
+	}
+	if !strings.Contains(stderr, "sizing the transfers for 300 samples per role (--samples)") || !strings.Contains(stderr, "splice: ") {
+		t.Errorf("stderr does not say how the transfers were sized:\n%s", stderr)
+	}
+	s := readStep(t, filepath.Join(dir, "out", "splice.json"))
+	if s.Bytes <= 16<<20 {
+		t.Errorf("transfers of %d bytes: want more than --bytes 16MiB for %d samples per role", s.Bytes, want)
+	}
+	for _, r := range s.Roles {
+		short := fmt.Sprintf("%s: %d samples, fewer than the %d the transfers were sized for", r.Role, r.Samples, want)
+		if r.Samples < want && !slices.ContainsFunc(s.Warnings, func(w string) bool { return strings.HasPrefix(w, short) }) {
+			t.Errorf("%s: %d samples, fewer than %d, and no warning says so (warnings %q)", r.Role, r.Samples, want, s.Warnings)
 		}
 	}
 }

@@ -21,6 +21,7 @@ func cmdLadder(ctx context.Context, env *cli, args []string) error {
 	o.Bytes = 512 << 20 // 6 rounds of 3 transfers a step; keeps make run under a minute on a 2-CPU VM
 	o.Repeat = 6        // enough for benchmath's 95% confidence interval of the median
 	pf := defaultProfileFlags()
+	pf.samples = 1000 // each verdict on 1000 samples per role at least, unless --bytes says otherwise
 	modes := strings.Join(ladderModes, ",")
 	fs := newFlagSet("ladder", "[flags]",
 		"Replay the post: profile every step in order, then write OUT/report.md (environment, throughput,\n"+
@@ -60,6 +61,9 @@ func cmdLadder(ctx context.Context, env *cli, args []string) error {
 	if err := pf.check(env, fs.FlagSet); err != nil {
 		return err
 	}
+	if set := setFlags(fs.FlagSet); set["bytes"] && !set["samples"] {
+		pf.samples = 0 // the size asked for, as asked
+	}
 	steps, skipped, err := runnableSteps(steps, extName, o)
 	if err != nil {
 		return err
@@ -93,8 +97,14 @@ func cmdLadder(ctx context.Context, env *cli, args []string) error {
 		}
 		plans = append(plans, sr)
 	}
+	if err := sizeSteps(ctx, env, plans, pf, o.Repeat); err != nil {
+		return err
+	}
 	fmt.Fprintf(env.stderr, "ladder: %d rounds of %s, in a new order each round ...\n", o.Repeat, strings.Join(steps, ", "))
 	runRounds(ctx, env, plans, o.Repeat) // a failure stays in its step's err
+	if ctx.Err() == nil {
+		topUp(ctx, env, plans)
+	}
 	var runErr error
 	sharedSeen := map[int]bool{}
 	for _, sr := range plans {

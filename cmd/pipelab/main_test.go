@@ -130,6 +130,7 @@ func badInputs(dir string) []badInput {
 		{[]string{"profile", "--freq", "abc"}, "pipelab: profile: --freq abc: not a whole number (see pipelab profile --help)", 2},
 		{[]string{"profile", "--out", "notprof.txt"}, "pipelab: --out notprof.txt: not a directory (choose a writable directory)", 2},
 		{[]string{"ladder", "--view", "foo"}, "pipelab: --view foo: unknown view (want cpu or wall)", 2},
+		{[]string{"ladder", "--samples", "-1"}, "pipelab: --samples -1: must be 0 (size by --bytes alone) or more", 2},
 		{[]string{"ladder", "--modes", ","}, `pipelab: --modes: unknown mode "" (want a comma-separated list of: write, write-huge, vmsplice, vmsplice-huge, splice, huge, busy, socket, ring, ring-busy, copy, copy-dram)`, 2},
 		{[]string{"run", "--mode", "vmsplice", "--rewrite-after-splice"}, "pipelab: --rewrite-after-splice: needs --verify and a vmsplice writer (add --verify and use mode vmsplice or vmsplice-huge)", 2},
 		{[]string{"doctor", "extra"}, `pipelab: doctor: unexpected argument "extra" (flags start with --; see pipelab doctor --help)`, 2},

@@ -29,6 +29,7 @@ type profileFlags struct {
 	noBaseline bool
 	event      string
 	replace    bool
+	samples    int
 }
 
 func addProfileFlags(fs *flagSet, pf *profileFlags) {
@@ -37,6 +38,7 @@ func addProfileFlags(fs *flagSet, pf *profileFlags) {
 	fs.StringVar(&pf.view, "view", pf.view, "`view`: cpu (cpu-clock samples) or wall (cpu plus off-CPU time at each blocking stack)")
 	fs.IntVar(&pf.top, "top", pf.top, "how many kernel functions to list per role in the summary")
 	fs.StringVar(&pf.event, "event", pf.event, "sampled `event`: cycles (hardware, NMI-driven; needs a PMU) or cpu-clock (software timer; skews onto irq-enable points); default cycles where a PMU exists, else cpu-clock")
+	fs.IntVar(&pf.samples, "samples", pf.samples, "at least `N` samples per role over a step's profiled transfers: a calibration transfer tells how fast each role takes samples,\nthe transfers grow past --bytes until they should give N, and a step still short runs up to 2 more rounds\n(0: sized by --bytes alone; the ladder's default is 1000 unless --bytes is given)")
 	fs.BoolVar(&pf.noBaseline, "no-baseline", pf.noBaseline, "run no unprofiled transfers between the profiled ones: throughput then comes from the profiled transfers and the cost of profiling is not measured")
 	fs.BoolVar(&pf.replace, "replace", false, "replace the results --out holds (another ladder's; for a ladder, any), all of them, before the run")
 }
@@ -57,6 +59,9 @@ func (pf *profileFlags) check(env *cli, fs *flag.FlagSet) error {
 	}
 	if pf.top < 1 {
 		return usagef("--top %d: must be at least 1", pf.top)
+	}
+	if pf.samples < 0 {
+		return usagef("--samples %d: must be 0 (size by --bytes alone) or more", pf.samples)
 	}
 	if pf.out == "" {
 		return usagef("--out: must name a directory")
@@ -126,7 +131,13 @@ func cmdProfile(ctx context.Context, env *cli, args []string) error {
 	if err != nil {
 		return err
 	}
+	if err := sizeSteps(ctx, env, []*stepRuns{sr}, pf, o.Repeat); err != nil {
+		return err
+	}
 	runRounds(ctx, env, []*stepRuns{sr}, o.Repeat) // a failure stays in sr.err
+	if ctx.Err() == nil {
+		topUp(ctx, env, []*stepRuns{sr})
+	}
 	step, tops, err := finishStep(sr, pf, false)
 	if step != nil {
 		printProfileSummary(env.stdout, step, tops, sr.err)
@@ -257,6 +268,9 @@ func finishStep(sr *stepRuns, pf profileFlags, folded bool) (*result.Step, stepT
 	profiles, err := stepProfiles(&step, pr)
 	if err != nil {
 		return nil, stepTops{}, errors.Join(runErr, err)
+	}
+	if sr.samples > 0 {
+		step.Warnings = append(step.Warnings, samplesWarnings(&step, sr.samples)...)
 	}
 	var more []result.Output
 	if both := profiles[result.Artefact{Kind: result.KindProfile}]; folded && both != nil {

@@ -37,6 +37,9 @@ type stepRuns struct {
 	kinds []transfer        // what each round runs, in its first order
 	res   [3]*bench.Result  // by kind, merged over rounds
 	err   error             // the failure that stopped the rounds
+	// samples is how many samples per role the step's transfers were
+	// sized for (--samples); 0 when sized by --bytes alone.
+	samples int
 }
 
 // newStepRuns plans the transfers of o's mode: unprofiled only without a
@@ -70,10 +73,17 @@ func newStepRuns(o bench.Options, p *profile.Profiler, noBaseline bool) *stepRun
 // interruption stops every step. The failures are returned, joined; the
 // results gathered stay in the steps.
 func runRounds(ctx context.Context, env *cli, steps []*stepRuns, rounds int) error {
+	return runRoundsFrom(ctx, env, steps, 0, rounds)
+}
+
+// runRoundsFrom runs rounds first to rounds-1 of steps as runRounds does:
+// a step runs more rounds than it was planned for (topUp) as the rounds
+// after its last, numbered on.
+func runRoundsFrom(ctx context.Context, env *cli, steps []*stepRuns, first, rounds int) error {
 	order := make([]*stepRuns, len(steps))
 	copy(order, steps)
 	var errs []error
-	for round := range rounds {
+	for round := first; round < rounds; round++ {
 		rand.Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
 		for _, sr := range order {
 			if sr.err != nil {
