@@ -54,12 +54,13 @@ var derivedFigures = []struct {
 // Derive works out the derived figures that apply to a step from its
 // profile p (role labels, cpu/nanoseconds and samples/count): those whose
 // function has samples in the role. It returns none when p lacks the two
-// sample types or the step moved no bytes.
+// sample types, the step moved no bytes or had no pipe (a ring's futex
+// pins pages with get_user_pages_fast too, but not per byte moved).
 func Derive(s result.Step, p *pprof.Profile) []Derived {
 	ns, count := tally.FindType(p, "cpu/nanoseconds"), tally.FindType(p, "samples/count")
 	bytes := profiledBytes(s)
-	if ns < 0 || count < 0 || bytes <= 0 {
-		return nil
+	if ns < 0 || count < 0 || bytes <= 0 || s.Transport != "" && s.Transport != "pipe" {
+		return nil // the figures are about a pipe's pages
 	}
 	var out []Derived
 	for _, f := range derivedFigures {

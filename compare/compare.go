@@ -47,6 +47,10 @@ type LadderFolder struct {
 	Env *result.Env `json:"env,omitempty"`
 	// Version is the folder's format version (1 for files without one).
 	Version int `json:"version"`
+	// Ceilings are the limits the folder measured beside its steps
+	// (ladder.json's, else result.Ceilings of its steps): each folder's
+	// steps are set against its own.
+	Ceilings []result.Ceiling `json:"ceilings,omitempty"`
 }
 
 // FieldDiff is one field whose value is not the same in every folder.
@@ -144,7 +148,7 @@ func Folders(dirs []string, opt attribute.Options) (*Ladders, error) {
 	}
 	l.EnvDiffs, l.Machine = envDiffs(l.Folders)
 	for _, mode := range unionModes(folders) {
-		st, err := compareStep(folders, mode, opt, &l.SampleType)
+		st, err := compareStep(folders, l.Folders, mode, opt, &l.SampleType)
 		if err != nil {
 			return nil, err
 		}
@@ -179,10 +183,13 @@ func openFolders(dirs []string) ([]*result.Folder, error) {
 
 // describeFolder is what a folder recorded of itself.
 func describeFolder(name string, f *result.Folder) LadderFolder {
-	d := LadderFolder{Name: filepath.Clean(name), Version: 1}
+	d := LadderFolder{Name: filepath.Clean(name), Version: 1, Ceilings: result.Ceilings(f.Steps)}
 	if f.Ladder != nil {
 		env := f.Ladder.Env
 		d.Env, d.Version = &env, max(1, f.Ladder.Version)
+		if len(f.Ladder.Ceilings) > 0 {
+			d.Ceilings = f.Ladder.Ceilings
+		}
 		return d
 	}
 	for _, s := range f.Steps {
@@ -211,7 +218,7 @@ func unionModes(folders []*result.Folder) []string {
 }
 
 // compareStep builds one step's row across the folders.
-func compareStep(folders []*result.Folder, mode string, opt attribute.Options, sampleType *string) (LadderStep, error) {
+func compareStep(folders []*result.Folder, described []LadderFolder, mode string, opt attribute.Options, sampleType *string) (LadderStep, error) {
 	st := LadderStep{Mode: mode}
 	steps := make([]*result.Step, len(folders))
 	samples := make([]*benchmath.Sample, len(folders))
@@ -223,6 +230,9 @@ func compareStep(folders []*result.Folder, mode string, opt attribute.Options, s
 		}
 		var c LadderCell
 		c.Throughput, samples[i] = throughput.RowOf(*steps[i])
+		median, own := result.GiBs(c.Throughput.Median), described[i].Ceilings
+		c.Throughput.OfCopy = result.Of(median, result.CeilingCopy, own)
+		c.Throughput.OfRing = result.Of(median, result.CeilingRing, own)
 		if i > 0 && steps[0] != nil {
 			c.SettingsDiffer = len(diffFields([][]field{stepSettings(steps[0]), stepSettings(steps[i])}, false)) > 0
 			c.Ratio = throughput.Ratio(c.Throughput.Median, st.Cells[0].Throughput.Median)

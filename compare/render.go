@@ -33,6 +33,15 @@ func WriteText(w io.Writer, l *Ladders) error {
 		return err
 	}
 	writeFootnotes(&b, l, false)
+	if cells := laddersCeilings(l, false); cells != nil {
+		b.WriteString("\nshare of each folder's own ceilings: " + ceilingsLegend + "\n")
+		if err := table.Aligned(&b, "l"+strings.Repeat("r", len(l.Folders)), cells); err != nil {
+			return err
+		}
+		for _, f := range l.Folders {
+			fmt.Fprintf(&b, "  %s: %s\n", f.Name, ceilingsLine(f))
+		}
+	}
 	for _, st := range l.Steps {
 		for _, rs := range st.Roles {
 			fmt.Fprintf(&b, "\n%s, %s: inclusive share of %s, biggest change first\n", st.Mode, rs.Role, l.SampleType)
@@ -70,6 +79,14 @@ func WriteMarkdown(w io.Writer, l *Ladders, chart string) error {
 	}
 	if chart != "" {
 		m.Printf("\n![median GiB/s per step and folder](%s)\n", chart)
+	}
+	if cells := laddersCeilings(l, true); cells != nil {
+		m.Printf("\n## Against each machine's ceilings\n\nShare of each folder's own ceilings: %s.\n\n", ceilingsLegend)
+		m.Table("l"+strings.Repeat("r", len(l.Folders)), cells[0], cells[1:])
+		m.Printf("\n")
+		for _, f := range l.Folders {
+			m.Printf("- `%s`: %s\n", f.Name, ceilingsLine(f))
+		}
 	}
 	for _, st := range l.Steps {
 		if len(st.Roles) == 0 && len(st.Notes) == 0 && len(st.Flames) == 0 {
@@ -297,4 +314,63 @@ func seriesLabel(s SymbolSeries, md bool) string {
 		return "`" + label + "`"
 	}
 	return label
+}
+
+// ceilingsLegend says what the ceilings table shows.
+const ceilingsLegend = "of copy (one core's memory copy, the most a reader that must have the bytes can take) / of ring (the busy shared-memory ring, the best transport between two processes measured there)"
+
+// laddersCeilings is the table of each step's share of its folder's own
+// ceilings, header first; nil when no folder measured any.
+func laddersCeilings(l *Ladders, md bool) [][]string {
+	any := false
+	head := []string{"step"}
+	for _, f := range l.Folders {
+		any = any || len(f.Ceilings) > 0
+		head = append(head, f.Name)
+	}
+	if !any {
+		return nil
+	}
+	cells := [][]string{head}
+	for _, st := range l.Steps {
+		mode := st.Mode
+		if md {
+			mode = "`" + mode + "`"
+		}
+		row := []string{mode}
+		for _, c := range st.Cells {
+			row = append(row, ceilingShares(c))
+		}
+		cells = append(cells, row)
+	}
+	return cells
+}
+
+// ceilingShares is "23% / 90%": a step's share of its folder's copy
+// ceiling and ring ceiling, "–" where the folder measured one but not
+// the other, "" where the folder lacks the step or both ceilings.
+func ceilingShares(c LadderCell) string {
+	r := c.Throughput
+	if c.Missing || r.OfCopy == 0 && r.OfRing == 0 {
+		return ""
+	}
+	share := func(f float64) string {
+		if f == 0 {
+			return "–"
+		}
+		return throughput.Share(f)
+	}
+	return share(r.OfCopy) + " / " + share(r.OfRing)
+}
+
+// ceilingsLine says what a folder's ceilings are.
+func ceilingsLine(f LadderFolder) string {
+	if len(f.Ceilings) == 0 {
+		return "no ceilings measured"
+	}
+	var parts []string
+	for _, c := range f.Ceilings {
+		parts = append(parts, fmt.Sprintf("%s %s GiB/s (step %s)", c.Name, table.GiBs(float64(c.MedianGiBs)), c.Step))
+	}
+	return strings.Join(parts, ", ")
 }

@@ -68,7 +68,9 @@ type stepSummary struct {
 	Attribution []attribute.Attribution `json:"attribution,omitempty"`
 	// Wall holds the wall view per role; nil without wall data.
 	Wall []attribute.WallRole `json:"wall,omitempty"`
-	// Prev is the mode of the step before; empty for the first step.
+	// Prev is the mode of the step before; empty for the first step and
+	// for a step whose transport is not the one before's (a ceiling
+	// after the pipe steps): that is no transition of the post's.
 	Prev string `json:"prev,omitempty"`
 	// Verdict checks the post's claim about the step against its profile;
 	// nil when the post makes none or the step has no CPU profile.
@@ -192,7 +194,7 @@ func (s *summary) addStep(f *result.Folder, i int, prev *pprof.Profile, opt attr
 			note("the %s's on-CPU plus off-CPU time is %s of its wall time, more than 5%% away from it; read the split with care", w.Role, table.Percent(float64(sum)/float64(w.WallNanos)))
 		}
 	}
-	if i > 0 {
+	if i > 0 && transport(s.Steps[i-1].Step) == transport(step) {
 		before := s.Steps[i-1]
 		ss.Prev = before.Step.Mode
 		if p != nil && prev != nil {
@@ -307,4 +309,13 @@ func stepArch(s result.Step) string {
 		return ""
 	}
 	return s.Env.Arch
+}
+
+// transport is what joined a step's writer and reader, "pipe" for files
+// from before the field.
+func transport(s result.Step) string {
+	if s.Transport == "" {
+		return "pipe"
+	}
+	return s.Transport
 }

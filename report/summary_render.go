@@ -136,6 +136,9 @@ func writeStep(m *table.MarkdownWriter, st stepSummary, prevRuns int) {
 	case s.ThroughputFrom == result.FromProfiledStopped:
 		m.Printf("Throughput from the profiled transfers: the run stopped before an unprofiled one ran (the cost of profiling was not measured).\n\n")
 	}
+	if c := ceilingWords[s.Ceiling]; c != "" {
+		m.Printf("**Ceiling**: %s. The throughput table gives every step's share of it.\n\n", c)
+	}
 	if v := st.Verdict; v != nil {
 		m.Printf("**The post's bottleneck**: %s — “%s”. **%s**: %s.\n\n", v.Claim.Bottleneck, v.Claim.Words, v.Outcome(), v.MarkdownFigures())
 	}
@@ -448,4 +451,11 @@ func writeDerived(m *table.MarkdownWriter, ds []attribute.Derived) {
 		m.Printf("- %s: %s.\n", d.Text(table.Code), d.About)
 	}
 	m.Printf("\n")
+}
+
+// ceilingWords say what each ceiling a step may measure is
+// (result.Ceiling).
+var ceilingWords = map[string]string{
+	result.CeilingCopy: "one core's memory copy of a buffer it has in cache, with no transport at all: the most any reader that must have the bytes in its memory can take",
+	result.CeilingRing: "a shared-memory ring between two processes whose sides spin instead of sleeping: the fastest way measured here for one process to hand another its bytes (of several such steps, the fastest is the ceiling)",
 }

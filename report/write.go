@@ -31,7 +31,7 @@ func Write(dir string, opt attribute.Options) error {
 	if err := writeSummaryMarkdown(&md, s); err != nil {
 		return fmt.Errorf("render %s: %w", result.ReportFile, err)
 	}
-	if err := throughput.WriteChart(&svg, s.Throughput, titledChart(s)); err != nil {
+	if err := throughput.WriteChart(&svg, s.Throughput, titledChart(s, result.Ceilings(f.Steps))); err != nil {
 		return fmt.Errorf("render %s: %w", result.ChartFile, err)
 	}
 	outs, err := flameOutputs(s)
@@ -42,9 +42,10 @@ func Write(dir string, opt attribute.Options) error {
 	return result.WriteFiles(dir, outs...)
 }
 
-// titledChart titles the chart with the machine it describes.
-func titledChart(s *summary) throughput.ChartOptions {
-	opt := throughput.ChartOptions{Post: true}
+// titledChart titles the chart with the machine it describes, and draws
+// the ceilings the steps measured.
+func titledChart(s *summary, ceilings []result.Ceiling) throughput.ChartOptions {
+	opt := throughput.ChartOptions{Post: true, Ceilings: ceilings}
 	if e := s.Env; e != nil {
 		opt.Subtitle = fmt.Sprintf("Linux %s · %s · %d CPUs · %s", e.Kernel, e.CPUModel, e.CPUs, e.Time.UTC().Format("2006-01-02"))
 	}

@@ -84,6 +84,11 @@ type Ladder struct {
 	// the Status* constants.
 	Status string `json:"status,omitempty"`
 	Steps  []Step `json:"steps"`
+	// Ceilings are the limits the ladder measured beside its steps
+	// (Ceilings of Steps), so that a comparison of ladders from two
+	// machines sets each against its own; empty in files from before the
+	// field and in ladders that ran no ceiling step.
+	Ceilings []Ceiling `json:"ceilings,omitempty"`
 	// Skipped are the steps asked for that this machine cannot run (a
 	// kernel without transparent huge pages), in the order asked; the
 	// others ran. Planned leaves them out.

@@ -7,7 +7,8 @@ import (
 
 // Step names. A step's name starts every file name of the step
 // (MODE.ROLE.svg, MODE.json, ...), so a name is a plain word: letters,
-// digits, '_' and '-', not starting with '-'. A dot is refused because it
+// digits, '_', '-' and '+' (a mode with a knob, such as write+consume),
+// not starting with '-'. A dot is refused because it
 // separates the parts of a file name: a step named write.writer would
 // write write.writer.svg, the flame graph of the write step's writer.
 // And the names of a folder's steps, taken together, must give every
@@ -47,8 +48,8 @@ func CheckName(name string) error {
 		problem = fmt.Sprintf("is longer than %d bytes", MaxNameBytes)
 	default:
 		for _, r := range name {
-			if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' || r == '-') {
-				problem = fmt.Sprintf("holds %q, which is not a letter, a digit, _ or -", r)
+			if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' || r == '-' || r == '+') {
+				problem = fmt.Sprintf("holds %q, which is not a letter, a digit, _, - or +", r)
 				break
 			}
 		}

@@ -14,8 +14,8 @@ func TestCheckName(t *testing.T) {
 		{".x", "starts with a dot"},
 		{"write.writer", "holds a dot, so its files write.writer.* could pass for step write's"},
 		{"-x", "starts with -"},
-		{"a b", "holds ' ', which is not a letter, a digit, _ or -"},
-		{"été", "holds 'é', which is not a letter, a digit, _ or -"},
+		{"a b", "holds ' ', which is not a letter, a digit, _, - or +"},
+		{"été", "holds 'é', which is not a letter, a digit, _, - or +"},
 		{string(make([]byte, 65)), "holds a path separator"},
 	} {
 		err := CheckName(tc.name)

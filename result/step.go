@@ -143,6 +143,13 @@ type Settings struct {
 	// Streaming is set when the ring's writer stored into the ring with
 	// non-temporal stores (--streaming).
 	Streaming bool `json:"streaming,omitempty"`
+	// Transport is what joined the writer and the reader: "pipe",
+	// "socket", "ring" or "memory" (the copy modes: no transport); empty
+	// in files from before the field, which are all pipe steps.
+	Transport string `json:"transport,omitempty"`
+	// Ceiling names the limit the step measured (Ceilings): "copy" or
+	// "ring"; empty for every other step.
+	Ceiling string `json:"ceiling,omitempty"`
 	// KeepCPUsAwake is set when a PM QoS request kept every CPU out of
 	// idle states while the transfers ran (--keep-cpus-awake).
 	KeepCPUsAwake bool `json:"keep_cpus_awake,omitempty"`

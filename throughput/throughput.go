@@ -55,15 +55,26 @@ type Row struct {
 	FewRuns bool `json:"few_runs,omitempty"`
 	// Post is the post's figure for this mode in GiB/s, 0 when none.
 	Post float64 `json:"post_gib_s,omitempty"`
+	// OfCopy and OfRing are Median as a fraction of the ceilings the
+	// steps measured (result.Ceilings): one core's memory copy and the
+	// busy shared-memory ring; 0 when the steps did not measure it.
+	OfCopy float64 `json:"of_copy,omitempty"`
+	OfRing float64 `json:"of_ring,omitempty"`
+	// Ceiling is the ceiling this step measured, if any.
+	Ceiling string `json:"ceiling,omitempty"`
 }
 
 // Rows summarizes steps in order, each compared with the one before
-// and with the first.
+// and with the first, and set against the ceilings the steps measured.
 func Rows(steps []result.Step) []Row {
 	rows := make([]Row, len(steps))
 	samples := make([]*benchmath.Sample, len(steps))
+	ceilings := result.Ceilings(steps)
 	for i, s := range steps {
 		rows[i], samples[i] = RowOf(s)
+		rows[i].Ceiling = s.Ceiling
+		rows[i].OfCopy = result.Of(result.GiBs(rows[i].Median), result.CeilingCopy, ceilings)
+		rows[i].OfRing = result.Of(result.GiBs(rows[i].Median), result.CeilingRing, ceilings)
 		if i == 0 {
 			continue
 		}

@@ -114,11 +114,14 @@ func TestProfileWrite(t *testing.T) {
 }
 
 // TestLadder runs a small ladder and checks report.md, the chart and
-// ladder.json, then rebuilds the report with `pipelab report`.
+// ladder.json, then rebuilds the report with `pipelab report`. The
+// ladder is the post's steps, then the ceilings beside them: those make
+// no transition from the pipe steps, but ladder.json keeps their medians.
 func TestLadder(t *testing.T) {
 	mustHavePerfEvents(t)
 	dir := t.TempDir()
-	modes := []string{"write", "vmsplice", "splice", "huge", "busy"}
+	post := []string{"write", "vmsplice", "splice", "huge", "busy"}
+	modes := append(slices.Clone(post), "copy", "ring-busy", "ring-busy+streaming")
 	_, stderr, code := pipelab(t, dir, "ladder", "--bytes", "64MiB", "--repeat", "1", "--out", "out")
 	if code != 0 {
 		t.Fatalf("exit status %d: %s", code, stderr)
@@ -141,8 +144,15 @@ func TestLadder(t *testing.T) {
 	if !strings.Contains(string(md), "## Verdicts") || !strings.Contains(string(md), "**The post's bottleneck**: copying pages and allocating them") {
 		t.Error("report.md lacks the verdicts on the post's claims")
 	}
-	checkChart(t, filepath.Join(out, "throughput.svg"), modes)
-	for i := 1; i < len(modes); i++ {
+	checkChart(t, filepath.Join(out, "throughput.svg"), append(slices.Clone(post), "copy", "ring-busy", "+streaming"))
+	for _, role := range []string{"writer", "reader"} {
+		for _, name := range []string{"busy-copy." + role + ".diff.svg", "copy-ring-busy." + role + ".diff.svg"} {
+			if _, err := os.Stat(filepath.Join(out, name)); err == nil {
+				t.Errorf("%s: a transition from one transport to another", name)
+			}
+		}
+	}
+	for i := 1; i < len(post); i++ {
 		for _, role := range []string{"writer", "reader"} {
 			name := modes[i-1] + "-" + modes[i] + "." + role + ".diff.svg"
 			data, err := os.ReadFile(filepath.Join(out, name))
@@ -163,6 +173,10 @@ func TestLadder(t *testing.T) {
 	}
 	if err := json.Unmarshal(data, &lad); err != nil {
 		t.Fatal(err)
+	}
+	if len(lad.Ceilings) != 2 || lad.Ceilings[0].Name != "copy" || lad.Ceilings[0].Step != "copy" || lad.Ceilings[0].MedianGiBs <= 0 ||
+		lad.Ceilings[1].Name != "ring" || !strings.HasPrefix(lad.Ceilings[1].Step, "ring-busy") {
+		t.Errorf("ladder.json: ceilings %+v, want copy from step copy and ring from a ring-busy step", lad.Ceilings)
 	}
 	if len(lad.Steps) != len(modes) || lad.Env.Kernel == "" || lad.Env.CPUs < 1 {
 		t.Errorf("ladder.json: got %d steps, kernel %q, %d CPUs; want %d steps and the environment", len(lad.Steps), lad.Env.Kernel, lad.Env.CPUs, len(modes))

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/pipelab/pipelab/bench"
@@ -13,8 +14,27 @@ import (
 	"github.com/pipelab/pipelab/throughput"
 )
 
-// ladderModes are the post's steps, in the order the post takes them.
-var ladderModes = []string{"write", "vmsplice", "splice", "huge", "busy"}
+// ladderLists are the step lists --modes takes by name. post, the
+// default, is the post's steps in its order, then the ceilings beside
+// them (docs/ceiling.md): one core's memory copy and the busy ring, with
+// and without streaming stores. consume sets each of the post's steps
+// beside its consuming variant, then the other transports and the
+// ceilings, consuming and not.
+var ladderLists = []struct {
+	name  string
+	steps []string
+}{
+	{"post", []string{"write", "vmsplice", "splice", "huge", "busy", "copy", "ring-busy", "ring-busy+streaming"}},
+	{"consume", []string{
+		"write", "write+consume", "vmsplice", "vmsplice+consume", "splice", "splice+consume",
+		"huge", "huge+consume", "busy", "busy+consume",
+		"socket+consume", "ring+consume", "ring+streaming+consume", "ring-busy+consume", "ring-busy+streaming+consume",
+		"copy+consume", "copy-dram+consume", "copy", "ring-busy", "ring-busy+streaming"}},
+}
+
+// stepKnobs are the knobs a step of --modes may add to its mode with +:
+// write+consume is mode write run with --consume.
+var stepKnobs = []string{"consume", "streaming"}
 
 func cmdLadder(ctx context.Context, env *cli, args []string) error {
 	o := bench.DefaultOptions()
@@ -22,7 +42,7 @@ func cmdLadder(ctx context.Context, env *cli, args []string) error {
 	o.Repeat = 6        // enough for benchmath's 95% confidence interval of the median
 	pf := defaultProfileFlags()
 	pf.samples = 1000 // each verdict on 1000 samples per role at least, unless --bytes says otherwise
-	modes := strings.Join(ladderModes, ",")
+	modes := ladderLists[0].name
 	fs := newFlagSet("ladder", "[flags]",
 		"Replay the post: profile every step in order, then write OUT/report.md (environment, throughput,\n"+
 			"top kernel symbols per step and role, what changed at each transition), OUT/throughput.svg,\n"+
@@ -31,11 +51,16 @@ func cmdLadder(ctx context.Context, env *cli, args []string) error {
 			"graphs OUT/MODE.{writer,reader}.svg, OUT/FROM-TO.{writer,reader}.diff.svg per transition and,\n"+
 			"with --view wall, OUT/MODE.{writer,reader}.offcpu.svg.\n"+
 			"Every run and profile flag applies to every step.\n"+
+			"By default the ladder is the post's steps, then the ceilings beside them (one core's memory copy and the\n"+
+			"busy shared-memory ring, whose medians ladder.json keeps as its ceilings; report.md gives each step's share\n"+
+			"of them); --modes consume sets each of the post's steps beside its consuming variant (MODE+consume).\n"+
 			"--writer-cmd or --reader-cmd (or both) adds your own program as one more step, named by --name\n"+
 			"(default: its program's name) and placed where --modes lists that name (default: last); pipelab's\n"+
 			"side of it is --mode's strategy, and its throughput is measured there, as in pipelab profile:\n"+
 			"  pipelab ladder --modes write,dd,busy --writer-cmd 'dd if=/dev/zero bs=256k status=none' --mode splice")
-	fs.StringVar(&modes, "modes", modes, "comma-separated `list` of steps to run, in order: any of "+strings.Join(modeNames(), ", ")+",\nand the --name of the --writer-cmd/--reader-cmd step")
+	fs.StringVar(&modes, "modes", modes, "comma-separated `list` of steps to run, in order: any of "+strings.Join(modeNames(), ", ")+",\n"+
+		"each alone or with knobs added as MODE+"+strings.Join(stepKnobs, ", MODE+")+" (write+consume is write run with --consume),\n"+
+		"and the --name of the --writer-cmd/--reader-cmd step; or the name of a list:\n"+ladderListsHelp())
 	runFlags(fs, &o)
 	addProfileFlags(fs, &pf)
 	var cf commandFlags
@@ -86,8 +111,7 @@ func cmdLadder(ctx context.Context, env *cli, args []string) error {
 	}
 	var plans []*stepRuns
 	for _, m := range steps {
-		so := o
-		so.Mode = m
+		so, _ := stepOptions(m, o) // checked by runnableSteps
 		if m == extName {
 			so = ext
 		}
@@ -124,6 +148,7 @@ func cmdLadder(ctx context.Context, env *cli, args []string) error {
 			runErr = errors.Join(runErr, fmt.Errorf("ladder step %s: %w", sr.name, err))
 		}
 	}
+	lad.Ceilings = result.Ceilings(lad.Steps)
 	switch {
 	case ctx.Err() != nil:
 		lad.Status = result.StatusInterrupted
@@ -166,13 +191,19 @@ func runnableSteps(steps []string, ext string, o bench.Options) (run []string, s
 			run = append(run, m)
 			continue
 		}
-		o.Mode = m
+		o, err := stepOptions(m, o)
+		if err != nil {
+			return nil, nil, err
+		}
 		var ue *bench.UnsupportedError
 		if err := bench.Supported(o); errors.As(err, &ue) {
 			skipped = append(skipped, result.Skip{Mode: m, Reason: err.Error()})
 			continue
 		}
 		if err := validate(o); err != nil {
+			if strings.Contains(m, "+") {
+				return nil, nil, usagef("--modes %s: %s", m, message(err))
+			}
 			return nil, nil, err
 		}
 		run = append(run, m)
@@ -201,19 +232,24 @@ func skipReasons(skipped []result.Skip) string {
 	return strings.Join(out, "; ")
 }
 
-// parseModeList parses --modes: known modes, and ext (the name of the
+// parseModeList parses --modes: the name of a list of ladderLists, or
+// steps (modes, with knobs added as MODE+KNOB) and ext (the name of the
 // command step; "" when there is none), comma-separated, no repeats. ext
 // goes last when the list does not name it.
 func parseModeList(s, ext string) ([]string, error) {
+	for _, l := range ladderLists {
+		if s == l.name {
+			s = strings.Join(l.steps, ",")
+		}
+	}
 	var out []string
 	seen := map[string]bool{}
 	for _, m := range strings.Split(s, ",") {
 		m = strings.TrimSpace(m)
-		if _, ok := bench.LookupMode(m); !ok && (m != ext || ext == "") {
-			if ext != "" {
-				return nil, usagef("--modes: unknown step %q (want a comma-separated list of: %s, %s)", m, strings.Join(modeNames(), ", "), ext)
+		if m != ext || ext == "" {
+			if err := checkStep(m, ext); err != nil {
+				return nil, err
 			}
-			return nil, usagef("--modes: unknown mode %q (want a comma-separated list of: %s)", m, strings.Join(modeNames(), ", "))
 		}
 		if seen[m] {
 			return nil, usagef("--modes: %s is listed twice", m)
@@ -225,6 +261,59 @@ func parseModeList(s, ext string) ([]string, error) {
 		out = append(out, ext)
 	}
 	return out, nil
+}
+
+// checkStep checks one step of --modes: a mode, then knobs of stepKnobs,
+// each once, joined by +.
+func checkStep(step, ext string) error {
+	mode, knobs, _ := strings.Cut(step, "+")
+	if _, ok := bench.LookupMode(mode); !ok {
+		want := strings.Join(modeNames(), ", ")
+		if ext != "" {
+			return usagef("--modes: unknown step %q (want a comma-separated list of: %s, %s)", step, want, ext)
+		}
+		return usagef("--modes: unknown mode %q (want a comma-separated list of: %s)", step, want)
+	}
+	seen := map[string]bool{}
+	for _, k := range strings.Split(knobs, "+") {
+		switch {
+		case knobs == "":
+		case !slices.Contains(stepKnobs, k):
+			return usagef("--modes: %s: unknown knob %q (a step is a mode with any of +%s added)", step, k, strings.Join(stepKnobs, ", +"))
+		case seen[k]:
+			return usagef("--modes: %s: +%s is added twice", step, k)
+		}
+		seen[k] = true
+	}
+	return nil
+}
+
+// stepOptions are o for the step of --modes called step: its mode, and
+// the knobs it adds set.
+func stepOptions(step string, o bench.Options) (bench.Options, error) {
+	if err := checkStep(step, ""); err != nil {
+		return o, err
+	}
+	mode, knobs, _ := strings.Cut(step, "+")
+	o.Mode = mode
+	for _, k := range strings.Split(knobs, "+") {
+		switch k {
+		case "consume":
+			o.Consume = true
+		case "streaming":
+			o.Streaming = true
+		}
+	}
+	return o, nil
+}
+
+// ladderListsHelp lists ladderLists for --help, one per line.
+func ladderListsHelp() string {
+	var lines []string
+	for _, l := range ladderLists {
+		lines = append(lines, "  "+l.name+": "+strings.Join(l.steps, ","))
+	}
+	return strings.Join(lines, "\n")
 }
 
 // addLadderCommandFlags adds the flags of the ladder's command step:

@@ -270,7 +270,7 @@ func finishStep(sr *stepRuns, pf profileFlags, folded bool) (*result.Step, stepT
 		return nil, stepTops{}, errors.Join(runErr, err)
 	}
 	if sr.samples > 0 {
-		step.Warnings = append(step.Warnings, samplesWarnings(&step, sr.samples)...)
+		step.Warnings = append(step.Warnings, samplesWarnings(&step, sr.o, sr.samples)...)
 	}
 	var more []result.Output
 	if both := profiles[result.Artefact{Kind: result.KindProfile}]; folded && both != nil {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"slices"
 	"time"
 
 	"github.com/pipelab/pipelab/bench"
@@ -93,10 +92,7 @@ func calibrate(ctx context.Context, sr *stepRuns, samples, rounds int, newProfil
 			return 0, "", err
 		}
 		bytesPerSec := res.Runs[0].GiBPerSec * (1 << 30)
-		fewest := uint64(math.MaxUint64)
-		for _, r := range p.Result().Roles {
-			fewest = min(fewest, r.Samples)
-		}
+		fewest := fewestSamples(o, p.Samples())
 		limit := roundSize(int64(bytesPerSec * maxTransferTime.Seconds()))
 		if fewest < calibrationSamples && try < calibrationTries && o.Bytes < limit {
 			grow := 4.0
@@ -133,7 +129,7 @@ func topUp(ctx context.Context, env *cli, steps []*stepRuns) error {
 	for range maxExtraRounds {
 		var short []*stepRuns
 		for _, sr := range steps {
-			if sr.samples > 0 && sr.err == nil && slices.Min(sr.p.Samples()) < uint64(sr.samples) {
+			if sr.samples > 0 && sr.err == nil && fewestSamples(sr.o, sr.p.Samples()) < uint64(sr.samples) {
 				short = append(short, sr)
 			}
 		}
@@ -141,7 +137,7 @@ func topUp(ctx context.Context, env *cli, steps []*stepRuns) error {
 			return nil
 		}
 		for _, sr := range short {
-			fmt.Fprintf(env.stderr, "%s: %d samples of the role with fewest, short of %d: one more round\n", sr.name, slices.Min(sr.p.Samples()), sr.samples)
+			fmt.Fprintf(env.stderr, "%s: %d samples of the role with fewest, short of %d: one more round\n", sr.name, fewestSamples(sr.o, sr.p.Samples()), sr.samples)
 			sr.o.Repeat++
 		}
 		// The short steps all ran as many rounds: the planned ones and as
@@ -159,12 +155,33 @@ func roundSize(n int64) int64 {
 	return (n + sizeUnit - 1) / sizeUnit * sizeUnit
 }
 
-// samplesWarnings says which roles of step got fewer samples than the
-// step was sized for.
-func samplesWarnings(step *result.Step, samples int) []string {
+// sized reports whether --samples sizes a step of o by its role: every
+// role but the writer of a copy mode (bench's copy.go), which lays its
+// bytes out before the start and sleeps through the transfer, so that no
+// size of transfer gives it samples.
+func sized(o bench.Options, role string) bool {
+	m, _ := bench.LookupMode(o.Mode)
+	return !(role == "writer" && m.Writer == "fill")
+}
+
+// fewestSamples is the fewest samples a sized role of a step of o took;
+// counts are the writer's, then the reader's (profile.Profiler.Samples).
+func fewestSamples(o bench.Options, counts []uint64) uint64 {
+	fewest := uint64(math.MaxUint64)
+	for i, n := range counts {
+		if role := []string{"writer", "reader"}[min(i, 1)]; sized(o, role) {
+			fewest = min(fewest, n)
+		}
+	}
+	return fewest
+}
+
+// samplesWarnings says which roles of step, run with o, got fewer
+// samples than the step was sized for.
+func samplesWarnings(step *result.Step, o bench.Options, samples int) []string {
 	var w []string
 	for _, r := range step.Roles {
-		if r.Samples < uint64(samples) {
+		if r.Samples < uint64(samples) && sized(o, r.Role) {
 			w = append(w, fmt.Sprintf("%s: %d samples, fewer than the %d the transfers were sized for (they ran faster or slept more than the calibration transfer; raise --bytes)", r.Role, r.Samples, samples))
 		}
 	}

@@ -48,9 +48,17 @@ func stepFromResult(res *bench.Result, runErr error) result.Step {
 }
 
 // settings copies bench's options into the step's saved settings: the one
-// place a new knob of bench.Options reaches the result files.
+// place a new knob of bench.Options reaches the result files. A step of a
+// ceiling mode (bench.Mode.Ceiling) measures that ceiling unless its
+// reader consumed: a consuming copy or ring is a step like any other.
 func settings(o bench.Options) result.Settings {
+	m, _ := bench.LookupMode(o.Mode)
+	ceiling := m.Ceiling
+	if o.Consume || o.WriterCmd != "" || o.ReaderCmd != "" {
+		ceiling = ""
+	}
 	return result.Settings{
+		Transport: m.Transport, Ceiling: ceiling,
 		Mode: o.Mode, Bytes: o.Bytes, BufSize: int64(o.BufSizeBytes), PipeSize: int64(o.PipeSizeBytes),
 		Busy: o.Busy, Poll: o.Poll, Huge: o.Huge, CheckHuge: o.CheckHuge, Gift: o.Gift,
 		LockMemory: o.LockMemory, DontTouchPages: o.DontTouchPages, SameBuffer: o.SameBuffer, BufOffset: o.BufOffset,
