@@ -213,11 +213,18 @@ func checkKallsyms() check {
 	return c
 }
 
+// probePMU and probeHardware are profile's probes; variables so that
+// tests can give doctor any PMU.
+var (
+	probePMU      = profile.ProbePMU
+	probeHardware = profile.ProbeHardware
+)
+
 // checkPMU says what the hardware counters allow: nothing (software
 // events only), counting without sampling, or both.
 func checkPMU() check {
 	c := check{Name: "hardware counters"}
-	state, err := profile.ProbePMU()
+	state, err := probePMU()
 	if state == profile.PMUNone {
 		c.Status = statusLimited
 		c.Detail = "software events only, no hardware PMU: cycles, instructions, cache-misses, dTLB-load-misses are reported as not supported"
@@ -243,7 +250,7 @@ func checkPMU() check {
 // cache-misses".
 func countedHardware() string {
 	var yes, no []string
-	for _, p := range profile.ProbeHardware() {
+	for _, p := range probeHardware() {
 		if p.Err == nil {
 			yes = append(yes, p.Name)
 		} else {

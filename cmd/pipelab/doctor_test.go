@@ -3,9 +3,12 @@ package main
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"strings"
 	"testing"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/pipelab/pipelab/profile"
 )
@@ -72,5 +75,34 @@ func TestDoctor(t *testing.T) {
 	}
 	if os.Geteuid() == 0 && byName["perf_event_open"].Status != statusOK {
 		t.Errorf("as root, perf_event_open is %s: %s", byName["perf_event_open"].Status, byName["perf_event_open"].Detail)
+	}
+}
+
+// TestCheckPMUStates gives doctor each kind of PMU: none (ENOENT), one
+// that counts cycles but refuses sampling events (a PMU without an
+// overflow interrupt), and one that counts and samples cycles but not
+// instructions (QEMU's emulated PMUv3 without -icount).
+func TestCheckPMUStates(t *testing.T) {
+	defer func(p func() (profile.PMU, error), h func() []profile.CounterProbe) { probePMU, probeHardware = p, h }(probePMU, probeHardware)
+	noPMU := fmt.Errorf("perf_event_open cycles pid 0: %w: %w (no hardware PMU; software events only)", profile.ErrNotSupported, unix.ENOENT)
+	noIRQ := fmt.Errorf("perf_event_open cycles pid 9: %w: %w (the PMU refuses sampling events: it has no overflow interrupt here)", profile.ErrNotSupported, unix.EOPNOTSUPP)
+	cyclesOnly := []profile.CounterProbe{{Name: "cycles"}, {Name: "instructions", Err: noPMU}, {Name: "cache-misses", Err: noPMU}, {Name: "dTLB-load-misses", Err: noPMU}}
+	for _, tt := range []struct {
+		name   string
+		state  profile.PMU
+		err    error
+		status string
+		detail string
+	}{
+		{"no PMU", profile.PMUNone, noPMU, statusLimited, "software events only, no hardware PMU: cycles, instructions, cache-misses, dTLB-load-misses are reported as not supported"},
+		{"counts only", profile.PMUCounts, noIRQ, statusLimited, "counts but cannot sample: sampling cycles fails (" + noIRQ.Error() + "), so profile samples cpu-clock; counts cycles; not counted by this PMU: instructions, cache-misses, dTLB-load-misses"},
+		{"samples", profile.PMUSamples, nil, statusOK, "cycles counts and samples (profile samples cycles); counts cycles; not counted by this PMU: instructions, cache-misses, dTLB-load-misses"},
+	} {
+		probePMU = func() (profile.PMU, error) { return tt.state, tt.err }
+		probeHardware = func() []profile.CounterProbe { return cyclesOnly }
+		c := checkPMU()
+		if c.Status != tt.status || c.Detail != tt.detail || (c.Status != statusOK) != (c.Remedy != "") {
+			t.Errorf("%s: got %s %q (remedy %q)\nwant %s %q", tt.name, c.Status, c.Detail, c.Remedy, tt.status, tt.detail)
+		}
 	}
 }
