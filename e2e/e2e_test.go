@@ -676,22 +676,26 @@ func TestLadderWithoutTHP(t *testing.T) {
 	cell(t, "huge left out (THP never), write ran")
 }
 
-// tracefsDir is where the guests mount tracefs.
-const tracefsDir = "/sys/kernel/tracing"
-
-// TestWallWithoutTracefs unmounts tracefs, as on a kernel or a machine
-// without it, and profiles in the wall view: the run works, splits wall
-// time into on- and off-CPU time, and says that who woke whom was not
-// recorded and why. It unmounts (and mounts back) machine-wide, so it
-// runs only in the matrix's throwaway guests.
+// TestWallWithoutTracefs takes tracefs away, as on a kernel or a machine
+// without it (unmounted at /sys/kernel/tracing, and debugfs, whose
+// tracing directory is tracefs too), and profiles in the wall view: the
+// run works, splits wall time into on- and off-CPU time without
+// wake-ups, and says why. It unmounts (and mounts back) machine-wide, so
+// it runs only in the matrix's throwaway guests.
 func TestWallWithoutTracefs(t *testing.T) {
 	if guestAccel() == "" {
 		t.Skip("unmounts tracefs machine-wide: runs in make matrix's guests only")
 	}
-	if err := syscall.Unmount(tracefsDir, 0); err != nil {
-		t.Skipf("tracefs is not mounted at %s to take away: %v", tracefsDir, err)
+	mounts := []struct{ dir, fs string }{
+		{"/sys/kernel/tracing", "tracefs"},
+		{"/sys/kernel/debug/tracing", "tracefs"},
+		{"/sys/kernel/debug", "debugfs"},
 	}
-	defer syscall.Mount("nodev", tracefsDir, "tracefs", 0, "")
+	for _, m := range mounts {
+		if syscall.Unmount(m.dir, 0) == nil {
+			defer syscall.Mount("nodev", m.dir, m.fs, 0, "")
+		}
+	}
 	s, _, stdout, stderr := profileStep(t, "profile-wall-no-tracefs", "--view", "wall")
 	for _, r := range s.Roles {
 		if r.WallNanos <= 0 || r.OnCPUNanos <= 0 || r.Wake != nil {
@@ -700,7 +704,7 @@ func TestWallWithoutTracefs(t *testing.T) {
 	}
 	said := ""
 	for _, line := range strings.Split(stdout+stderr, "\n") {
-		if strings.Contains(line, "tracefs") {
+		if strings.Contains(line, "tracefs is not mounted") || strings.Contains(line, "no tracefs") {
 			said = strings.TrimSpace(line)
 			break
 		}

@@ -145,3 +145,25 @@ func calls(samples []*pprof.Sample, callee, caller string) bool {
 	}
 	return false
 }
+
+// TestFollowSampleRate gives a cycles profiler a kernel that lowered
+// kernel.perf_event_max_sample_rate below its frequency during a ladder
+// (perf_event_open then refuses the frequency with EINVAL): the next
+// samplers open at the limit, and a warning says so once; a cpu-clock
+// profiler, whose period the limit does not refuse, keeps its own.
+func TestFollowSampleRate(t *testing.T) {
+	defer func(f func() (int, error)) { sampleRateLimit = f }(sampleRateLimit)
+	sampleRateLimit = func() (int, error) { return 600, nil }
+	p := &Profiler{cfg: Config{FreqHz: 999, Event: EventCycles}, warned: map[string]bool{}}
+	if !p.followSampleRate() || p.cfg.FreqHz != 600 || p.followSampleRate() {
+		t.Errorf("cycles at 999 Hz under a 600 Hz limit: frequency %d, want 600 once", p.cfg.FreqHz)
+	}
+	want := "cycles: the kernel lowered kernel.perf_event_max_sample_rate to 600 Hz, below the 999 Hz asked for, as its perf interrupts took too long; sampled at 600 Hz from then on"
+	if len(p.warnings) != 1 || p.warnings[0] != want {
+		t.Errorf("warnings %q, want %q", p.warnings, want)
+	}
+	c := &Profiler{cfg: Config{FreqHz: 999, Event: EventCPUClock}, warned: map[string]bool{}}
+	if c.followSampleRate() || c.cfg.FreqHz != 999 {
+		t.Errorf("cpu-clock: frequency %d, want 999 kept", c.cfg.FreqHz)
+	}
+}

@@ -366,7 +366,11 @@ func (p *Profiler) openSamplers() error {
 	if len(cpus) == 0 {
 		return fmt.Errorf("sched_getaffinity: no CPU found for threads %v", p.tids)
 	}
+	p.followSampleRate()
 	ss, warns, err := openCPUSamplers(p.cfg.Event, cpus, p.cfg.FreqHz)
+	if errors.Is(err, unix.EINVAL) && p.followSampleRate() { // lowered in between
+		ss, warns, err = openCPUSamplers(p.cfg.Event, cpus, p.cfg.FreqHz)
+	}
 	if err == nil {
 		p.samplers = ss
 		p.warnAll(warns)
@@ -393,6 +397,28 @@ func (p *Profiler) openSamplers() error {
 		}
 	}
 	return nil
+}
+
+// followSampleRate brings a cycles profiler's frequency down to
+// kernel.perf_event_max_sample_rate when the kernel has lowered that
+// limit below it since New: it does when its perf interrupts take too
+// long (under emulation, from 100000 to a few hundred Hz over a ladder),
+// and perf_event_open refuses a frequency above the limit with EINVAL.
+// It reports whether it did. Samples taken before keep the weight of
+// the frequency they were taken at.
+func (p *Profiler) followSampleRate() bool {
+	if p.cfg.Event != EventCycles {
+		return false
+	}
+	max, err := sampleRateLimit()
+	if err != nil || max < 1 || max >= p.cfg.FreqHz {
+		return false
+	}
+	p.warn(fmt.Sprintf("cycles: the kernel lowered kernel.perf_event_max_sample_rate to %d Hz, below the %d Hz asked for, as its perf interrupts took too long; sampled at %d Hz from then on", max, p.cfg.FreqHz, max))
+	p.mu.Lock()
+	p.cfg.FreqHz = max
+	p.mu.Unlock()
+	return true
 }
 
 // warnAll records each warning once.

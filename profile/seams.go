@@ -10,6 +10,10 @@ import perf "github.com/elastic/go-perf"
 // timerPhasing are read at Start, so a test may set them around one
 // profiler's Start to give two profilers of one transfer different ones.
 
+// sampleRateLimit reads kernel.perf_event_max_sample_rate for
+// followSampleRate; tests give it a kernel that lowered the limit.
+var sampleRateLimit = MaxSampleRate
+
 // openCPUSamplers opens the CPU-wide samplers (openCPUWideSamplers);
 // RefuseCPUWide replaces it to make the profiler take its per-thread
 // fallback.
