@@ -31,7 +31,16 @@ import (
 // blocked; the other side, after each store of its index, loads the word
 // and, if set, clears it and wakes the sleeper (FUTEX_WAKE). Each side's
 // store comes before its load, so one of them sees the other's: no
-// wake-up is lost. In ring-busy both sides spin on the index instead.
+// wake-up is lost. The writer wakes a sleeping reader as soon as a buffer
+// is in; the reader wakes a sleeping writer only once half the ring is
+// free (or a buffer, if that is more), so that a writer faster than its
+// reader sleeps once per half ring rather than once per buffer: each
+// wake-up costs the waker a system call and an inter-processor interrupt
+// (docs/ceiling.md has what it cost a consuming reader to wake the writer
+// per buffer). No wake-up is lost for it: the writer sleeps only while it
+// is not, so the reader keeps freeing space, and an empty ring is half
+// free. In ring-busy both sides
+// spin on the index instead.
 //
 // The futex words are shared between processes (no FUTEX_PRIVATE_FLAG):
 // the kernel keys them by the memfd's page, not by an address space.
@@ -221,6 +230,8 @@ func (c *child) ringRead() error {
 	r := c.ring
 	bytes, tries := counterAt(c.shared, offReaderBytes), counterAt(c.shared, offReaderTries)
 	buf := c.buf.data
+	size := uint64(len(r.data))
+	wakeAt := max(uint64(len(buf)), size/2)
 	c.rep.Verified = c.o.Verify
 	c.rep.Consumed = c.o.Consume
 	var tail uint64
@@ -250,7 +261,7 @@ func (c *child) ringRead() error {
 		c.use(chunk, int64(tail), int64(tail))
 		tail += uint64(len(chunk))
 		r.tail.Store(tail)
-		if r.writerWait.Load() != 0 {
+		if r.writerWait.Load() != 0 && size-(head-tail) >= wakeAt {
 			if err := c.wake(r.writerWait); err != nil {
 				return fmt.Errorf("futex wake of the writer after %d bytes: %w", tail, err)
 			}
