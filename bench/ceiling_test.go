@@ -216,3 +216,15 @@ func TestStreamCopy(t *testing.T) {
 		}
 	}
 }
+
+// TestModeCeilings: two modes measure a ceiling, copy (one core's copy
+// in cache) and ring-busy (the busy ring); copy-dram, the copy out of
+// cache, and every other mode measure none.
+func TestModeCeilings(t *testing.T) {
+	want := map[string]string{"copy": "copy", "ring-busy": "ring"}
+	for _, m := range Modes() {
+		if m.Ceiling != want[m.Name] {
+			t.Errorf("mode %s: ceiling %q, want %q", m.Name, m.Ceiling, want[m.Name])
+		}
+	}
+}
