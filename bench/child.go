@@ -265,6 +265,15 @@ func (c *child) setup() error {
 // the ring's or the copy source's memfd.
 func (c *child) setupTransport() error {
 	if size := memfdSize(c.p, c.o.BufSizeBytes); size > 0 {
+		if c.p.Dram {
+			// The runner sized copy-dram's source for the memory it
+			// saw free, which may have changed since.
+			var st unix.Stat_t
+			if err := unix.Fstat(fdPipe, &st); err != nil {
+				return fmt.Errorf("fstat the memfd: %w", err)
+			}
+			size = int(st.Size)
+		}
 		r, err := mapRing(size - ringHeaderBytes)
 		if err != nil {
 			return err

@@ -13,19 +13,18 @@ import "fmt"
 // gate until the reader is done, and the reader is the role that works.
 //
 // In copy the source is one buffer, so it stays in the reader's caches
-// with its own buffer; in copy-dram it is dramSourceBytes, more than the
-// last-level cache of any current CPU, so every byte comes from memory.
-
-// dramSourceBytes is the least size of copy-dram's source.
-const dramSourceBytes = 1 << 30
+// with its own buffer; in copy-dram it is dramBytes, four times the
+// largest cache of this machine (dram.go), so every byte comes from memory.
+// The runner sizes the memfd; the children map the size they are given.
 
 // sourceSize is the size of the copy modes' source: one buffer, or for
-// copy-dram the whole buffers that cover dramSourceBytes.
+// copy-dram the whole buffers that cover dramBytes.
 func sourceSize(p plan, bufSize int) int {
 	if !p.Dram {
 		return bufSize
 	}
-	return (dramSourceBytes + bufSize - 1) / bufSize * bufSize
+	n, _ := dramBytes() // Validate refused the run if it could not be had
+	return (n + bufSize - 1) / bufSize * bufSize
 }
 
 // memfdSize is the size of the memfd the runner makes for the ring and

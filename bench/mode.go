@@ -70,7 +70,7 @@ var modes = []Mode{
 	{Name: "copy", Transport: memoryTransport, Writer: "fill", Reader: "copy", Ceiling: "copy",
 		Summary: "one core's memory copy of a buffer in cache: no transport at all"},
 	{Name: "copy-dram", Transport: memoryTransport, Writer: "fill", Reader: "copy", dram: true,
-		Summary: "one core's memory copy from 1GiB of memory, out of every cache"},
+		Summary: "one core's memory copy from memory, its source four times the largest cache"},
 }
 
 // Modes returns every mode in the post's ladder order.
@@ -106,7 +106,7 @@ type plan struct {
 	Writer, Reader string
 	Transport      string
 	Huge, Busy     bool
-	Dram           bool // the copy modes' source is dramSourceBytes
+	Dram           bool // the copy modes' source is dramBytes
 	PipeSizeBytes  int  // 0 keeps the kernel default
 	RingSizeBytes  int  // the ring modes' ring
 }

@@ -216,10 +216,14 @@ func (e *UnsupportedError) Error() string {
 
 // Supported says whether this machine can run o's strategy at all: nil,
 // or an *UnsupportedError naming what it lacks (transparent huge pages,
-// for a plan with huge-page buffers). Validate refuses such options too,
-// naming the option at fault.
+// for a plan with huge-page buffers; the memory for copy-dram's source).
+// Validate refuses such options too, naming the option at fault.
 func Supported(o Options) error {
-	if !planFor(o).Huge {
+	p := planFor(o)
+	if p.Dram {
+		return dramSupported()
+	}
+	if !p.Huge {
 		return nil
 	}
 	mode, err := THPMode()

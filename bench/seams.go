@@ -10,3 +10,12 @@ func THPEnabledAt(path string) (restore func()) {
 	thpEnabledPath = path
 	return func() { thpEnabledPath = old }
 }
+
+// MachineAt points copy-dram's sizing at another machine's files: dir for
+// /sys/devices/system/cpu (its cpuN/cache/indexN/{size,level}) and
+// meminfo for /proc/meminfo. It returns what puts the real ones back.
+func MachineAt(dir, meminfoPath string) (restore func()) {
+	oldDir, oldMem := cacheDir, meminfo
+	cacheDir, meminfo = dir, meminfoPath
+	return func() { cacheDir, meminfo = oldDir, oldMem }
+}

@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -71,7 +72,7 @@ func (o Options) Validate() error {
 	checks := []func(Options) *OptionError{
 		checkMode, checkCommands, checkSizes, checkPipeSize, checkPin, checkRepeat,
 		checkHugeKnobs, checkBufOffset, checkKnobCombinations, checkVerify,
-		checkTransport, checkRing, checkConsume,
+		checkTransport, checkRing, checkConsume, checkDram,
 	}
 	for _, check := range checks {
 		if err := check(o); err != nil {
@@ -339,6 +340,18 @@ func checkRing(o Options) *OptionError {
 func checkConsume(o Options) *OptionError {
 	if o.Consume && o.ReaderCmd != "" {
 		return &OptionError{on("Consume"), "", say("makes pipelab's reader use every byte, and ", field("ReaderCmd"), " replaces it"), say("drop one of the two")}
+	}
+	return nil
+}
+
+// checkDram refuses copy-dram where the machine cannot spare its source.
+func checkDram(o Options) *OptionError {
+	if !planFor(o).Dram {
+		return nil
+	}
+	var ue *UnsupportedError
+	if err := dramSupported(); errors.As(err, &ue) {
+		return &OptionError{on("Mode"), o.Mode, say("needs ", ue.Needs, ", ", ue.Why), say(ue.Remedy)}
 	}
 	return nil
 }
