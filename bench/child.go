@@ -112,6 +112,23 @@ type childMsg struct {
 	Report *ChildReport `json:"report,omitempty"`
 }
 
+// A child runs on its process's main thread, whose tid is its pid, from
+// its first instruction to its exec or exit. The Go runtime runs init
+// functions locked to the startup thread, and a LockOSThread in one keeps
+// main on it too (see runtime.main). Child's own LockOSThread would come
+// too late: until then the main goroutine may move to another thread (a
+// blocking syscall or a preemption suffices, and on a loaded machine it
+// happens in a few percent of children). An external command's shell
+// would then be exec'd from that thread, and the exec gives it the main
+// thread's tid (the kernel's de_thread): the wall view, which labels a
+// thread's records with the tid it attached to, would name the shell's
+// sleeps after this binary ("exe").
+func init() {
+	if os.Getenv(envRole) != "" {
+		runtime.LockOSThread()
+	}
+}
+
 // Child runs the writer or reader role if this process was started as one
 // by Run, and then exits; otherwise it returns at once. Call it first in
 // main and in TestMain.
@@ -123,7 +140,8 @@ func Child() {
 	if role == guardRole {
 		runGuard()
 	}
-	runtime.LockOSThread()
+	// The goroutine is locked to the main thread already (init); a
+	// second lock would keep unlocked's hot loops locked.
 	runtime.GOMAXPROCS(1)
 	debug.SetGCPercent(-1)
 	if err := runChild(role); err != nil {

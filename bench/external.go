@@ -106,6 +106,15 @@ func (c *child) runCommand(cmdline string) error {
 		return fmt.Errorf("fcntl F_GETPIPE_SZ: %w", err)
 	}
 	c.rep.PipeSizeBytes = sz
+	// An exec from another thread than the main one changes the calling
+	// thread's tid to the pid (the kernel's de_thread), and the wall
+	// view, which follows the tid it attached to, would name the command
+	// after this binary. Child's init keeps the child on its main thread;
+	// this holds unless Child was called from another goroutine than
+	// main's.
+	if c.rep.TID != c.rep.PID {
+		return fmt.Errorf("internal error: the %s child runs on thread %d, not on its main thread %d, and an exec from there would hide the command's thread from the profiler; call bench.Child from main or TestMain, before anything else", c.role, c.rep.TID, c.rep.PID)
+	}
 	send(childMsg{Kind: "ready", Report: &c.rep})
 	if err := waitGate(); err != nil {
 		return err

@@ -37,6 +37,13 @@ func TestEveryModeMovesExactBytes(t *testing.T) {
 				if m.Writer != "fill" && r.Writer.Bytes < r.Bytes { // the copy writer lays its bytes out before the start
 					t.Errorf("run %d: writer moved %d bytes, fewer than the reader's %d", i, r.Writer.Bytes, r.Bytes)
 				}
+				// The hot loop runs on each child's main thread (Child's
+				// init), as an external command's exec must.
+				for _, rep := range []ChildReport{r.Writer, r.Reader} {
+					if rep.TID != rep.PID {
+						t.Errorf("run %d: a child's hot loop ran on thread %d, not its main thread %d", i, rep.TID, rep.PID)
+					}
+				}
 				if r.GiBPerSec <= 0 {
 					t.Errorf("run %d: got %v GiB/s, want > 0", i, r.GiBPerSec)
 				}
