@@ -180,7 +180,7 @@ func (p *Profiler) Result() *Result {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	res := &Result{Kernel: p.release, Duration: p.dur, View: p.cfg.View, Counted: p.counted, CountedSeparately: !p.countInline,
-		Event: p.cfg.Event, EventReason: p.eventReason}
+		Event: p.cfg.Event, EventReason: p.eventReason, UserOnly: p.userOnly}
 	for _, r := range p.roles {
 		res.Roles = append(res.Roles, p.roleResult(r))
 	}

@@ -92,6 +92,10 @@ type Result struct {
 	// for it and the kernel allowed the context-switch events (else a
 	// warning says what is missing and View is "cpu").
 	View string
+	// UserOnly says the kernel refused kernel-side events, so that every
+	// sample is of user space: the time a role spent in the kernel, where
+	// a pipe's work is done, took no samples.
+	UserOnly bool
 }
 
 // Summaries are what a step saves of each role (result.RoleSummary), in

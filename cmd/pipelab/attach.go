@@ -94,7 +94,9 @@ func profileAttach(ctx context.Context, env *cli, fs *flag.FlagSet, af attachFla
 	step, tops, err := finishStep(sr, pf, false)
 	if step != nil {
 		printProfileSummary(env.stdout, step, tops, nil)
-		fmt.Fprintf(env.stderr, "wrote %s\n", strings.Join(stepFiles(pf.out, step), " "))
+		if saved(err) {
+			fmt.Fprintf(env.stderr, "wrote %s\n", strings.Join(stepFiles(pf.out, step), " "))
+		}
 	}
 	return err
 }

@@ -132,10 +132,13 @@ func cmdLadder(ctx context.Context, env *cli, args []string) error {
 	var runErr error
 	sharedSeen := map[int]bool{}
 	for _, sr := range plans {
-		step, _, err := finishStep(sr, pf, true)
-		if step != nil {
+		step, tops, err := finishStep(sr, pf, true)
+		if step != nil && saved(err) {
 			lad.Steps = append(lad.Steps, *step)
 			fmt.Fprintf(env.stderr, "ladder: %s %s\n", step.Mode, medianWords(step))
+			for _, line := range tops.empty {
+				fmt.Fprintf(env.stderr, "pipelab: %s: warning: %s\n", step.Mode, line)
+			}
 			printCommands(env, *step, sr.err)
 			for _, r := range step.Shared {
 				if !sharedSeen[r.PID] { // each step saves it; say it once

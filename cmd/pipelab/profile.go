@@ -10,12 +10,14 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+	"time"
 
 	pprof "github.com/google/pprof/profile"
 
 	"github.com/pipelab/pipelab/attribute"
 	"github.com/pipelab/pipelab/bench"
 	"github.com/pipelab/pipelab/flame"
+	"github.com/pipelab/pipelab/internal/table"
 	"github.com/pipelab/pipelab/profile"
 	"github.com/pipelab/pipelab/result"
 )
@@ -142,9 +144,18 @@ func cmdProfile(ctx context.Context, env *cli, args []string) error {
 	if step != nil {
 		printProfileSummary(env.stdout, step, tops, sr.err)
 		printCommands(env, *step, sr.err)
-		fmt.Fprintf(env.stderr, "wrote %s\n", strings.Join(stepFiles(pf.out, step), " "))
+		if saved(err) {
+			fmt.Fprintf(env.stderr, "wrote %s\n", strings.Join(stepFiles(pf.out, step), " "))
+		}
 	}
 	return err
+}
+
+// saved reports whether finishStep, returning err with a step, wrote the
+// step's files.
+func saved(err error) bool {
+	var ns *noSamplesError
+	return !errors.As(err, &ns)
 }
 
 // prepareOut creates dir and proves it is writable, so a bad --out fails
@@ -217,6 +228,9 @@ type stepTops struct {
 	verdict *attribute.Verdict
 	// derived are the figures worked out from the samples.
 	derived []attribute.Derived
+	// empty says which roles took no sample, why and what to do, one
+	// line each (emptyRoles); the step's warnings hold them too.
+	empty []string
 }
 
 // newProfiledStep plans the transfers of one profiled step of o's mode.
@@ -269,6 +283,14 @@ func finishStep(sr *stepRuns, pf profileFlags, folded bool) (*result.Step, stepT
 	if err != nil {
 		return nil, stepTops{}, errors.Join(runErr, err)
 	}
+	var tops stepTops
+	if runErr == nil { // else the failure says why samples are missing
+		tops.empty, err = emptyRoles(&step, sr, pr, pf.freq)
+		if err != nil {
+			return &step, stepTops{}, err
+		}
+		step.Warnings = append(step.Warnings, tops.empty...)
+	}
 	if sr.samples > 0 {
 		step.Warnings = append(step.Warnings, samplesWarnings(&step, sr.o, sr.samples)...)
 	}
@@ -279,7 +301,6 @@ func finishStep(sr *stepRuns, pf profileFlags, folded bool) (*result.Step, stepT
 	if err := result.SaveStep(pf.out, &step, profiles, more...); err != nil {
 		return &step, stepTops{}, errors.Join(runErr, err)
 	}
-	var tops stepTops
 	tops.cpu, err = attribute.Profile(profiles[result.Artefact{Kind: result.KindProfile}], attribute.Options{Top: pf.top})
 	if err != nil {
 		step.Warnings = append(step.Warnings, "attribution: "+err.Error())
@@ -357,4 +378,90 @@ func attached(pr *profile.Result) bool {
 		}
 	}
 	return false
+}
+
+// noSamplesError is a step none of whose roles took a sample: the
+// profile asked for was not made, and no file of the step was written.
+type noSamplesError struct{ msg string }
+
+func (e *noSamplesError) Error() string { return e.msg }
+
+// emptyRoles says, one line per role of step that took no sample, why
+// as far as pipelab knows (the kernel dropped them all, sampling of user
+// space only, transfers or on-CPU time shorter than a sampling period)
+// and what to do; a role that is not expected to take samples (a copy
+// mode's writer, see sized) is left out. When no role took a sample, or
+// recorded off-CPU time in the wall view, it returns instead one
+// *noSamplesError that says the same.
+func emptyRoles(step *result.Step, sr *stepRuns, pr *profile.Result, freq int) ([]string, error) {
+	type why struct{ role, cause, remedy string }
+	var empty []why
+	anyData := false
+	for _, r := range step.Roles {
+		anyData = anyData || r.Samples > 0 || r.OffCPUNanos > 0
+		if r.Samples > 0 || !sized(sr.o, r.Role) {
+			continue
+		}
+		causes, remedies := noSamplesCauses(r, sr, pr, freq)
+		empty = append(empty, why{r.Role, strings.Join(causes, ", and "), strings.Join(remedies, "; and ")})
+	}
+	if anyData || len(empty) == 0 {
+		var lines []string
+		for _, e := range empty {
+			lines = append(lines, fmt.Sprintf("%s: no samples: %s; %s", e.role, e.cause, e.remedy))
+		}
+		return lines, nil
+	}
+	same := true
+	var roles, each []string
+	for _, e := range empty {
+		same = same && e.cause == empty[0].cause && e.remedy == empty[0].remedy
+		roles = append(roles, "the "+e.role)
+		each = append(each, fmt.Sprintf("the %s (%s; %s)", e.role, e.cause, e.remedy))
+	}
+	if same {
+		return nil, &noSamplesError{fmt.Sprintf("no samples in %s: %s; %s; no profile written", strings.Join(roles, " or "), empty[0].cause, empty[0].remedy)}
+	}
+	return nil, &noSamplesError{fmt.Sprintf("no samples in %s; no profile written", strings.Join(each, " or "))}
+}
+
+// noSamplesCauses are the reasons pipelab knows why role r of a step
+// took no sample, and their remedies.
+func noSamplesCauses(r result.RoleSummary, sr *stepRuns, pr *profile.Result, freq int) (causes, remedies []string) {
+	period := float64(time.Second) / float64(freq)
+	if r.Lost > 0 {
+		causes = append(causes, fmt.Sprintf("the kernel dropped all %d of them (lost samples)", r.Lost))
+		remedies = append(remedies, "lower --freq, or raise kernel.perf_event_mlock_kb")
+	}
+	if pr.UserOnly {
+		setting := "kernel.perf_event_paranoid"
+		if n, err := profile.Paranoid(); err == nil {
+			setting = fmt.Sprintf("%s=%d", setting, n)
+		}
+		causes = append(causes, fmt.Sprintf("sampling user space only (%s keeps the kernel side from users without CAP_PERFMON) misses the time spent in the kernel, where a pipe's work is", setting))
+		remedies = append(remedies, "run as root, set kernel.perf_event_paranoid to 1 or lower, or grant CAP_PERFMON")
+	}
+	short := "raise --bytes or --freq, or let --samples 1000 size the transfers"
+	var took time.Duration // the profiled transfers', gate to last byte
+	runs := 0
+	if res := sr.res[profiled]; res != nil {
+		for _, run := range res.Runs {
+			took += run.Duration
+		}
+		runs = len(res.Runs)
+	}
+	tc := counterNamed(r.Counters, "task-clock")
+	switch {
+	case runs > 0 && float64(took) < period:
+		causes = append(causes, fmt.Sprintf("the profiled transfers took less than one sampling period (%s at --freq %d)", table.Nanos(period), freq))
+		remedies = append(remedies, short)
+	case tc != nil && tc.Supported && r.CountedRuns > 0 && tc.Value/float64(r.CountedRuns)*float64(runs) < period:
+		causes = append(causes, fmt.Sprintf("the time on a CPU over the profiled transfers (by the task-clock counter) was under one sampling period (%s at --freq %d)", table.Nanos(period), freq))
+		remedies = append(remedies, short)
+	}
+	if len(causes) == 0 {
+		causes = append(causes, "for no reason pipelab can tell")
+		remedies = append(remedies, "pipelab doctor says what this machine allows; "+short)
+	}
+	return causes, remedies
 }

@@ -181,7 +181,7 @@ func fewestSamples(o bench.Options, counts []uint64) uint64 {
 func samplesWarnings(step *result.Step, o bench.Options, samples int) []string {
 	var w []string
 	for _, r := range step.Roles {
-		if r.Samples < uint64(samples) && sized(o, r.Role) {
+		if r.Samples > 0 && r.Samples < uint64(samples) && sized(o, r.Role) { // none: emptyRoles says why
 			w = append(w, fmt.Sprintf("%s: %d samples, fewer than the %d the transfers were sized for (they ran faster or slept more than the calibration transfer; raise --bytes)", r.Role, r.Samples, samples))
 		}
 	}
