@@ -271,17 +271,40 @@ const (
 	holdsText     = "holds on this kernel"
 	differsText   = "differs"
 	uncheckedText = "cannot be checked"
+	untoldText    = "not told by so few samples"
 )
 
-// Outcome is holdsText, differsText or uncheckedText.
+// Outcome is holdsText, differsText, uncheckedText, or untoldText when
+// the interval holds the claim's threshold.
 func (v *Verdict) Outcome() string {
 	switch {
 	case !v.Checked:
 		return uncheckedText
+	case !v.Told():
+		return untoldText
 	case v.Holds:
 		return holdsText
 	}
 	return differsText
+}
+
+// Told reports whether the samples tell the outcome: the interval
+// [Low, High] lies wholly on one side of the claim's threshold
+// (MinClaimShare, or MaxAbsentShare for an Absent claim). From a few
+// samples the interval is wide and holds the threshold, whatever the
+// share; Holds then goes by the share alone, and the outcome is
+// untoldText.
+func (v *Verdict) Told() bool {
+	t := v.threshold()
+	return v.Checked && !(v.Low < t && t < v.High)
+}
+
+// threshold is the share the claim turns on.
+func (v *Verdict) threshold() float64 {
+	if v.Claim.Absent {
+		return MaxAbsentShare
+	}
+	return MinClaimShare
 }
 
 // Figures says what the verdict rests on, in one sentence without the
@@ -315,6 +338,8 @@ func (v *Verdict) figures(name func(string) string) string {
 		s += fmt.Sprintf(" (the post: %s)", table.ShortPercent(c.PostShare))
 	}
 	switch {
+	case !v.Told():
+		s += fmt.Sprintf("; the interval holds the %s the claim turns on", table.ShortPercent(v.threshold()))
 	case c.Absent && v.Holds:
 		s += "; nobody sleeps"
 		if v.Instead != "" {

@@ -132,3 +132,39 @@ writer;main;ksys_write_[k];vfs_write_[k];anon_pipe_write_[k];schedule_[k];__sche
 		t.Errorf("sampled with cycles, the verdict still blames the timer: %s", c.Sentence())
 	}
 }
+
+// TestVerdictUntold: a verdict whose interval holds the share its claim
+// turns on is not told, whatever the share; one whose interval lies on
+// one side is.
+func TestVerdictUntold(t *testing.T) {
+	write, _ := claimFor("write")
+	busy, _ := claimFor("busy")
+	for _, c := range []struct {
+		claim    Claim
+		share    float64
+		hits, n  int64
+		want     string
+		wantTail string
+	}{
+		{write, 1, 2, 2, untoldText, "; the interval holds the 50.0% the claim turns on"},
+		{write, 0.479, 795, 1660, untoldText, "; the interval holds the 50.0% the claim turns on"},
+		{write, 0.35, 350, 1000, differsText, ""},
+		{write, 0.7, 70, 100, holdsText, ""},
+		{busy, 0.054, 4, 74, untoldText, "; the interval holds the 5.0% the claim turns on"},
+		{busy, 0.001, 1, 1000, holdsText, "; nobody sleeps"},
+	} {
+		v := &Verdict{Claim: c.claim, Checked: true, WithinSymbol: "f", Share: c.share, Samples: c.n, Hits: c.hits}
+		v.Low, v.High = wilson(c.hits, c.n)
+		if c.claim.Absent {
+			v.Holds = v.Share <= MaxAbsentShare
+		} else {
+			v.Holds = v.Share >= MinClaimShare
+		}
+		if v.Outcome() != c.want {
+			t.Errorf("%s %d of %d (%.3f–%.3f): outcome %q, want %q", c.claim.Mode, c.hits, c.n, v.Low, v.High, v.Outcome(), c.want)
+		}
+		if c.wantTail != "" && !strings.HasSuffix(v.Sentence(), c.wantTail) {
+			t.Errorf("%s %d of %d: sentence %q does not end with %q", c.claim.Mode, c.hits, c.n, v.Sentence(), c.wantTail)
+		}
+	}
+}

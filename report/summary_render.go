@@ -437,7 +437,7 @@ func writeVerdicts(m *table.MarkdownWriter, s *summary) {
 		return
 	}
 	m.Printf("## Verdicts\n\n")
-	m.Printf("What the post names as each step's bottleneck, checked against this run's writer profile: a claim holds when its functions take at least %s of the time in the syscall the post looked at (at most %s for the busy loop's sleeping). The interval is the sampling error alone.\n\n", table.ShortPercent(attribute.MinClaimShare), table.ShortPercent(attribute.MaxAbsentShare))
+	m.Printf("What the post names as each step's bottleneck, checked against this run's writer profile: a claim holds when its functions take at least %s of the time in the syscall the post looked at (at most %s for the busy loop's sleeping); one whose interval holds that share is not told by the samples. The interval is the sampling error alone.\n\n", table.ShortPercent(attribute.MinClaimShare), table.ShortPercent(attribute.MaxAbsentShare))
 	m.Table("llll", []string{"step", "the post's bottleneck", "verdict", "figures"}, rows)
 }
 
