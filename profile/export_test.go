@@ -1,6 +1,10 @@
 package profile
 
-import perf "github.com/elastic/go-perf"
+import (
+	"time"
+
+	perf "github.com/elastic/go-perf"
+)
 
 // SetOpenSwitch replaces how the wall view opens its context-switch
 // events, to play a kernel that refuses them, and returns a function that
@@ -19,6 +23,17 @@ var OpenSwitch = openSwitch
 func RefuseWakes(err error) (restore func()) {
 	old := openWakes
 	openWakes = func([]int) (*wakeRecorder, error) { return nil, err }
+	return func() { openWakes = old }
+}
+
+// SlowWakes makes opening the wake-up recording take d longer, as a
+// loaded machine can, and returns a function that restores it.
+func SlowWakes(d time.Duration) (restore func()) {
+	old := openWakes
+	openWakes = func(tids []int) (*wakeRecorder, error) {
+		time.Sleep(d)
+		return old(tids)
+	}
 	return func() { openWakes = old }
 }
 

@@ -32,13 +32,17 @@ func (p *Profiler) Start() error {
 	if p.first.IsZero() {
 		p.first = p.start
 	}
-	if err := p.startWall(ctx); err != nil {
-		return fmt.Errorf("profile: start: %w", err)
-	}
+	// The wall view's window starts once its events are enabled: after
+	// the slow opening of the wake-up events and after the counters, so
+	// that task-clock covers it (see startWall).
+	p.startWakes(ctx)
 	for _, t := range p.threads {
 		if err := t.enable(); err != nil {
 			return fmt.Errorf("profile: start: %w", err)
 		}
+	}
+	if err := p.startWall(ctx); err != nil {
+		return fmt.Errorf("profile: start: %w", err)
 	}
 	placed, err := enableSamplers(p.samplers, timerPhasing)
 	if err != nil {

@@ -166,23 +166,18 @@ func (p *Profiler) fallBackToCPU(err error) {
 	p.cfg.View = "cpu"
 }
 
-// startWall starts the window of every thread now, starts one reader per
-// switch ring and enables the switch events.
+// startWall enables the switch and wake-up events, then starts the window
+// of every thread and one reader per switch ring. The window starts once
+// every event is enabled, so that no switch inside it goes unrecorded: a
+// thread that switched in before its event was enabled and out after
+// would otherwise count as running since the window start, and a child's
+// runtime thread running across the gap would get on-CPU time its task-clock
+// never counted (in a short transfer, more than the transfer thread has,
+// and the wall view would report the two measures disagreeing). Call it after
+// startWakes, whose opening of the wake-up events takes milliseconds
+// (tens on a loaded machine), and after enabling the threads' counters,
+// so that their task-clock covers the window and little more.
 func (p *Profiler) startWall(ctx context.Context) error {
-	now := monotonicNS()
-	for _, r := range p.roles {
-		if r.wall == nil {
-			continue
-		}
-		r.wall.startNS = now
-		for _, se := range r.wall.events {
-			se.tl.startNS, se.tl.lastNS, se.tl.inNS = now, now, now
-			se.startNS = now
-			p.readers.Add(1)
-			go p.readSwitches(ctx, se)
-		}
-	}
-	p.startWakes(ctx)
 	for _, r := range p.roles {
 		if r.wall == nil {
 			continue
@@ -193,7 +188,26 @@ func (p *Profiler) startWall(ctx context.Context) error {
 			}
 		}
 	}
-	return p.enableWakes()
+	if err := p.enableWakes(); err != nil {
+		return err
+	}
+	now := monotonicNS()
+	for _, r := range p.roles {
+		if r.wall == nil {
+			continue
+		}
+		r.wall.startNS = now
+		for _, se := range r.wall.events {
+			se.tl.startNS, se.tl.lastNS, se.tl.inNS = now, now, now
+			se.startNS = now
+			if fixtureTap != nil {
+				fixtureTap.ring(r.name, se, now)
+			}
+			p.readers.Add(1)
+			go p.readSwitches(ctx, se)
+		}
+	}
+	return nil
 }
 
 // readSwitches logs the records of one switch ring until the thread

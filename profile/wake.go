@@ -728,16 +728,6 @@ func (p *Profiler) startWakes(ctx context.Context) {
 	if len(tids) == 0 {
 		return
 	}
-	if fixtureTap != nil {
-		for _, r := range p.roles {
-			if r.wall == nil {
-				continue
-			}
-			for _, se := range r.wall.events {
-				fixtureTap.ring(r.name, se, r.wall.startNS)
-			}
-		}
-	}
 	rec, err := openWakes(tids)
 	if err != nil {
 		p.wake.refused = true

@@ -4,8 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"strings"
 	"testing"
+	"time"
 
 	perf "github.com/elastic/go-perf"
 	pprof "github.com/google/pprof/profile"
@@ -245,6 +247,46 @@ func TestWallAddsUp(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestWallWindowAfterEnable profiles this test process, whose thread that
+// runs Start is on a CPU as it enables the switch events, while opening
+// the wake-up recording takes 200ms, as a loaded machine can make it
+// take. No thread may be given on-CPU time from before its switch events
+// were enabled: the on-CPU time from the switch timestamps stays within
+// the task-clock, which counts from before the window starts.
+func TestWallWindowAfterEnable(t *testing.T) {
+	mustHavePerfEvents(t)
+	mustHaveContextSwitches(t)
+	defer profile.SlowWakes(200 * time.Millisecond)()
+	sleeper := exec.Command("sleep", "60")
+	if err := sleeper.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		sleeper.Process.Kill()
+		sleeper.Wait()
+	}()
+	p, err := profile.New(profile.Config{FreqHz: 99, Mode: "self", View: "wall"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Attach(os.Getpid(), sleeper.Process.Pid); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Start(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(50 * time.Millisecond)
+	if err := p.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	r := p.Result().Roles[0]
+	tc := r.Counters[0].Value
+	t.Logf("this process: on-CPU %v of wall %v from the switch timestamps, task-clock %.2fms, %d switch-outs", ms(r.OnCPUNanos), ms(r.WallNanos), tc/1e6, r.Switches)
+	if r.OnCPUNanos == 0 || float64(r.OnCPUNanos) > tc {
+		t.Errorf("on-CPU %v from the switch timestamps, task-clock %.2fms; want some, and no more than task-clock", ms(r.OnCPUNanos), tc/1e6)
 	}
 }
 
