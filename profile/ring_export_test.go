@@ -20,9 +20,10 @@ func RefuseCPUWide() (restore func()) {
 
 // CPUSampleTimes opens a CPU-wide cpu-clock sampler at freqHz on each of
 // cpus, starts them as Start does, runs busy, and returns the perf-clock
-// time of every sample of pid, by CPU, and whether the start reported the
-// timers placed as Start places them (phaseSpread).
-func CPUSampleTimes(cpus []int, freqHz, pid int, busy func()) (map[int][]uint64, bool, error) {
+// time of every sample, of whichever task ran (not the idle task), by
+// CPU, and whether the start reported the timers placed as Start places
+// them (phaseSpread).
+func CPUSampleTimes(cpus []int, freqHz int, busy func()) (map[int][]uint64, bool, error) {
 	ss, _, err := openCPUWideSamplers(EventCPUClock, cpus, freqHz)
 	if err != nil {
 		return nil, false, err
@@ -45,7 +46,7 @@ func CPUSampleTimes(cpus []int, freqHz, pid int, busy func()) (map[int][]uint64,
 			if err := decodeBody(uint32(raw.Header.Type), uint16(raw.Header.Misc), raw.Data, &rec); err != nil {
 				return nil, false, err
 			}
-			if rec.typ == recordSample && int(rec.pid) == pid {
+			if rec.typ == recordSample && rec.pid != 0 {
 				times[s.cpu] = append(times[s.cpu], rec.time)
 			}
 		}

@@ -1,7 +1,6 @@
 package profile_test
 
 import (
-	"fmt"
 	"os"
 	"runtime"
 	"slices"
@@ -15,15 +14,23 @@ import (
 	"github.com/pipelab/pipelab/profile"
 )
 
-// TestSamplersSpread: the CPU-wide cpu-clock timers of two CPUs fire
-// half a period apart, so that no sample of one CPU is taken while the
-// other CPU is stalled in its own timer interrupt (see phase.go). Two
-// threads spin, one pinned to each CPU, while both CPUs are sampled at
-// 999 Hz; each CPU 1 sample must land at least 440µs from the nearest CPU 0
-// sample in the median (half a period is 500µs; timers enabled back to
-// back are 5-50µs apart). When no try could place the timers or run both
-// spinners (a machine too busy to run a pinned thread on time), the test
-// skips.
+// TestSamplersSpread: when enableSamplers reports the CPU-wide cpu-clock
+// timers of two CPUs placed, they fire half a period apart, so that no
+// sample of one CPU is taken while the other CPU is stalled in its own
+// timer interrupt (see phase.go). Both CPUs are sampled at 999 Hz for
+// 300ms while a thread pinned to each spins; the samples of every task
+// count, so other load on the machine only replaces the spinners' samples
+// with its own. Each CPU 1 sample must land at least 440µs from the
+// nearest CPU 0 sample in the median (half a period is 500µs; timers
+// enabled back to back are 5-50µs apart).
+//
+// Placing the timers takes a real-time thread on each CPU making a call
+// within 31µs of its moment (rephase), or else this thread within 125µs
+// (placeLoosely). A machine that cannot grant that is reported as not
+// placed, and Start then warns that the timers stand as enabled: the test
+// fails only where placement is claimed. (Under a load average of 4.5,
+// with four more spinning processes, 40 of 40 starts here were placed,
+// with medians of 459-499µs.)
 func TestSamplersSpread(t *testing.T) {
 	mustHavePerfEvents(t)
 	cpus := []int{0, 1}
@@ -32,34 +39,20 @@ func TestSamplersSpread(t *testing.T) {
 		t.Skip("needs CPUs 0 and 1")
 	}
 	const freq = 999
-	// Other load on the machine can take a spinner's CPU or delay a
-	// timer: up to three tries, and a try counts only when the timers were
-	// placed and both spinners ran.
-	var report []string
-	valid := 0
-	for try := 0; try < 3; try++ {
-		times, placed, err := profile.CPUSampleTimes(cpus, freq, os.Getpid(), func() { spinOn(cpus, 300*time.Millisecond) })
-		if err != nil {
-			t.Fatal(err)
-		}
-		a, b := times[0], times[1]
-		if !placed || len(a) < 100 || len(b) < 100 {
-			report = append(report, fmt.Sprintf("try %d: timers placed %v, samples of the spinning threads CPU 0 %d, CPU 1 %d (want 100 each in 300ms at %d Hz)", try+1, placed, len(a), len(b), freq))
-			continue
-		}
-		valid++
-		med, p10, n := nearestGaps(a, b)
-		t.Logf("CPU 1 sample to nearest CPU 0 sample: median %v, 10th percentile %v (%d samples)", med, p10, n)
-		if med >= 440*time.Microsecond {
-			return
-		}
-		report = append(report, fmt.Sprintf("try %d: the two CPUs' timers are %v apart in the median", try+1, med))
+	times, placed, err := profile.CPUSampleTimes(cpus, freq, func() { spinOn(cpus, 300*time.Millisecond) })
+	if err != nil {
+		t.Fatal(err)
 	}
-	if valid == 0 {
-		load, _ := os.ReadFile("/proc/loadavg")
-		t.Skipf("the machine was too busy to run a pinned spinner on each CPU (load average %s):\n%s", strings.Fields(string(load) + " ?")[0], strings.Join(report, "\n"))
+	a, b := times[0], times[1]
+	if len(a) < 100 || len(b) < 100 {
+		t.Fatalf("samples on CPU 0 %d, CPU 1 %d; want 100 each in 300ms at %d Hz with a thread spinning on each", len(a), len(b), freq)
 	}
-	t.Errorf("want the timers half a period apart (at least 440µs in the median) in one of three tries:\n%s", strings.Join(report, "\n"))
+	med, p10, n := nearestGaps(a, b)
+	load, _ := os.ReadFile("/proc/loadavg")
+	t.Logf("timers placed %v; CPU 1 sample to nearest CPU 0 sample: median %v, 10th percentile %v (%d samples); load average %s", placed, med, p10, n, strings.Fields(string(load) + " ?")[0])
+	if placed && med < 440*time.Microsecond {
+		t.Errorf("timers reported placed half a period apart, but a CPU 1 sample is %v from the nearest CPU 0 sample in the median; want at least 440µs", med)
+	}
 }
 
 // nearestGaps returns, over the samples of b, the median and 10th
