@@ -400,9 +400,13 @@ func TestProgress(t *testing.T) {
 
 // hangingKid starts a process that never talks and never exits by itself,
 // as a child of role stuck in its setup or ignoring EPIPE.
-func hangingKid(t *testing.T, role string) *kid {
+// A command line after role replaces sleep 600.
+func hangingKid(t *testing.T, role string, argv ...string) *kid {
 	t.Helper()
-	k := &kid{role: role, cmd: exec.Command("sleep", "600"), msgs: make(chan childMsg),
+	if len(argv) == 0 {
+		argv = []string{"sleep", "600"}
+	}
+	k := &kid{role: role, cmd: exec.Command(argv[0], argv[1:]...), msgs: make(chan childMsg),
 		done: make(chan struct{}), stderr: &headBuffer{}}
 	if err := k.cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -436,6 +440,32 @@ func TestHangingChildren(t *testing.T) {
 		}
 		if !r.writer.exited() || !r.reader.exited() {
 			t.Errorf("children not reaped: writer %v, reader %v", r.writer.exited(), r.reader.exited())
+		}
+	})
+	t.Run("busy setting up", func(t *testing.T) {
+		// A writer that works on its setup (as copy-dram's lays out its
+		// source, for minutes under emulation) past the limit is not
+		// hung: it gets ready late, and the run goes on.
+		setLimit(t, &readyTimeout, 300*time.Millisecond)
+		r := &runner{writer: hangingKid(t, "writer", "sh", "-c", "while :; do :; done"), reader: hangingKid(t, "reader")}
+		r.reader.ready = &ChildReport{}
+		go func() {
+			time.Sleep(time.Second)
+			r.writer.msgs <- childMsg{Kind: "ready", Report: &ChildReport{}}
+		}()
+		start := time.Now()
+		if err := r.awaitReady(context.Background()); err != nil || time.Since(start) < time.Second {
+			t.Errorf("awaitReady = %v after %s, want ready after 1s", err, time.Since(start))
+		}
+	})
+	t.Run("busy, then hung", func(t *testing.T) {
+		// The same writer, stuck once it has worked for a while.
+		setLimit(t, &readyTimeout, 300*time.Millisecond)
+		r := &runner{writer: hangingKid(t, "writer", "sh", "-c", "i=0; while [ $i -lt 300000 ]; do i=$((i+1)); done; exec sleep 600"), reader: hangingKid(t, "reader")}
+		r.reader.ready = &ChildReport{}
+		err := r.awaitReady(context.Background())
+		if err == nil || !strings.HasPrefix(err.Error(), "writer: was not ready after ") || !strings.HasSuffix(err.Error(), ", and used no CPU time in the last 300ms") {
+			t.Errorf("awaitReady = %v, want the writer not ready, idle for the last 300ms", err)
 		}
 	})
 	t.Run("writer ignores EPIPE", func(t *testing.T) {

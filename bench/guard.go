@@ -199,12 +199,7 @@ func cmdline(pid int) string {
 // processGroup reads the process group of pid from /proc/PID/stat, or
 // returns -1.
 func processGroup(pid int) int {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return -1
-	}
-	// pid (comm) state ppid pgrp ...; comm may hold spaces and parentheses.
-	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
+	f := procStat(pid)
 	if len(f) < 3 {
 		return -1
 	}
@@ -213,4 +208,31 @@ func processGroup(pid int) int {
 		return -1
 	}
 	return pgid
+}
+
+// cpuTicks is the CPU time pid has used, user and system, in clock ticks
+// (/proc/PID/stat's utime and stime), or -1.
+func cpuTicks(pid int) int64 {
+	f := procStat(pid)
+	if len(f) < 13 {
+		return -1
+	}
+	utime, err1 := strconv.ParseInt(f[11], 10, 64)
+	stime, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		return -1
+	}
+	return utime + stime
+}
+
+// procStat is /proc/PID/stat's fields after the command name, from the
+// state on (f[0] is the state, f[1] the ppid, f[2] the process group), or
+// nil.
+func procStat(pid int) []string {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return nil
+	}
+	// pid (comm) state ppid pgrp ...; comm may hold spaces and parentheses.
+	return strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
 }

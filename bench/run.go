@@ -276,9 +276,15 @@ func (r *runner) endGuard() {
 }
 
 // awaitReady waits until both children are set up and blocked on the gate.
+// A child not ready after readyTimeout fails the run, unless it used CPU
+// time since the last look: then it is still setting up, not hung (under
+// emulation, laying out copy-dram's source takes minutes), and it gets
+// another readyTimeout.
 func (r *runner) awaitReady(ctx context.Context) error {
 	timer := time.NewTimer(readyTimeout)
 	defer timer.Stop()
+	start := time.Now()
+	ticks := map[*kid]int64{}
 	for r.writer.ready == nil || r.reader.ready == nil {
 		select {
 		case m, ok := <-r.writer.msgs:
@@ -297,8 +303,17 @@ func (r *runner) awaitReady(ctx context.Context) error {
 			if k.ready != nil {
 				k = r.reader
 			}
+			if t := cpuTicks(k.cmd.Process.Pid); t > ticks[k] {
+				ticks[k] = t
+				timer.Reset(readyTimeout)
+				continue
+			}
 			r.killBoth()
-			return &ChildError{Role: k.role, ExitStatus: -1, Message: fmt.Sprintf("was not ready after %s", readyTimeout)}
+			msg := fmt.Sprintf("was not ready after %s", readyTimeout)
+			if ticks[k] > 0 {
+				msg = fmt.Sprintf("was not ready after %s, and used no CPU time in the last %s", time.Since(start).Round(readyTimeout/10), readyTimeout)
+			}
+			return &ChildError{Role: k.role, ExitStatus: -1, Message: msg}
 		}
 	}
 	return nil
