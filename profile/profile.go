@@ -273,14 +273,15 @@ func (e *ConfigError) Error() string {
 }
 
 // Format renders the error with its field called by name(field), or by
-// its Go name when name is nil: "profile: FIELD VALUE: PROBLEM (use FIELD
-// INSTEAD; REMEDY)".
+// its Go name after "profile: " when name is nil: "profile: FIELD VALUE:
+// PROBLEM (use FIELD INSTEAD; REMEDY)". A command's flag needs no
+// package name (pipelab ladder's --freq is no flag of profile).
 func (e *ConfigError) Format(name func(field string) string) string {
-	field := e.Field
+	field, s := e.Field, "profile: "+e.Field
 	if name != nil {
-		field = name(field)
+		field = name(e.Field)
+		s = field
 	}
-	s := "profile: " + field
 	if e.Value != "" {
 		s += " " + e.Value
 	}
