@@ -2,7 +2,6 @@ package profile_test
 
 import (
 	"fmt"
-	"os"
 	"slices"
 	"sort"
 	"strings"
@@ -127,60 +126,42 @@ func TestWakeSplitAddsUp(t *testing.T) {
 	}
 }
 
-// TestWakeBusySleepsLittle wants busy mode under 1% of its wall time in
-// sleeps (waiting plus wake-up latency), whoever ended them, in one of
-// three runs, and no run with more than a few sleeps ended by the role's
-// own process: bench's hot loops never hand their thread to the Go
-// runtime (bench.unlocked), which did so about every 25ms when the loops
-// ran locked to their thread. Each run moves 16GiB, so that the fixed
-// cost of the start (the children's first sleeps as the gate opens, a
-// few ms on a loaded machine) stays under 1%.
+// TestWakeBusySleepsOnMutexOnly: busy mode's roles sleep on nothing but
+// the pipe's mutex. Their other sleeps (waiting plus wake-up latency)
+// stay under 1% of the wall time, and no more than three sleeps are ended
+// by the role's own process: bench's hot loops never hand their thread to
+// the Go runtime (bench.unlocked), which did so about every 25ms when the
+// loops ran locked to their thread. The run moves 16GiB, so that the
+// fixed cost of the start (the children's first sleeps as the gate opens,
+// a few ms on a loaded machine) stays under 1%.
 //
-// What busy mode still sleeps on is the pipe's mutex, and that part is
-// the kernel's: vmsplice and splice_from_pipe both take pipe->mutex, and
-// a spinner that finds it held spins only while the holder runs; when the
+// How long the mutex sleeps last is the machine's other load, not
+// pipelab: vmsplice and splice_from_pipe both take pipe->mutex, and a
+// spinner that finds it held spins only while the holder runs; when the
 // holder is preempted with the mutex held (splice_from_pipe reschedules
 // between buffers, mutex held), or when the spinner itself must give the
-// CPU to another task, it sleeps until the holder unlocks. So on a
-// machine where other tasks take the CPUs those sleeps can pass 1%
-// alone: when no run was under 1% but in every run the sleeps other than
-// the pipe mutex's were, or a spinner was preempted for 1% of its wall
-// time, the test skips with the figures.
-func TestWakeBusySleepsLittle(t *testing.T) {
-	var report []string
-	kernelRuns := 0
-	for try := 1; try <= 3; try++ {
-		res := wakeProfile(t, "busy", 16<<30)
-		little, kernel := true, true
-		for _, r := range res.Roles {
-			slept := r.Wake.WaitingNanos + r.Wake.WakeupNanos
-			mutex := mutexSleepNS(r.Wakers)
-			var by []string
-			for _, w := range r.Wake.Wakers {
-				by = append(by, fmt.Sprintf("%v by %s in %d sleeps", ms(w.SleepNanos), w.Waker, w.Sleeps))
-				if w.Waker == r.Name && w.Sleeps > 3 {
-					t.Errorf("run %d %s: %d sleeps ended by its own process (%v), want at most 3: the Go runtime parks the transfer thread\n%s", try, r.Name, w.Sleeps, ms(w.SleepNanos), topWakers(r.Wakers))
-				}
+// CPU to another task, it sleeps until the holder unlocks. On a quiet
+// machine all the sleeps together stay under 1% (docs/tour.md); at a load
+// average of 3, with the writer preempted for 30-37% of its wall time,
+// the writer slept 13-16% of it, all on the mutex.
+func TestWakeBusySleepsOnMutexOnly(t *testing.T) {
+	res := wakeProfile(t, "busy", 16<<30)
+	for _, r := range res.Roles {
+		slept := r.Wake.WaitingNanos + r.Wake.WakeupNanos
+		mutex := mutexSleepNS(r.Wakers)
+		var by []string
+		for _, w := range r.Wake.Wakers {
+			by = append(by, fmt.Sprintf("%v by %s in %d sleeps", ms(w.SleepNanos), w.Waker, w.Sleeps))
+			if w.Waker == r.Name && w.Sleeps > 3 {
+				t.Errorf("%s: %d sleeps ended by its own process (%v), want at most 3: the Go runtime parks the transfer thread\n%s", r.Name, w.Sleeps, ms(w.SleepNanos), topWakers(r.Wakers))
 			}
-			line := fmt.Sprintf("run %d %s: slept %v of %v wall, %v of it on the pipe's mutex (%d sleeps: %s), %v preempted\n%s", try, r.Name,
-				ms(slept), ms(r.WallNanos), ms(mutex), r.Wakeups, strings.Join(by, ", "), ms(r.PreemptedNanos), topWakers(r.Wakers))
-			t.Log(line)
-			report = append(report, line)
-			little = little && slept*100 < r.WallNanos
-			kernel = kernel && ((slept-mutex)*100 < r.WallNanos || r.PreemptedNanos*100 >= r.WallNanos)
 		}
-		if little {
-			return
-		}
-		if kernel {
-			kernelRuns++
+		t.Logf("%s: slept %v of %v wall, %v of it on the pipe's mutex (%d sleeps: %s), %v preempted\n%s", r.Name,
+			ms(slept), ms(r.WallNanos), ms(mutex), r.Wakeups, strings.Join(by, ", "), ms(r.PreemptedNanos), topWakers(r.Wakers))
+		if (slept-mutex)*100 >= r.WallNanos {
+			t.Errorf("%s: slept %v of %v wall other than on the pipe's mutex, want under 1%%\n%s", r.Name, ms(slept-mutex), ms(r.WallNanos), topWakers(r.Wakers))
 		}
 	}
-	if kernelRuns == 3 {
-		load, _ := os.ReadFile("/proc/loadavg")
-		t.Skipf("busy mode slept 1%% or more in three runs, on the pipe's mutex or with a spinner preempted by other tasks (load average %s): the kernel's part, see the log", strings.Fields(string(load) + " ?")[0])
-	}
-	t.Errorf("busy mode: want under 1%% of wall time asleep for both roles in one of three runs\n%s", strings.Join(report, "\n"))
 }
 
 // mutexSleepNS is the sleep, in ns, that a wakers profile's stacks
