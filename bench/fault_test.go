@@ -527,3 +527,31 @@ func openFDs(t *testing.T) []string {
 	}
 	return list
 }
+
+// TestExiting: a process that has exited but is not yet reaped has begun
+// to exit (PF_EXITING), one asleep has not; the monitor waits for the
+// first (its memory may take long to go) and kills the second.
+func TestExiting(t *testing.T) {
+	asleep := exec.Command("sleep", "600")
+	done := exec.Command("true")
+	for _, c := range []*exec.Cmd{asleep, done} {
+		if err := c.Start(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	defer func() {
+		asleep.Process.Kill()
+		asleep.Wait()
+		done.Wait()
+	}()
+	deadline := time.Now().Add(5 * time.Second)
+	for !exiting(done.Process.Pid) && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if !exiting(done.Process.Pid) {
+		t.Errorf("true, exited and not reaped: not exiting")
+	}
+	if exiting(asleep.Process.Pid) {
+		t.Errorf("sleep 600: exiting")
+	}
+}

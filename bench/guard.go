@@ -225,6 +225,20 @@ func cpuTicks(pid int) int64 {
 	return utime + stime
 }
 
+// exiting reports whether pid has begun to exit: PF_EXITING in
+// /proc/PID/stat's flags. It is past its work and its exit status, and
+// the kernel is taking down its memory, which for a large mapping under
+// emulation takes many seconds.
+func exiting(pid int) bool {
+	const pfExiting = 0x4
+	f := procStat(pid)
+	if len(f) < 7 {
+		return false
+	}
+	flags, err := strconv.ParseUint(f[6], 10, 64)
+	return err == nil && flags&pfExiting != 0
+}
+
 // procStat is /proc/PID/stat's fields after the command name, from the
 // state on (f[0] is the state, f[1] the ppid, f[2] the process group), or
 // nil.

@@ -46,6 +46,9 @@ func (r *runner) monitor(ctx context.Context) error {
 			}
 			switch {
 			case rDone == nil && now.Sub(readerAt) > stopGrace:
+				if r.writer.command == "" && exiting(r.writer.cmd.Process.Pid) && now.Sub(readerAt) < exitGrace {
+					break // it stopped; the kernel is taking its memory down
+				}
 				if r.writer.command == "" {
 					r.killBoth()
 					return &ChildError{Role: "writer", ExitStatus: -1,

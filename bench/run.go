@@ -19,6 +19,7 @@ const (
 var (
 	readyTimeout = 30 * time.Second // children's setup before the gate
 	stopGrace    = 10 * time.Second // writer's time to see EPIPE
+	exitGrace    = time.Minute      // and to exit, once it has begun to
 )
 
 // Run validates o, then runs the transfer o.Repeat times, each through a
