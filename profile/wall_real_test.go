@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -160,47 +161,42 @@ func stackHasKernelMapping(p *pprof.Profile) bool {
 	return false
 }
 
-// TestWallBusyModeStaysOnCPU wants both spinning ends off the CPU for
-// under 5% of their wall time. On a loaded machine other tasks take the
-// two CPUs from the spinners (preemption, and sleeping on the pipe mutex
-// while its preempted owner waits for a CPU), so the test tries three
-// runs, and when none stays on the CPU but every one shows the spinners
-// preempted for 1% of their wall time or more, it skips saying so: busy
-// mode only fails here when it sleeps on a machine that leaves it alone.
-// Each run moves 8GiB (a quarter to half a second here): the start of a
-// run costs the spinners a fixed 3-8ms off the CPU while the parent
-// enables its events, which is over 5% of a 256MiB run's 15ms.
+// TestWallBusyModeStaysOnCPU: busy mode's spinning ends leave the CPU
+// only when another task takes it (preempted) or on the pipe's mutex,
+// whose holder may itself be preempted: the rest of their off-CPU time
+// stays under 5% of their wall time, on any load. On a machine that
+// leaves them alone they are off the CPU for under 5% all told; at a load
+// average of 5.4 here they were off for 50-54% of the wall time, nearly
+// all of it preempted, and the writer asleep on the mutex for 9-17%.
+// TestWakeBusySleepsOnMutexOnly measures the sleeps themselves, one by
+// one; the wall view tells preempted time from sleeps only as a total, so
+// here the mutex's off-CPU time, preempted or not, is set aside with the
+// preempted time. The run moves 8GiB (a quarter to half a second here):
+// the start of a run costs the spinners a fixed 3-8ms off the CPU while
+// the parent enables its events, which is over 5% of a 256MiB run's 15ms.
 func TestWallBusyModeStaysOnCPU(t *testing.T) {
-	var report []string
-	preemptedRuns := 0
-	for try := 1; try <= 3; try++ {
-		res, _ := wallProfile(t, "busy", 8<<30)
-		onCPU, preempted := true, false
-		for _, r := range res.Roles {
-			line := fmt.Sprintf("run %d %s: off-CPU %v of %v wall (%.1f%%; %v preempted)\n%s", try, r.Name,
-				ms(r.OffCPUNanos), ms(r.WallNanos), 100*float64(r.OffCPUNanos)/float64(r.WallNanos),
-				ms(r.PreemptedNanos), topOff(r.Wall))
-			t.Log(line)
-			report = append(report, line)
-			if r.OffCPUNanos*20 >= r.WallNanos {
-				onCPU = false
-			}
-			if r.PreemptedNanos*100 >= r.WallNanos {
-				preempted = true
-			}
-		}
-		if onCPU {
-			return
-		}
-		if preempted {
-			preemptedRuns++
+	res, _ := wallProfile(t, "busy", 8<<30)
+	for _, r := range res.Roles {
+		mutex := mutexOffNS(r.Wall)
+		t.Logf("%s: off-CPU %v of %v wall (%.1f%%; %v preempted, %v on the pipe's mutex)\n%s", r.Name,
+			ms(r.OffCPUNanos), ms(r.WallNanos), 100*float64(r.OffCPUNanos)/float64(r.WallNanos),
+			ms(r.PreemptedNanos), ms(mutex), topOff(r.Wall))
+		if rest := r.OffCPUNanos - r.PreemptedNanos - mutex; rest*20 >= r.WallNanos {
+			t.Errorf("%s: off the CPU for %v of %v wall neither preempted nor on the pipe's mutex, want under 5%%\n%s", r.Name, ms(rest), ms(r.WallNanos), topOff(r.Wall))
 		}
 	}
-	if preemptedRuns == 3 {
-		load, _ := os.ReadFile("/proc/loadavg")
-		t.Skipf("busy mode was off the CPU for 5%% or more in three runs, each with the spinners preempted by other tasks (load average %s): this machine is too busy to check it", strings.Fields(string(load) + " ?")[0])
+}
+
+// mutexOffNS is the off-CPU time of a wall profile's stacks through
+// __mutex_lock: the pipe's mutex, the only mutex a busy-mode role takes.
+func mutexOffNS(p *pprof.Profile) int64 {
+	var ns int64
+	for _, s := range p.Sample {
+		if slices.ContainsFunc(frames(s), func(f string) bool { return strings.HasPrefix(f, "__mutex_lock") }) {
+			ns += s.Value[2]
+		}
 	}
-	t.Errorf("busy mode: want under 5%% off-CPU for both roles in one of three runs\n%s", strings.Join(report, "\n"))
+	return ns
 }
 
 // TestWallAddsUp checks, for every step of the ladder, that a role's
