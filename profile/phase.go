@@ -149,11 +149,7 @@ func placeLoosely(ss []*sampler, offs []time.Duration, tol time.Duration) (bool,
 		ok := true
 		for i, s := range ss {
 			at := first.Add(offs[i])
-			if d := time.Until(at) - looseSpin; d > 0 {
-				time.Sleep(d) // oversleeps by up to a millisecond or so
-			}
-			for time.Now().Before(at) {
-			}
+			waitUntil(at)
 			start := time.Now()
 			if err := s.ev.UpdatePeriod(s.periodNS); err != nil {
 				return false, fmt.Errorf("restart cpu-clock %s: %w", s.name(), err)
@@ -181,11 +177,24 @@ const (
 	phaseStep     = 200 * time.Microsecond
 	phaseAttempts = 20
 	phaseWait     = 50 * time.Millisecond
-	// looseAttempts is how many times placeLoosely tries, and looseSpin
-	// how long before each moment it stops sleeping and spins.
+	// looseAttempts is how many times placeLoosely tries.
 	looseAttempts = 5
-	looseSpin     = 3 * time.Millisecond
+	// phaseSpin is how long before a moment a placing thread stops
+	// sleeping and spins: a spinning thread hits its moment to the
+	// microsecond, but a real-time one spinning for half a period (half
+	// a second at --freq 1) would keep the children off its CPU.
+	phaseSpin = 3 * time.Millisecond
 )
+
+// waitUntil returns at at: it sleeps until phaseSpin before (a sleep
+// oversleeps by up to a millisecond or so), then spins.
+func waitUntil(at time.Time) {
+	if d := time.Until(at) - phaseSpin; d > 0 {
+		time.Sleep(d)
+	}
+	for time.Now().Before(at) {
+	}
+}
 
 // rephase restarts the cpu-clock timers of ss at moments offs apart from
 // a first one: a thread pinned to each sampler's CPU waits for its moment
@@ -243,8 +252,7 @@ func rephase(ss []*sampler, offs []time.Duration, slack, call time.Duration) (bo
 					base = first.Add(time.Duration(lastDone[k-1].Load()) + phaseStep)
 				}
 				at := base.Add(offs[i])
-				for time.Now().Before(at) {
-				}
+				waitUntil(at)
 				start := time.Now()
 				if err := s.ev.UpdatePeriod(s.periodNS); err != nil {
 					errs[i] = fmt.Errorf("restart cpu-clock %s: %w", s.name(), err)
