@@ -681,7 +681,7 @@ func TestLadderWithoutTHP(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(string(md), "- `huge`: "+reason) || !strings.Contains(stdout, "left out, as this machine cannot run them: huge") {
+	if !strings.Contains(string(md), "- `huge`: "+reason) || !strings.Contains(stdout, "left out: huge (report.md says why)") {
 		t.Errorf("report.md or the summary does not say huge was left out and why:\n%s", stdout)
 	}
 	cell(t, "huge left out (THP never), write ran")

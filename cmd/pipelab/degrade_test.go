@@ -43,7 +43,7 @@ func TestLadderLeavesOutWhatTheKernelLacks(t *testing.T) {
 	if want := "ladder: huge left out: " + reason + "\n"; !strings.Contains(stderr.String(), want) {
 		t.Errorf("stderr lacks %q:\n%s", want, stderr.String())
 	}
-	if want := "left out, as this machine cannot run them: huge (report.md says why)"; !strings.Contains(stdout.String(), want) {
+	if want := "left out: huge (report.md says why)"; !strings.Contains(stdout.String(), want) {
 		t.Errorf("stdout lacks %q:\n%s", want, stdout.String())
 	}
 	data, err := os.ReadFile(filepath.Join(dir, result.LadderFile))
@@ -74,5 +74,42 @@ func TestLadderLeavesOutWhatTheKernelLacks(t *testing.T) {
 	want := "pipelab: ladder: no step can run on this machine: huge, busy: " + reason + "\n"
 	if code != exitUsage || stderr.String() != want || stdout.Len() != 0 {
 		t.Errorf("no step runnable: exit status %d, stderr %q, stdout %q; want 2 and %q", code, stderr.String(), stdout.String(), want)
+	}
+}
+
+// TestLadderListLeavesOutOtherTransports: a pipe's flag (--pipe-size)
+// given to a list of --modes (the default, post) runs the pipe steps with
+// it and leaves out the ceilings, which have no pipe, each with the
+// reason; the same flag with a ceiling named in --modes is a usage error.
+func TestLadderListLeavesOutOtherTransports(t *testing.T) {
+	o := bench.DefaultOptions()
+	o.PipeSizeBytes = 1 << 20
+	steps, err := parseModeList("post", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	run, skipped, err := runnableSteps(steps, "", o, isLadderList("post"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(run, ","); got != "write,vmsplice,splice,huge,busy" {
+		t.Errorf("ran %s, want the post's pipe steps", got)
+	}
+	var left []string
+	for _, sk := range skipped {
+		left = append(left, sk.Mode)
+		if !strings.HasPrefix(sk.Reason, "--pipe-size 1MiB: sizes a pipe, and mode ") {
+			t.Errorf("%s left out for %q, want --pipe-size named", sk.Mode, sk.Reason)
+		}
+	}
+	if got := strings.Join(left, ","); got != "copy,ring-busy,ring-busy+streaming" {
+		t.Errorf("left out %s, want the ceilings", got)
+	}
+	steps, err = parseModeList("write,copy", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := runnableSteps(steps, "", o, isLadderList("write,copy")); err == nil || !strings.Contains(err.Error(), "--pipe-size 1MiB: sizes a pipe, and mode copy has none") {
+		t.Errorf("--modes write,copy --pipe-size 1MiB: %v, want the usage error", err)
 	}
 }

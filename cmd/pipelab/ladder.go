@@ -89,7 +89,7 @@ func cmdLadder(ctx context.Context, env *cli, args []string) error {
 	if set := setFlags(fs.FlagSet); set["bytes"] && !set["samples"] {
 		pf.samples = 0 // the size asked for, as asked
 	}
-	steps, skipped, err := runnableSteps(steps, extName, o)
+	steps, skipped, err := runnableSteps(steps, extName, o, isLadderList(modes))
 	if err != nil {
 		return err
 	}
@@ -173,7 +173,7 @@ func cmdLadder(ctx context.Context, env *cli, args []string) error {
 			for _, sk := range skipped {
 				modes = append(modes, sk.Mode)
 			}
-			fmt.Fprintf(env.stdout, "\nleft out, as this machine cannot run them: %s (report.md says why)\n", strings.Join(modes, ", "))
+			fmt.Fprintf(env.stdout, "\nleft out: %s (report.md says why)\n", strings.Join(modes, ", "))
 		}
 		if writeErr == nil {
 			fmt.Fprintf(env.stdout, "\nreport: %s\n", filepath.Join(pf.out, result.ReportFile))
@@ -185,10 +185,14 @@ func cmdLadder(ctx context.Context, env *cli, args []string) error {
 // runnableSteps checks every step of steps with o's knobs: a step this
 // machine cannot run at all (bench.Supported: a huge-page step without
 // transparent huge pages) is left out with its reason, one the options
-// make invalid is a usage error. ext, the command step, was checked by
+// make invalid is a usage error. In a list of ladderLists (listed), a
+// step of another transport than the pipe that a pipe's knob makes
+// invalid (--pipe-size for copy) is left out with its reason instead:
+// the user asked for the pipe steps with that knob, and the ceilings
+// are of no pipe. ext, the command step, was checked by
 // ladderCommandStep. When no step is left, the usage error names each
 // step's reason on one line.
-func runnableSteps(steps []string, ext string, o bench.Options) (run []string, skipped []result.Skip, err error) {
+func runnableSteps(steps []string, ext string, o bench.Options, listed bool) (run []string, skipped []result.Skip, err error) {
 	for _, m := range steps {
 		if m == ext {
 			run = append(run, m)
@@ -204,6 +208,10 @@ func runnableSteps(steps []string, ext string, o bench.Options) (run []string, s
 			continue
 		}
 		if err := validate(o); err != nil {
+			if mode, _ := bench.LookupMode(o.Mode); listed && mode.Transport != "pipe" {
+				skipped = append(skipped, result.Skip{Mode: m, Reason: message(err)})
+				continue
+			}
 			if strings.Contains(m, "+") {
 				return nil, nil, usagef("--modes %s: %s", m, message(err))
 			}
@@ -233,6 +241,16 @@ func skipReasons(skipped []result.Skip) string {
 		out = append(out, strings.Join(modes[r], ", ")+": "+r)
 	}
 	return strings.Join(out, "; ")
+}
+
+// isLadderList reports whether --modes names a list of ladderLists.
+func isLadderList(modes string) bool {
+	for _, l := range ladderLists {
+		if modes == l.name {
+			return true
+		}
+	}
+	return false
 }
 
 // parseModeList parses --modes: the name of a list of ladderLists, or
