@@ -51,11 +51,32 @@ func TestReportSaysLeftOut(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := "**Left out**: this machine cannot run 2 of the steps asked for; the others ran.\n\n- `write-huge`: " + reason + ".\n- `vmsplice-huge`: " + reason + ".\n"
+	want := "**Left out**: 2 of the steps asked for, which this machine or the options given cannot run; the others ran.\n\n- `write-huge`: " + reason + ".\n- `vmsplice-huge`: " + reason + ".\n"
 	if !strings.Contains(string(md), want) {
 		t.Errorf("report.md lacks\n%s", want)
 	}
 	if !strings.Contains(string(md), "\n### write ") {
 		t.Error("report.md lost the steps that ran")
+	}
+}
+
+// TestReportTitleBeside: report.md's first line names the pipe steps as
+// the post's, and the steps of other transports (the ceilings) as
+// standing beside them, not as the post's.
+func TestReportTitleBeside(t *testing.T) {
+	dir := fixture.LadderFolder(t)
+	fixture.EditLadder(t, dir, func(l *result.Ladder) {
+		l.Steps[len(l.Steps)-1].Transport = "ring"
+	})
+	if err := Write(dir, attribute.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	md, err := os.ReadFile(filepath.Join(dir, result.ReportFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "The steps of \"How fast are Linux pipes anyway?\" (write → vmsplice → splice → huge) replayed on "
+	if !strings.Contains(string(md), want) || !strings.Contains(string(md), ", beside `busy`: throughput,") {
+		t.Errorf("report.md's title does not set busy, of another transport, beside the post's steps:\n%s", strings.SplitN(string(md), "\n\n", 3)[1])
 	}
 }

@@ -54,15 +54,29 @@ func writeSummaryMarkdown(w io.Writer, s *summary) error {
 
 func writeTitle(m *table.MarkdownWriter, s *summary) {
 	m.Printf("# pipelab ladder: pipe throughput step by step\n\n")
-	var modes []string
+	// The pipe steps are the post's; the others (ceilings, sockets,
+	// rings) stand beside them.
+	var pipes, others []string
 	for _, st := range s.Steps {
-		modes = append(modes, st.Step.Mode)
+		if t := st.Step.Transport; t == "" || t == "pipe" {
+			pipes = append(pipes, st.Step.Mode)
+		} else {
+			others = append(others, "`"+st.Step.Mode+"`")
+		}
 	}
 	where := ""
 	if e := s.Env; e != nil {
 		where = fmt.Sprintf(" on Linux %s, %s (%d CPUs), %s", e.Kernel, e.CPUModel, e.CPUs, e.Time.UTC().Format("2006-01-02"))
 	}
-	m.Printf("The steps of \"How fast are Linux pipes anyway?\" (%s) replayed%s: throughput, where the kernel time goes, and what each step removed. `pipelab report DIR` rebuilds this file from the folder.\n\n", strings.Join(modes, " → "), where)
+	beside := ""
+	if len(others) > 0 {
+		beside = ", beside " + strings.Join(others, ", ")
+	}
+	if len(pipes) == 0 {
+		m.Printf("The steps %s measured%s: throughput, where the time goes, and what each step removed. `pipelab report DIR` rebuilds this file from the folder.\n\n", strings.Join(others, ", "), where)
+	} else {
+		m.Printf("The steps of \"How fast are Linux pipes anyway?\" (%s) replayed%s%s: throughput, where the kernel time goes, and what each step removed. `pipelab report DIR` rebuilds this file from the folder.\n\n", strings.Join(pipes, " → "), where, beside)
+	}
 	if s.Unfinished != "" {
 		m.Printf("**Incomplete:** %s. What follows covers the steps that have results.\n\n", s.Unfinished)
 	}
@@ -76,7 +90,7 @@ func writeSkipped(m *table.MarkdownWriter, skipped []result.Skip) {
 	if len(skipped) == 0 {
 		return
 	}
-	m.Printf("**Left out**: this machine cannot run %d of the steps asked for; the others ran.\n\n", len(skipped))
+	m.Printf("**Left out**: %d of the steps asked for, which this machine or the options given cannot run; the others ran.\n\n", len(skipped))
 	for _, sk := range skipped {
 		m.Printf("- `%s`: %s.\n", sk.Mode, sk.Reason)
 	}
