@@ -3,13 +3,13 @@ package main
 import (
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/pipelab/pipelab/bench"
+	"github.com/pipelab/pipelab/internal/fixture"
 	"github.com/pipelab/pipelab/profile"
 	"github.com/pipelab/pipelab/result"
 )
@@ -151,14 +151,10 @@ func TestEmptyRoles(t *testing.T) {
 // listFiles lists the names in dir, but for hidden ones.
 func listFiles(t *testing.T, dir string) []string {
 	t.Helper()
-	es, err := os.ReadDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
 	var names []string
-	for _, e := range es {
-		if !strings.HasPrefix(e.Name(), ".") {
-			names = append(names, e.Name())
+	for _, name := range fixture.ListDir(t, dir) {
+		if !strings.HasPrefix(name, ".") {
+			names = append(names, name)
 		}
 	}
 	return names
