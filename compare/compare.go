@@ -3,11 +3,13 @@ package compare
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
 	"slices"
 	"sort"
+	"strings"
 
 	pprof "github.com/google/pprof/profile"
 	"github.com/pipelab/pipelab/attribute"
@@ -114,12 +116,16 @@ type RoleSymbols struct {
 	Symbols []SymbolSeries `json:"symbols"`
 }
 
-// SymbolSeries is one kernel symbol, or one entry of the alias table, in
-// every folder: the post's pipe_write on 5.15 and anon_pipe_write on 6.18
-// are one SymbolSeries.
+// SymbolSeries is one kernel symbol, one entry of the alias table, or
+// one job of tally.Routines, in every folder: the post's pipe_write on
+// 5.15 and anon_pipe_write on 6.18 are one SymbolSeries, and so are the
+// user copy's copy_user_enhanced_fast_string on 6.1 and
+// rep_movs_alternative on 6.12.
 type SymbolSeries struct {
 	// Post is the post's name when the alias table has the symbol.
 	Post string `json:"post,omitempty"`
+	// Routine is the job of tally.Routines the symbols do ("user copy").
+	Routine string `json:"routine,omitempty"`
 	// Names are the real symbols per folder, as each profile spells them
 	// ("" where the folder does not have them).
 	Names []string `json:"names"`
@@ -293,13 +299,26 @@ func stepTallies(folders []*result.Folder, steps []*result.Step, opt attribute.O
 }
 
 // symbolKeys are a role tally's inclusive values keyed by alias entry
-// ("post:" and the post's name) for symbols of the alias table and by
-// kernel name for the others, with each key's real spelling. The syscall
-// entry frames every stack starts with are left out.
+// ("post:" and the post's name) for symbols of the alias table, by job
+// ("routine:" and the job) for those of tally.Routines, and by kernel
+// name for the others, with each key's real spelling (a job's routines
+// joined by " + ", in name order: one copies each way). The syscall entry
+// frames every stack starts with are left out.
 func symbolKeys(t *tally.Tally) (cum map[string]int64, names map[string]string) {
 	cum, names = map[string]int64{}, map[string]string{}
-	for key, v := range t.Sym.Cum {
+	keys := slices.Sorted(maps.Keys(t.Sym.Cum))
+	for _, key := range keys {
+		v := t.Sym.Cum[key]
 		if _, ok := tally.AliasIndex[key]; ok || tally.EntryFrames[key] {
+			continue
+		}
+		if job, ok := tally.Routines[key]; ok {
+			k := "routine:" + job
+			cum[k] += v // a stack holds one of them: one job, one direction
+			if names[k] != "" {
+				names[k] += " + "
+			}
+			names[k] += t.Sym.Spelling(key)
 			continue
 		}
 		cum[key], names[key] = v, t.Sym.Spelling(key)
@@ -382,6 +401,9 @@ func newSeries(key string, n int, tallies []map[string]*tally.Tally, role string
 	if post, ok := cutPost(key); ok {
 		s.Post = post
 	}
+	if job, ok := strings.CutPrefix(key, "routine:"); ok {
+		s.Routine = job
+	}
 	for i := range s.Cum {
 		if tallies[i] == nil || tallies[i][role] == nil {
 			s.Cum[i] = -1
@@ -419,11 +441,14 @@ func change(cum []float64) float64 {
 	return slices.Max(present) - slices.Min(present)
 }
 
-// label is the series' name for sorting and display: the post's name, or
-// the first real spelling.
+// label is the series' name for sorting and display: the post's name,
+// the routines' job, or the first real spelling.
 func (s SymbolSeries) label() string {
 	if s.Post != "" {
 		return s.Post
+	}
+	if s.Routine != "" {
+		return s.Routine
 	}
 	for _, n := range s.Names {
 		if n != "" {

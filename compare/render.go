@@ -294,9 +294,10 @@ func shareCell(v float64) string {
 	return table.Percent(v)
 }
 
-// seriesLabel names a symbol row: the post's name and, when a folder
-// spells it otherwise, the real names ("pipe_write (pipe_write |
-// anon_pipe_write)").
+// seriesLabel names a symbol row: the post's name or the routines' job
+// and, when a folder spells it otherwise, the real names ("pipe_write
+// (pipe_write | anon_pipe_write)", "user copy
+// (copy_user_enhanced_fast_string | rep_movs_alternative)").
 func seriesLabel(s SymbolSeries, md bool) string {
 	var real []string
 	seen := map[string]bool{}
@@ -307,7 +308,7 @@ func seriesLabel(s SymbolSeries, md bool) string {
 		}
 	}
 	label := s.label()
-	if s.Post != "" && (len(real) > 1 || (len(real) == 1 && real[0] != s.Post)) {
+	if named := s.Post + s.Routine; named != "" && (len(real) > 1 || (len(real) == 1 && real[0] != named)) {
 		label += " (" + strings.Join(real, " | ") + ")"
 	}
 	if md {

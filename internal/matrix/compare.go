@@ -85,8 +85,9 @@ func (c *Compare) read(jsonOut []byte, text string) error {
 		Steps []struct {
 			Roles []struct {
 				Symbols []struct {
-					Post  string   `json:"post"`
-					Names []string `json:"names"`
+					Post    string   `json:"post"`
+					Routine string   `json:"routine"`
+					Names   []string `json:"names"`
 				} `json:"symbols"`
 			} `json:"roles"`
 		} `json:"steps"`
@@ -94,28 +95,33 @@ func (c *Compare) read(jsonOut []byte, text string) error {
 	if err := json.Unmarshal(jsonOut, &l); err != nil {
 		return fmt.Errorf("compare --format json: %w", err)
 	}
-	// Per post symbol and folder, every real name seen in any step or role.
+	// Per post symbol (or routines' job, in parentheses) and folder, every
+	// real name seen in any step or role.
 	names := map[string][]map[string]bool{}
 	var posts []string
 	for _, st := range l.Steps {
 		for _, r := range st.Roles {
 			for _, s := range r.Symbols {
-				if s.Post == "" {
+				key := s.Post
+				if key == "" && s.Routine != "" {
+					key = "(" + s.Routine + ")"
+				}
+				if key == "" {
 					continue
 				}
-				if names[s.Post] == nil {
-					names[s.Post] = make([]map[string]bool, len(l.Folders))
-					posts = append(posts, s.Post)
+				if names[key] == nil {
+					names[key] = make([]map[string]bool, len(l.Folders))
+					posts = append(posts, key)
 				}
 				for i, n := range s.Names {
 					if i >= len(l.Folders) || n == "" {
 						continue
 					}
-					if names[s.Post][i] == nil {
-						names[s.Post][i] = map[string]bool{}
+					if names[key][i] == nil {
+						names[key][i] = map[string]bool{}
 					}
-					for _, part := range strings.Split(n, ", ") {
-						names[s.Post][i][part] = true
+					for _, part := range strings.FieldsFunc(n, func(r rune) bool { return r == ',' || r == '+' || r == ' ' }) {
+						names[key][i][part] = true
 					}
 				}
 			}

@@ -13,16 +13,20 @@ func TestCompareRead(t *testing.T) {
 	{"post":"__alloc_pages","names":["__alloc_pages","__alloc_pages_noprof, alloc_pages_noprof"],"cum":[0.1,0.2]},
 	{"post":"splice_from_pipe","names":["splice_from_pipe, __splice_from_pipe","__splice_from_pipe, splice_from_pipe"],"cum":[0.1,0.2]},
 	{"post":"pipe_write","names":["pipe_write",""],"cum":[0.5,-1]},
-	{"names":["copy_user_enhanced_fast_string",""],"cum":[0.5,0]}]}]},
+	{"names":["copy_user_enhanced_fast_string",""],"cum":[0.5,0]},
+	{"routine":"user copy","names":["copy_user_enhanced_fast_string","rep_movs_alternative"],"cum":[0.5,0.4]}]}]},
 	{"mode":"vmsplice","roles":[{"role":"writer","symbols":[
 	{"post":"__alloc_pages","names":["","alloc_pages_noprof"],"cum":[-1,0.2]}]}]}]}`
 	c := &Compare{Folders: []string{"6.1-amd64", "6.12-amd64"}}
 	if err := c.read([]byte(jsonOut), "folders:\n  a: emulated CPU (QEMU TCG): timings are not the hardware's\n"); err != nil {
 		t.Fatal(err)
 	}
-	want := []AliasRow{{Post: "__alloc_pages", Names: []string{"__alloc_pages", "__alloc_pages_noprof, alloc_pages_noprof"}}}
+	want := []AliasRow{
+		{Post: "(user copy)", Names: []string{"copy_user_enhanced_fast_string", "rep_movs_alternative"}},
+		{Post: "__alloc_pages", Names: []string{"__alloc_pages", "__alloc_pages_noprof, alloc_pages_noprof"}},
+	}
 	if !reflect.DeepEqual(c.Aliased, want) {
-		t.Errorf("aliased %+v, want %+v: one row per post symbol, each folder's names over every step (splice_from_pipe's are one set in both)", c.Aliased, want)
+		t.Errorf("aliased %+v, want %+v: one row per post symbol or routines' job, each folder's names over every step (splice_from_pipe's are one set in both)", c.Aliased, want)
 	}
 	if len(c.Emulated) != 2 || !c.Emulated[0] || c.Emulated[1] {
 		t.Errorf("emulated %v, want the first folder marked and the second not", c.Emulated)

@@ -369,7 +369,7 @@ func (m *Matrix) writeCompare(p *printer) {
 		p.printf("- FAIL: no post symbol matched under different names across the folders.\n\n")
 		return
 	}
-	p.printf("- The post's symbols that compare matched under different names:\n\n")
+	p.printf("- The post's symbols, and in parentheses the routines of one job the post does not name, that compare matched under different names:\n\n")
 	head := append([]string{"post"}, c.Folders...)
 	var rows [][]string
 	for _, a := range c.Aliased {

@@ -97,6 +97,24 @@ var Aliases = []Alias{
 	}},
 }
 
+// Routines are kernel routines that do one job under other names on
+// other kernels and architectures, none of them named by the post: the
+// leaf that copies between user and kernel memory under
+// copy_page_from_iter and copy_page_to_iter is
+// copy_user_enhanced_fast_string (or copy_user_generic_string or
+// copy_user_generic_unrolled, by CPU) on x86-64 before 6.4,
+// rep_movs_alternative since, and __arch_copy_from_user and
+// __arch_copy_to_user on arm64. pipelab compare sets each job's routines
+// in one row, named by the job.
+var Routines = map[string]string{
+	"copy_user_enhanced_fast_string": "user copy",
+	"copy_user_generic_string":       "user copy",
+	"copy_user_generic_unrolled":     "user copy",
+	"rep_movs_alternative":           "user copy",
+	"__arch_copy_from_user":          "user copy",
+	"__arch_copy_to_user":            "user copy",
+}
+
 // IRQEnablePoints are symbols where a software cpu-clock timer in a VM
 // without a PMU fires as soon as interrupts come back on, so self time
 // piles up on them (see Attribution.IRQEnableSelf).
