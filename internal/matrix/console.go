@@ -79,15 +79,18 @@ func (c *Console) Line(line string) {
 	if len(c.Tail) > tailLines {
 		c.Tail = c.Tail[len(c.Tail)-tailLines:]
 	}
+	if c.file != "" && base64Set.MatchString(line) {
+		// A line of a file the guest sends back, which may spell
+		// "Oops" by chance; the kernel's own lines have spaces.
+		c.b64.WriteString(line)
+		return
+	}
 	c.oops(line)
 	if i := strings.Index(line, marker); i >= 0 {
 		c.markerLine(line[i+len(marker):])
 		return
 	}
 	if c.file != "" {
-		if base64Set.MatchString(line) {
-			c.b64.WriteString(line)
-		}
 		return
 	}
 	if c.Booted && !c.TestsEnded {

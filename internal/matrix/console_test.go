@@ -140,3 +140,23 @@ func TestBootCellNoBoot(t *testing.T) {
 		t.Errorf("a check of a guest that did not boot: got %+v, want not reached", got)
 	}
 }
+
+// TestConsoleOopsInFile: a line of a file the guest sends back may spell
+// "Oops" by chance (base64 did, failing the 6.12 arm64 guest's boot
+// cell); only the kernel's own lines announce an oops, which may come in
+// the middle of a file.
+func TestConsoleOopsInFile(t *testing.T) {
+	boot, err := os.ReadFile("testdata/console-6.12-amd64.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := feed(string(boot) + "@@matrix file out.tar.gz\ndfR4Bc1WDeNHLBGuEuTXRQupkx0gGS9FRvZqDa5aE/3IwDYCx3ZckVaCv7fYxmTiOG3WLROopsOB\n@@matrix end\n@@matrix done\n")
+	if c.Oops != nil {
+		t.Errorf("a base64 line: got oops %q, want none", c.Oops)
+	}
+	oops := "[   40.512345] Internal error: Oops: 0000000096000004 [#1] SMP"
+	c = feed(string(boot) + "@@matrix file out.tar.gz\nQUJD\n" + oops + "\nREVG\n@@matrix end\n@@matrix done\n")
+	if len(c.Oops) == 0 || c.Oops[0] != oops {
+		t.Errorf("a kernel oops amid a file: got %q, want it", c.Oops)
+	}
+}
