@@ -89,7 +89,7 @@ func dramBytes() (int, error) {
 	if c == 0 && avail/2 >= dramMinBytes {
 		return int(avail / 2 &^ (1<<20 - 1)), nil
 	}
-	why := "a source of " + FormatSize(min(want, dramMinBytes))
+	why := "a source of " + FormatSize(dramMinBytes) // the least it would take
 	if c > 0 {
 		why = fmt.Sprintf("a source of %s (%d times the %s cache of %s)", FormatSize(want), dramCacheFactor, level, FormatSize(c))
 	}

@@ -243,14 +243,20 @@ func skipReasons(skipped []result.Skip) string {
 	return strings.Join(out, "; ")
 }
 
-// isLadderList reports whether --modes names a list of ladderLists.
-func isLadderList(modes string) bool {
+// ladderList returns the steps of the list of ladderLists named name.
+func ladderList(name string) ([]string, bool) {
 	for _, l := range ladderLists {
-		if modes == l.name {
-			return true
+		if name == l.name {
+			return l.steps, true
 		}
 	}
-	return false
+	return nil, false
+}
+
+// isLadderList reports whether --modes names a list of ladderLists.
+func isLadderList(modes string) bool {
+	_, ok := ladderList(modes)
+	return ok
 }
 
 // parseModeList parses --modes: the name of a list of ladderLists, or
@@ -258,10 +264,8 @@ func isLadderList(modes string) bool {
 // command step; "" when there is none), comma-separated, no repeats. ext
 // goes last when the list does not name it.
 func parseModeList(s, ext string) ([]string, error) {
-	for _, l := range ladderLists {
-		if s == l.name {
-			s = strings.Join(l.steps, ",")
-		}
+	if steps, ok := ladderList(s); ok {
+		s = strings.Join(steps, ",")
 	}
 	var out []string
 	seen := map[string]bool{}
