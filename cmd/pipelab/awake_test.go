@@ -54,10 +54,7 @@ func TestKeepCPUsAwake(t *testing.T) {
 	}
 	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGKILL} {
 		t.Run(sig.String(), func(t *testing.T) {
-			exe, _ := os.Executable()
-			cmd := exec.Command(exe, "run", "--mode", "write", "--bytes", "1TiB", "--keep-cpus-awake")
-			cmd.Dir = t.TempDir()
-			cmd.Env = append(os.Environ(), "PIPELAB_TEST_MAIN=1")
+			cmd := pipelabCmd(t, t.TempDir(), "run", "--mode", "write", "--bytes", "1TiB", "--keep-cpus-awake")
 			if err := cmd.Start(); err != nil {
 				t.Fatal(err)
 			}

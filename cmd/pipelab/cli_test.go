@@ -256,10 +256,7 @@ func TestInterrupt(t *testing.T) {
 	} {
 		t.Run(c.sig.String(), func(t *testing.T) {
 			dir := t.TempDir()
-			exe, _ := os.Executable()
-			cmd := exec.Command(exe, "profile", "--mode", "write", "--bytes", "1TiB", "--out", "out")
-			cmd.Dir = dir
-			cmd.Env = append(os.Environ(), "PIPELAB_TEST_MAIN=1")
+			cmd := pipelabCmd(t, dir, "profile", "--mode", "write", "--bytes", "1TiB", "--out", "out")
 			var stderr bytes.Buffer
 			cmd.Stderr = &stderr
 			if err := cmd.Start(); err != nil {
@@ -533,10 +530,8 @@ func TestChildStalls(t *testing.T) {
 	mustHavePerfEvents(t)
 	becomeSubreaper(t)
 	dir := t.TempDir()
-	exe, _ := os.Executable()
-	cmd := exec.Command(exe, "profile", "--mode", "write", "--bytes", "1GiB", "--timeout", "1s", "--out", "out")
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "PIPELAB_TEST_MAIN=1", "PIPELAB_TEST_FAULT=reader:stall")
+	cmd := pipelabCmd(t, dir, "profile", "--mode", "write", "--bytes", "1GiB", "--timeout", "1s", "--out", "out")
+	cmd.Env = append(cmd.Env, "PIPELAB_TEST_FAULT=reader:stall")
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	cmd.Run()

@@ -492,12 +492,7 @@ func checkForkedSleeps(t *testing.T, p *pprof.Profile) {
 // process, a subreaper, so a survivor is seen.
 func TestKilledLeavesNothing(t *testing.T) {
 	becomeSubreaper(t)
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(exe, "run", "--writer-cmd", "sleep 1000; echo", "--repeat", "1")
-	cmd.Env = append(os.Environ(), "PIPELAB_TEST_MAIN=1")
+	cmd := pipelabCmd(t, "", "run", "--writer-cmd", "sleep 1000; echo", "--repeat", "1")
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}

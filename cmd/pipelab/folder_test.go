@@ -27,10 +27,7 @@ import (
 func TestLadderInterrupted(t *testing.T) {
 	mustHavePerfEvents(t)
 	dir := t.TempDir()
-	exe, _ := os.Executable()
-	cmd := exec.Command(exe, "ladder", "--modes", "write,vmsplice", "--bytes", "1TiB", "--repeat", "2", "--out", "out")
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "PIPELAB_TEST_MAIN=1")
+	cmd := pipelabCmd(t, dir, "ladder", "--modes", "write,vmsplice", "--bytes", "1TiB", "--repeat", "2", "--out", "out")
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {

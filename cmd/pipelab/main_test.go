@@ -27,9 +27,9 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// pipelab runs the test binary as pipelab with args in dir and returns its
-// stdout, stderr and exit status.
-func pipelab(t *testing.T, dir string, args ...string) (stdout, stderr string, code int) {
+// pipelabCmd is the test binary as pipelab with args, to run in dir (""
+// for this directory), not yet started.
+func pipelabCmd(t *testing.T, dir string, args ...string) *exec.Cmd {
 	t.Helper()
 	exe, err := os.Executable()
 	if err != nil {
@@ -38,9 +38,17 @@ func pipelab(t *testing.T, dir string, args ...string) (stdout, stderr string, c
 	cmd := exec.Command(exe, args...)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "PIPELAB_TEST_MAIN=1")
+	return cmd
+}
+
+// pipelab runs the test binary as pipelab with args in dir and returns its
+// stdout, stderr and exit status.
+func pipelab(t *testing.T, dir string, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	cmd := pipelabCmd(t, dir, args...)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
-	err = cmd.Run()
+	err := cmd.Run()
 	var ee *exec.ExitError
 	switch {
 	case errors.As(err, &ee):
